@@ -1,0 +1,1 @@
+"""The generator: annotated SQL → typed psycopg functions (parse → analyze → render)."""

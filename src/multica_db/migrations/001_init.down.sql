@@ -1,0 +1,12 @@
+DROP TABLE agent_task_queue;
+DROP TABLE issue;
+DROP TABLE agent;
+DROP TABLE agent_runtime;
+DROP TABLE invitation;
+DROP TABLE workspace_member;
+DROP TABLE workspace;
+DROP TABLE app_user;
+DROP TYPE task_status;
+DROP TYPE issue_status;
+DROP TYPE invitation_status;
+DROP TYPE member_role;

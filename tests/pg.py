@@ -1,0 +1,81 @@
+"""Where the test suite's PostgreSQL comes from, and throwaway databases on it.
+
+Order of preference: ``MULTICA_DB_TEST_URL``; a testcontainers PostgreSQL when
+a Docker engine answers; an embedded server (pgserver). Under ``CI`` a missing
+server is a failure, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+
+class NoServerError(RuntimeError):
+    """No PostgreSQL could be found or started for the tests."""
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        return True
+    except Exception:
+        return False
+
+
+@contextmanager
+def server_url() -> Iterator[str]:
+    """Yield a URL to a maintenance database on a server the tests may use."""
+    url = os.environ.get("MULTICA_DB_TEST_URL")
+    if url:
+        yield url
+        return
+    if _docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver=None) as pg:
+            yield pg.get_connection_url()
+        return
+    try:
+        import pgserver
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise NoServerError(
+            "no PostgreSQL for the tests: set MULTICA_DB_TEST_URL, run Docker, "
+            "or install the codegen extra (pgserver)"
+        ) from exc
+    with tempfile.TemporaryDirectory(prefix="multica-db-test-pg-") as tmp:
+        srv = pgserver.get_server(tmp, cleanup_mode="stop")
+        try:
+            yield srv.get_uri()
+        finally:
+            srv.cleanup()
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    """The same server URL, pointing at another database."""
+    params: dict[str, Any] = conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return make_conninfo(**params)
+
+
+@contextmanager
+def fresh_database(url: str, prefix: str = "multica_test") -> Iterator[str]:
+    """Create a randomly named database, yield its URL, drop it afterwards."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"'.encode())
+    try:
+        yield with_dbname(url, name)
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
