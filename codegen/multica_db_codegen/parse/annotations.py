@@ -1,0 +1,226 @@
+"""Split an annotated file into queries, using PostgreSQL's own lexer and parser.
+
+``-- name: QueryName :cmd`` starts a query; the ``--`` lines right under it are
+its docstring; the statement runs to its ``;``. Statement boundaries come from
+pglast (libpg_query), so a ``;`` inside a string, a dollar-quoted body or a
+comment never splits a query.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pglast
+from pglast import parser as pgparser
+
+from multica_db_codegen.errors import GenerateError, GenerateErrors, Location, SourceFile
+from multica_db_codegen.parse.params import rewrite_parameters
+from multica_db_codegen.parse.spec import Command, QuerySpec
+
+_NAME_RE = re.compile(r"^--\s*name:\s*(?P<rest>.*)$")
+_NAME_ARGS_RE = re.compile(r"^(?P<name>\S+)\s+:(?P<cmd>\S+)\s*$")
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Annotation:
+    name: str
+    command: Command
+    offset: int  # start of the comment
+    end: int  # offset just past the comment
+
+
+@dataclass(frozen=True, slots=True)
+class _Comment:
+    start: int
+    end: int  # exclusive
+    text: str
+
+
+def snake_case(name: str) -> str:
+    """``FindLegacyRuntimesByDaemonID`` → ``find_legacy_runtimes_by_daemon_id``."""
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
+    return s.replace("-", "_").lower()
+
+
+def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpec]:
+    """Every annotated query of one file, or :class:`GenerateErrors` listing all problems."""
+    src = SourceFile(str(path), text if text is not None else Path(path).read_text("utf-8"))
+    errors: list[GenerateError] = []
+
+    try:
+        tokens = pgparser.scan(src.text)
+    except pglast.parser.ParseError as exc:
+        raise GenerateErrors(
+            [GenerateError(f"syntax error: {exc.args[0]}", location=Location(src, _pos(exc)))]
+        ) from None
+    comments = [
+        _Comment(t.start, t.end + 1, src.text[t.start : t.end + 1])
+        for t in tokens
+        if t.name == "SQL_COMMENT"
+    ]
+    annotations: list[_Annotation] = []
+    for c in comments:
+        m = _NAME_RE.match(c.text)
+        if m is None:
+            continue
+        ann = _read_annotation(src, c, m.group("rest"), errors)
+        if ann is not None:
+            annotations.append(ann)
+
+    try:
+        stmts = pglast.parse_sql(src.text)
+    except pglast.parser.ParseError as exc:
+        offset = _pos(exc)
+        owner = _owner(annotations, offset)
+        errors.append(
+            GenerateError(
+                f"syntax error: {exc.args[0]}",
+                location=Location(src, offset),
+                query=owner.name if owner else None,
+            )
+        )
+        raise GenerateErrors(errors) from None
+
+    specs: list[QuerySpec] = []
+    seen_names: dict[str, _Annotation] = {}
+    used: set[int] = set()
+    prev_end = 0
+    for raw in stmts:
+        start = raw.stmt_location
+        end = start + raw.stmt_len if raw.stmt_len else len(src.text)
+        stmt_text = src.text[start:end].rstrip().rstrip(";").rstrip()
+        ann = next((a for a in reversed(annotations) if prev_end <= a.offset < start), None)
+        if ann is None:
+            prior = next((a for a in reversed(annotations) if a.offset < start), None)
+            if prior is not None and id(prior) in used:
+                errors.append(
+                    GenerateError(
+                        "two statements under one name: give this statement its own "
+                        "`-- name: Name :cmd` annotation",
+                        location=Location(src, start),
+                        query=prior.name,
+                    )
+                )
+            else:
+                errors.append(
+                    GenerateError(
+                        "statement has no `-- name: Name :cmd` annotation above it",
+                        location=Location(src, start),
+                    )
+                )
+            prev_end = end
+            continue
+        used.add(id(ann))
+        prev_end = end
+        if ann.name in seen_names:
+            first = seen_names[ann.name]
+            line, col = src.line_col(first.offset)
+            errors.append(
+                GenerateError(
+                    f"duplicate query name (first defined at {src.path}:{line}:{col})",
+                    location=Location(src, ann.offset),
+                    query=ann.name,
+                )
+            )
+            continue
+        seen_names[ann.name] = ann
+        doc = _doc_lines(src, comments, ann, start)
+        try:
+            specs.append(
+                rewrite_parameters(
+                    name=ann.name,
+                    command=ann.command,
+                    doc=doc,
+                    location=Location(src, ann.offset),
+                    sql_location=Location(src, start),
+                    sql=stmt_text,
+                )
+            )
+        except GenerateError as exc:
+            errors.append(exc)
+
+    for ann in annotations:
+        if id(ann) not in used and ann.name not in seen_names:
+            errors.append(
+                GenerateError(
+                    "annotation is not followed by a statement",
+                    location=Location(src, ann.offset),
+                    query=ann.name,
+                )
+            )
+    if errors:
+        raise GenerateErrors(errors)
+    return specs
+
+
+def _read_annotation(
+    src: SourceFile, c: _Comment, rest: str, errors: list[GenerateError]
+) -> _Annotation | None:
+    loc = Location(src, c.start)
+    m = _NAME_ARGS_RE.match(rest.strip())
+    if m is None:
+        errors.append(
+            GenerateError(
+                "malformed annotation: expected `-- name: QueryName :command`",
+                location=loc,
+            )
+        )
+        return None
+    name, cmd = m.group("name"), m.group("cmd")
+    try:
+        command = Command(cmd)
+    except ValueError:
+        errors.append(
+            GenerateError(
+                f"unknown command :{cmd} (expected one of "
+                + ", ".join(":" + c.value for c in Command)
+                + ")",
+                location=Location(src, c.start + c.text.index(":" + cmd, c.text.index("name:") + 5)),
+                query=name,
+            )
+        )
+        return None
+    py = snake_case(name)
+    if not _IDENT_RE.match(name) or not py.isidentifier() or keyword.iskeyword(py):
+        errors.append(
+            GenerateError(
+                f"query name {name!r} is not a valid Python identifier once snake-cased ({py!r})",
+                location=Location(src, c.start + c.text.index(name, c.text.index("name:") + 5)),
+                query=name,
+            )
+        )
+        return None
+    return _Annotation(name, command, c.start, c.end)
+
+
+def _doc_lines(src: SourceFile, comments: list[_Comment], ann: _Annotation, stmt: int) -> list[str]:
+    """Comment lines directly under the annotation, each on its own line, up to the statement."""
+    lines: list[str] = []
+    expected_line = src.line_col(ann.offset)[0] + 1
+    for c in comments:
+        if c.start <= ann.offset or c.start >= stmt:
+            continue
+        line = src.line_col(c.start)[0]
+        if line != expected_line or not c.text.startswith("--"):
+            break
+        body = c.text[2:]
+        lines.append(body[1:] if body.startswith(" ") else body)
+        expected_line += 1
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return [ln.rstrip() for ln in lines]
+
+
+def _owner(annotations: list[_Annotation], offset: int) -> _Annotation | None:
+    return next((a for a in reversed(annotations) if a.offset <= offset), None)
+
+
+def _pos(exc: Exception) -> int:
+    """pglast's ParseError carries the 0-based character offset of the offending token."""
+    loc = exc.args[1] if len(exc.args) > 1 else 0
+    return max(0, int(loc)) if isinstance(loc, int) else 0

@@ -1,0 +1,299 @@
+"""Find, number, name and rewrite a statement's parameters.
+
+sqlc's dialect mixes ``$N``, ``@name``, ``sqlc.arg(name)`` and ``sqlc.narg(name)``.
+PostgreSQL only knows ``$N``, so named parameters are numbered after the highest
+``$N`` (one number per distinct name) and rewritten in place. The rewritten SQL
+is parsed again to name positional parameters from their context, the way sqlc
+does: the column they are compared with, assigned to or inserted into.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass
+from typing import Any
+
+import pglast
+from pglast import ast
+from pglast import parser as pgparser
+
+from multica_db_codegen.errors import GenerateError, Location
+from multica_db_codegen.parse.spec import Command, Embed, Param, ParamTarget, QuerySpec
+
+_RESERVED = {"conn", "self", "cls"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Occurrence:
+    start: int
+    end: int  # exclusive
+    kind: str  # "positional" | "named" | "narg" | "embed"
+    name: str
+    number: int = 0
+
+
+def rewrite_parameters(
+    *,
+    name: str,
+    command: Command,
+    doc: list[str],
+    location: Location,
+    sql_location: Location,
+    sql: str,
+) -> QuerySpec:
+    """Build the :class:`QuerySpec` of one statement (raises :class:`GenerateError`)."""
+    occurrences = _find(sql, sql_location, name)
+    highest = max((o.number for o in occurrences if o.kind == "positional"), default=0)
+
+    params: dict[int, Param] = {}
+    by_name: dict[str, int] = {}
+    pieces: list[str] = []
+    offset_map: list[tuple[int, int]] = [(0, 0)]
+    embeds: list[Embed] = []
+    cursor = 0
+    out_len = 0
+    next_number = highest + 1
+    for occ in occurrences:
+        pieces.append(sql[cursor : occ.start])
+        out_len += occ.start - cursor
+        if occ.kind == "positional":
+            replacement = sql[occ.start : occ.end]
+            params.setdefault(occ.number, Param(number=occ.number, name=""))
+        elif occ.kind == "embed":
+            replacement = f"{occ.name}.*"
+            embeds.append(Embed(alias=occ.name, offset=out_len))
+        else:
+            number = by_name.get(occ.name)
+            if number is None:
+                number = by_name[occ.name] = next_number
+                next_number += 1
+                params[number] = Param(number=number, name=occ.name, explicit_name=True)
+            if occ.kind == "narg":
+                params[number].nullable = True
+            replacement = f"${number}"
+        pieces.append(replacement)
+        out_len += len(replacement)
+        cursor = occ.end
+        offset_map.append((out_len, occ.end))
+    pieces.append(sql[cursor:])
+    rewritten = "".join(pieces)
+
+    try:
+        tree = pglast.parse_sql(rewritten)[0].stmt
+    except pglast.parser.ParseError as exc:  # the original parsed, so this is our bug
+        raise GenerateError(
+            f"internal error: rewritten SQL does not parse: {exc.args[0]}",
+            location=location,
+            query=name,
+        ) from None
+
+    missing = sorted(set(range(1, highest + 1)) - set(params))
+    if missing:
+        raise GenerateError(
+            f"parameter ${missing[0]} is never used, but ${highest} is: "
+            "number positional parameters without gaps",
+            location=sql_location,
+            query=name,
+        )
+
+    _name_from_context(tree, params)
+    _dedupe_names(params)
+    return QuerySpec(
+        name=name,
+        command=command,
+        doc=doc,
+        location=location,
+        sql_location=sql_location,
+        original_sql=sql,
+        sql=rewritten,
+        params=[params[n] for n in sorted(params)],
+        tree=tree,
+        embeds=embeds,
+        offset_map=offset_map,
+    )
+
+
+def _find(sql: str, loc: Location, query: str) -> list[_Occurrence]:
+    """Parameter occurrences in source order, from pglast's lexer tokens."""
+    tokens = pgparser.scan(sql)
+    out: list[_Occurrence] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        text = sql[t.start : t.end + 1]
+        if t.name == "PARAM":
+            out.append(_Occurrence(t.start, t.end + 1, "positional", "", int(text[1:])))
+        elif t.name == "Op" and text == "@" and i + 1 < len(tokens):
+            nxt = tokens[i + 1]
+            if nxt.start == t.end + 1 and _is_word(nxt):
+                out.append(_Occurrence(t.start, nxt.end + 1, "named", _ident(sql, nxt)))
+                i += 2
+                continue
+        elif _is_word(t) and text.lower() == "sqlc" and i + 5 < len(tokens):
+            dot, fn, lpar, arg, rpar = tokens[i + 1 : i + 6]
+            fname = sql[fn.start : fn.end + 1].lower()
+            if sql[dot.start : dot.end + 1] == "." and sql[lpar.start : lpar.end + 1] == "(":
+                if sql[rpar.start : rpar.end + 1] != ")" or not (
+                    _is_word(arg) or arg.name == "SCONST"
+                ):
+                    raise GenerateError(
+                        f"sqlc.{fname}() takes exactly one name",
+                        location=Location(loc.file, loc.offset + t.start),
+                        query=query,
+                    )
+                if fname not in ("arg", "narg", "embed"):
+                    raise GenerateError(
+                        f"unknown macro sqlc.{fname}() (expected sqlc.arg, sqlc.narg, sqlc.embed)",
+                        location=Location(loc.file, loc.offset + t.start),
+                        query=query,
+                    )
+                kind = {"arg": "named", "narg": "narg", "embed": "embed"}[fname]
+                out.append(_Occurrence(t.start, rpar.end + 1, kind, _ident(sql, arg)))
+                i += 6
+                continue
+        i += 1
+    return out
+
+
+def _is_word(t: Any) -> bool:
+    return bool(t.name == "IDENT" or t.kind != "NO_KEYWORD")
+
+
+def _ident(sql: str, t: Any) -> str:
+    text: str = sql[t.start : t.end + 1]
+    if text.startswith(("'", '"')):
+        return text[1:-1]
+    return text.lower() if t.name == "IDENT" else text
+
+
+# --- naming positional parameters from context ---------------------------------------------
+
+
+def _param_of(node: Any) -> ast.ParamRef | None:
+    """The parameter an expression is, looking through casts."""
+    while isinstance(node, ast.TypeCast):
+        node = node.arg
+    return node if isinstance(node, ast.ParamRef) else None
+
+
+def _params_in(node: Any) -> list[ast.ParamRef]:
+    found: list[ast.ParamRef] = []
+
+    def walk(n: Any) -> None:
+        if isinstance(n, ast.ParamRef):
+            found.append(n)
+        elif isinstance(n, ast.Node):
+            for attr in n:
+                walk(getattr(n, attr))
+        elif isinstance(n, tuple | list):
+            for x in n:
+                walk(x)
+
+    walk(node)
+    return found
+
+
+def _column_name(node: Any) -> str | None:
+    while isinstance(node, ast.TypeCast):
+        node = node.arg
+    if isinstance(node, ast.ColumnRef):
+        last = node.fields[-1]
+        if isinstance(last, ast.String):
+            return str(last.sval)
+    return None
+
+
+def _name_from_context(tree: Any, params: dict[int, Param]) -> None:
+    def suggest(number: int, name: str, target: ParamTarget | None = None) -> None:
+        p = params.get(number)
+        if p is None:
+            return
+        if target is not None and p.target is None:
+            p.target = target
+        if not p.explicit_name and not p.name:
+            p.name = name
+
+    def relation(rel: Any) -> tuple[str | None, str]:
+        return (rel.schemaname, rel.relname)
+
+    def walk(n: Any) -> None:
+        if isinstance(n, ast.InsertStmt):
+            schema, table = relation(n.relation)
+            cols = [c.name for c in (n.cols or ())]
+            sel = n.selectStmt
+            if isinstance(sel, ast.SelectStmt) and sel.valuesLists:
+                for row in sel.valuesLists:
+                    for col, expr in zip(cols, row, strict=False):
+                        p = _param_of(expr)
+                        if p is not None:
+                            suggest(p.number, col, ParamTarget(schema, table, col))
+            elif isinstance(sel, ast.SelectStmt) and sel.targetList and cols:
+                for col, res in zip(cols, sel.targetList, strict=False):
+                    p = _param_of(res.val)
+                    if p is not None:
+                        suggest(p.number, col, ParamTarget(schema, table, col))
+        if isinstance(n, ast.UpdateStmt):
+            schema, table = relation(n.relation)
+            for res in n.targetList or ():
+                if isinstance(res, ast.ResTarget) and res.name:
+                    for p in _params_in(res.val):
+                        suggest(p.number, res.name, ParamTarget(schema, table, res.name))
+        if isinstance(n, ast.OnConflictClause) and n.targetList:
+            for res in n.targetList:
+                if isinstance(res, ast.ResTarget) and res.name:
+                    for p in _params_in(res.val):
+                        suggest(p.number, res.name)
+        if isinstance(n, ast.A_Expr):
+            left, right = n.lexpr, n.rexpr
+            for a, b in ((left, right), (right, left)):
+                col = _column_name(a)
+                if col is None:
+                    continue
+                if isinstance(b, tuple | list):
+                    for item in b:
+                        p = _param_of(item)
+                        if p is not None:
+                            suggest(p.number, col)
+                else:
+                    p = _param_of(b)
+                    if p is not None:
+                        suggest(p.number, col)
+        if isinstance(n, ast.SelectStmt):
+            for clause, label in ((n.limitCount, "limit"), (n.limitOffset, "offset")):
+                p = _param_of(clause)
+                if p is not None:
+                    suggest(p.number, label)
+        if isinstance(n, ast.Node):
+            for attr in n:
+                walk(getattr(n, attr))
+        elif isinstance(n, tuple | list):
+            for x in n:
+                walk(x)
+
+    walk(tree)
+    for number, p in params.items():
+        if not p.name:
+            p.name = f"column_{number}"
+
+
+def _python_safe(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    if not cleaned or cleaned[0].isdigit():
+        cleaned = "p_" + cleaned
+    if keyword.iskeyword(cleaned) or cleaned in _RESERVED:
+        cleaned += "_"
+    return cleaned
+
+
+def _dedupe_names(params: dict[int, Param]) -> None:
+    """Explicit names win; a clash among inferred names gets ``_2``, ``_3``…"""
+    taken: set[str] = set()
+    ordered = sorted(params.values(), key=lambda p: (not p.explicit_name, p.number))
+    for p in ordered:
+        base = _python_safe(p.name)
+        candidate, k = base, 2
+        while candidate in taken:
+            candidate = f"{base}_{k}"
+            k += 1
+        p.name = candidate
+        taken.add(candidate)
