@@ -98,4 +98,12 @@ class QuerySpec:
 
     @property
     def has_returning(self) -> bool:
-        return bool(getattr(self.tree, "returningList", None))
+        return bool(returning_list(self.tree))
+
+
+def returning_list(tree: Any) -> tuple[Any, ...]:
+    """The RETURNING targets of a DML statement (PostgreSQL 18 wraps them in a clause)."""
+    clause = getattr(tree, "returningClause", None)
+    if clause is not None:
+        return tuple(clause.exprs or ())
+    return tuple(getattr(tree, "returningList", None) or ())

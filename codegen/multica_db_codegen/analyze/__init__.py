@@ -1,0 +1,1 @@
+"""Analyze parsed queries against a real PostgreSQL: types, columns, nullability → IR."""

@@ -1,0 +1,261 @@
+"""Turn parsed queries into IR, asking a real PostgreSQL about every statement."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from pglast import ast
+
+from multica_db_codegen.analyze.catalog import Attribute, Catalog
+from multica_db_codegen.analyze.describe import Described, DescribeError, describe
+from multica_db_codegen.analyze.ir import (
+    AnalysisIR,
+    ColumnIR,
+    EmbedIR,
+    FileIR,
+    ParamIR,
+    QueryIR,
+)
+from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
+from multica_db_codegen.analyze.schema import apply_schema, load_schema
+from multica_db_codegen.analyze.server import server_url, throwaway_database
+from multica_db_codegen.errors import GenerateError, GenerateErrors, Location
+from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
+from multica_db_codegen.parse.spec import returning_list
+
+_FORCE_RE = re.compile(r"^(?P<name>.*[^!?])(?P<mark>[!?])$")
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    schema: tuple[Path, ...]
+    queries: tuple[Path, ...]
+    database_url: str | None = None
+
+
+def query_files(paths: Iterable[Path]) -> list[Path]:
+    """Every ``.sql`` file named or inside a named directory, in a stable order."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(x for x in p.rglob("*.sql") if x.is_file()))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise GenerateError(f"queries path {str(p)!r} does not exist")
+    return files
+
+
+def module_name(path: Path) -> str:
+    stem = re.sub(r"\W", "_", path.stem.lower())
+    return stem if stem and not stem[0].isdigit() else f"q_{stem}"
+
+
+def parse_all(paths: Iterable[Path]) -> tuple[list[tuple[Path, list[QuerySpec]]], list[GenerateError]]:
+    parsed: list[tuple[Path, list[QuerySpec]]] = []
+    errors: list[GenerateError] = []
+    modules: dict[str, Path] = {}
+    for f in query_files(paths):
+        mod = module_name(f)
+        if mod in modules:
+            errors.append(
+                GenerateError(f"{f} and {modules[mod]} would both generate module {mod!r}")
+            )
+            continue
+        modules[mod] = f
+        try:
+            parsed.append((f, parse_query_file(f)))
+        except GenerateErrors as exc:
+            errors.extend(exc.errors)
+    return parsed, errors
+
+
+def analyze(inputs: Inputs, *, keep_going: bool = False) -> AnalysisIR:
+    """Parse, then describe every query on a throwaway database holding the schema."""
+    parsed, errors = parse_all(inputs.queries)
+    if errors and not keep_going:
+        raise GenerateErrors(errors)
+    chunks = load_schema(list(inputs.schema))
+    url = server_url(inputs.database_url)
+    with (
+        throwaway_database(url) as db_url,
+        psycopg.connect(db_url, autocommit=True) as conn,
+    ):
+        apply_schema(conn, chunks)
+        catalog = Catalog(conn)
+        files: list[FileIR] = []
+        for path, specs in parsed:
+            queries: list[QueryIR] = []
+            for spec in specs:
+                try:
+                    queries.append(analyze_query(conn, catalog, spec))
+                except GenerateError as exc:
+                    if not keep_going:
+                        errors.append(exc)
+                        continue
+                    line, _ = spec.location.file.line_col(spec.location.offset)
+                    queries.append(_failed(spec, line, exc))
+            files.append(FileIR(str(path), module_name(path), tuple(queries)))
+        if errors:
+            raise GenerateErrors(errors)
+        return AnalysisIR(
+            files=tuple(files),
+            tables=tuple(catalog.relations()),
+            enums=tuple(catalog.enums()),
+        )
+
+
+def _failed(spec: QuerySpec, line: int, exc: GenerateError) -> QueryIR:
+    return QueryIR(
+        file=spec.location.file.path,
+        line=line,
+        name=spec.name,
+        cmd=spec.command.value,
+        doc=tuple(spec.doc),
+        sql=spec.sql,
+        statement=spec.statement_kind,
+        params=(),
+        columns=(),
+        table_model=None,
+        row_guaranteed=False,
+        error=str(exc),
+    )
+
+
+def analyze_query(conn: psycopg.Connection[Any], catalog: Catalog, spec: QuerySpec) -> QueryIR:
+    try:
+        described = describe(conn, spec.sql)
+    except DescribeError as exc:
+        where = spec.location_of(exc.position - 1) if exc.position else spec.sql_location
+        message = exc.message + (f"\nDETAIL: {exc.detail}" if exc.detail else "")
+        raise GenerateError(message, location=where, query=spec.name, hint=exc.hint) from None
+    _check_command(spec, described)
+
+    types = catalog.types([*described.param_oids, *(c.type_oid for c in described.columns)])
+    for oid in described.param_oids:
+        if oid not in types:
+            raise GenerateError(
+                f"PostgreSQL could not determine a parameter's type (oid {oid})",
+                location=spec.location,
+                query=spec.name,
+            )
+    attrs = catalog.attributes((c.table_oid, c.attnum) for c in described.columns)
+
+    params: list[ParamIR] = []
+    for p, oid in zip(spec.params, described.param_oids, strict=True):
+        nullable = p.nullable
+        if not nullable and p.target is not None:
+            cols = catalog.relation_columns(p.target.schema, p.target.table)
+            if cols is not None:
+                nullable = not dict(cols).get(p.target.column, True)
+        params.append(ParamIR(p.number, p.name, types[oid], nullable))
+
+    facts = [
+        ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))
+        for c in described.columns
+    ]
+    nullable_flags = infer_nullability(spec.tree, facts, catalog)
+    columns: list[ColumnIR] = []
+    for c, fact, nullable in zip(described.columns, facts, nullable_flags, strict=True):
+        name = c.name
+        m = _FORCE_RE.match(name)
+        if m is not None:
+            name = m.group("name")
+            nullable = m.group("mark") == "?"
+        attr: Attribute | None = fact.attribute
+        columns.append(
+            ColumnIR(
+                name=name,
+                type=fact.type,
+                nullable=nullable,
+                table=f"{attr.schema}.{attr.table}" if attr else None,
+                table_column=attr.column if attr else None,
+            )
+        )
+
+    warnings: list[str] = []
+    if described.columns and not spec.command.returns_rows and spec.command != Command.COPYFROM:
+        warnings.append(
+            f":{spec.command.value} discards the rows RETURNING produces; "
+            "use :one or :many to read them"
+        )
+    line, _ = spec.location.file.line_col(spec.location.offset)
+    return QueryIR(
+        file=spec.location.file.path,
+        line=line,
+        name=spec.name,
+        cmd=spec.command.value,
+        doc=tuple(spec.doc),
+        sql=spec.sql,
+        statement=spec.statement_kind,
+        params=tuple(params),
+        columns=tuple(columns),
+        table_model=_table_model(catalog, described, columns),
+        row_guaranteed=_row_guaranteed(spec),
+        warnings=tuple(warnings),
+        embeds=tuple(_embeds(catalog, spec, described, columns)),
+    )
+
+
+def _check_command(spec: QuerySpec, d: Described) -> None:
+    if spec.command.returns_rows and not d.columns:
+        raise GenerateError(
+            f":{spec.command.value} needs a statement that returns columns "
+            "(add RETURNING, or use :exec / :execrows)",
+            location=spec.location,
+            query=spec.name,
+        )
+    if d.columns and not spec.command.returns_rows and not spec.has_returning:
+        raise GenerateError(
+            f":{spec.command.value} is for statements that return no rows, "
+            f"but this one returns {len(d.columns)} column(s): use :one or :many",
+            location=spec.location,
+            query=spec.name,
+        )
+
+
+def _table_model(catalog: Catalog, d: Described, columns: list[ColumnIR]) -> str | None:
+    """``schema.table`` when the result is exactly that table's row (SELECT *, RETURNING *)."""
+    if not d.columns:
+        return None
+    relids = {c.table_oid for c in d.columns}
+    if len(relids) != 1 or 0 in relids:
+        return None
+    relid = relids.pop()
+    if [c.attnum for c in d.columns] != catalog.relation_attnums(relid):
+        return None
+    attrs = catalog.attributes((c.table_oid, c.attnum) for c in d.columns)
+    for raw, col in zip(d.columns, columns, strict=True):
+        a = attrs.get((raw.table_oid, raw.attnum))
+        if a is None or a.relkind not in ("r", "p") or col.name != a.column:
+            return None
+        if col.nullable != (not a.notnull):
+            return None
+    first = attrs[(d.columns[0].table_oid, d.columns[0].attnum)]
+    return f"{first.schema}.{first.table}"
+
+
+def _row_guaranteed(spec: QuerySpec) -> bool:
+    """INSERT ... VALUES without DO NOTHING (or a conflict WHERE) always returns its rows."""
+    tree = spec.tree
+    if not isinstance(tree, ast.InsertStmt) or not returning_list(tree):
+        return False
+    sel = tree.selectStmt
+    if not (isinstance(sel, ast.SelectStmt) and sel.valuesLists):
+        return False
+    conflict = tree.onConflictClause
+    if conflict is None:
+        return True
+    return int(conflict.action) == 2 and conflict.whereClause is None  # ONCONFLICT_UPDATE
+
+
+def _embeds(
+    catalog: Catalog, spec: QuerySpec, d: Described, columns: list[ColumnIR]
+) -> list[EmbedIR]:
+    """Locate each ``sqlc.embed(alias)`` block of columns (filled in by the dialect work)."""
+    return []

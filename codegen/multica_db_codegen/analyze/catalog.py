@@ -1,0 +1,191 @@
+"""What the analyzer reads from the system catalog, batched and cached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from multica_db_codegen.analyze.ir import ColumnIR, EnumIR, TableIR, TypeRef
+
+#: Relations a migration tool keeps for itself: not part of the domain model.
+TOOL_TABLES = {"schema_migrations", "goose_db_version", "gorp_migrations", "flyway_schema_history"}
+_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "c": "composite"}
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    schema: str
+    table: str
+    column: str
+    notnull: bool
+    relkind: str
+
+
+class Catalog:
+    """Type and relation facts of the analysis database."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self._types: dict[int, TypeRef] = {}
+        self._attrs: dict[tuple[int, int], Attribute | None] = {}
+        self._relcols: dict[tuple[str | None, str], list[tuple[str, bool]] | None] = {}
+
+    # --- types --------------------------------------------------------------------------
+    def types(self, oids: Iterable[int]) -> dict[int, TypeRef]:
+        oids = list(oids)
+        want = {o for o in oids if o and o not in self._types}
+        rows: dict[int, tuple[Any, ...]] = {}
+        while want:
+            fetched = self.conn.execute(
+                """
+                SELECT t.oid::int, format_type(t.oid, NULL), t.typtype, n.nspname, t.typname,
+                       t.typelem::int, t.typbasetype::int, t.typnotnull, t.typcategory,
+                       coalesce(r.rngsubtype, mr.rngsubtype, 0)::int
+                FROM pg_type t
+                JOIN pg_namespace n ON n.oid = t.typnamespace
+                LEFT JOIN pg_range r ON r.rngtypid = t.oid
+                LEFT JOIN pg_range mr ON mr.rngmultitypid = t.oid
+                WHERE t.oid = ANY(%s)
+                """,
+                (sorted(want),),
+            ).fetchall()
+            for row in fetched:
+                rows[row[0]] = row
+            want = {
+                o
+                for row in fetched
+                for o in (row[5] if row[8] == "A" else 0, row[6], row[9])
+                if o and o not in rows and o not in self._types
+            }
+
+        def build(oid: int) -> TypeRef:
+            if oid in self._types:
+                return self._types[oid]
+            (_, fmt, typtype, nsp, name, elem, base, notnull, category, subtype) = rows[oid]
+            if typtype == "b" and category == "A" and elem:
+                ref = TypeRef(oid, fmt, "array", nsp, name, element=build(elem))
+            elif typtype == "d":
+                ref = TypeRef(oid, fmt, "domain", nsp, name, base=build(base), domain_not_null=notnull)
+            elif typtype in ("r", "m"):
+                kind = "range" if typtype == "r" else "multirange"
+                ref = TypeRef(oid, fmt, kind, nsp, name, element=build(subtype))
+            else:
+                kind = {"b": "base", "e": "enum", "c": "composite", "p": "pseudo"}.get(
+                    typtype, "base"
+                )
+                ref = TypeRef(oid, fmt, kind, nsp, name)
+            self._types[oid] = ref
+            return ref
+
+        for oid in rows:
+            build(oid)
+        return {o: self._types[o] for o in oids if o in self._types}
+
+    def type(self, oid: int) -> TypeRef:
+        return self.types([oid])[oid]
+
+    # --- attributes ---------------------------------------------------------------------
+    def attributes(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Attribute]:
+        keys = list(keys)
+        want = sorted({k for k in keys if k[0] and k not in self._attrs})
+        if want:
+            rows = self.conn.execute(
+                """
+                SELECT a.attrelid::int, a.attnum::int, n.nspname, c.relname, a.attname,
+                       a.attnotnull, c.relkind
+                FROM pg_attribute a
+                JOIN pg_class c ON c.oid = a.attrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                JOIN unnest(%s::oid[], %s::int2[]) AS k(rel, num)
+                  ON a.attrelid = k.rel AND a.attnum = k.num
+                """,
+                ([k[0] for k in want], [k[1] for k in want]),
+            ).fetchall()
+            for k in want:
+                self._attrs[k] = None
+            for rel, num, nsp, table, col, notnull, relkind in rows:
+                self._attrs[(rel, num)] = Attribute(nsp, table, col, notnull, relkind)
+        return {k: a for k in keys if (a := self._attrs.get(k)) is not None}
+
+    def relation_columns(self, schema: str | None, name: str) -> list[tuple[str, bool]] | None:
+        """(column, attnotnull) in order for a relation visible under that name, else None."""
+        key = (schema, name)
+        if key not in self._relcols:
+            qualified = f'"{schema}"."{name}"' if schema else f'"{name}"'
+            row = self.conn.execute("SELECT to_regclass(%s)::oid::int", (qualified,)).fetchone()
+            if row is None or row[0] is None:
+                self._relcols[key] = None
+            else:
+                cols = self.conn.execute(
+                    "SELECT attname, attnotnull FROM pg_attribute WHERE attrelid = %s "
+                    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                    (row[0],),
+                ).fetchall()
+                self._relcols[key] = [(str(a), bool(b)) for a, b in cols]
+        return self._relcols[key]
+
+    def relation_attnums(self, relid: int) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT attnum::int FROM pg_attribute WHERE attrelid = %s AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum",
+            (relid,),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    # --- the domain model ---------------------------------------------------------------
+    def relations(self) -> list[TableIR]:
+        """Every user table, view and composite type: one generated model each."""
+        rows = self.conn.execute(
+            """
+            SELECT n.nspname, c.relname, c.relkind, a.attname, a.atttypid::int, a.attnotnull
+            FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            LEFT JOIN pg_type t ON t.typrelid = c.oid
+            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c')
+              AND n.nspname <> ALL(%s) AND n.nspname NOT LIKE 'pg_temp%%'
+              AND NOT c.relispartition
+              AND NOT EXISTS (
+                  SELECT 1 FROM pg_depend d
+                  WHERE d.objid = c.oid AND d.deptype = 'e'
+              )
+              AND (c.relkind <> 'c' OR NOT EXISTS (
+                  SELECT 1 FROM pg_depend d
+                  WHERE d.objid = t.oid AND d.deptype = 'e'
+              ))
+            ORDER BY n.nspname, c.relname, a.attnum
+            """,
+            (list(_SYSTEM_SCHEMAS),),
+        ).fetchall()
+        types = self.types(r[4] for r in rows)
+        grouped: dict[tuple[str, str, str], list[ColumnIR]] = {}
+        for nsp, rel, kind, col, typ, notnull in rows:
+            if rel in TOOL_TABLES:
+                continue
+            t = types[typ]
+            nullable = not notnull
+            if kind in ("v", "m", "c"):
+                nullable = not (t.kind == "domain" and t.domain_not_null) if kind == "c" else True
+            grouped.setdefault((nsp, rel, _KINDS[kind]), []).append(
+                ColumnIR(name=col, type=t, nullable=nullable, table=f"{nsp}.{rel}", table_column=col)
+            )
+        return [TableIR(s, n, k, tuple(cols)) for (s, n, k), cols in grouped.items()]
+
+    def enums(self) -> list[EnumIR]:
+        rows = self.conn.execute(
+            """
+            SELECT n.nspname, t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
+            FROM pg_type t
+            JOIN pg_namespace n ON n.oid = t.typnamespace
+            JOIN pg_enum e ON e.enumtypid = t.oid
+            WHERE n.nspname <> ALL(%s)
+            GROUP BY n.nspname, t.typname
+            ORDER BY n.nspname, t.typname
+            """,
+            (list(_SYSTEM_SCHEMAS),),
+        ).fetchall()
+        return [EnumIR(nsp, name, tuple(labels)) for nsp, name, labels in rows]

@@ -1,0 +1,158 @@
+"""Decide whether each result column can be NULL, from the parse tree and the catalog.
+
+The rule that matters: never call a column NOT NULL when it can be NULL. Where
+the analysis cannot be sure, the answer is "nullable".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pglast import ast
+from pglast.enums import A_Expr_Kind, BoolExprType, JoinType, SubLinkType
+
+from multica_db_codegen.analyze.catalog import Attribute, Catalog
+from multica_db_codegen.analyze.ir import TypeRef
+from multica_db_codegen.parse.spec import returning_list
+
+_SYSTEM_COLUMNS = {"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"}
+_STRICT_OPS = {"=", "<>", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "||", "^"}
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnFacts:
+    """One described result column: what PostgreSQL told us about it."""
+
+    name: str
+    type: TypeRef
+    attribute: Attribute | None  # set when the column is a direct table column reference
+
+
+def infer_nullability(
+    tree: Any, columns: Sequence[ColumnFacts], catalog: Catalog
+) -> list[bool]:
+    """``True`` for each column that can be NULL."""
+    risky = _has_outer_join(tree) or _has_grouping_sets(tree) or _is_set_operation(tree)
+    targets = _aligned_targets(tree, len(columns))
+    dml = _dml_relation(tree)
+    out: list[bool] = []
+    for i, col in enumerate(columns):
+        if col.attribute is not None and col.attribute.notnull and not risky:
+            out.append(False)
+            continue
+        expr = targets[i] if targets is not None else None
+        if expr is None or risky:
+            out.append(True)
+            continue
+        out.append(_expr_nullable(expr, dml, catalog))
+    return out
+
+
+def _walk(node: Any) -> Any:
+    if isinstance(node, ast.Node):
+        yield node
+        for attr in node:
+            yield from _walk(getattr(node, attr))
+    elif isinstance(node, tuple | list):
+        for x in node:
+            yield from _walk(x)
+
+
+def _has_outer_join(tree: Any) -> bool:
+    return any(
+        isinstance(n, ast.JoinExpr) and n.jointype != JoinType.JOIN_INNER for n in _walk(tree)
+    )
+
+
+def _has_grouping_sets(tree: Any) -> bool:
+    return any(isinstance(n, ast.GroupingSet) for n in _walk(tree))
+
+
+def _is_set_operation(tree: Any) -> bool:
+    return isinstance(tree, ast.SelectStmt) and tree.op is not None and int(tree.op) != 0
+
+
+def _dml_relation(tree: Any) -> tuple[str | None, str] | None:
+    if isinstance(tree, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt):
+        rel = tree.relation
+        return (rel.schemaname, rel.relname)
+    return None
+
+
+def _aligned_targets(tree: Any, width: int) -> list[Any] | None:
+    """The expression behind each output column, ``None`` for star-expanded ones."""
+    if isinstance(tree, ast.SelectStmt):
+        targets = tree.targetList or ()
+    elif isinstance(tree, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt):
+        targets = returning_list(tree)
+    else:
+        return None
+    stars = [
+        t
+        for t in targets
+        if isinstance(t.val, ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star)
+    ]
+    if len(stars) > 1:
+        return None
+    star_width = width - (len(targets) - len(stars))
+    if star_width < 0 or (not stars and star_width != 0):
+        return None
+    out: list[Any] = []
+    for t in targets:
+        if t in stars:
+            out.extend([None] * star_width)
+        else:
+            out.append(t.val)
+    return out
+
+
+def _expr_nullable(e: Any, dml: tuple[str | None, str] | None, catalog: Catalog) -> bool:
+    def nullable(x: Any) -> bool:
+        return _expr_nullable(x, dml, catalog)
+
+    if isinstance(e, ast.A_Const):
+        return bool(e.isnull)
+    if isinstance(e, ast.TypeCast):
+        return nullable(e.arg)
+    if isinstance(e, ast.ColumnRef):
+        name = e.fields[-1]
+        if not isinstance(name, ast.String):
+            return True
+        if name.sval in _SYSTEM_COLUMNS:
+            return False
+        if dml is not None and len(e.fields) == 1:
+            cols = catalog.relation_columns(*dml)
+            if cols:
+                return not dict(cols).get(name.sval, False)
+        return True
+    if isinstance(e, ast.FuncCall):
+        fname = e.funcname[-1].sval.lower()
+        if fname == "count" and e.over is None:
+            return False
+        if fname in ("now", "current_timestamp") and not e.args:
+            return False
+        return True
+    if isinstance(e, ast.SQLValueFunction):
+        return False
+    if isinstance(e, ast.SubLink):
+        return bool(e.subLinkType != SubLinkType.EXISTS_SUBLINK)
+    if isinstance(e, ast.NullTest | ast.BooleanTest):
+        return False
+    if isinstance(e, ast.BoolExpr):
+        if e.boolop == BoolExprType.NOT_EXPR:
+            return nullable(e.args[0])
+        return any(nullable(a) for a in e.args)
+    if isinstance(e, ast.A_Expr) and e.kind == A_Expr_Kind.AEXPR_OP:
+        op = e.name[-1].sval
+        if op not in _STRICT_OPS or e.lexpr is None:
+            return True
+        return nullable(e.lexpr) or nullable(e.rexpr)
+    if isinstance(e, ast.CoalesceExpr):
+        return all(nullable(a) for a in e.args)
+    if isinstance(e, ast.CaseExpr):
+        if e.defresult is None:
+            return True
+        return nullable(e.defresult) or any(nullable(w.result) for w in e.args)
+    return True
