@@ -1,0 +1,236 @@
+"""The bounded queue between capturing threads and the worker, and its ledger.
+
+The queue and the counters share one lock on purpose. An event's arrival
+(``captured``) and every later fate (sent, dropped, failed) are booked under
+the same lock that moves it, so a :class:`Stats` snapshot can never observe an
+event in two buckets or in none: ``pending`` is derived and the invariant
+``captured == sent + dropped + failed + pending`` holds by construction.
+
+Callers only ever hold the lock for an append; serialisation and I/O happen
+outside it, on the worker.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from types import MappingProxyType
+from typing import Final, Generic, TypeVar
+
+from multica_db.analytics.stats import Stats
+
+T = TypeVar("T")
+
+QUEUE_FULL: Final = "queue_full"
+CLOSED: Final = "closed"
+
+
+class EventBuffer(Generic[T]):
+    """Bounded FIFO with fate accounting, a flush barrier and a close deadline."""
+
+    def __init__(self, maxsize: int, wake_at: int) -> None:
+        if maxsize < 1 or wake_at < 1:
+            raise ValueError("maxsize and wake_at must be positive")
+        self._maxsize = maxsize
+        self._wake_at = wake_at
+        self._lock = threading.Lock()
+        # The worker waits here for work; flushers wait on ``_settled`` so a
+        # worker wake-up never has to go through flushers and vice versa.
+        self._work = threading.Condition(self._lock)
+        self._settled_cond = threading.Condition(self._lock)
+        self._items: deque[T] = deque()
+
+        self._captured = 0
+        self._sent = 0
+        self._dropped = 0
+        self._failed = 0
+        self._retried = 0
+        self._reasons: dict[str, int] = {}
+
+        # Sequence numbers of accepted events: ``_taken`` have left the deque,
+        # everything below ``_settled_through`` has a final fate. Flush waits
+        # on these rather than on counters so later drops cannot satisfy it.
+        self._accepted = 0
+        self._taken = 0
+        self._in_flight = 0
+        self._settled_through = 0
+
+        self._urgent = False
+        self._closing = False
+        self._close_deadline: float | None = None
+        self._abandoned = False
+
+    # -- caller side -------------------------------------------------------
+
+    def offer(self, item: T) -> bool:
+        """Append without blocking; ``False`` (and a booked drop) when full or closed."""
+        with self._lock:
+            self._captured += 1
+            if self._closing:
+                self._drop_locked(1, CLOSED)
+                return False
+            items = self._items
+            if len(items) >= self._maxsize:
+                self._drop_locked(1, QUEUE_FULL)
+                return False
+            items.append(item)
+            self._accepted += 1
+            if len(items) == self._wake_at:
+                self._work.notify()
+            return True
+
+    def request_flush(self) -> int:
+        """Ask the worker to ship now; returns the barrier to wait for."""
+        with self._lock:
+            self._urgent = True
+            self._work.notify()
+            return self._accepted
+
+    def wait_settled(self, barrier: int, deadline: float) -> bool:
+        """Block until every event accepted before ``barrier`` has a fate."""
+        with self._lock:
+            while self._settled_through < barrier:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._settled_cond.wait(remaining)
+            return True
+
+    def begin_close(self, deadline: float) -> None:
+        """Refuse new events and tell the worker to drain before ``deadline``."""
+        with self._lock:
+            self._closing = True
+            self._urgent = True
+            if self._close_deadline is None or deadline < self._close_deadline:
+                self._close_deadline = deadline
+            self._work.notify_all()
+
+    def abandon(self) -> int:
+        """Book everything still queued or in flight as dropped; returns how many.
+
+        Called when a close deadline expires. The worker may still be inside a
+        request for its in-flight batch; whatever it reports afterwards is
+        ignored, so no event is ever counted twice.
+        """
+        with self._lock:
+            self._closing = True
+            if self._abandoned:
+                return 0
+            self._abandoned = True
+            left = len(self._items) + self._in_flight
+            self._items.clear()
+            self._taken = self._accepted
+            self._in_flight = 0
+            self._settled_through = self._accepted
+            if left:
+                self._drop_locked(left, CLOSED)
+            self._work.notify_all()
+            self._settled_cond.notify_all()
+            return left
+
+    # -- worker side -------------------------------------------------------
+
+    def take(self, max_items: int, deadline: float) -> list[T] | None:
+        """Next batch for the worker, or ``None`` once it should exit.
+
+        Returns as soon as ``max_items`` are waiting, or earlier with whatever
+        is there once ``deadline`` passed or a flush/close asked for it; an
+        empty list means the interval passed with nothing to do.
+        """
+        with self._lock:
+            items = self._items
+            while True:
+                if self._abandoned:
+                    return None
+                count = len(items)
+                if count >= max_items:
+                    break
+                if count == 0:
+                    self._urgent = False
+                    if self._closing:
+                        return None
+                elif self._urgent or self._closing:
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    if count:
+                        break
+                    return []
+                self._work.wait(remaining)
+            batch = [items.popleft() for _ in range(min(max_items, len(items)))]
+            self._taken += len(batch)
+            self._in_flight = len(batch)
+            return batch
+
+    def settle(
+        self,
+        *,
+        sent: int = 0,
+        failed: int = 0,
+        dropped: int = 0,
+        reason: str = "",
+    ) -> None:
+        """Book the fate of part of the in-flight batch."""
+        with self._lock:
+            if self._abandoned:
+                return
+            self._sent += sent
+            self._failed += failed
+            if dropped:
+                self._drop_locked(dropped, reason or "dropped")
+            self._in_flight -= sent + failed + dropped
+            if self._in_flight <= 0:
+                self._in_flight = 0
+                self._settled_through = self._taken
+                self._settled_cond.notify_all()
+
+    def note_retry(self) -> None:
+        with self._lock:
+            self._retried += 1
+
+    def pause(self, until: float) -> bool:
+        """Sleep until ``until`` for a backoff; ``False`` means give up instead.
+
+        Giving up happens when the wait would outlive a close deadline (or the
+        buffer was abandoned), so a ``Retry-After: 30`` cannot hold a shutdown
+        hostage.
+        """
+        with self._lock:
+            while True:
+                if self._abandoned:
+                    return False
+                if self._close_deadline is not None and until > self._close_deadline:
+                    return False
+                remaining = until - time.monotonic()
+                if remaining <= 0:
+                    return True
+                self._work.wait(remaining)
+
+    def time_left(self) -> float | None:
+        """Seconds until the close deadline, or ``None`` when not closing."""
+        with self._lock:
+            if self._close_deadline is None:
+                return None
+            return self._close_deadline - time.monotonic()
+
+    # -- both --------------------------------------------------------------
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def snapshot(self) -> Stats:
+        with self._lock:
+            return Stats(
+                captured=self._captured,
+                sent=self._sent,
+                dropped=self._dropped,
+                failed=self._failed,
+                retried=self._retried,
+                dropped_by_reason=MappingProxyType(dict(self._reasons)),
+            )
+
+    def _drop_locked(self, count: int, reason: str) -> None:
+        self._dropped += count
+        self._reasons[reason] = self._reasons.get(reason, 0) + count

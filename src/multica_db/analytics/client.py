@@ -1,0 +1,243 @@
+"""PostHogClient: the non-blocking front door to the batch shipper.
+
+The client owns lifecycle only: it starts the worker lazily, rebuilds it in a
+forked child, and bounds flush/close by a deadline. Queueing and accounting
+live in :mod:`.buffer`, shipping in :mod:`.worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from importlib import metadata
+from types import TracebackType
+from typing import Final
+
+from multica_db.analytics.buffer import EventBuffer
+from multica_db.analytics.config import DEFAULT_HOST, Environment, normalise_environment
+from multica_db.analytics.events import Event
+from multica_db.analytics.retry import RetryPolicy
+from multica_db.analytics.stats import Stats
+from multica_db.analytics.transport import HttpTransport, Transport
+from multica_db.analytics.worker import Worker, WorkerConfig
+
+LIB_NAME: Final = "multica-db"
+THREAD_NAME: Final = "multica-analytics"
+
+#: PostHog rejects single events around 1 MB; stay clear of it.
+DEFAULT_MAX_EVENT_BYTES: Final = 900 * 1024
+DEFAULT_MAX_REQUEST_BYTES: Final = 5 * 1024 * 1024
+
+
+def _lib_version() -> str:
+    try:
+        return metadata.version(LIB_NAME)
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+class PostHogClient:
+    """Ships events to PostHog's ``/batch/`` API from one background thread.
+
+    ``capture`` is safe from any thread and from inside a running event loop:
+    it appends to a bounded queue and returns. Nothing a backend does can make
+    it block or raise; the worst case is a counted drop.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        host: str = DEFAULT_HOST,
+        environment: str = "dev",
+        queue_size: int = 1024,
+        batch_size: int = 64,
+        flush_interval: float = 10.0,
+        request_timeout: float = 5.0,
+        retry: RetryPolicy | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        exit_timeout: float = 1.0,
+        log_interval: float = 30.0,
+        transport_factory: Callable[[], Transport] | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key is required; use NoopClient when analytics is off")
+        if batch_size < 1 or queue_size < 1:
+            raise ValueError("queue_size and batch_size must be positive")
+        if flush_interval <= 0 or request_timeout <= 0:
+            raise ValueError("flush_interval and request_timeout must be positive")
+        self.environment: Environment = normalise_environment(environment)
+        self.host = host.rstrip("/")
+        self.exit_timeout = exit_timeout
+        self._queue_size = queue_size
+        self._batch_size = batch_size
+        self._config = WorkerConfig(
+            api_key=api_key,
+            base_properties={
+                "environment": self.environment,
+                "$lib": LIB_NAME,
+                "$lib_version": _lib_version(),
+            },
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            request_timeout=request_timeout,
+            retry=retry or RetryPolicy(),
+            max_event_bytes=max_event_bytes,
+            max_request_bytes=max_request_bytes,
+            log_interval=log_interval,
+        )
+        host_for_transport = self.host
+        self._transport_factory: Callable[[], Transport] = transport_factory or (
+            lambda: HttpTransport(host_for_transport, user_agent=f"{LIB_NAME}/{_lib_version()}")
+        )
+        self._transport_factory()  # validate the host now, not on the worker
+        self._closed = False
+        self._reset()
+        _live_clients.add(self)
+
+    def _reset(self) -> None:
+        """Fresh queue, ledger and (unstarted) worker: at init and in a fork child."""
+        self._buffer: EventBuffer[Event] = EventBuffer(self._queue_size, self._batch_size)
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._started = False
+        if self._closed:
+            self._buffer.begin_close(time.monotonic())
+            self._buffer.abandon()
+        # If the client is garbage-collected unclosed, let its worker drain and
+        # exit instead of idling forever; the callback holds no client reference.
+        old = getattr(self, "_finalizer", None)
+        if old is not None:
+            old.detach()
+        self._finalizer = weakref.finalize(self, _orphaned, self._buffer, self.exit_timeout)
+        self._finalizer.atexit = False
+
+    # -- capture -----------------------------------------------------------
+
+    def capture(self, event: Event) -> bool:
+        """Queue ``event``; ``True`` if queued, ``False`` if dropped. Never blocks."""
+        try:
+            if not self._started:
+                self._start()
+            return self._buffer.offer(event)
+        except Exception:  # capture must never take the caller down
+            return False
+
+    def _start(self) -> None:
+        # Lazy so that a pre-forking server which builds the client at import
+        # time starts no thread in the parent.
+        with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+            if self._closed:
+                return
+            worker = Worker(self._buffer, self._transport_factory(), self._config)
+            thread = threading.Thread(target=worker.run, name=THREAD_NAME, daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:
+                # Interpreter shutting down or out of threads: events queue until
+                # full and are then dropped, and close() books the rest.
+                return
+            self._thread = thread
+
+    # -- flush / close -----------------------------------------------------
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Ship everything queued so far; ``True`` once all of it has a fate.
+
+        A fate is sent, failed or dropped: ``True`` does not mean delivered,
+        it means nothing captured before this call is still waiting. Returns
+        ``False`` at the deadline otherwise. Never waits longer than ``timeout``.
+        """
+        deadline = time.monotonic() + max(timeout, 0.0)
+        buffer = self._buffer
+        barrier = buffer.request_flush()
+        return buffer.wait_settled(barrier, deadline)
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Stop accepting events, send what fits in ``timeout``, drop the rest.
+
+        Returns ``True`` if nothing had to be dropped for lack of time. Safe to
+        call more than once; later calls return at once.
+        """
+        deadline = time.monotonic() + max(timeout, 0.0)
+        self._closed = True
+        buffer = self._buffer
+        buffer.begin_close(deadline)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        left = buffer.abandon()
+        self._finalizer.detach()
+        return left == 0
+
+    async def aflush(self, timeout: float = 5.0) -> bool:
+        """:meth:`flush` without blocking the event loop."""
+        return await asyncio.to_thread(self.flush, timeout)
+
+    async def aclose(self, timeout: float = 5.0) -> bool:
+        """:meth:`close` without blocking the event loop."""
+        return await asyncio.to_thread(self.close, timeout)
+
+    @property
+    def stats(self) -> Stats:
+        """A consistent snapshot of the counters (see :class:`Stats`)."""
+        return self._buffer.snapshot()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> PostHogClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _orphaned(buffer: EventBuffer[Event], grace: float) -> None:
+    buffer.begin_close(time.monotonic() + grace)
+
+
+# -- process-wide hooks ----------------------------------------------------
+
+_live_clients: weakref.WeakSet[PostHogClient] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """Threads do not survive fork: give every client a fresh, unstarted worker.
+
+    Events queued in the parent stay the parent's to send; the child starts with
+    an empty queue and zeroed counters so nothing is shipped twice.
+    """
+    for client in list(_live_clients):
+        client._reset()
+
+
+def _close_all_at_exit() -> None:
+    """Best effort at exit, bounded: the process must never hang on shutdown."""
+    clients = [c for c in list(_live_clients) if not c.closed]
+    if not clients:
+        return
+    deadline = time.monotonic() + max(c.exit_timeout for c in clients)
+    for client in clients:
+        with contextlib.suppress(Exception):
+            client.close(max(0.0, deadline - time.monotonic()))
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_close_all_at_exit)

@@ -1,0 +1,38 @@
+"""The public counters of a client, as one consistent snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+_NO_REASONS: Mapping[str, int] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Every captured event ends up in exactly one bucket.
+
+    ``captured == sent + dropped + failed + pending`` holds for every snapshot
+    because all counters are read under the lock they are written under, and
+    ``pending`` is derived rather than counted separately.
+
+    * ``sent`` - acknowledged by the backend with a 2xx.
+    * ``dropped`` - never (fully) attempted: queue full, capture after close,
+      unserialisable or oversized, or still unsent when a close deadline hit.
+    * ``failed`` - attempted and given up on: a non-retryable status, or every
+      allowed try failed.
+    * ``retried`` - extra requests made (not events); a health signal only.
+    """
+
+    captured: int = 0
+    sent: int = 0
+    dropped: int = 0
+    failed: int = 0
+    retried: int = 0
+    dropped_by_reason: Mapping[str, int] = field(default_factory=lambda: _NO_REASONS)
+
+    @property
+    def pending(self) -> int:
+        """Queued or in flight: captured but without a final fate yet."""
+        return self.captured - self.sent - self.dropped - self.failed

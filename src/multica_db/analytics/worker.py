@@ -1,0 +1,292 @@
+"""The single background thread: drain, serialise, batch, send, book the fate.
+
+Keeping all of this on one thread is what lets ``capture`` be a bare append on
+the caller's thread, and it means there is exactly one writer for every fate
+counter after capture. The worker never holds the buffer lock while it
+serialises or talks to the network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from multica_db.analytics.buffer import CLOSED, EventBuffer
+from multica_db.analytics.events import Event
+from multica_db.analytics.retry import RetryPolicy
+from multica_db.analytics.transport import Outcome, SendResult, Transport
+
+log = logging.getLogger("multica_db.analytics")
+
+INVALID: Final = "invalid"
+UNSERIALISABLE: Final = "unserialisable"
+TOO_LARGE: Final = "too_large"
+
+_MASK48: Final = (1 << 48) - 1
+_MASK62: Final = (1 << 62) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    api_key: str
+    base_properties: Mapping[str, object]
+    batch_size: int
+    flush_interval: float
+    request_timeout: float
+    retry: RetryPolicy
+    max_event_bytes: int
+    max_request_bytes: int
+    log_interval: float
+
+
+class _Timestamps:
+    """ISO-8601 UTC strings for float timestamps, re-formatting only per second.
+
+    Events arrive in bursts within the same second, so caching the
+    ``YYYY-MM-DDTHH:MM:SS`` prefix removes most of the formatting cost.
+    """
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def format(self, ts: float) -> str:
+        second = math.floor(ts)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._prefix}.{int((ts - second) * 1_000_000):06d}Z"
+
+
+class _Uuid7:
+    """RFC 9562 version-7 UUIDs: time-ordered, unique, cheap.
+
+    Generated once per event when its batch is first serialised, so every retry
+    of that batch carries the same ids and PostHog can deduplicate a batch
+    that was delivered but whose acknowledgement was lost. A per-worker PRNG
+    seeded from ``os.urandom`` avoids a syscall per event; a forked child builds
+    a new worker and therefore a new seed.
+    """
+
+    __slots__ = ("_rng",)
+
+    def __init__(self) -> None:
+        self._rng = random.Random(os.urandom(16))
+
+    def make(self, ts: float) -> str:
+        ms = int(ts * 1000) & _MASK48
+        rand = self._rng.getrandbits(74)
+        value = (
+            (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & (2**62 - 1))
+        )
+        h = f"{value:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class Worker:
+    """Runs until the buffer says stop; everything it learns goes to the buffer."""
+
+    def __init__(
+        self,
+        buffer: EventBuffer[Event],
+        transport: Transport,
+        config: WorkerConfig,
+    ) -> None:
+        self._buffer = buffer
+        self._transport = transport
+        self._config = config
+        self._timestamps = _Timestamps()
+        self._uuids = _Uuid7()
+        self._rng = random.Random(os.urandom(8))
+        self._api_key_json = json.dumps(config.api_key)
+        self._last_report = time.monotonic()
+        self._reported_dropped = 0
+        self._reported_failed = 0
+        self._last_error = ""
+
+    def run(self) -> None:
+        """Thread entry point. Must never raise: a dead worker means silent loss."""
+        config = self._config
+        deadline = time.monotonic() + config.flush_interval
+        try:
+            while True:
+                batch = self._buffer.take(config.batch_size, deadline)
+                if batch is None:
+                    break
+                if batch:
+                    self._ship(batch)
+                else:
+                    deadline = time.monotonic() + config.flush_interval
+                self._report(force=False)
+        except BaseException:  # pragma: no cover - defensive; nothing should raise here
+            log.exception("analytics worker crashed; remaining events will be dropped at close")
+            raise
+        finally:
+            self._transport.close()
+            self._report(force=True)
+
+    # -- serialise ---------------------------------------------------------
+
+    def _record(self, event: Event) -> dict[str, object]:
+        if not isinstance(event, Event):
+            raise TypeError(f"not an analytics Event: {type(event).__name__}")
+        name, distinct_id, ts = event.name, event.distinct_id, event.timestamp
+        if not (isinstance(name, str) and name and isinstance(distinct_id, str) and distinct_id):
+            raise TypeError("event name and distinct_id must be non-empty strings")
+        if not math.isfinite(ts):
+            raise ValueError("timestamp must be finite")
+        properties = dict(self._config.base_properties)
+        properties.update(event.properties)
+        return {
+            "event": name,
+            "distinct_id": distinct_id,
+            "properties": properties,
+            "timestamp": self._timestamps.format(ts),
+            "uuid": self._uuids.make(ts),
+        }
+
+    def _serialise(self, batch: list[Event]) -> list[tuple[bytes, int]]:
+        """Encoded chunks of comma-joined events, each with how many it holds.
+
+        Bad or oversized events are dropped one by one. The common case (a
+        batch that encodes and is small) costs one ``json.dumps`` call and
+        becomes a single chunk; only when that fails or is too big is each event
+        encoded alone, so one poisoned event never takes its neighbours down.
+        """
+        records: list[dict[str, object]] = []
+        invalid = 0
+        for event in batch:
+            try:
+                records.append(self._record(event))
+            except Exception:
+                invalid += 1
+        if invalid:
+            self._buffer.settle(dropped=invalid, reason=INVALID)
+        if not records:
+            return []
+        try:
+            whole: str | None = _dumps(records)
+        except Exception:
+            whole = None
+        config = self._config
+        if whole is not None and len(whole) <= min(
+            config.max_event_bytes, config.max_request_bytes
+        ):
+            # Every event is smaller than the whole, so all are within limits.
+            return [(whole[1:-1].encode(), len(records))]
+        return [(data, 1) for data in self._one_by_one(records)]
+
+    def _one_by_one(self, records: list[dict[str, object]]) -> list[bytes]:
+        encoded: list[bytes] = []
+        unserialisable = too_large = 0
+        for record in records:
+            try:
+                data = _dumps(record).encode()
+            except Exception:
+                unserialisable += 1
+                continue
+            if len(data) > self._config.max_event_bytes:
+                too_large += 1
+                continue
+            encoded.append(data)
+        if unserialisable:
+            self._buffer.settle(dropped=unserialisable, reason=UNSERIALISABLE)
+        if too_large:
+            self._buffer.settle(dropped=too_large, reason=TOO_LARGE)
+        return encoded
+
+    def _requests(self, chunks: list[tuple[bytes, int]]) -> Iterator[tuple[bytes, int]]:
+        """Group chunks into request payloads under the request byte limit."""
+        limit = self._config.max_request_bytes
+        group: list[bytes] = []
+        size = count = 0
+        for data, n in chunks:
+            if group and size + len(data) + 1 > limit:
+                yield b",".join(group), count
+                group, size, count = [], 0, 0
+            group.append(data)
+            size += len(data) + 1
+            count += n
+        if group:
+            yield b",".join(group), count
+
+    # -- send --------------------------------------------------------------
+
+    def _ship(self, batch: list[Event]) -> None:
+        for payload, count in self._requests(self._serialise(batch)):
+            self._deliver(payload, count)
+
+    def _body(self, payload: bytes) -> bytes:
+        # ``sent_at`` is re-stamped per attempt: PostHog uses it to correct
+        # client clock skew, which a stale value would distort.
+        sent_at = self._timestamps.format(time.time())
+        head = f'{{"api_key":{self._api_key_json},"sent_at":"{sent_at}","batch":['
+        return head.encode() + payload + b"]}"
+
+    def _deliver(self, payload: bytes, count: int) -> None:
+        config = self._config
+        buffer = self._buffer
+        attempt = 0
+        while True:
+            timeout = config.request_timeout
+            left = buffer.time_left()
+            if left is not None:
+                if left <= 0:
+                    buffer.settle(dropped=count, reason=CLOSED)
+                    return
+                timeout = min(timeout, left)
+            attempt += 1
+            try:
+                result = self._transport.post(self._body(payload), timeout)
+            except Exception as exc:  # a transport bug must not kill the worker
+                result = SendResult(Outcome.RETRY, detail=f"{type(exc).__name__}: {exc}")
+            if result.outcome is Outcome.OK:
+                buffer.settle(sent=count)
+                return
+            self._last_error = result.detail
+            if result.outcome is Outcome.FATAL or attempt >= config.retry.max_tries:
+                buffer.settle(failed=count)
+                return
+            delay = config.retry.delay(attempt, result.retry_after, self._rng)
+            if not buffer.pause(time.monotonic() + delay):
+                buffer.settle(failed=count)
+                return
+            buffer.note_retry()
+
+    # -- report ------------------------------------------------------------
+
+    def _report(self, *, force: bool) -> None:
+        """One summary line per ``log_interval`` at most, never one per event."""
+        now = time.monotonic()
+        if not force and now - self._last_report < self._config.log_interval:
+            return
+        stats = self._buffer.snapshot()
+        dropped = stats.dropped - self._reported_dropped
+        failed = stats.failed - self._reported_failed
+        if dropped <= 0 and failed <= 0:
+            return
+        self._last_report = now
+        self._reported_dropped = stats.dropped
+        self._reported_failed = stats.failed
+        reasons = ", ".join(f"{k}={v}" for k, v in sorted(stats.dropped_by_reason.items()))
+        log.warning(
+            "analytics: %d events dropped and %d failed since last report "
+            "(dropped so far by reason: %s; last error: %s)",
+            max(dropped, 0),
+            max(failed, 0),
+            reasons or "none",
+            self._last_error or "none",
+        )
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
