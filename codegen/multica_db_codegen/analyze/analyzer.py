@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 from pglast import ast
+from pglast.enums import OnConflictAction
 
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
@@ -24,7 +25,7 @@ from multica_db_codegen.analyze.ir import (
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
 from multica_db_codegen.analyze.schema import apply_schema, load_schema
 from multica_db_codegen.analyze.server import server_url, throwaway_database
-from multica_db_codegen.errors import GenerateError, GenerateErrors, Location
+from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
 from multica_db_codegen.parse.spec import returning_list
 
@@ -56,7 +57,9 @@ def module_name(path: Path) -> str:
     return stem if stem and not stem[0].isdigit() else f"q_{stem}"
 
 
-def parse_all(paths: Iterable[Path]) -> tuple[list[tuple[Path, list[QuerySpec]]], list[GenerateError]]:
+def parse_all(
+    paths: Iterable[Path],
+) -> tuple[list[tuple[Path, list[QuerySpec]]], list[GenerateError]]:
     parsed: list[tuple[Path, list[QuerySpec]]] = []
     errors: list[GenerateError] = []
     modules: dict[str, Path] = {}
@@ -240,9 +243,59 @@ def _table_model(catalog: Catalog, d: Described, columns: list[ColumnIR]) -> str
     return f"{first.schema}.{first.table}"
 
 
+_AGGREGATES = {
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "array_agg",
+    "string_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "bit_and",
+    "bit_or",
+    "stddev",
+    "variance",
+}
+
+
+def _is_ungrouped_aggregate(tree: Any) -> bool:  # tree: pglast node, attributes Optional
+    """``SELECT count(*) FROM t WHERE …`` returns exactly one row, whatever matches."""
+    if not isinstance(tree, ast.SelectStmt) or (tree.op is not None and int(tree.op) != 0):
+        return False
+    node: Any = tree
+    if node.groupClause or node.havingClause or node.limitCount or node.limitOffset:
+        return False
+    if not node.targetList:
+        return False
+    for t in node.targetList:
+        v = t.val
+        while isinstance(v, ast.TypeCast):
+            v = v.arg
+        if _plain_call_name(v) not in _AGGREGATES:
+            return False
+    return True
+
+
+def _plain_call_name(v: Any) -> str | None:
+    """Lower-cased name of a function call without OVER, else None."""
+    if not isinstance(v, ast.FuncCall) or v.over is not None or not v.funcname:
+        return None
+    last: Any = v.funcname[-1]
+    return str(last.sval).lower()
+
+
 def _row_guaranteed(spec: QuerySpec) -> bool:
-    """INSERT ... VALUES without DO NOTHING (or a conflict WHERE) always returns its rows."""
-    tree = spec.tree
+    """Statements that always return a row: INSERT … VALUES … RETURNING, ungrouped aggregates."""
+    tree: Any = spec.tree
+    if _is_ungrouped_aggregate(tree):
+        return True
     if not isinstance(tree, ast.InsertStmt) or not returning_list(tree):
         return False
     sel = tree.selectStmt
@@ -251,7 +304,7 @@ def _row_guaranteed(spec: QuerySpec) -> bool:
     conflict = tree.onConflictClause
     if conflict is None:
         return True
-    return int(conflict.action) == 2 and conflict.whereClause is None  # ONCONFLICT_UPDATE
+    return conflict.action == OnConflictAction.ONCONFLICT_UPDATE and conflict.whereClause is None
 
 
 def _embeds(

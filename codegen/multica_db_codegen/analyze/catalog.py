@@ -69,7 +69,9 @@ class Catalog:
             if typtype == "b" and category == "A" and elem:
                 ref = TypeRef(oid, fmt, "array", nsp, name, element=build(elem))
             elif typtype == "d":
-                ref = TypeRef(oid, fmt, "domain", nsp, name, base=build(base), domain_not_null=notnull)
+                ref = TypeRef(
+                    oid, fmt, "domain", nsp, name, base=build(base), domain_not_null=notnull
+                )
             elif typtype in ("r", "m"):
                 kind = "range" if typtype == "r" else "multirange"
                 ref = TypeRef(oid, fmt, kind, nsp, name, element=build(subtype))
@@ -171,7 +173,9 @@ class Catalog:
             if kind in ("v", "m", "c"):
                 nullable = not (t.kind == "domain" and t.domain_not_null) if kind == "c" else True
             grouped.setdefault((nsp, rel, _KINDS[kind]), []).append(
-                ColumnIR(name=col, type=t, nullable=nullable, table=f"{nsp}.{rel}", table_column=col)
+                ColumnIR(
+                    name=col, type=t, nullable=nullable, table=f"{nsp}.{rel}", table_column=col
+                )
             )
         return [TableIR(s, n, k, tuple(cols)) for (s, n, k), cols in grouped.items()]
 

@@ -30,9 +30,7 @@ class ColumnFacts:
     attribute: Attribute | None  # set when the column is a direct table column reference
 
 
-def infer_nullability(
-    tree: Any, columns: Sequence[ColumnFacts], catalog: Catalog
-) -> list[bool]:
+def infer_nullability(tree: Any, columns: Sequence[ColumnFacts], catalog: Catalog) -> list[bool]:
     """``True`` for each column that can be NULL."""
     risky = _has_outer_join(tree) or _has_grouping_sets(tree) or _is_set_operation(tree)
     targets = _aligned_targets(tree, len(columns))
@@ -76,7 +74,7 @@ def _is_set_operation(tree: Any) -> bool:
 
 def _dml_relation(tree: Any) -> tuple[str | None, str] | None:
     if isinstance(tree, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt):
-        rel = tree.relation
+        rel: Any = tree.relation
         return (rel.schemaname, rel.relname)
     return None
 
@@ -89,11 +87,7 @@ def _aligned_targets(tree: Any, width: int) -> list[Any] | None:
         targets = returning_list(tree)
     else:
         return None
-    stars = [
-        t
-        for t in targets
-        if isinstance(t.val, ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star)
-    ]
+    stars = [t for t in targets if _is_star(t.val)]
     if len(stars) > 1:
         return None
     star_width = width - (len(targets) - len(stars))
@@ -108,51 +102,55 @@ def _aligned_targets(tree: Any, width: int) -> list[Any] | None:
     return out
 
 
+def _is_star(v: Any) -> bool:
+    return isinstance(v, ast.ColumnRef) and isinstance((v.fields or (None,))[-1], ast.A_Star)
+
+
 def _expr_nullable(e: Any, dml: tuple[str | None, str] | None, catalog: Catalog) -> bool:
     def nullable(x: Any) -> bool:
         return _expr_nullable(x, dml, catalog)
 
+    # Attributes of pglast nodes are typed Optional; read them through ``node: Any``.
+    node: Any = e
     if isinstance(e, ast.A_Const):
-        return bool(e.isnull)
+        return bool(node.isnull)
     if isinstance(e, ast.TypeCast):
-        return nullable(e.arg)
+        return nullable(node.arg)
     if isinstance(e, ast.ColumnRef):
-        name = e.fields[-1]
+        name = node.fields[-1]
         if not isinstance(name, ast.String):
             return True
         if name.sval in _SYSTEM_COLUMNS:
             return False
-        if dml is not None and len(e.fields) == 1:
+        if dml is not None and len(node.fields) == 1:
             cols = catalog.relation_columns(*dml)
             if cols:
-                return not dict(cols).get(name.sval, False)
+                return not dict(cols).get(str(name.sval), False)
         return True
     if isinstance(e, ast.FuncCall):
-        fname = e.funcname[-1].sval.lower()
-        if fname == "count" and e.over is None:
+        fname = node.funcname[-1].sval.lower()
+        if fname == "count" and node.over is None:
             return False
-        if fname in ("now", "current_timestamp") and not e.args:
-            return False
-        return True
+        return not (fname in ("now", "current_timestamp") and not node.args)
     if isinstance(e, ast.SQLValueFunction):
         return False
     if isinstance(e, ast.SubLink):
-        return bool(e.subLinkType != SubLinkType.EXISTS_SUBLINK)
+        return bool(node.subLinkType != SubLinkType.EXISTS_SUBLINK)
     if isinstance(e, ast.NullTest | ast.BooleanTest):
         return False
     if isinstance(e, ast.BoolExpr):
-        if e.boolop == BoolExprType.NOT_EXPR:
-            return nullable(e.args[0])
-        return any(nullable(a) for a in e.args)
-    if isinstance(e, ast.A_Expr) and e.kind == A_Expr_Kind.AEXPR_OP:
-        op = e.name[-1].sval
-        if op not in _STRICT_OPS or e.lexpr is None:
+        if node.boolop == BoolExprType.NOT_EXPR:
+            return nullable(node.args[0])
+        return any(nullable(a) for a in node.args)
+    if isinstance(e, ast.A_Expr) and node.kind == A_Expr_Kind.AEXPR_OP:
+        op = node.name[-1].sval
+        if op not in _STRICT_OPS or node.lexpr is None:
             return True
-        return nullable(e.lexpr) or nullable(e.rexpr)
+        return nullable(node.lexpr) or nullable(node.rexpr)
     if isinstance(e, ast.CoalesceExpr):
-        return all(nullable(a) for a in e.args)
+        return all(nullable(a) for a in node.args)
     if isinstance(e, ast.CaseExpr):
-        if e.defresult is None:
+        if node.defresult is None:
             return True
-        return nullable(e.defresult) or any(nullable(w.result) for w in e.args)
+        return nullable(node.defresult) or any(nullable(w.result) for w in node.args)
     return True

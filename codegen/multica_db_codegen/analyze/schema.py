@@ -102,7 +102,7 @@ def _apply_statements(conn: psycopg.Connection[Any], chunk: SchemaChunk) -> None
             location=Location(chunk.file, chunk.start + int(exc.args[1])),
         ) from None
     for raw in stmts:
-        begin = raw.stmt_location
+        begin = raw.stmt_location or 0
         end = begin + raw.stmt_len if raw.stmt_len else len(chunk.sql)
         try:
             conn.execute(chunk.sql[begin:end].encode())
@@ -123,4 +123,6 @@ def _located(exc: psycopg.Error, chunk: SchemaChunk, base: int) -> GenerateError
         hint = "the extension is not installed on the analyzer's server"
     pos = diag.statement_position
     offset = base + int(pos) - 1 if pos else base
-    return GenerateError(f"schema error: {message}", location=Location(chunk.file, offset), hint=hint)
+    return GenerateError(
+        f"schema error: {message}", location=Location(chunk.file, offset), hint=hint
+    )

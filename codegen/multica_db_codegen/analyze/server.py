@@ -8,6 +8,7 @@ again; ``make generate`` then needs neither Docker nor an installed PostgreSQL.
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ def server_url(explicit: str | None = None) -> str:
     if url:
         return url
     try:
-        import pgserver
+        pgserver: Any = importlib.import_module("pgserver")
     except ImportError as exc:
         raise GenerateError(
             "no analyzer database: pass --database-url, set MULTICA_DB_ANALYZER_URL, "

@@ -91,7 +91,7 @@ def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpe
     used: set[int] = set()
     prev_end = 0
     for raw in stmts:
-        start = raw.stmt_location
+        start = raw.stmt_location or 0
         end = start + raw.stmt_len if raw.stmt_len else len(src.text)
         stmt_text = src.text[start:end].rstrip().rstrip(";").rstrip()
         ann = next((a for a in reversed(annotations) if prev_end <= a.offset < start), None)
@@ -180,7 +180,9 @@ def _read_annotation(
                 f"unknown command :{cmd} (expected one of "
                 + ", ".join(":" + c.value for c in Command)
                 + ")",
-                location=Location(src, c.start + c.text.index(":" + cmd, c.text.index("name:") + 5)),
+                location=Location(
+                    src, c.start + c.text.index(":" + cmd, c.text.index("name:") + 5)
+                ),
                 query=name,
             )
         )

@@ -196,7 +196,7 @@ def _params_in(node: Any) -> list[ast.ParamRef]:
 def _column_name(node: Any) -> str | None:
     while isinstance(node, ast.TypeCast):
         node = node.arg
-    if isinstance(node, ast.ColumnRef):
+    if isinstance(node, ast.ColumnRef) and node.fields:
         last = node.fields[-1]
         if isinstance(last, ast.String):
             return str(last.sval)
@@ -204,8 +204,8 @@ def _column_name(node: Any) -> str | None:
 
 
 def _name_from_context(tree: Any, params: dict[int, Param]) -> None:
-    def suggest(number: int, name: str, target: ParamTarget | None = None) -> None:
-        p = params.get(number)
+    def suggest(number: int | None, name: str, target: ParamTarget | None = None) -> None:
+        p = params.get(number) if number is not None else None
         if p is None:
             return
         if target is not None and p.target is None:

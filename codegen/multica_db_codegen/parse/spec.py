@@ -25,7 +25,13 @@ class Command(StrEnum):
 
     @property
     def returns_rows(self) -> bool:
-        return self in (Command.ONE, Command.MANY, Command.BATCHONE, Command.BATCHMANY, Command.ITER)
+        return self in (
+            Command.ONE,
+            Command.MANY,
+            Command.BATCHONE,
+            Command.BATCHMANY,
+            Command.ITER,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,180 @@
+"""PostgreSQL type → Python type annotation, and how a value crosses the wire.
+
+Types PostgreSQL reports are mapped by name; domains take their base type,
+arrays their element's. Anything unknown is an error that says how to map it
+with an override, rather than a silent ``Any``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from multica_db_codegen.analyze.ir import TypeRef
+from multica_db_codegen.config import Override
+from multica_db_codegen.errors import GenerateError
+
+_BASE: dict[str, tuple[str, str | None]] = {
+    # typname: (annotation, module to import)
+    "int2": ("int", None),
+    "int4": ("int", None),
+    "int8": ("int", None),
+    "oid": ("int", None),
+    "float4": ("float", None),
+    "float8": ("float", None),
+    "numeric": ("decimal.Decimal", "decimal"),
+    "bool": ("bool", None),
+    "text": ("str", None),
+    "varchar": ("str", None),
+    "bpchar": ("str", None),
+    "char": ("str", None),
+    "name": ("str", None),
+    "citext": ("str", None),
+    "ltree": ("str", None),
+    "lquery": ("str", None),
+    "xml": ("str", None),
+    "bit": ("str", None),
+    "varbit": ("str", None),
+    "tsvector": ("str", None),
+    "tsquery": ("str", None),
+    "macaddr": ("str", None),
+    "macaddr8": ("str", None),
+    "money": ("str", None),
+    "bytea": ("bytes", None),
+    "uuid": ("uuid.UUID", "uuid"),
+    "date": ("datetime.date", "datetime"),
+    "time": ("datetime.time", "datetime"),
+    "timetz": ("datetime.time", "datetime"),
+    "timestamp": ("datetime.datetime", "datetime"),
+    "timestamptz": ("datetime.datetime", "datetime"),
+    "interval": ("datetime.timedelta", "datetime"),
+    "json": ("JsonValue", "pydantic"),
+    "jsonb": ("JsonValue", "pydantic"),
+    "inet": (
+        "ipaddress.IPv4Address | ipaddress.IPv6Address"
+        " | ipaddress.IPv4Interface | ipaddress.IPv6Interface",
+        "ipaddress",
+    ),
+    "cidr": ("ipaddress.IPv4Network | ipaddress.IPv6Network", "ipaddress"),
+    "hstore": ("dict[str, str | None]", None),
+    "void": ("None", None),
+}
+
+
+@dataclass(slots=True)
+class Imports:
+    """What a rendered module must import, collected while mapping types."""
+
+    modules: set[str] = field(default_factory=set)  # import X
+    pydantic: set[str] = field(default_factory=set)  # from pydantic import X
+    psycopg_range: bool = False
+    models: bool = False  # the generated models module
+
+    def merge(self, other: Imports) -> None:
+        self.modules |= other.modules
+        self.pydantic |= other.pydantic
+        self.psycopg_range |= other.psycopg_range
+        self.models |= other.models
+
+
+@dataclass(frozen=True, slots=True)
+class PyType:
+    annotation: str
+    converter: str | None = None  # applied to non-NULL result values (enums, overrides)
+    json: str | None = None  # "Json" / "Jsonb": wrap parameters for psycopg
+
+
+class TypeMapper:
+    """Maps TypeRefs for one module, recording the imports it needs."""
+
+    def __init__(
+        self,
+        *,
+        enum_classes: dict[str, str],
+        composite_classes: dict[str, str],
+        overrides: tuple[Override, ...],
+        in_models: bool,
+    ) -> None:
+        self.enum_classes = enum_classes  # "schema.name" -> class name
+        self.composite_classes = composite_classes
+        self.overrides = overrides
+        self.in_models = in_models
+        self.imports = Imports()
+
+    def _model_ref(self, cls: str) -> str:
+        if self.in_models:
+            return cls
+        self.imports.models = True
+        return f"models.{cls}"
+
+    def _override(self, t: TypeRef, column: str | None) -> str | None:
+        for o in self.overrides:
+            if (
+                column is not None
+                and o.column is not None
+                and o.column in (column, column.split(".", 1)[-1])
+            ):
+                return o.python_type
+        for o in self.overrides:
+            if o.db_type is not None and o.db_type in (t.pg_type, t.name, f"{t.schema}.{t.name}"):
+                return o.python_type
+        return None
+
+    def _use_path(self, path: str) -> str:
+        module, _, _ = path.rpartition(".")
+        if module:
+            self.imports.modules.add(module)
+        return path
+
+    def map(
+        self, t: TypeRef, *, column: str | None = None, element_nullable: bool = True
+    ) -> PyType:
+        """The annotation for a non-NULL value of ``t`` (callers add ``| None``)."""
+        override = self._override(t, column)
+        if override is not None:
+            return PyType(self._use_path(override), converter=self._use_path(override))
+        if t.kind == "domain" and t.base is not None:
+            return self.map(t.base, element_nullable=element_nullable)
+        if t.kind == "array" and t.element is not None:
+            inner = self.map(t.element)
+            elem = f"{inner.annotation} | None" if element_nullable else inner.annotation
+            conv = None
+            if inner.converter is not None:
+                conv = f"lambda v: [None if x is None else {inner.converter}(x) for x in v]"
+            return PyType(f"list[{elem}]", converter=conv)
+        if t.kind == "enum":
+            cls = self.enum_classes.get(f"{t.schema}.{t.name}")
+            if cls is None:
+                raise GenerateError(f"enum {t.pg_type} is not in the schema's enums")
+            ref = self._model_ref(cls)
+            return PyType(ref, converter=ref)
+        if t.kind == "composite":
+            cls = self.composite_classes.get(f"{t.schema}.{t.name}")
+            if cls is None:
+                raise _unsupported(t)
+            ref = self._model_ref(cls)
+            return PyType(ref, converter=f"{ref}.model_validate")
+        if t.kind in ("range", "multirange") and t.element is not None:
+            inner = self.map(t.element)
+            self.imports.psycopg_range = True
+            wrapper = "Range" if t.kind == "range" else "Multirange"
+            return PyType(f"{wrapper}[{inner.annotation}]")
+        base = _BASE.get(t.name)
+        if base is None:
+            raise _unsupported(t)
+        annotation, module = base
+        if module == "pydantic":
+            self.imports.pydantic.add(annotation)
+        elif module is not None:
+            self.imports.modules.add(module)
+        json = {"json": "Json", "jsonb": "Jsonb"}.get(t.name)
+        return PyType(annotation, json=json)
+
+
+def _unsupported(t: TypeRef) -> GenerateError:
+    return GenerateError(
+        f"no Python type for PostgreSQL type {t.pg_type!r}",
+        hint=(
+            "map it in pyproject.toml: [[tool.multica-db.overrides]] "
+            f'db_type = "{t.pg_type}" python_type = "module.Type"'
+        ),
+    )

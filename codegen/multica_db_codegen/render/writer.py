@@ -1,0 +1,160 @@
+"""Format rendered files with ruff, then write them all or none, or diff them (--check)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.render.renderer import HEADER
+
+
+def _ruff() -> str:
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        return str(find_ruff_bin())
+    except Exception:
+        found = shutil.which("ruff")
+        if found is None:
+            raise GenerateError(
+                "ruff is needed to format generated code: pip install ruff"
+            ) from None
+        return found
+
+
+def format_sources(
+    files: dict[str, str], *, package: str, pyproject: Path | None
+) -> dict[str, str]:
+    """Sort imports and format exactly as ``ruff check --fix`` / ``ruff format`` would."""
+    ruff = _ruff()
+    config = ["--config", str(pyproject)] if pyproject is not None else []
+    with tempfile.TemporaryDirectory(prefix="multica-db-render-") as tmp:
+        root = Path(tmp)
+        for rel, text in files.items():
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        base = [ruff]
+        checks = [
+            *base,
+            "check",
+            "--fix-only",
+            "--quiet",
+            "--select",
+            "I,F401,UP",
+            "--no-cache",
+            *config,
+            "--config",
+            f"lint.isort.known-first-party = [{package!r}]",
+            str(root),
+        ]
+        fmt = [*base, "format", "--quiet", "--no-cache", *config, str(root)]
+        for cmd in (checks, fmt):
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if done.returncode not in (0, 1):
+                raise GenerateError(
+                    "ruff failed on generated code (a generator bug):\n" + done.stdout + done.stderr
+                )
+        return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What writing would change under the output directory."""
+
+    writes: dict[Path, str]  # changed or new
+    deletes: list[Path]  # generated files that are no longer produced
+    unchanged: int
+
+    @property
+    def empty(self) -> bool:
+        return not self.writes and not self.deletes
+
+
+def plan(out: Path, files: dict[str, str]) -> Plan:
+    writes: dict[Path, str] = {}
+    unchanged = 0
+    for rel, text in sorted(files.items()):
+        path = out / rel
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current == text:
+            unchanged += 1
+        else:
+            writes[path] = text
+    produced = {out / rel for rel in files}
+    deletes = []
+    for sub in ("queries", "queries/aio"):
+        d = out / sub
+        if d.is_dir():
+            for p in sorted(d.glob("*.py")):
+                if p not in produced and _is_generated(p):
+                    deletes.append(p)
+    return Plan(writes, deletes, unchanged)
+
+
+def _is_generated(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return fh.readline().rstrip("\n") == HEADER
+    except OSError:
+        return False
+
+
+def diff(p: Plan, root: Path) -> str:
+    chunks: list[str] = []
+    for path, text in p.writes.items():
+        old = path.read_text(encoding="utf-8") if path.is_file() else ""
+        rel = _rel(path, root)
+        chunks.extend(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                f"a/{rel}",
+                f"b/{rel}",
+            )
+        )
+    for path in p.deletes:
+        rel = _rel(path, root)
+        old = path.read_text(encoding="utf-8")
+        chunks.extend(
+            difflib.unified_diff(old.splitlines(keepends=True), [], f"a/{rel}", "/dev/null")
+        )
+    return "".join(chunks)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def apply(p: Plan) -> None:
+    """Stage every file next to its target, then rename them into place.
+
+    Everything that can fail (rendering, formatting, creating directories and
+    temporary files) happens before the first rename, so an error leaves the
+    output directory as it was.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, text in p.writes.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+            staged.append((Path(tmp_name), path))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, path in staged:
+        os.replace(tmp, path)
+    for path in p.deletes:
+        path.unlink(missing_ok=True)
