@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -26,6 +27,8 @@ from multica_db.analytics.retry import RetryPolicy
 from multica_db.analytics.stats import Stats
 from multica_db.analytics.transport import HttpTransport, Transport
 from multica_db.analytics.worker import Worker, WorkerConfig
+
+log = logging.getLogger("multica_db.analytics")
 
 LIB_NAME: Final = "multica-db"
 THREAD_NAME: Final = "multica-analytics"
@@ -178,6 +181,8 @@ class PostHogClient:
             thread.join(max(0.0, deadline - time.monotonic()))
         left = buffer.abandon()
         self._finalizer.detach()
+        if left:
+            log.warning("analytics: close deadline reached, dropped %d unsent events", left)
         return left == 0
 
     async def aflush(self, timeout: float = 5.0) -> bool:

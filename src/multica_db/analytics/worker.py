@@ -253,6 +253,7 @@ class Worker:
                 buffer.settle(sent=count)
                 return
             self._last_error = result.detail
+            self._report(force=False)  # a long retry loop must not silence drop logs
             if result.outcome is Outcome.FATAL or attempt >= config.retry.max_tries:
                 buffer.settle(failed=count)
                 return

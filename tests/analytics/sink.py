@@ -1,0 +1,168 @@
+"""A local stand-in for PostHog's ``/batch/`` endpoint with scriptable failures.
+
+Runs a real HTTP/1.1 server on 127.0.0.1 (ephemeral port) in a thread so the
+client's actual sockets, timeouts and keep-alive handling are exercised. Each
+request is answered according to the next step of ``script`` (or ``mode``
+once the script is exhausted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+Mode = Literal["ok", "500", "503", "429", "408", "400", "slow", "hang", "reset"]
+
+
+@dataclass
+class Received:
+    """One request as the sink saw it (body already parsed)."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    at: float
+    answered: str
+    peer: tuple[str, int]
+
+
+@dataclass
+class SinkState:
+    mode: Mode = "ok"
+    script: list[Mode] = field(default_factory=list)
+    retry_after: str | None = "1"
+    slow_seconds: float = 0.3
+    requests: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def next_mode(self) -> Mode:
+        with self.lock:
+            return self.script.pop(0) if self.script else self.mode
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence stderr
+        pass
+
+    def do_POST(self) -> None:
+        state = self.server.state
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        if self.headers.get("Content-Encoding") == "gzip":
+            raw = gzip.decompress(raw)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        mode = state.next_mode()
+        with state.lock:
+            state.requests.append(
+                Received(
+                    self.path,
+                    dict(self.headers.items()),
+                    body,
+                    time.monotonic(),
+                    mode,
+                    self.client_address,
+                )
+            )
+        if mode == "hang":
+            state.stop.wait()
+            self.close_connection = True
+            return
+        if mode == "reset":
+            # SO_LINGER 0 turns close() into a TCP RST.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        if mode == "slow":
+            state.stop.wait(state.slow_seconds)
+        status = {"ok": 200, "slow": 200}.get(mode) or int(mode)
+        payload = b'{"status":"Ok"}' if status == 200 else b'{"error":"nope"}'
+        self.send_response(status)
+        if status == 429 and state.retry_after is not None:
+            self.send_header("Retry-After", state.retry_after)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    state: SinkState
+
+
+class Sink:
+    """Start with :meth:`start`, point a client at :attr:`url`, read :attr:`events`."""
+
+    def __init__(self) -> None:
+        self.state = SinkState()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.state = self.state
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> Sink:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.state.stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def set(self, mode: Mode, *script: Mode) -> None:
+        with self.state.lock:
+            self.state.mode = mode
+            self.state.script = list(script)
+
+    @property
+    def requests(self) -> list[Received]:
+        with self.state.lock:
+            return list(self.state.requests)
+
+    @property
+    def delivered(self) -> list[dict[str, Any]]:
+        """Events from requests that were answered 2xx, in arrival order."""
+        return [
+            event
+            for r in self.requests
+            if r.answered in ("ok", "slow") and r.body is not None
+            for event in r.body["batch"]
+        ]
+
+    def wait_for(self, n_events: int, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.delivered) >= n_events:
+                return True
+            time.sleep(0.01)
+        return False
+
+
+def refused_url() -> str:
+    """A loopback URL on a port nothing listens on: connections are refused."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

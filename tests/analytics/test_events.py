@@ -1,0 +1,131 @@
+"""Funnel event constructors: distinct ids, common properties, forbidden properties."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+
+import pytest
+
+from multica_db import analytics
+from multica_db.analytics.events import EVENT_SCHEMA_VERSION, Event, email_domain
+
+WS = uuid.UUID("00000000-0000-0000-0000-00000000000a")
+USER = uuid.UUID("00000000-0000-0000-0000-0000000000b0")
+
+
+def test_signup_carries_domain_source_and_set_once() -> None:
+    source: analytics.SignupSource = {
+        "utm_source": "hn",
+        "referrer_origin": "https://news.ycombinator.com",
+    }
+    event = analytics.signup(
+        user_id=USER, email="Ada@Example.COM", method="google_oauth", signup_source=source
+    )
+    assert event.name == "signup"
+    assert event.distinct_id == str(USER)
+    props = dict(event.properties)
+    assert props["user_id"] == str(USER)
+    assert props["email_domain"] == "example.com"
+    assert props["signup_method"] == "google_oauth"
+    assert props["signup_source"] == source
+    assert props["$set_once"] == {"email": "Ada@Example.COM", "signup_source": source}
+    assert props["event_schema_version"] == EVENT_SCHEMA_VERSION
+    assert props["is_demo"] is False
+    assert "workspace_id" not in props  # unknown at signup time
+    assert "email" not in props  # the address itself only goes to $set_once
+
+
+def test_signup_without_source_still_has_the_keys() -> None:
+    props = analytics.signup(user_id="u1", email="x@y.io", method="verification_code").properties
+    assert props["signup_source"] is None
+    assert props["$set_once"] == {"email": "x@y.io", "signup_source": None}
+
+
+def test_workspace_created_has_no_is_first_workspace() -> None:
+    event = analytics.workspace_created(user_id=USER, workspace_id=WS, is_demo=True)
+    assert event.distinct_id == str(USER)
+    assert "is_first_workspace" not in event.properties
+    assert event.properties["workspace_id"] == str(WS)
+    assert event.properties["user_id"] == str(USER)
+    assert event.properties["is_demo"] is True
+
+
+def test_runtime_without_owner_is_attributed_to_workspace() -> None:
+    event = analytics.runtime_registered(
+        workspace_id=WS, runtime_id="rt1", provider="claude", runtime_mode="local"
+    )
+    assert event.distinct_id == f"workspace:{WS}"
+    assert "user_id" not in event.properties
+    assert event.properties["runtime_id"] == "rt1"
+    assert event.properties["provider"] == "claude"
+    assert event.properties["runtime_mode"] == "local"
+
+
+def test_runtime_with_owner_is_attributed_to_owner() -> None:
+    event = analytics.runtime_registered(
+        workspace_id=WS, runtime_id="rt1", provider="codex", runtime_mode="cloud", owner_id=USER
+    )
+    assert event.distinct_id == str(USER)
+    assert event.properties["user_id"] == str(USER)
+
+
+def test_issue_executed_has_no_nth_issue_and_optional_ids() -> None:
+    event = analytics.issue_executed(workspace_id=WS, issue_id="i1", agent_id="a1", task_id="t1")
+    assert "nth_issue_for_workspace" not in event.properties
+    assert event.distinct_id == f"workspace:{WS}"
+    assert event.properties["agent_id"] == "a1"
+    assert event.properties["task_id"] == "t1"
+    bare = analytics.issue_executed(workspace_id=WS, issue_id="i1", user_id=USER)
+    assert bare.distinct_id == str(USER)
+    assert "agent_id" not in bare.properties and "task_id" not in bare.properties
+
+
+def test_invites_ship_only_the_invitee_domain() -> None:
+    sent = analytics.team_invite_sent(
+        inviter_id=USER,
+        workspace_id=WS,
+        invitation_id="inv",
+        invitee_email="bob@corp.dev",
+        role="member",
+    )
+    assert sent.distinct_id == str(USER)
+    assert sent.properties["invitee_email_domain"] == "corp.dev"
+    assert "bob@corp.dev" not in repr(dict(sent.properties))
+    accepted = analytics.team_invite_accepted(
+        user_id="u2", workspace_id=WS, invitation_id="inv", role="member", inviter_id=USER
+    )
+    assert accepted.distinct_id == "u2"
+    assert accepted.properties["inviter_id"] == str(USER)
+    assert accepted.properties["role"] == "member"
+
+
+def test_events_are_immutable() -> None:
+    event = analytics.workspace_created(user_id="u", workspace_id="w")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        event.properties["workspace_id"] = "x"  # type: ignore[index]
+    assert not hasattr(event, "__dict__")  # slots: cheap to build
+
+
+def test_timestamp_is_taken_when_the_event_is_built() -> None:
+    before = time.time()
+    event = Event("custom", "d")
+    after = time.time()
+    assert before <= event.timestamp <= after
+
+
+@pytest.mark.parametrize(
+    ("email", "domain"),
+    [
+        ("a@b.c", "b.c"),
+        (" A@B.C ", "b.c"),
+        ("no-at", None),
+        ("trailing@", None),
+        ("a@b@c.d", "c.d"),
+    ],
+)
+def test_email_domain(email: str, domain: str | None) -> None:
+    assert email_domain(email) == domain
