@@ -98,7 +98,7 @@ def _apply_statements(conn: psycopg.Connection[Any], chunk: SchemaChunk) -> None
         stmts = pglast.parse_sql(chunk.sql)
     except pglast.parser.ParseError as exc:
         raise GenerateError(
-            f"syntax error: {exc.args[0]}",
+            str(exc.args[0]),
             location=Location(chunk.file, chunk.start + int(exc.args[1])),
         ) from None
     for raw in stmts:

@@ -56,7 +56,7 @@ def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpe
         tokens = pgparser.scan(src.text)
     except pglast.parser.ParseError as exc:
         raise GenerateErrors(
-            [GenerateError(f"syntax error: {exc.args[0]}", location=Location(src, _pos(exc)))]
+            [GenerateError(str(exc.args[0]), location=Location(src, _pos(exc)))]
         ) from None
     comments = [
         _Comment(t.start, t.end + 1, src.text[t.start : t.end + 1])
@@ -64,6 +64,7 @@ def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpe
         if t.name == "SQL_COMMENT"
     ]
     annotations: list[_Annotation] = []
+    rejected: list[int] = []  # offsets of annotations already reported as malformed
     for c in comments:
         m = _NAME_RE.match(c.text)
         if m is None:
@@ -71,6 +72,8 @@ def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpe
         ann = _read_annotation(src, c, m.group("rest"), errors)
         if ann is not None:
             annotations.append(ann)
+        else:
+            rejected.append(c.start)
 
     try:
         stmts = pglast.parse_sql(src.text)
@@ -79,7 +82,7 @@ def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpe
         owner = _owner(annotations, offset)
         errors.append(
             GenerateError(
-                f"syntax error: {exc.args[0]}",
+                str(exc.args[0]),
                 location=Location(src, offset),
                 query=owner.name if owner else None,
             )
@@ -95,6 +98,9 @@ def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpe
         end = start + raw.stmt_len if raw.stmt_len else len(src.text)
         stmt_text = src.text[start:end].rstrip().rstrip(";").rstrip()
         ann = next((a for a in reversed(annotations) if prev_end <= a.offset < start), None)
+        if ann is None and any(prev_end <= r < start for r in rejected):
+            prev_end = end  # its annotation was already reported: no second error
+            continue
         if ann is None:
             prior = next((a for a in reversed(annotations) if a.offset < start), None)
             if prior is not None and id(prior) in used:
