@@ -34,7 +34,8 @@ SELECT 'con', conrelid::regclass || ':' || conname || ':' || pg_get_constraintde
 FROM pg_constraint WHERE connamespace = 'public'::regnamespace
   AND conrelid <> coalesce(to_regclass('schema_migrations'), 0)
 UNION ALL
-SELECT 'type', t.typname || ':' || coalesce(string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder), '')
+SELECT 'type', t.typname || ':'
+       || coalesce(string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder), '')
 FROM pg_type t LEFT JOIN pg_enum e ON e.enumtypid = t.oid
 WHERE t.typnamespace = 'public'::regnamespace AND t.typtype = 'e'
 GROUP BY t.typname

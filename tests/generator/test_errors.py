@@ -1,4 +1,4 @@
-"""Every bad input: a located message (file:line:col, query name, excerpt), exit 1, nothing written."""
+"""Every bad input: file:line:col, the query name, an excerpt; exit 1; nothing written."""
 
 from __future__ import annotations
 
