@@ -61,7 +61,36 @@ def format_sources(
                 raise GenerateError(
                     "ruff failed on generated code (a generator bug):\n" + done.stdout + done.stderr
                 )
-        return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}
+        limit = _line_length(pyproject)
+        return {
+            rel: _drop_unneeded_noqa((root / rel).read_text(encoding="utf-8"), limit)
+            for rel in files
+        }
+
+
+NOQA_LINE = "# ruff: noqa: E501 (SQL is kept exactly as written)\n"
+
+
+def _line_length(pyproject: Path | None) -> int:
+    """The project's ruff line length (ruff's default 88 when unset)."""
+    if pyproject is None:
+        return 88
+    import tomllib
+
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    ruff = data.get("tool", {}).get("ruff", {})
+    value = ruff.get("line-length", 88)
+    return int(value) if isinstance(value, int) else 88
+
+
+def _drop_unneeded_noqa(text: str, limit: int) -> str:
+    """Keep the file-wide E501 exemption only where a SQL line is too long (else RUF100)."""
+    if NOQA_LINE not in text:
+        return text
+    body = text.replace(NOQA_LINE, "", 1)
+    if any(len(line) > limit for line in body.splitlines()):
+        return text
+    return body
 
 
 @dataclass(frozen=True, slots=True)
