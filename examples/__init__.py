@@ -1,0 +1,1 @@
+"""Runnable examples of using multica-db from a backend service."""
