@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from examples.multica_service import sign_up
+from multica_db.models import AppUser
 from tests.scenarios.conftest import Recorder
 from tests.scenarios.helpers import REPEATS, WAYS, Conn, race, unique
 
@@ -17,7 +18,10 @@ def test_concurrent_signups_of_one_email_create_one_user_and_one_event(
             f"{local}@Example.com" if i % 2 else f"{local.upper()}@example.COM" for i in range(WAYS)
         ]
 
-        results = race(pool, lambda c, i: sign_up(c, recorder.client, email=emails[i]))
+        def attempt(c: Conn, i: int, emails: list[str] = emails) -> tuple[AppUser, bool]:
+            return sign_up(c, recorder.client, email=emails[i])
+
+        results = race(pool, attempt)
 
         ids = {user.id for user, _ in results}
         assert len(ids) == 1, "every caller must get the same user"
