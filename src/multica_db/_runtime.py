@@ -8,12 +8,35 @@ default and alias handling that a complete row never needs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import datetime
+import enum
+import itertools
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import psycopg
+from psycopg.pq import Format
 from pydantic import BaseModel
 
-__all__ = ["NoRowError", "row_maker"]
+__all__ = [
+    "ExecResult",
+    "NoRowError",
+    "array_decoder",
+    "array_literal",
+    "composite_decoder",
+    "composite_literal",
+    "cursor_name",
+    "embed_maker",
+    "hstore_literal",
+    "parse_array",
+    "parse_hstore",
+    "parse_record",
+    "pg_text",
+    "row_maker",
+    "text_loader",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,3 +91,268 @@ def row_maker(
         return m
 
     return make
+
+
+def embed_maker(
+    model: type[M],
+    fields: tuple[str, ...],
+    converters: Mapping[int, Callable[[Any], Any]] | None,
+    embeds: Sequence[tuple[int, int, Callable[[Sequence[Any]], Any], bool]],
+) -> Callable[[Sequence[Any]], M]:
+    """Like :func:`row_maker`, nesting ``sqlc.embed`` column blocks as their own models.
+
+    ``embeds`` lists (start, width, maker, nullable) in row order; ``converters`` index
+    the model's fields. A nullable block whose columns are all NULL (the missing side of
+    an outer join) becomes ``None``.
+    """
+    make = row_maker(model, fields, converters)
+    plan = tuple(embeds)
+
+    def build(row: Sequence[Any]) -> M:
+        values: list[Any] = []
+        pos = 0
+        for start, width, sub, nullable in plan:
+            values.extend(row[pos:start])
+            block = row[start : start + width]
+            if nullable and all(v is None for v in block):
+                values.append(None)
+            else:
+                values.append(sub(block))
+            pos = start + width
+        values.extend(row[pos:])
+        return make(values)
+
+    return build
+
+
+_cursor_numbers = itertools.count(1)
+
+
+def cursor_name(prefix: str) -> str:
+    """A server-side cursor name unique in this process (two iterations may interleave)."""
+    return f"{prefix}_{next(_cursor_numbers)}"
+
+
+# --- command results ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    """What an ``:execresult`` statement reports: rows affected and the command tag."""
+
+    rowcount: int
+    status: str  # the command tag, e.g. "UPDATE 3"
+
+
+# --- PostgreSQL text forms ------------------------------------------------------------------
+# psycopg loads the built-in types itself, but a value whose type only exists in the user's
+# database (a composite, an array of enums, hstore) arrives as its text form: its OID differs
+# from one database to the next, so no loader can be registered ahead of time. These parse
+# that text with the decoders the generator derived from the schema, connection-free.
+
+Decoder = Callable[[str], Any]
+
+
+def _identity(text: str) -> Any:
+    return text
+
+
+def text_loader(oid: int) -> Decoder:
+    """A decoder for one field of a built-in type (stable OID) given as text."""
+    cls = psycopg.adapters.get_loader(oid, Format.TEXT)
+    if cls is None:
+        return _identity
+    load = cls(oid, None).load
+
+    def decode(text: str) -> Any:
+        return load(text.encode())
+
+    return decode
+
+
+def _scan_quoted(text: str, i: int, *, doubled: bool) -> tuple[str, int]:
+    """Read a double-quoted token starting at ``text[i] == '"'``; return (value, next index)."""
+    out: list[str] = []
+    i += 1
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            out.append(text[i + 1])
+            i += 2
+        elif ch == '"':
+            if doubled and i + 1 < n and text[i + 1] == '"':
+                out.append('"')
+                i += 2
+            else:
+                return "".join(out), i + 1
+        else:
+            out.append(ch)
+            i += 1
+    raise ValueError(f"unterminated quoted value in {text!r}")
+
+
+def parse_array(text: str, element: Decoder | None = None) -> list[Any]:
+    """``{a,"b c",NULL,{1,2}}`` → ``['a', 'b c', None, ['1', '2']]`` (elements decoded)."""
+    if text.startswith("["):  # explicit bounds: [0:1]={...}
+        text = text[text.index("=") + 1 :]
+    decode = element or _identity
+    stack: list[list[Any]] = []
+    result: list[Any] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "{":
+            new: list[Any] = []
+            if stack:
+                stack[-1].append(new)
+            else:
+                result = new
+            stack.append(new)
+            i += 1
+        elif ch == "}":
+            stack.pop()
+            i += 1
+        elif ch in ", ":
+            i += 1
+        elif ch == '"':
+            value, i = _scan_quoted(text, i, doubled=False)
+            stack[-1].append(decode(value))
+        else:
+            j = i
+            while j < n and text[j] not in ",}":
+                j += 1
+            token = text[i:j].strip()
+            stack[-1].append(None if token.upper() == "NULL" else decode(token))
+            i = j
+    return result
+
+
+def parse_record(text: str) -> list[str | None]:
+    """``(a,,"b, c")`` → ``['a', None, 'b, c']``: a composite's fields, still as text."""
+    fields: list[str | None] = []
+    i, n = 1, len(text) - 1  # inside the parentheses
+    if n < 1:
+        return fields
+    while True:
+        if i < n and text[i] == '"':
+            value, i = _scan_quoted(text, i, doubled=True)
+            # a quoted field may continue unquoted (rare, but legal)
+            j = i
+            while j < n and text[j] != ",":
+                j += 1
+            fields.append(value + text[i:j])
+            i = j
+        else:
+            j = i
+            while j < n and text[j] != ",":
+                j += 1
+            fields.append(text[i:j] if j > i else None)
+            i = j
+        if i >= n:
+            return fields
+        i += 1  # the comma
+
+
+def parse_hstore(text: str) -> dict[str, str | None]:
+    """``"a"=>"1", "b"=>NULL`` → ``{'a': '1', 'b': None}``."""
+    out: dict[str, str | None] = {}
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] != '"':
+            i += 1
+            continue
+        key, i = _scan_quoted(text, i, doubled=False)
+        i = text.index("=>", i) + 2
+        while text[i] == " ":
+            i += 1
+        if text[i] == '"':
+            value: str | None
+            value, i = _scan_quoted(text, i, doubled=False)
+        else:
+            value = None
+            i += 4  # NULL
+        out[key] = value
+    return out
+
+
+def array_decoder(element: Decoder | None = None) -> Callable[[Any], list[Any]]:
+    """Decode an array of a user-defined type (text), or convert a list psycopg already built."""
+
+    def decode(value: Any) -> list[Any]:
+        if isinstance(value, str):
+            return parse_array(value, element)
+        if element is None:
+            return list(value)
+        return [None if v is None else element(v) for v in value]
+
+    return decode
+
+
+def composite_decoder(
+    model: type[M],
+    fields: tuple[str, ...],
+    converters: Mapping[int, Decoder] | None = None,
+) -> Callable[[Any], M]:
+    """Decode a composite value given as text (or a tuple) into ``model``, no re-validation."""
+    make = row_maker(model, fields, converters)
+
+    def decode(value: Any) -> M:
+        return make(parse_record(value) if isinstance(value, str) else value)
+
+    return decode
+
+
+def _quote(text: str, *, doubled: bool) -> str:
+    escaped = text.replace("\\", "\\\\")
+    escaped = escaped.replace('"', '""') if doubled else escaped.replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def pg_text(value: Any) -> str:
+    """The text form PostgreSQL's input functions accept for a value nested in a literal."""
+    if isinstance(value, str):
+        return value.value if isinstance(value, enum.Enum) else value
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, BaseModel):
+        return composite_literal(value)
+    if isinstance(value, list | tuple):
+        return array_literal(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return f"{value.days} days {value.seconds} seconds {value.microseconds} microseconds"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """``['a', None]`` → ``{"a",NULL}``: sent as text, PostgreSQL casts it to the array type."""
+    return (
+        "{"
+        + ",".join("NULL" if v is None else _quote(pg_text(v), doubled=False) for v in values)
+        + "}"
+    )
+
+
+def composite_literal(value: BaseModel) -> str:
+    """A model → ``("a",,"b")``: sent as text, PostgreSQL casts it to the composite type."""
+    parts = []
+    for name in type(value).model_fields:
+        v = getattr(value, name)
+        parts.append("" if v is None else _quote(pg_text(v), doubled=True))
+    return "(" + ",".join(parts) + ")"
+
+
+def hstore_literal(value: Mapping[str, str | None]) -> str:
+    """``{'a': '1', 'b': None}`` → ``"a"=>"1", "b"=>NULL``."""
+    return ", ".join(
+        _quote(k, doubled=False) + "=>" + ("NULL" if v is None else _quote(v, doubled=False))
+        for k, v in value.items()
+    )

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 from pglast import ast
-from pglast.enums import OnConflictAction
+from pglast.enums import JoinType, OnConflictAction
 
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
@@ -27,7 +27,7 @@ from multica_db_codegen.analyze.schema import apply_schema, load_schema
 from multica_db_codegen.analyze.server import server_url, throwaway_database
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
-from multica_db_codegen.parse.spec import returning_list
+from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
 
 _FORCE_RE = re.compile(r"^(?P<name>.*[^!?])(?P<mark>[!?])$")
 
@@ -206,6 +206,14 @@ def analyze_query(conn: psycopg.Connection[Any], catalog: Catalog, spec: QuerySp
 
 
 def _check_command(spec: QuerySpec, d: Described) -> None:
+    if spec.command == Command.COPYFROM:
+        try:
+            copy_target(spec.tree)
+        except CopyShapeError as exc:
+            raise GenerateError(
+                str(exc), location=spec.location_of(exc.offset), query=spec.name
+            ) from None
+        return
     if spec.command.returns_rows and not d.columns:
         raise GenerateError(
             f":{spec.command.value} needs a statement that returns columns "
@@ -310,5 +318,135 @@ def _row_guaranteed(spec: QuerySpec) -> bool:
 def _embeds(
     catalog: Catalog, spec: QuerySpec, d: Described, columns: list[ColumnIR]
 ) -> list[EmbedIR]:
-    """Locate each ``sqlc.embed(alias)`` block of columns (filled in by the dialect work)."""
-    return []
+    """Locate each ``sqlc.embed(alias)`` block of columns.
+
+    The alias is resolved through the FROM clause to its relation; its block is the run
+    of described columns coming from that relation, in attribute order, found at or
+    after the embed's position in the target list (each earlier entry gives at least
+    one column). Under the nullable side of an outer join the nested model may be None.
+    """
+    if not spec.embeds:
+        return []
+    tree: Any = spec.tree
+    targets = list(getattr(tree, "targetList", None) or ())
+    relations = _from_relations(getattr(tree, "fromClause", None) or ())
+    nullable_aliases = _outer_nullable(getattr(tree, "fromClause", None) or ())
+    out: list[EmbedIR] = []
+    cursor = 0
+    used: set[str] = set()
+    for embed in spec.embeds:
+        where = spec.location_of(embed.offset)
+        index = next(
+            (
+                i
+                for i, t in enumerate(targets)
+                if isinstance(t.val, ast.ColumnRef) and t.val.location == embed.offset
+            ),
+            None,
+        )
+        rel = relations.get(embed.alias)
+        if index is None or rel is None:
+            raise GenerateError(
+                f"sqlc.embed({embed.alias}) must name a table or view of the FROM clause, "
+                "in the select list",
+                location=where,
+                query=spec.name,
+            )
+        relid = catalog.relation_oid(rel[0], rel[1])
+        if relid is None:
+            raise GenerateError(
+                f"sqlc.embed({embed.alias}): {rel[1]!r} is not a table or view "
+                "(a CTE or subquery has no model to embed)",
+                location=where,
+                query=spec.name,
+            )
+        attnums = catalog.relation_attnums(relid)
+        width = len(attnums)
+        found = None
+        for s in range(max(cursor, index), len(d.columns) - width + 1):
+            block = d.columns[s : s + width]
+            if all(c.table_oid == relid for c in block) and [c.attnum for c in block] == attnums:
+                found = s
+                break
+        if found is None:
+            raise GenerateError(
+                f"sqlc.embed({embed.alias}): cannot find its columns in the result",
+                location=where,
+                query=spec.name,
+            )
+        start = found
+        cursor = start + width
+        attrs = catalog.attributes((c.table_oid, c.attnum) for c in d.columns[start:cursor])
+        first = attrs[(relid, attnums[0])] if attnums else None
+        model = f"{first.schema}.{first.table}" if first else rel[1]
+        name = embed.alias
+        if name in used:
+            raise GenerateError(
+                f"sqlc.embed({embed.alias}) appears twice", location=where, query=spec.name
+            )
+        used.add(name)
+        out.append(
+            EmbedIR(
+                field=name,
+                model=model,
+                start=start,
+                width=width,
+                nullable=embed.alias in nullable_aliases,
+            )
+        )
+    return out
+
+
+def _range_alias(node: Any) -> tuple[str, tuple[str | None, str]] | None:
+    if isinstance(node, ast.RangeVar):
+        alias = node.alias.aliasname if node.alias is not None else node.relname
+        return str(alias), (node.schemaname, str(node.relname))
+    return None
+
+
+def _from_relations(items: Any) -> dict[str, tuple[str | None, str]]:
+    """alias → (schema, relation) of every plain relation in a FROM clause, joins included."""
+    out: dict[str, tuple[str | None, str]] = {}
+
+    def walk(n: Any) -> None:
+        found = _range_alias(n)
+        if found is not None:
+            out[found[0]] = found[1]
+        elif isinstance(n, ast.JoinExpr):
+            walk(n.larg)
+            walk(n.rarg)
+
+    for item in items:
+        walk(item)
+    return out
+
+
+def _aliases(n: Any) -> set[str]:
+    found = _range_alias(n)
+    if found is not None:
+        return {found[0]}
+    if isinstance(n, ast.JoinExpr):
+        return _aliases(n.larg) | _aliases(n.rarg)
+    if isinstance(n, ast.RangeSubselect | ast.RangeFunction) and n.alias is not None:
+        return {str(n.alias.aliasname)}
+    return set()
+
+
+def _outer_nullable(items: Any) -> set[str]:
+    """Aliases on the NULL-extended side of an outer join."""
+    out: set[str] = set()
+
+    def walk(n: Any) -> None:
+        if not isinstance(n, ast.JoinExpr):
+            return
+        walk(n.larg)
+        walk(n.rarg)
+        kind = int(n.jointype or 0)
+        if kind in (int(JoinType.JOIN_LEFT), int(JoinType.JOIN_FULL)):
+            out.update(_aliases(n.rarg))
+        if kind in (int(JoinType.JOIN_RIGHT), int(JoinType.JOIN_FULL)):
+            out.update(_aliases(n.larg))
+
+    for item in items:
+        walk(item)
+    return out

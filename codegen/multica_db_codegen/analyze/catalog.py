@@ -98,9 +98,10 @@ class Catalog:
             rows = self.conn.execute(
                 """
                 SELECT a.attrelid::int, a.attnum::int, n.nspname, c.relname, a.attname,
-                       a.attnotnull, c.relkind
+                       a.attnotnull OR coalesce(dt.typnotnull, false), c.relkind
                 FROM pg_attribute a
                 JOIN pg_class c ON c.oid = a.attrelid
+                LEFT JOIN pg_type dt ON dt.oid = a.atttypid AND dt.typtype = 'd'
                 JOIN pg_namespace n ON n.oid = c.relnamespace
                 JOIN unnest(%s::oid[], %s::int2[]) AS k(rel, num)
                   ON a.attrelid = k.rel AND a.attnum = k.num
@@ -123,12 +124,20 @@ class Catalog:
                 self._relcols[key] = None
             else:
                 cols = self.conn.execute(
-                    "SELECT attname, attnotnull FROM pg_attribute WHERE attrelid = %s "
-                    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                    "SELECT a.attname, a.attnotnull OR coalesce(t.typnotnull, false) "
+                    "FROM pg_attribute a LEFT JOIN pg_type t ON t.oid = a.atttypid "
+                    "AND t.typtype = 'd' WHERE a.attrelid = %s "
+                    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
                     (row[0],),
                 ).fetchall()
                 self._relcols[key] = [(str(a), bool(b)) for a, b in cols]
         return self._relcols[key]
+
+    def relation_oid(self, schema: str | None, name: str) -> int | None:
+        """The oid of a table or view visible under that name (search_path when unqualified)."""
+        qualified = f'"{schema}"."{name}"' if schema else f'"{name}"'
+        row = self.conn.execute("SELECT to_regclass(%s)::oid::int", (qualified,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def relation_attnums(self, relid: int) -> list[int]:
         rows = self.conn.execute(
@@ -169,9 +178,10 @@ class Catalog:
             if rel in TOOL_TABLES:
                 continue
             t = types[typ]
-            nullable = not notnull
+            domain_not_null = t.kind == "domain" and t.domain_not_null
+            nullable = not (notnull or domain_not_null)
             if kind in ("v", "m", "c"):
-                nullable = not (t.kind == "domain" and t.domain_not_null) if kind == "c" else True
+                nullable = not domain_not_null
             grouped.setdefault((nsp, rel, _KINDS[kind]), []).append(
                 ColumnIR(
                     name=col, type=t, nullable=nullable, table=f"{nsp}.{rel}", table_column=col

@@ -113,3 +113,66 @@ def returning_list(tree: Any) -> tuple[Any, ...]:
     if clause is not None:
         return tuple(clause.exprs or ())
     return tuple(getattr(tree, "returningList", None) or ())
+
+
+@dataclass(frozen=True, slots=True)
+class CopyTarget:
+    """What ``:copyfrom`` needs of ``INSERT INTO t (cols) VALUES ($1, …)``."""
+
+    relation: str  # as written, quoted: "schema"."table"
+    columns: tuple[str, ...]
+    param_numbers: tuple[int, ...]  # the parameter feeding each column, in column order
+
+    def copy_sql(self, *, binary: bool) -> str:
+        cols = ", ".join(quote_ident(c) for c in self.columns)
+        fmt = " (FORMAT BINARY)" if binary else ""
+        return f"COPY {self.relation} ({cols}) FROM STDIN{fmt}"
+
+
+class CopyShapeError(ValueError):
+    """The statement is not one ``:copyfrom`` can turn into COPY; ``offset`` points at why."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def copy_target(tree: Any) -> CopyTarget:
+    """Check the ``:copyfrom`` shape and describe the COPY that replaces it."""
+    from pglast import ast
+
+    if not isinstance(tree, ast.InsertStmt):
+        raise CopyShapeError(":copyfrom needs INSERT INTO table (columns) VALUES ($1, …)", 0)
+    rel: Any = tree.relation
+    loc = int(getattr(rel, "location", 0) or 0)
+    if not tree.cols:
+        raise CopyShapeError(":copyfrom needs an explicit column list: INSERT INTO t (a, b)", loc)
+    if returning_list(tree):
+        raise CopyShapeError(":copyfrom cannot return rows: remove RETURNING", loc)
+    if tree.onConflictClause is not None:
+        raise CopyShapeError(":copyfrom cannot use ON CONFLICT (COPY cannot handle conflicts)", loc)
+    sel = tree.selectStmt
+    rows = getattr(sel, "valuesLists", None) if isinstance(sel, ast.SelectStmt) else None
+    if not rows or len(rows) != 1:
+        raise CopyShapeError(":copyfrom needs exactly one VALUES row of parameters", loc)
+    numbers: list[int] = []
+    for value in rows[0]:
+        node = value
+        while isinstance(node, ast.TypeCast):
+            node = node.arg
+        if not isinstance(node, ast.ParamRef):
+            where = int(getattr(value, "location", None) or loc)
+            raise CopyShapeError(":copyfrom VALUES may hold only parameters ($N, @name)", where)
+        numbers.append(int(node.number or 0))
+    if len(numbers) != len(tree.cols):
+        raise CopyShapeError(":copyfrom needs one parameter per column", loc)
+    if len(set(numbers)) != len(numbers):
+        raise CopyShapeError(":copyfrom cannot use one parameter for two columns", loc)
+    relation = quote_ident(rel.relname)
+    if rel.schemaname:
+        relation = quote_ident(rel.schemaname) + "." + relation
+    return CopyTarget(relation, tuple(str(c.name) for c in tree.cols), tuple(numbers))

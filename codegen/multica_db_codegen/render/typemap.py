@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from multica_db_codegen.analyze.ir import TypeRef
 from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.render import naming
 
 _BASE: dict[str, tuple[str, str | None]] = {
     # typname: (annotation, module to import)
@@ -60,18 +61,27 @@ _BASE: dict[str, tuple[str, str | None]] = {
 }
 
 
+#: OIDs below this are PostgreSQL's own types: psycopg knows them, and they never change.
+FIRST_USER_OID = 16384
+
+#: Built-in types whose text form is the Python value (no loader needed inside a composite).
+_TEXTUAL = {"str"}
+
+
 @dataclass(slots=True)
 class Imports:
     """What a rendered module must import, collected while mapping types."""
 
     modules: set[str] = field(default_factory=set)  # import X
     pydantic: set[str] = field(default_factory=set)  # from pydantic import X
+    runtime: set[str] = field(default_factory=set)  # from multica_db._runtime import X
     psycopg_range: bool = False
     models: bool = False  # the generated models module
 
     def merge(self, other: Imports) -> None:
         self.modules |= other.modules
         self.pydantic |= other.pydantic
+        self.runtime |= other.runtime
         self.psycopg_range |= other.psycopg_range
         self.models |= other.models
 
@@ -81,6 +91,7 @@ class PyType:
     annotation: str
     converter: str | None = None  # applied to non-NULL result values (enums, overrides)
     json: str | None = None  # "Json" / "Jsonb": wrap parameters for psycopg
+    encoder: str | None = None  # applied to non-NULL parameters: their text form for PostgreSQL
 
 
 class TypeMapper:
@@ -105,6 +116,10 @@ class TypeMapper:
             return cls
         self.imports.models = True
         return f"models.{cls}"
+
+    def _runtime(self, name: str) -> str:
+        self.imports.runtime.add(name)
+        return name
 
     def _override(self, t: TypeRef, column: str | None) -> str | None:
         for o in self.overrides:
@@ -138,9 +153,16 @@ class TypeMapper:
             inner = self.map(t.element)
             elem = f"{inner.annotation} | None" if element_nullable else inner.annotation
             conv = None
-            if inner.converter is not None:
-                conv = f"lambda v: [None if x is None else {inner.converter}(x) for x in v]"
-            return PyType(f"list[{elem}]", converter=conv)
+            encoder = None
+            if user_defined(t.element):
+                # psycopg does not know the array's OID: it arrives as text
+                decoder = self.text_decoder(t.element)
+                conv = f"{self._runtime('array_decoder')}({decoder or ''})"
+                if inner.encoder is not None:
+                    encoder = self._runtime("array_literal")
+            elif inner.converter is not None:
+                conv = f"{self._runtime('array_decoder')}({inner.converter})"
+            return PyType(f"list[{elem}]", converter=conv, encoder=encoder)
         if t.kind == "enum":
             cls = self.enum_classes.get(f"{t.schema}.{t.name}")
             if cls is None:
@@ -152,8 +174,11 @@ class TypeMapper:
             if cls is None:
                 raise _unsupported(t)
             ref = self._model_ref(cls)
-            return PyType(ref, converter=f"{ref}.model_validate")
+            decoder = self._model_ref(decoder_name(cls))
+            return PyType(ref, converter=decoder, encoder=self._runtime("composite_literal"))
         if t.kind in ("range", "multirange") and t.element is not None:
+            if t.oid >= FIRST_USER_OID:
+                raise _unsupported(t)
             inner = self.map(t.element)
             self.imports.psycopg_range = True
             wrapper = "Range" if t.kind == "range" else "Multirange"
@@ -166,8 +191,52 @@ class TypeMapper:
             self.imports.pydantic.add(annotation)
         elif module is not None:
             self.imports.modules.add(module)
+        if t.name == "hstore":
+            return PyType(
+                annotation,
+                converter=self._runtime("parse_hstore"),
+                encoder=self._runtime("hstore_literal"),
+            )
         json = {"json": "Json", "jsonb": "Jsonb"}.get(t.name)
         return PyType(annotation, json=json)
+
+    def text_decoder(self, t: TypeRef) -> str | None:
+        """An expression decoding ``t``'s text form (inside a composite or a user array).
+
+        ``None`` when the text is already the Python value.
+        """
+        if t.kind == "domain" and t.base is not None:
+            return self.text_decoder(t.base)
+        if t.kind == "enum" or t.kind == "composite":
+            converter = self.map(t).converter
+            return converter
+        if t.kind == "array" and t.element is not None:
+            if not user_defined(t.element):
+                return f"{self._runtime('text_loader')}({t.oid})"
+            return f"{self._runtime('array_decoder')}({self.text_decoder(t.element) or ''})"
+        if t.name == "hstore":
+            return self._runtime("parse_hstore")
+        if t.oid >= FIRST_USER_OID:
+            if self.map(t).annotation in _TEXTUAL:
+                return None
+            raise _unsupported(t)
+        if self.map(t).annotation in _TEXTUAL:
+            return None
+        return f"{self._runtime('text_loader')}({t.oid})"
+
+
+def decoder_name(cls: str) -> str:
+    """The models-module function that decodes composite ``cls`` from its text form."""
+    return f"decode_{naming.function(cls)}"
+
+
+def user_defined(t: TypeRef) -> bool:
+    """A type psycopg cannot load by itself (its OID is only known in the user's database)."""
+    if t.kind == "domain" and t.base is not None:
+        return user_defined(t.base)
+    if t.kind == "array" and t.element is not None:
+        return user_defined(t.element)
+    return t.oid >= FIRST_USER_OID
 
 
 def _unsupported(t: TypeRef) -> GenerateError:
