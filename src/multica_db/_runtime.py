@@ -13,6 +13,7 @@ import enum
 import itertools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ __all__ = [
     "NoRowError",
     "array_decoder",
     "array_literal",
+    "astream_transaction",
     "composite_decoder",
     "composite_literal",
     "cursor_name",
@@ -35,6 +37,7 @@ __all__ = [
     "parse_record",
     "pg_text",
     "row_maker",
+    "stream_transaction",
     "text_loader",
 ]
 
@@ -123,6 +126,20 @@ def embed_maker(
         return make(values)
 
     return build
+
+
+def stream_transaction(conn: psycopg.Connection[Any]) -> AbstractContextManager[Any]:
+    """The transaction a server-side cursor needs: opened here only in autocommit mode.
+
+    Outside autocommit, psycopg has already begun (or will begin) the caller's
+    transaction, and not nesting a savepoint lets several iterations interleave.
+    """
+    return conn.transaction() if conn.autocommit else nullcontext()
+
+
+def astream_transaction(conn: psycopg.AsyncConnection[Any]) -> AbstractAsyncContextManager[Any]:
+    """:func:`stream_transaction` for an asyncio connection."""
+    return conn.transaction() if conn.autocommit else nullcontext()
 
 
 _cursor_numbers = itertools.count(1)

@@ -379,15 +379,14 @@ def _embeds(
         attrs = catalog.attributes((c.table_oid, c.attnum) for c in d.columns[start:cursor])
         first = attrs[(relid, attnums[0])] if attnums else None
         model = f"{first.schema}.{first.table}" if first else rel[1]
-        name = embed.alias
-        if name in used:
+        if embed.alias in used:
             raise GenerateError(
                 f"sqlc.embed({embed.alias}) appears twice", location=where, query=spec.name
             )
-        used.add(name)
+        used.add(embed.alias)
         out.append(
             EmbedIR(
-                field=name,
+                field=first.table if first else rel[1],  # sqlc names the field after the table
                 model=model,
                 start=start,
                 width=width,

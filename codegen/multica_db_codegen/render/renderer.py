@@ -46,6 +46,7 @@ class Settings:
 class _Field:
     name: str
     annotation: str
+    arbitrary: bool = False  # a type pydantic has no schema for (overrides)
 
 
 @dataclass(slots=True)
@@ -54,6 +55,11 @@ class _Model:
     doc: str
     fields: list[_Field]
     named_tuple: bool = False  # batch / copy parameters: a NamedTuple, not a BaseModel
+
+    @property
+    def arbitrary(self) -> bool:
+        """Whether pydantic must accept field types it has no schema for (psycopg ranges)."""
+        return any(f.arbitrary or "Range[" in f.annotation for f in self.fields)
 
 
 @dataclass(slots=True)
@@ -89,6 +95,16 @@ class _Param:
     annotation: str
     default: str
     arg: str
+    wrapper: str | None = None
+    nullable: bool = False
+
+    def expr(self, value: str) -> str:
+        """What is sent for ``value`` (an expression holding this parameter)."""
+        if self.wrapper is None:
+            return value
+        if self.nullable:
+            return f"None if {value} is None else {self.wrapper}({value})"
+        return f"{self.wrapper}({value})"
 
 
 @dataclass(slots=True)
@@ -228,7 +244,10 @@ class Renderer:
             models=models,
             decoders=_decoder_order(decoders),
             imports=mapper.imports,
-            pydantic_names=sorted({"BaseModel", *mapper.imports.pydantic}),
+            pydantic_names=sorted(
+                {"BaseModel", *mapper.imports.pydantic}
+                | ({"ConfigDict"} if any(m.arbitrary for m in models) else set())
+            ),
         )
 
     def _fields(
@@ -238,7 +257,9 @@ class Renderer:
         out = []
         for name, c in zip(names, columns, strict=True):
             py = mapper.map(c.type, column=_column_key(c, owner))
-            out.append(_Field(name, f"{py.annotation} | None" if c.nullable else py.annotation))
+            annotation = f"{py.annotation} | None" if c.nullable else py.annotation
+            custom = any(o.python_type in py.annotation for o in self.settings.overrides)
+            out.append(_Field(name, annotation, arbitrary=custom))
         return out
 
     def _field_names(self, columns: tuple[ColumnIR, ...], owner: str | None) -> list[str]:
@@ -321,7 +342,8 @@ class Renderer:
                 e.model,
             )
             embeds.append((e.start, e.width, sub, e.nullable))
-            fields.append(_Field(e.field, f"{cls} | None" if e.nullable else cls))
+            name = naming.field_name(naming.singular(e.field), i)
+            fields.append(_Field(name, f"{cls} | None" if e.nullable else cls))
             slots.append(_NO_CONVERSION)
             i += e.width
         names = naming.dedupe([fl.name for fl in fields])
@@ -340,78 +362,16 @@ class Renderer:
         for q in f.queries:
             if q.error is not None:
                 raise GenerateError(f"query {q.name}: {q.error}")
-            maker_var = ""
-            row_cls = "None"
-            scalar = len(q.columns) == 1 and q.table_model is None and not q.embeds
-            if q.cmd in ("exec", "execrows", "execresult", "copyfrom", "batchexec"):
-                pass
-            elif scalar:
-                c = q.columns[0]
-                py = mapper.map(c.type, column=_column_key(c, None))
-                row_cls = py.annotation
-                maker_var = f"{py.converter}(row[0])" if py.converter else "row[0]"
-                if c.nullable:
-                    row_cls = f"{row_cls} | None"
-                    if py.converter:
-                        maker_var = f"None if row[0] is None else {py.converter}(row[0])"
-            elif q.embeds:
-                row_cls = f"{q.name}Row"
-                maker_var = self._embed_row(mapper, makers, q, own_models)
-                runtime_names |= {"row_maker", "embed_maker"}
-            elif q.columns:
-                if q.table_model is not None:
-                    row_cls = mapper._model_ref(self.table_classes[q.table_model])
-                    fields = self._field_names(q.columns, q.table_model)
-                else:
-                    row_cls = f"{q.name}Row"
-                    model_fields = self._fields(mapper, q.columns, owner=None)
-                    own_models.append(_Model(row_cls, f"A row of ``{q.name}``.", model_fields))
-                    fields = [fl.name for fl in model_fields]
-                maker_var = self._row_maker(
-                    mapper, makers, row_cls, fields, q.columns, q.table_model
+            try:
+                queries.append(
+                    self._one_query(q, mapper, own_models, makers, json_wrappers, runtime_names)
                 )
-                runtime_names.add("row_maker")
-            params = []
-            for p in q.params:
-                py = mapper.map(p.type, element_nullable=False)
-                annotation = f"{py.annotation} | None" if p.nullable else py.annotation
-                arg = p.name
-                wrapper = py.json or py.encoder
-                if py.json is not None:
-                    json_wrappers.add(py.json)
-                if wrapper is not None:
-                    arg = (
-                        f"None if {p.name} is None else {wrapper}({p.name})"
-                        if p.nullable
-                        else f"{wrapper}({p.name})"
-                    )
-                params.append(_Param(p.name, annotation, " = None" if p.nullable else "", arg))
-            if q.cmd == "one" and (q.row_guaranteed or scalar):
-                runtime_names.add("NoRowError")
-            query = self._query(q, params, row_cls, maker_var, scalar)
-            if q.cmd in _SET_COMMANDS:
-                query.params_class = f"{q.name}Params"
-                own_models.append(
-                    _Model(
-                        query.params_class,
-                        f"One parameter set of ``{q.name}``.",
-                        [_Field(p.name, p.annotation) for p in params],
-                        named_tuple=True,
-                    )
-                )
-                plain = all(p.arg == p.name for p in params)
-                if q.cmd == "copyfrom":
-                    self._copy(q, query, params)
-                elif plain:
-                    query.batch_args = "params"
-                else:
-                    one = ", ".join(p.arg.replace(p.name, f"p.{p.name}") for p in params)
-                    query.batch_args = f"[({one},) for p in params]"
-            if q.cmd == "execresult":
-                runtime_names.add("ExecResult")
-            if q.cmd == "iter":
-                runtime_names.add("cursor_name")
-            queries.append(query)
+            except GenerateError as exc:
+                if exc.location is not None or exc.query is not None:
+                    raise
+                raise GenerateError(
+                    f"{q.file}:{q.line}: query {q.name}: {exc.message}", hint=exc.hint
+                ) from None
         runtime_names |= mapper.imports.runtime
         sync_exports = sorted(
             [q.const for q in queries]
@@ -444,6 +404,7 @@ class Renderer:
             psycopg_names=sorted(psycopg_names),
             pydantic_names=sorted(
                 ({"BaseModel"} if any(not m.named_tuple for m in own_models) else set())
+                | ({"ConfigDict"} if any(m.arbitrary for m in own_models) else set())
                 | mapper.imports.pydantic
             ),
             sync_exports=[],
@@ -463,6 +424,86 @@ class Renderer:
         )
         return sync, aio
 
+    def _one_query(
+        self,
+        q: QueryIR,
+        mapper: TypeMapper,
+        own_models: list[_Model],
+        makers: dict[tuple[object, ...], _Maker],
+        json_wrappers: set[str],
+        runtime_names: set[str],
+    ) -> _Query:
+        maker_var = ""
+        row_cls = "None"
+        scalar = len(q.columns) == 1 and q.table_model is None and not q.embeds
+        if q.cmd in ("exec", "execrows", "execresult", "copyfrom", "batchexec"):
+            pass
+        elif scalar:
+            c = q.columns[0]
+            py = mapper.map(c.type, column=_column_key(c, None))
+            row_cls = py.annotation
+            maker_var = f"{py.converter}(row[0])" if py.converter else "row[0]"
+            if c.nullable:
+                row_cls = f"{row_cls} | None"
+                if py.converter:
+                    maker_var = f"None if row[0] is None else {py.converter}(row[0])"
+        elif q.embeds:
+            row_cls = f"{q.name}Row"
+            maker_var = self._embed_row(mapper, makers, q, own_models)
+            runtime_names |= {"row_maker", "embed_maker"}
+        elif q.columns:
+            if q.table_model is not None:
+                row_cls = mapper._model_ref(self.table_classes[q.table_model])
+                fields = self._field_names(q.columns, q.table_model)
+            else:
+                row_cls = f"{q.name}Row"
+                model_fields = self._fields(mapper, q.columns, owner=None)
+                own_models.append(_Model(row_cls, f"A row of ``{q.name}``.", model_fields))
+                fields = [fl.name for fl in model_fields]
+            maker_var = self._row_maker(mapper, makers, row_cls, fields, q.columns, q.table_model)
+            runtime_names.add("row_maker")
+        params = []
+        for p in q.params:
+            py = mapper.map(p.type, element_nullable=False)
+            annotation = f"{py.annotation} | None" if p.nullable else py.annotation
+            arg = p.name
+            wrapper = py.json or py.encoder
+            if py.json is not None:
+                json_wrappers.add(py.json)
+            if wrapper is not None:
+                arg = (
+                    f"None if {p.name} is None else {wrapper}({p.name})"
+                    if p.nullable
+                    else f"{wrapper}({p.name})"
+                )
+            params.append(_Param(p.name, annotation, " = None" if p.nullable else "", arg))
+        if q.cmd == "one" and (q.row_guaranteed or scalar):
+            runtime_names.add("NoRowError")
+        query = self._query(q, params, row_cls, maker_var, scalar)
+        if q.cmd in _SET_COMMANDS:
+            query.params_class = f"{q.name}Params"
+            own_models.append(
+                _Model(
+                    query.params_class,
+                    f"One parameter set of ``{q.name}``.",
+                    [_Field(p.name, p.annotation) for p in params],
+                    named_tuple=True,
+                )
+            )
+            plain = all(p.arg == p.name for p in params)
+            if q.cmd == "copyfrom":
+                self._copy(q, query, params)
+            elif plain:
+                query.batch_args = "params"
+            else:
+                one = ", ".join(p.arg.replace(p.name, f"p.{p.name}") for p in params)
+                query.batch_args = f"[({one},) for p in params]"
+        if q.cmd == "execresult":
+            runtime_names.add("ExecResult")
+        if q.cmd == "iter":
+            runtime_names |= {"cursor_name", "stream_transaction", "astream_transaction"}
+        return query
+
     def _copy(self, q: QueryIR, query: _Query, params: list[_Param]) -> None:
         """COPY … FROM STDIN: binary with the described types when psycopg knows them all."""
         target = copy_target(pglast.parse_sql(q.sql)[0].stmt)
@@ -477,9 +518,7 @@ class Renderer:
         if in_order and all(c.arg == c.name for c in cols):
             query.copy_row = "row"
         else:
-            query.copy_row = (
-                "(" + ", ".join(c.arg.replace(c.name, f"row.{c.name}") for c in cols) + ",)"
-            )
+            query.copy_row = "(" + ", ".join(c.expr(f"row.{c.name}") for c in cols) + ",)"
 
     def _query(
         self, q: QueryIR, params: list[_Param], row_cls: str, maker: str, scalar: bool

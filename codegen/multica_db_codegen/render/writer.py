@@ -36,6 +36,7 @@ def format_sources(
     config = ["--config", str(pyproject)] if pyproject is not None else []
     with tempfile.TemporaryDirectory(prefix="multica-db-render-") as tmp:
         root = Path(tmp)
+        project_dir = str(pyproject.parent) if pyproject is not None else str(root)
         for rel, text in files.items():
             target = root / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +57,9 @@ def format_sources(
         ]
         fmt = [*base, "format", "--quiet", "--no-cache", *config, str(root)]
         for cmd in (checks, fmt):
-            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            # ruff resolves first-party packages from its working directory: run it where
+            # the user's own ruff runs (the project root), never wherever we were started.
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=project_dir)
             if done.returncode not in (0, 1):
                 raise GenerateError(
                     "ruff failed on generated code (a generator bug):\n" + done.stdout + done.stderr
