@@ -162,7 +162,7 @@ def analyze_query(conn: psycopg.Connection[Any], catalog: Catalog, spec: QuerySp
         ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))
         for c in described.columns
     ]
-    nullable_flags = infer_nullability(spec.tree, facts, catalog)
+    nullable_flags = infer_nullability(spec.tree, facts, catalog, [p.nullable for p in params])
     columns: list[ColumnIR] = []
     for c, fact, nullable in zip(described.columns, facts, nullable_flags, strict=True):
         name = c.name

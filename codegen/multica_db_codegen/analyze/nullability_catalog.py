@@ -1,0 +1,140 @@
+"""Catalog facts the nullability engine needs beyond :class:`Catalog`'s describe-time ones.
+
+Relations are looked up by the name the query uses (``to_regclass`` follows the
+search path exactly as PostgreSQL did when it prepared the statement); views
+come with their definition so the engine can analyse the view's own query.
+Functions are looked up by name so the engine can refuse to trust a built-in
+rule when a user function of the same name could be the one PostgreSQL picked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from multica_db_codegen.analyze.catalog import Catalog
+
+
+@dataclass(frozen=True, slots=True)
+class RelColumn:
+    name: str
+    notnull: bool
+    type_oid: int
+    type_kind: str  # pg_type.typtype: b, c, d, e, p, r, m
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    oid: int
+    kind: str  # pg_class.relkind
+    columns: tuple[RelColumn, ...]
+    viewdef: str | None  # views and materialized views
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCandidate:
+    schema: str
+    nargs: int
+    strict: bool
+    retset: bool
+    kind: str  # f (function), a (aggregate), w (window), p (procedure)
+    out_names: tuple[str, ...]  # OUT / TABLE parameter names, in order
+
+
+class NullabilityCatalog:
+    """Cached relation and function facts, one instance per analysis :class:`Catalog`."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._relations: dict[tuple[str | None, str], Relation | None] = {}
+        self._functions: dict[str, tuple[FunctionCandidate, ...]] = {}
+        self._type_kinds: dict[int, str] = {}
+        self.view_cache: dict[int, list[bool]] = {}  # view oid -> nullability of its columns
+
+    def relation(self, schema: str | None, name: str) -> Relation | None:
+        key = (schema, name)
+        if key not in self._relations:
+            self._relations[key] = self._load_relation(schema, name)
+        return self._relations[key]
+
+    def _load_relation(self, schema: str | None, name: str) -> Relation | None:
+        conn = self.catalog.conn
+        qualified = _quote(name) if schema is None else f"{_quote(schema)}.{_quote(name)}"
+        row = conn.execute(
+            """
+            SELECT c.oid::int, c.relkind::text,
+                   CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END
+            FROM pg_class c WHERE c.oid = to_regclass(%s)
+            """,
+            (qualified,),
+        ).fetchone()
+        if row is None:
+            return None
+        oid, kind, viewdef = row
+        cols = conn.execute(
+            """
+            SELECT a.attname, a.attnotnull, a.atttypid::int, t.typtype::text
+            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+            WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY a.attnum
+            """,
+            (oid,),
+        ).fetchall()
+        for _, _, typ, typtype in cols:
+            self._type_kinds[int(typ)] = str(typtype)
+        return Relation(
+            oid=int(oid),
+            kind=str(kind),
+            columns=tuple(RelColumn(str(n), bool(nn), int(t), str(k)) for n, nn, t, k in cols),
+            viewdef=str(viewdef) if viewdef is not None else None,
+        )
+
+    def functions(self, name: str) -> tuple[FunctionCandidate, ...]:
+        """Every function, aggregate or window function called ``name``, in any schema."""
+        if name not in self._functions:
+            rows: list[Any] = self.catalog.conn.execute(
+                """
+                SELECT n.nspname, p.pronargs::int, p.proisstrict, p.proretset, p.prokind::text,
+                       coalesce((
+                           SELECT array_agg(p.proargnames[i] ORDER BY i)
+                           FROM generate_subscripts(p.proargmodes, 1) AS i
+                           WHERE p.proargmodes[i] IN ('o', 't', 'b')
+                       ), '{}')
+                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE p.proname = %s
+                """,
+                (name,),
+            ).fetchall()
+            self._functions[name] = tuple(
+                FunctionCandidate(str(s), int(na), bool(st), bool(rs), str(k), tuple(o or ()))
+                for s, na, st, rs, k, o in rows
+            )
+        return self._functions[name]
+
+    def type_kind(self, oid: int) -> str | None:
+        """``pg_type.typtype`` of a type the engine met as a column type."""
+        if oid not in self._type_kinds:
+            row = self.catalog.conn.execute(
+                "SELECT typtype::text FROM pg_type WHERE oid = %s", (oid,)
+            ).fetchone()
+            if row is None:
+                return None
+            self._type_kinds[oid] = str(row[0])
+        return self._type_kinds[oid]
+
+
+_CACHE: WeakKeyDictionary[Catalog, NullabilityCatalog] = WeakKeyDictionary()
+
+
+def nullability_catalog(catalog: Catalog) -> NullabilityCatalog:
+    """The facts cache for this analysis (lives as long as the :class:`Catalog`)."""
+    found = _CACHE.get(catalog)
+    if found is None:
+        found = NullabilityCatalog(catalog)
+        _CACHE[catalog] = found
+    return found
+
+
+def _quote(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
