@@ -1,15 +1,21 @@
-"""parse → analyze → render → write, wired from configuration."""
+"""parse → analyze → render → write, wired from configuration.
+
+The stages' modules (psycopg, pglast, jinja2) are imported only when a stage
+runs: when the run cache (analyze/cache.py) hits, ``generate`` compares files
+on disk and returns without loading them, touching PostgreSQL or starting ruff.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from multica_db_codegen.analyze.analyzer import Inputs, analyze
-from multica_db_codegen.analyze.ir import AnalysisIR
+from multica_db_codegen.analyze import cache as caching
 from multica_db_codegen.config import Config, find_pyproject, load_config
-from multica_db_codegen.render import writer
-from multica_db_codegen.render.renderer import Settings, render
+
+if TYPE_CHECKING:
+    from multica_db_codegen.analyze.ir import AnalysisIR
 
 
 def _inputs(
@@ -36,11 +42,50 @@ def run_analyze(
     sqlc_config: Path | None = None,
     cwd: Path | None = None,
 ) -> AnalysisIR:
+    from multica_db_codegen.analyze.analyzer import Inputs, analyze
+
     schema, queries = _inputs(schema, queries, database_url, sqlc_config)
     cfg = load_config(
         cwd=cwd, schema=schema, queries=queries, out=Path("."), database_url=database_url
     )
     return analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url), keep_going=keep_going)
+
+
+def _run_key(cfg: Config, pyproject: Path | None) -> str:
+    """Everything a run's output depends on (the generator's source is added by run_key)."""
+    return caching.run_key(
+        config=repr(cfg),
+        pyproject=pyproject.read_text(encoding="utf-8") if pyproject else "",
+        server=caching.server_identity(cfg.database_url),
+        schema=caching.tree_digest(cfg.schema),
+        queries=caching.tree_digest(cfg.queries),
+    )
+
+
+def _up_to_date(out: Path, files: dict[str, str]) -> bool:
+    """Every file already has this text and no stray module would be deleted."""
+    for rel, text in files.items():
+        try:
+            if (out / rel).read_text(encoding="utf-8") != text:
+                return False
+        except OSError:
+            return False
+    for sub in ("queries", "queries/aio"):
+        d = out / sub
+        if d.is_dir() and any(p.relative_to(out).as_posix() not in files for p in d.glob("*.py")):
+            return False
+    return True
+
+
+def _write(out: Path, root: Path, files: dict[str, str], check: bool) -> tuple[int, str]:
+    from multica_db_codegen.render import writer
+
+    plan = writer.plan(out, files)
+    changed = len(plan.writes) + len(plan.deletes)
+    if check:
+        return changed, writer.diff(plan, root)
+    writer.apply(plan)
+    return changed, ""
 
 
 def run_generate(
@@ -65,20 +110,47 @@ def run_generate(
         package=package,
         database_url=database_url,
     )
-    ir = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url))
-    for f in ir.files:
-        for q in f.queries:
-            for w in q.warnings:
-                warn(f"{q.file}:{q.line}: query {q.name}: {w}")
+    pyproject = find_pyproject(cfg.root)
+    cache = caching.ProjectCache(cfg.root) if caching.enabled() else None
+    key = _run_key(cfg, pyproject) if cache is not None else ""
+    hit = cache.load_run(key) if cache is not None else None
+    if hit is not None:
+        files, warnings = hit
+        for w in warnings:
+            warn(w)
+        if _up_to_date(cfg.out, files):
+            return 0, ""
+        return _write(cfg.out, cfg.root, files, check)
+
+    from multica_db_codegen.analyze.analyzer import Inputs, analyze
+    from multica_db_codegen.render import writer
+    from multica_db_codegen.render.renderer import Settings, render
+
+    ir = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url), cache=cache)
+    warnings = [
+        f"{q.file}:{q.line}: query {q.name}: {w}"
+        for f in ir.files
+        for q in f.queries
+        for w in q.warnings
+    ]
+    for w in warnings:
+        warn(w)
     settings = Settings(
         package=cfg.package, overrides=cfg.overrides, rename=cfg.rename, root=str(cfg.root)
     )
-    files = render(ir, settings)
-    pyproject = find_pyproject(cfg.root)
-    files = writer.format_sources(files, package=cfg.package, pyproject=pyproject)
-    plan = writer.plan(cfg.out, files)
-    changed = len(plan.writes) + len(plan.deletes)
-    if check:
-        return changed, writer.diff(plan, cfg.root)
-    writer.apply(plan)
-    return changed, ""
+    rendered = render(ir, settings)
+
+    def fmt(todo: dict[str, str]) -> dict[str, str]:
+        return writer.format_sources(todo, package=cfg.package, pyproject=pyproject)
+
+    if cache is None:
+        files = fmt(rendered)
+    else:
+        salt = caching.run_key(
+            ruff=caching.ruff_version(),
+            package=cfg.package,
+            pyproject=pyproject.read_text(encoding="utf-8") if pyproject else "",
+        )
+        files = cache.format(rendered, salt, fmt)
+        cache.store_run(key, files, warnings)
+    return _write(cfg.out, cfg.root, files, check)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,12 @@ import psycopg
 from pglast import ast
 from pglast.enums import JoinType, OnConflictAction
 
+from multica_db_codegen.analyze.cache import (
+    AnalysisSession,
+    ProjectCache,
+    schema_key,
+    server_identity,
+)
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
 from multica_db_codegen.analyze.ir import (
@@ -23,8 +30,12 @@ from multica_db_codegen.analyze.ir import (
     QueryIR,
 )
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
-from multica_db_codegen.analyze.schema import apply_schema, load_schema
-from multica_db_codegen.analyze.server import server_url, throwaway_database
+from multica_db_codegen.analyze.schema import SchemaChunk, apply_schema, load_schema
+from multica_db_codegen.analyze.server import (
+    schema_database,
+    server_url,
+    throwaway_database,
+)
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
 from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
@@ -59,8 +70,10 @@ def module_name(path: Path) -> str:
 
 def parse_all(
     paths: Iterable[Path],
-) -> tuple[list[tuple[Path, list[QuerySpec]]], list[GenerateError]]:
-    parsed: list[tuple[Path, list[QuerySpec]]] = []
+    skip: Container[Path] = (),
+) -> tuple[list[tuple[Path, list[QuerySpec] | None]], list[GenerateError]]:
+    """Parse every query file; one in ``skip`` (its analysis is cached) is listed with None."""
+    parsed: list[tuple[Path, list[QuerySpec] | None]] = []
     errors: list[GenerateError] = []
     modules: dict[str, Path] = {}
     for f in query_files(paths):
@@ -71,6 +84,9 @@ def parse_all(
             )
             continue
         modules[mod] = f
+        if f in skip:
+            parsed.append((f, None))
+            continue
         try:
             parsed.append((f, parse_query_file(f)))
         except GenerateErrors as exc:
@@ -78,21 +94,37 @@ def parse_all(
     return parsed, errors
 
 
-def analyze(inputs: Inputs, *, keep_going: bool = False) -> AnalysisIR:
-    """Parse, then describe every query on a throwaway database holding the schema."""
-    parsed, errors = parse_all(inputs.queries)
+def analyze(
+    inputs: Inputs, *, keep_going: bool = False, cache: ProjectCache | None = None
+) -> AnalysisIR:
+    """Parse, then describe every query on a database holding the schema.
+
+    Without a cache the database is a throwaway one. With one (analyze/cache.py) the
+    schema is applied once per server into a reusable read-only database, in a thread
+    while the queries are parsed, and files whose analysis is cached are skipped.
+    """
+    session: AnalysisSession | None = None
+    cached: dict[Path, FileIR] = {}
+    chunks = load_schema(list(inputs.schema))
+    if cache is not None:
+        session = _start_session(cache, inputs, chunks)
+        cached = session.lookup(query_files(inputs.queries))
+    parsed, errors = parse_all(inputs.queries, skip=cached)
     if errors and not keep_going:
         raise GenerateErrors(errors)
-    chunks = load_schema(list(inputs.schema))
-    url = server_url(inputs.database_url)
     with (
-        throwaway_database(url) as db_url,
+        _database(inputs, session) as (db_url, fresh),
         psycopg.connect(db_url, autocommit=True) as conn,
     ):
-        apply_schema(conn, chunks)
+        if fresh:
+            apply_schema(conn, chunks)
         catalog = Catalog(conn)
         files: list[FileIR] = []
         for path, specs in parsed:
+            if specs is None:
+                files.append(cached[path])
+                continue
+            failed = len(errors)
             queries: list[QueryIR] = []
             for spec in specs:
                 try:
@@ -104,13 +136,43 @@ def analyze(inputs: Inputs, *, keep_going: bool = False) -> AnalysisIR:
                     line, _ = spec.location.file.line_col(spec.location.offset)
                     queries.append(_failed(spec, line, exc))
             files.append(FileIR(str(path), module_name(path), tuple(queries)))
+            clean = len(errors) == failed and all(q.error is None for q in queries)
+            if session is not None and clean:
+                session.store(path, files[-1])
         if errors:
             raise GenerateErrors(errors)
+        if session is not None:
+            session.save()
         return AnalysisIR(
             files=tuple(files),
             tables=tuple(catalog.relations()),
             enums=tuple(catalog.enums()),
         )
+
+
+def _start_session(
+    cache: ProjectCache, inputs: Inputs, chunks: list[SchemaChunk]
+) -> AnalysisSession:
+    session = cache.session(
+        server=server_identity(inputs.database_url), schema_key=schema_key(chunks)
+    )
+    key = session.schema_key
+    session.start_database(
+        lambda: schema_database(
+            server_url(inputs.database_url), key, lambda conn: apply_schema(conn, chunks)
+        )
+    )
+    return session
+
+
+@contextmanager
+def _database(inputs: Inputs, session: AnalysisSession | None) -> Iterator[tuple[str, bool]]:
+    """(URL, whether the schema still has to be applied) of the analysis database."""
+    if session is not None:
+        yield session.database_url(), False
+        return
+    with throwaway_database(server_url(inputs.database_url)) as url:
+        yield url, True
 
 
 def _failed(spec: QuerySpec, line: int, exc: GenerateError) -> QueryIR:

@@ -11,17 +11,17 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from multica_db_codegen.analyze.cache import ENV_URL
 from multica_db_codegen.errors import GenerateError
-
-ENV_URL = "MULTICA_DB_ANALYZER_URL"
 
 
 def cache_dir() -> Path:
@@ -67,3 +67,77 @@ def throwaway_database(url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+SCHEMA_DB_PREFIX = "multica_db_schema_"
+KEEP_SCHEMA_DBS = 8  # per server: a few branches' schemas stay warm
+IDLE_BEFORE_DROP = 600  # seconds unused before a database beyond the newest few may be dropped
+
+
+def schema_database(url: str, key: str, build: Callable[[psycopg.Connection[Any]], None]) -> str:
+    """URL of a read-only database holding the schema whose hash is ``key``.
+
+    Built once per server and reused by every later run with the same schema, so
+    the warm path never re-applies hundreds of migrations. It is built under a
+    temporary name and renamed only when complete, so a crash or a concurrent
+    generator never sees half a schema; it is marked read-only, so analysis
+    cannot change it for the next run. Each use stamps its comment with the time,
+    and only databases idle for a while are pruned, so a concurrent run never
+    loses the database it is about to connect to.
+    """
+    name = SCHEMA_DB_PREFIX + key[:40]
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            found = admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+            if found:
+                _stamp(admin, name)
+            else:
+                _build_schema_database(admin, url, name, build)
+            _prune_schema_databases(admin)
+    except psycopg.Error as exc:
+        raise GenerateError(f"cannot create the analyzer's database on {url!r}: {exc}") from exc
+    return with_dbname(url, name)
+
+
+def _stamp(admin: psycopg.Connection[Any], name: str) -> None:
+    admin.execute(
+        f"COMMENT ON DATABASE \"{name}\" IS 'multica-db last used {int(time.time())}'".encode()
+    )
+
+
+def _build_schema_database(
+    admin: psycopg.Connection[Any],
+    url: str,
+    name: str,
+    build: Callable[[psycopg.Connection[Any]], None],
+) -> None:
+    tmp = f"multica_db_build_{secrets.token_hex(6)}"
+    admin.execute(f'CREATE DATABASE "{tmp}"'.encode())
+    try:
+        with psycopg.connect(with_dbname(url, tmp), autocommit=True) as conn:
+            build(conn)
+        admin.execute(f'ALTER DATABASE "{tmp}" SET default_transaction_read_only = on'.encode())
+        admin.execute(f'ALTER DATABASE "{tmp}" RENAME TO "{name}"'.encode())
+    except psycopg.errors.DuplicateDatabase:  # another generator finished the same schema first
+        admin.execute(f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)'.encode())
+    except BaseException:
+        admin.execute(f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)'.encode())
+        raise
+    _stamp(admin, name)
+
+
+def _prune_schema_databases(admin: psycopg.Connection[Any]) -> None:
+    """Drop schema databases beyond the most recently used few, once idle; never one in use."""
+    rows = admin.execute(
+        "SELECT datname, coalesce(substring(shobj_description(oid, 'pg_database') "
+        "FROM 'last used ([0-9]+)')::bigint, 0) AS used "
+        "FROM pg_database WHERE starts_with(datname, %s) ORDER BY used DESC",
+        (SCHEMA_DB_PREFIX,),
+    ).fetchall()
+    now = time.time()
+    for old, used in rows[KEEP_SCHEMA_DBS:]:
+        if now - used > IDLE_BEFORE_DROP:
+            with suppress(psycopg.Error):
+                admin.execute(f'DROP DATABASE IF EXISTS "{old}"'.encode())

@@ -1,0 +1,301 @@
+"""Caches that make regenerating an unchanged (or slightly changed) project cheap.
+
+Three layers, each keyed by a hash of *everything* that can change its value,
+so a hit is always what a full run would produce:
+
+* the **run**: the formatted text of every generated file, keyed by the
+  generator's own source, the configuration, the pyproject (ruff settings), the
+  analyzer's server and every schema and query file's path and bytes. When it
+  hits, ``generate`` compares files on disk and touches neither PostgreSQL nor
+  ruff — and imports neither psycopg nor pglast;
+* the **analysis of each query file** (its ``FileIR``), keyed by the generator,
+  the server, the schema's hash and the file's path and bytes: editing one file
+  re-parses and re-describes only that file;
+* the **formatted text** of each rendered module, keyed by ruff's version, the
+  pyproject and the unformatted text: ruff only runs on modules that changed.
+
+The schema itself is applied once per server into a read-only database named
+after its hash (see :func:`multica_db_codegen.analyze.server.schema_database`),
+built in a background thread while the query files are parsed.
+
+Everything lives in ``<project>/.multica-db/cache/`` (gitignored) as JSON —
+never pickle, so a planted cache file cannot run code. ``MULTICA_DB_NO_CACHE=1``
+turns every layer off. Known limit: the server is identified by its URL (or the
+embedded server's package version), not by asking it, so that the warm path
+needs no connection; after upgrading PostgreSQL in place behind the same URL,
+delete the cache directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ENV_OFF = "MULTICA_DB_NO_CACHE"
+ENV_URL = "MULTICA_DB_ANALYZER_URL"  # the analyzer's server (server.py reads it from here)
+CACHE_DIR = Path(".multica-db") / "cache"
+FORMAT = 1  # bump when the layout of the cache files changes
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # multica_db_codegen/
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV_OFF, "").strip().lower() in ("", "0", "false", "no")
+
+
+def _sha(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        b = p.encode() if isinstance(p, str) else p
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
+
+
+@functools.cache
+def generator_hash() -> str:
+    """The generator's source (every .py and template) and the libraries that shape output."""
+    parts: list[str | bytes] = [f"cache-format {FORMAT}", sys.version]
+    for dist in ("pglast", "ruff", "jinja2", "psycopg"):
+        parts.append(f"{dist} {_version(dist)}")
+    for path in sorted(_PACKAGE_DIR.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".j2", ".json", ".toml", ".txt"):
+            parts += [path.relative_to(_PACKAGE_DIR).as_posix(), path.read_bytes()]
+    return _sha(*parts)
+
+
+def tree_digest(paths: Iterable[Path]) -> str:
+    """Every file named or under a named directory: relative path and bytes.
+
+    Deliberately wider than what the stages read (all files, not only ``.sql`` up
+    migrations): an unrelated file can only cause a miss, never a stale hit.
+    """
+    parts: list[str | bytes] = []
+    for root in paths:
+        parts.append(f"root {root}")
+        if root.is_file():
+            parts.append(root.read_bytes())
+        elif root.is_dir():
+            for p in sorted(root.rglob("*")):
+                if p.is_file():
+                    parts += [p.relative_to(root).as_posix(), p.read_bytes()]
+        else:
+            parts.append("missing")
+    return _sha(*parts)
+
+
+def server_identity(explicit_url: str | None) -> str:
+    """Which PostgreSQL describes the queries, without contacting it."""
+    url = explicit_url or os.environ.get(ENV_URL)
+    return f"url {url}" if url else f"embedded pgserver {_version('pgserver')}"
+
+
+# --- JSON codec for the IR -------------------------------------------------------------------
+
+
+@functools.cache
+def _ir_types() -> dict[str, type]:
+    from multica_db_codegen.analyze import ir
+
+    return {
+        n: c for n, c in vars(ir).items() if isinstance(c, type) and dataclasses.is_dataclass(c)
+    }
+
+
+def encode(obj: Any) -> Any:
+    """IR dataclasses → JSON-able data that :func:`decode` turns back into equal objects."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        name = type(obj).__name__
+        if _ir_types().get(name) is not type(obj):
+            raise TypeError(f"not an IR type: {name}")
+        return {
+            "$": name,
+            **{f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)},
+        }
+    if isinstance(obj, tuple):
+        return [encode(x) for x in obj]
+    if isinstance(obj, list):
+        return {"$list": [encode(x) for x in obj]}
+    if isinstance(obj, dict):
+        if not all(isinstance(k, str) for k in obj):
+            raise TypeError("dict keys must be str")
+        return {"$dict": {k: encode(v) for k, v in obj.items()}}
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    raise TypeError(f"cannot cache a {type(obj).__name__}")
+
+
+def decode(data: Any) -> Any:
+    if isinstance(data, list):
+        return tuple(decode(x) for x in data)
+    if isinstance(data, dict):
+        if "$list" in data:
+            return [decode(x) for x in data["$list"]]
+        if "$dict" in data:
+            return {k: decode(v) for k, v in data["$dict"].items()}
+        cls = _ir_types()[data["$"]]
+        return cls(**{k: decode(v) for k, v in data.items() if k != "$"})
+    return data
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Atomically (concurrent generators may share a project); a failure only loses the cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+class ProjectCache:
+    """The cache directory of one project."""
+
+    def __init__(self, root: Path) -> None:
+        self.dir = root / CACHE_DIR
+
+    # --- the whole run -----------------------------------------------------------------------
+    def load_run(self, key: str) -> tuple[dict[str, str], list[str]] | None:
+        """(relative path → generated text, warnings) of the last run with this key."""
+        data = _read_json(self.dir / "run.json")
+        if not isinstance(data, dict) or data.get("key") != key:
+            return None
+        files, warnings = data.get("files"), data.get("warnings")
+        if not isinstance(files, dict) or not isinstance(warnings, list):
+            return None
+        return files, warnings
+
+    def store_run(self, key: str, files: Mapping[str, str], warnings: list[str]) -> None:
+        _write_json(self.dir / "run.json", {"key": key, "files": dict(files), "warnings": warnings})
+
+    # --- formatting --------------------------------------------------------------------------
+    def format(
+        self,
+        files: Mapping[str, str],
+        salt: str,
+        formatter: Callable[[dict[str, str]], dict[str, str]],
+    ) -> dict[str, str]:
+        """Format only the modules whose unformatted text was not formatted before."""
+        path = self.dir / "format.json"
+        old = _read_json(path)
+        known: dict[str, str] = old if isinstance(old, dict) else {}
+        keys = {rel: _sha(salt, rel, text) for rel, text in files.items()}
+        missing = {rel: text for rel, text in files.items() if keys[rel] not in known}
+        done = formatter(missing) if missing else {}
+        out = {rel: done[rel] if rel in done else known[keys[rel]] for rel in files}
+        if missing:  # keep only the current entries: the file never grows without bound
+            _write_json(path, {keys[rel]: out[rel] for rel in files})
+        return out
+
+    # --- per-file analysis -------------------------------------------------------------------
+    def session(self, *, server: str, schema_key: str) -> AnalysisSession:
+        return AnalysisSession(self, server=server, schema_key=schema_key)
+
+
+class AnalysisSession:
+    """One ``analyze`` run's view of the per-file cache and the schema database."""
+
+    def __init__(self, cache: ProjectCache, *, server: str, schema_key: str) -> None:
+        self.path = cache.dir / "analysis.json"
+        self.prefix = _sha(generator_hash(), server, schema_key)
+        self.schema_key = schema_key
+        data = _read_json(self.path)
+        self._entries: dict[str, Any] = data if isinstance(data, dict) else {}
+        self._keep: dict[str, Any] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._db: Future[str] | None = None
+
+    def _key(self, path: Path) -> str | None:
+        try:
+            return _sha(self.prefix, str(path), path.read_bytes())
+        except OSError:
+            return None
+
+    def lookup(self, paths: Iterable[Path]) -> dict[Path, Any]:
+        """The cached ``FileIR`` of every file analysed before exactly as it is now."""
+        found: dict[Path, Any] = {}
+        for p in paths:
+            key = self._key(p)
+            raw = self._entries.get(key) if key else None
+            if raw is None:
+                continue
+            try:
+                fir = decode(raw)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if getattr(fir, "path", None) == str(p):
+                found[p] = fir
+                self._keep[key] = raw  # type: ignore[index]
+        return found
+
+    def store(self, path: Path, fir: Any) -> None:
+        """Remember a file's analysis if it survives a JSON round trip unchanged."""
+        key = self._key(path)
+        if key is None:
+            return
+        try:
+            raw = encode(fir)
+            if decode(json.loads(json.dumps(raw))) != fir:
+                return
+        except (TypeError, ValueError):
+            return
+        self._keep[key] = raw
+
+    def save(self) -> None:
+        if self._keep.keys() != self._entries.keys():
+            _write_json(self.path, self._keep)
+
+    # --- the schema database, built while the caller parses --------------------------------
+    def start_database(self, build: Callable[[], str]) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="multica-db-schema")
+        self._db = self._pool.submit(build)
+
+    def database_url(self) -> str:
+        assert self._db is not None and self._pool is not None
+        try:
+            return self._db.result()
+        finally:
+            self._pool.shutdown(wait=False)
+
+
+def schema_key(chunks: Iterable[Any]) -> str:
+    """Hash of the schema as it is applied: each chunk's file path and SQL."""
+    return _sha(*(p for c in chunks for p in (c.file.path, c.sql)))
+
+
+def run_key(**parts: str) -> str:
+    """Key of a whole run: the generator plus every named part (config, inputs, server)."""
+    return _sha(generator_hash(), *(f"{k}={v}" for k, v in sorted(parts.items())))
+
+
+def ruff_version() -> str:
+    return _version("ruff")
