@@ -15,7 +15,7 @@ from multica_db.queries import agent_runtime, agents, issues, users, workspaces
 #: Concurrency of every race; the brief asks for at least 16-way.
 WAYS = 16
 #: How often each race is re-run with fresh rows.
-REPEATS = 4
+REPEATS = 6
 
 T = TypeVar("T")
 Conn = psycopg.Connection[Any]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
+import pytest
+
 from examples.multica_service import RuntimeRegistration, heartbeat, register_runtime
 from multica_db.models import TaskStatus
 from multica_db.queries import agent_runtime, agents, tasks
@@ -114,3 +117,44 @@ def test_case_drifted_legacy_rows_are_merged_in_one_transaction(
     events = recorder.events("runtime_registered")
     assert len(events) == 1
     assert events[0]["properties"]["runtime_id"] == str(new.id)
+
+
+def test_a_merge_that_fails_halfway_leaves_everything_as_it_was(
+    pool: list[Conn], db: Conn, recorder: Recorder
+) -> None:
+    ws, owner = make_workspace(db)
+    old = make_runtime(db, ws, daemon_id="Old-Host.local")
+    agent = make_agent(db, ws, old.id)
+    issue = make_issue(db, ws, owner)
+    task = tasks.enqueue_task(db, agent_id=agent, issue_id=issue, priority=0)
+    assert task is not None
+    # Sabotage the last step (deleting the old row) after agents and tasks moved.
+    db.execute(
+        """
+        CREATE FUNCTION scenario_refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'refusing to delete %', OLD.daemon_id; END $$;
+        CREATE TRIGGER scenario_refuse_delete BEFORE DELETE ON agent_runtime
+            FOR EACH ROW EXECUTE FUNCTION scenario_refuse_delete();
+        """
+    )
+    try:
+        with pytest.raises(psycopg.errors.RaiseException):
+            register_runtime(
+                pool[0],
+                recorder.client,
+                workspace_id=ws,
+                daemon_id=str(uuid.uuid4()),
+                provider="claude",
+                name="laptop",
+                legacy_daemon_id="old-host.local",
+            )
+    finally:
+        db.execute("DROP TRIGGER scenario_refuse_delete ON agent_runtime")
+        db.execute("DROP FUNCTION scenario_refuse_delete()")
+
+    assert [r.id for r in agent_runtime.list_agent_runtimes(db, workspace_id=ws)] == [old.id]
+    still = agents.get_agent(db, id=agent)
+    assert still is not None and still.runtime_id == old.id
+    moved = tasks.get_task(db, id=task.id)
+    assert moved is not None and moved.runtime_id == old.id
+    assert recorder.events() == []
