@@ -90,7 +90,56 @@ def apply_schema(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> No
         except pgerrors.ActiveSqlTransaction:
             _apply_statements(conn, chunk)
         except psycopg.Error as exc:
-            raise _located(exc, chunk, chunk.start) from None
+            if exc.diag.statement_position:
+                raise _located(exc, chunk, chunk.start) from None
+            raise _find_failing(conn, chunk, exc) from None
+
+
+def _find_failing(
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, exc: psycopg.Error
+) -> GenerateError:
+    """Point a position-less error (a missing extension, a failing DO block) at its statement.
+
+    The failed multi-statement chunk was rolled back as a whole; replaying it one
+    statement at a time inside a transaction that is rolled back finds the culprit.
+    """
+    try:
+        stmts = pglast.parse_sql(chunk.sql)
+    except pglast.parser.ParseError:
+        return _located(exc, chunk, chunk.start)
+    conn.execute(b"BEGIN")
+    try:
+        for raw in stmts:
+            begin = raw.stmt_location or 0
+            end = begin + raw.stmt_len if raw.stmt_len else len(chunk.sql)
+            conn.execute(b"SAVEPOINT multica_locate")
+            try:
+                conn.execute(chunk.sql[begin:end].encode())
+            except pgerrors.ActiveSqlTransaction:
+                conn.execute(b"ROLLBACK TO SAVEPOINT multica_locate")
+            except psycopg.Error as inner:
+                return _located(inner, chunk, chunk.start + _anchor(inner, chunk.sql, begin))
+    finally:
+        conn.execute(b"ROLLBACK")
+    return _located(exc, chunk, chunk.start)
+
+
+def _anchor(exc: psycopg.Error, text: str, begin: int) -> int:
+    """Where a statement's error positions count from: its first token when it has none."""
+    return begin if exc.diag.statement_position else _skip_space(text, begin)
+
+
+def _skip_space(text: str, i: int) -> int:
+    """pglast's statement start may include the whitespace and comments before it."""
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("--", i):
+            nl = text.find("\n", i)
+            i = len(text) if nl == -1 else nl + 1
+        else:
+            break
+    return i
 
 
 def _apply_statements(conn: psycopg.Connection[Any], chunk: SchemaChunk) -> None:
@@ -107,7 +156,7 @@ def _apply_statements(conn: psycopg.Connection[Any], chunk: SchemaChunk) -> None
         try:
             conn.execute(chunk.sql[begin:end].encode())
         except psycopg.Error as exc:
-            raise _located(exc, chunk, chunk.start + begin) from None
+            raise _located(exc, chunk, chunk.start + _anchor(exc, chunk.sql, begin)) from None
 
 
 def _located(exc: psycopg.Error, chunk: SchemaChunk, base: int) -> GenerateError:
