@@ -8,6 +8,7 @@ the queries make (``xmax = 0``, the atomic ``first_executed_at`` flip, the
 ``status = 'pending'`` guard) decide *whether* there is an event at all.
 """
 
+from examples.multica_service import aio
 from examples.multica_service.invitations import accept_invitation, send_invitation
 from examples.multica_service.issues import create_issue
 from examples.multica_service.runtimes import (
@@ -32,6 +33,7 @@ __all__ = [
     "Outbox",
     "RuntimeRegistration",
     "accept_invitation",
+    "aio",
     "claim_task",
     "complete_task",
     "create_issue",
