@@ -21,11 +21,11 @@ check: $(STAMP)
 	$(BIN)/multica-db generate --check
 
 lint: $(STAMP)
-	$(BIN)/ruff check src codegen tests benches
-	$(BIN)/ruff format --check src codegen tests benches
+	$(BIN)/ruff check src codegen tests benches examples
+	$(BIN)/ruff format --check src codegen tests benches examples
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src codegen/multica_db_codegen
+	$(BIN)/mypy --strict src codegen/multica_db_codegen examples
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
