@@ -1,0 +1,151 @@
+"""An existing sqlc project (sqlc.yaml / sqlc.json) becomes a Python package in one command."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from multica_db_codegen.cli import app
+from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.sqlc_config import read_sqlc_config
+from tests.dialect.harness import Generated, database_with, forget
+
+SAMPLE = Path(__file__).parent / "sample_sqlc_project"
+
+
+def _cli(cwd: Path, analyzer_url: str, *args: str) -> tuple[int, str]:
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, list(args), env={"MULTICA_DB_ANALYZER_URL": analyzer_url})
+    finally:
+        os.chdir(old)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stderr
+
+
+@pytest.fixture(scope="module")
+def bookstore(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Generated:
+    root = tmp_path_factory.mktemp("sqlc")
+    shutil.copytree(SAMPLE, root / "project")
+    code, err = _cli(
+        root, pg_server, "generate", "--sqlc-config", "project/sqlc.yaml", "--out", "gen/bookstore"
+    )
+    assert code == 0, err
+    forget("bookstore")
+    sys.path.insert(0, str(root / "gen"))
+    return Generated(root / "gen", "bookstore")
+
+
+def test_sqlc_project_generates_an_importable_package(bookstore: Generated) -> None:
+    files = sorted(p.relative_to(bookstore.root).as_posix() for p in bookstore.root.rglob("*.py"))
+    assert files == [
+        "bookstore/models.py",
+        "bookstore/queries/__init__.py",
+        "bookstore/queries/aio/__init__.py",
+        "bookstore/queries/aio/query.py",
+        "bookstore/queries/aio/reviews.py",
+        "bookstore/queries/query.py",
+        "bookstore/queries/reviews.py",
+    ]
+    models = bookstore.module("models")
+    assert [m.value for m in models.BookType] == ["FICTION", "NONFICTION"]
+    assert set(vars(models)) >= {"Author", "Book", "Review"}
+    bookstore.mypy()
+
+
+def test_sqlc_project_runs(bookstore: Generated, pg_server: str) -> None:
+    q = bookstore.module("queries.query")
+    r = bookstore.module("queries.reviews")
+    m = bookstore.module("models")
+    with (
+        database_with(pg_server, [SAMPLE / "db" / "migrations"]) as url,
+        psycopg.connect(url) as conn,
+    ):
+        author = q.create_author(conn, name="Unknown Master")
+        assert isinstance(author, m.Author) and author.name == "Unknown Master"
+        when = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+        book = q.create_book(
+            conn,
+            author_id=author.author_id,
+            isbn="1",
+            book_type=m.BookType.NONFICTION,
+            title="my book title",
+            year=2016,
+            available=when,
+            tags=["sci", "fi"],
+        )
+        assert book.book_type is m.BookType.NONFICTION and book.available == when
+        assert q.books_by_title_year(conn, title="my book title", year=2016) == [book]
+        [tagged] = q.books_by_tags(conn, tags=["fi"])
+        assert (tagged.name, tagged.tags) == ("Unknown Master", ["sci", "fi"])
+        assert q.say_hello(conn, column_1="world") == "hello world"
+        [pair] = q.books_with_authors(conn)
+        assert (pair.book, pair.author) == (book, author)
+        n = r.add_reviews(conn, [r.AddReviewsParams(book.book_id, s, None) for s in (1, 4, 5)])
+        assert n == 3
+        assert r.average_stars(conn, [r.AverageStarsParams(book.book_id)]) == [
+            pytest.approx(10 / 3)
+        ]
+        [reviews] = r.reviews_for_books(conn, [r.ReviewsForBooksParams(book.book_id)])
+        assert [x.stars for x in reviews] == [1, 4, 5]
+        assert [x.title for x in r.all_reviews(conn)] == ["my book title"] * 3
+        done = r.delete_reviews(conn, book_id=book.book_id, max_stars=4)
+        assert (done.rowcount, done.status) == (2, "DELETE 2")
+
+
+def test_sqlc_json_config(tmp_path: Path) -> None:
+    shutil.copytree(SAMPLE / "db", tmp_path / "db")
+    (tmp_path / "sqlc.json").write_text(
+        json.dumps(
+            {
+                "version": "2",
+                "sql": [
+                    {
+                        "engine": "postgresql",
+                        "schema": ["db/migrations"],
+                        "queries": ["db/query/query.sql", "db/query/reviews.sql"],
+                    }
+                ],
+            }
+        )
+    )
+    schema, queries = read_sqlc_config(tmp_path / "sqlc.json")
+    assert schema == [tmp_path / "db" / "migrations"]
+    assert queries == [tmp_path / "db/query/query.sql", tmp_path / "db/query/reviews.sql"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"version": "1", "packages": []}', "only sqlc config version 2"),
+        (
+            '{"version": "2", "sql": [{"engine": "mysql", "schema": "s", "queries": "q"}]}',
+            "engine 'mysql'",
+        ),
+        ('{"version": "2", "sql": []}', "no postgresql package"),
+        ("{not json", "cannot read sqlc config"),
+    ],
+)
+def test_bad_sqlc_configs(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "sqlc.json").write_text(text)
+    with pytest.raises(GenerateError, match=message):
+        read_sqlc_config(tmp_path / "sqlc.json")
+
+
+def test_missing_sqlc_config_fails_the_command(tmp_path: Path, pg_server: str) -> None:
+    code, err = _cli(tmp_path, pg_server, "generate", "--sqlc-config", "nope.yaml", "--out", "x")
+    assert code == 1 and "does not exist" in err
+
+
+Conn = psycopg.Connection[Any]
