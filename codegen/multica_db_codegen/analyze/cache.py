@@ -288,8 +288,12 @@ class AnalysisSession:
 
 
 def schema_key(chunks: Iterable[Any]) -> str:
-    """Hash of the schema as it is applied: each chunk's file path and SQL."""
-    return _sha(*(p for c in chunks for p in (c.file.path, c.sql)))
+    """Hash of the schema as it is applied: the SQL of each chunk, in order.
+
+    Paths are left out on purpose: the database holds the same schema whichever
+    directory (or clone) the files were read from, so all of them share it.
+    """
+    return _sha(*(c.sql for c in chunks))
 
 
 def run_key(**parts: str) -> str:
