@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -161,6 +162,14 @@ class Renderer:
             for k, v in self.table_classes.items()
             if any(f"{t.schema}.{t.name}" == k and t.kind == "composite" for t in ir.tables)
         }
+        self._column_types = {
+            (f"{t.schema}.{t.name}", c.name): c.type for t in ir.tables for c in t.columns
+        }
+        for new in settings.rename.values():
+            if not new.isidentifier() or keyword.iskeyword(new):
+                raise GenerateError(
+                    f"[tool.multica-db.rename] {new!r} is not a valid Python identifier"
+                )
         clash = _first_duplicate([*self.enum_classes.values(), *self.table_classes.values()])
         if clash:
             raise GenerateError(
@@ -175,6 +184,14 @@ class Renderer:
                 return rename[key]
         base = naming.camel(naming.singular(name) if singularize else name)
         return base if schema == "public" else naming.camel(schema) + base
+
+    def _declared(self, c: ColumnIR) -> TypeRef:
+        """A table column's declared type (its domain: PostgreSQL describes the base type)."""
+        if c.table and c.table_column:
+            declared = self._column_types.get((c.table, c.table_column))
+            if declared is not None and declared.kind == "domain":
+                return declared
+        return c.type
 
     def _mapper(self, *, in_models: bool) -> TypeMapper:
         return TypeMapper(
@@ -256,7 +273,7 @@ class Renderer:
         names = self._field_names(columns, owner)
         out = []
         for name, c in zip(names, columns, strict=True):
-            py = mapper.map(c.type, column=_column_key(c, owner))
+            py = mapper.map(self._declared(c), column=_column_key(c, owner))
             annotation = f"{py.annotation} | None" if c.nullable else py.annotation
             custom = any(o.python_type in py.annotation for o in self.settings.overrides)
             out.append(_Field(name, annotation, arbitrary=custom))
@@ -292,7 +309,7 @@ class Renderer:
         """The module-level maker building ``cls`` from a row (shared by equal shapes)."""
         converters: list[tuple[int, str]] = []
         for i, c in enumerate(columns):
-            conv = mapper.map(c.type, column=_column_key(c, owner)).converter
+            conv = mapper.map(self._declared(c), column=_column_key(c, owner)).converter
             if conv is not None:
                 converters.append((i, conv))
         key = (cls, tuple(fields), tuple(converters), tuple(embeds or ()))
@@ -440,7 +457,7 @@ class Renderer:
             pass
         elif scalar:
             c = q.columns[0]
-            py = mapper.map(c.type, column=_column_key(c, None))
+            py = mapper.map(self._declared(c), column=_column_key(c, None))
             row_cls = py.annotation
             maker_var = f"{py.converter}(row[0])" if py.converter else "row[0]"
             if c.nullable:

@@ -1,0 +1,145 @@
+"""[tool.multica-db] overrides (by database type, by table.column) and rename."""
+
+from __future__ import annotations
+
+import decimal
+import typing
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from multica_db_codegen.config import load_config
+from multica_db_codegen.errors import GenerateError
+from tests.dialect.harness import Generated, database_with, generate, write_project
+
+SCHEMA = """
+CREATE TYPE item_status AS ENUM ('draft', 'live');
+CREATE DOMAIN cents AS bigint CHECK (VALUE >= 0);
+CREATE TABLE item (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    code text NOT NULL,
+    price numeric(12, 2) NOT NULL,
+    shipping cents NOT NULL DEFAULT 0,
+    status item_status NOT NULL DEFAULT 'draft',
+    notes text
+);
+"""
+
+QUERIES = """
+-- name: CreateItem :one
+INSERT INTO item (code, price, shipping) VALUES ($1, $2, $3) RETURNING *;
+
+-- name: ItemCodes :many
+SELECT code, price, shipping, notes FROM item ORDER BY code;
+
+-- name: ItemIds :many
+SELECT id FROM item WHERE id = ANY(@ids::uuid[]);
+"""
+
+OVERRIDES = """
+[[tool.multica-db.overrides]]
+db_type = "numeric"
+python_type = "float"
+
+[[tool.multica-db.overrides]]
+column = "item.code"
+python_type = "custom_types.Code"
+
+[[tool.multica-db.overrides]]
+db_type = "cents"
+python_type = "custom_types.Cents"
+
+[tool.multica-db.rename]
+item = "Product"
+item_status = "ProductState"
+"item.notes" = "remarks"
+"""
+
+CUSTOM_TYPES = '''"""Types a project maps columns to."""
+
+
+class Code(str):
+    """An item code."""
+
+
+class Cents(int):
+    """Money in cents."""
+'''
+
+
+@pytest.fixture(scope="module")
+def overridden(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Generated:
+    root = tmp_path_factory.mktemp("overrides")
+    write_project(
+        root,
+        schema={"schema.sql": SCHEMA},
+        queries={"items.sql": QUERIES},
+        package="overpkg",
+        extra_toml=OVERRIDES,
+    )
+    (root / "out").mkdir()
+    (root / "out" / "custom_types.py").write_text(CUSTOM_TYPES)
+    return generate(root, pg_server, "overpkg")
+
+
+def test_overrides_and_renames_shape_the_models(overridden: Generated) -> None:
+    m = overridden.module("models")
+    custom = pytest.importorskip("custom_types")
+    assert not hasattr(m, "Item") and not hasattr(m, "ItemStatus")
+    hints = typing.get_type_hints(m.Product)
+    assert hints["code"] is custom.Code
+    assert hints["price"] is float
+    assert hints["shipping"] is custom.Cents  # the domain's override, not bigint's
+    assert hints["remarks"] == str | None
+    assert hints["status"] is m.ProductState
+    overridden.mypy()
+    overridden.ruff()
+
+
+def test_overridden_values_at_run_time(overridden: Generated, pg_server: str) -> None:
+    q = overridden.module("queries.items")
+    custom = pytest.importorskip("custom_types")
+    with (
+        database_with(pg_server, [overridden.root.parent / "schema"]) as url,
+        psycopg.connect(url) as conn,
+    ):
+        item = q.create_item(conn, code=custom.Code("A-1"), price=9.5, shipping=custom.Cents(250))
+        assert type(item.code) is custom.Code and item.code == "A-1"
+        assert type(item.price) is float and item.price == 9.5
+        assert type(item.shipping) is custom.Cents and item.shipping == 250
+        [row] = q.item_codes(conn)
+        assert (type(row.code), type(row.price), type(row.shipping)) == (
+            custom.Code,
+            float,
+            custom.Cents,
+        )
+        assert row.remarks is None
+        assert q.item_ids(conn, ids=[item.id, uuid.uuid4()]) == [item.id]
+
+
+def test_override_needs_exactly_one_of_db_type_or_column(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.multica-db]\nschema = "s"\nqueries = "q"\nout = "o"\n'
+        '[[tool.multica-db.overrides]]\npython_type = "int"\ndb_type = "x"\ncolumn = "t.c"\n'
+    )
+    with pytest.raises(GenerateError, match="exactly one of db_type or column"):
+        load_config(cwd=tmp_path)
+
+
+def test_rename_to_an_invalid_identifier_is_an_error(tmp_path: Path, pg_server: str) -> None:
+    write_project(
+        tmp_path,
+        schema={"schema.sql": SCHEMA},
+        queries={"items.sql": QUERIES},
+        package="badrename",
+        extra_toml='[tool.multica-db.rename]\nitem = "not valid"\n',
+    )
+    with pytest.raises(GenerateError, match="not a valid Python identifier"):
+        generate(tmp_path, pg_server, "badrename")
+
+
+Decimal = decimal.Decimal
+Conn = psycopg.Connection[Any]
