@@ -106,10 +106,12 @@ def claim_next_task(
     *,
     runtime_id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
-    """Hands the runtime its next queued task. FOR UPDATE SKIP LOCKED lets
+    """Hands the runtime its next queued task. FOR UPDATE SKIP LOCKED locks the
+    chosen row (re-checked against status = 'queued' once locked) and lets
     concurrent workers pass over a row another worker is claiming instead of
-    queueing behind it, and the outer status guard makes a claim of a row that
-    was claimed meanwhile match nothing: no task is ever claimed twice."""
+    waiting behind it, so N workers claim N different tasks at once. The outer
+    status guard is defence in depth: without the locking clause it would still
+    prevent double claims (though workers would then come back empty-handed)."""
     with RawCursor(conn) as cur:
         cur.execute(CLAIM_NEXT_TASK, (runtime_id,))
         row = cur.fetchone()
