@@ -270,7 +270,7 @@ def analyze_query(conn: psycopg.Connection[Any], catalog: Catalog, spec: QuerySp
 def _check_command(spec: QuerySpec, d: Described) -> None:
     if spec.command == Command.COPYFROM:
         try:
-            copy_target(spec.tree)
+            copy_target(spec.tree, spec.sql)
         except CopyShapeError as exc:
             raise GenerateError(
                 str(exc), location=spec.location_of(exc.offset), query=spec.name

@@ -141,7 +141,37 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def copy_target(tree: Any) -> CopyTarget:
+def _values_item(sql: str, index: int) -> int | None:
+    """Offset of the ``index``-th expression of the first VALUES row, from the lexer."""
+    from pglast import parser as pgparser
+
+    tokens = pgparser.scan(sql)
+    starts = [i for i, t in enumerate(tokens) if sql[t.start : t.end + 1].upper() == "VALUES"]
+    if not starts or starts[0] + 1 >= len(tokens):
+        return None
+    depth, item, expect = 0, 0, True
+    for t in tokens[starts[0] + 1 :]:
+        text = sql[t.start : t.end + 1]
+        if text == "(":
+            depth += 1
+            if depth == 1:
+                continue
+        elif text == ")":
+            depth -= 1
+            if depth == 0:
+                return None
+        elif text == "," and depth == 1:
+            item += 1
+            expect = True
+            continue
+        if expect and depth >= 1:
+            if item == index:
+                return int(t.start)
+            expect = False
+    return None
+
+
+def copy_target(tree: Any, sql: str = "") -> CopyTarget:
     """Check the ``:copyfrom`` shape and describe the COPY that replaces it."""
     from pglast import ast
 
@@ -160,12 +190,12 @@ def copy_target(tree: Any) -> CopyTarget:
     if not rows or len(rows) != 1:
         raise CopyShapeError(":copyfrom needs exactly one VALUES row of parameters", loc)
     numbers: list[int] = []
-    for value in rows[0]:
+    for i, value in enumerate(rows[0]):
         node = value
         while isinstance(node, ast.TypeCast):
             node = node.arg
         if not isinstance(node, ast.ParamRef):
-            where = int(getattr(value, "location", None) or loc)
+            where = int(getattr(value, "location", None) or _values_item(sql, i) or loc)
             raise CopyShapeError(":copyfrom VALUES may hold only parameters ($N, @name)", where)
         numbers.append(int(node.number or 0))
     if len(numbers) != len(tree.cols):
