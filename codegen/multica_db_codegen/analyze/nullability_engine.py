@@ -93,6 +93,7 @@ class Engine:
         for w in s.windowClause or ():
             if w.name:
                 lv.windows[w.name] = w
+        lv.srf_padding = self.count_srfs(s.targetList or ()) > 1
         return self.targets(s.targetList or (), lv, stars)
 
     def set_operation(self, s: Any, lv: Level) -> list[OutCol]:
@@ -296,7 +297,7 @@ class Engine:
         name = alias.aliasname if alias is not None else None
         if name is None and len(funcs) == 1:
             name = str(funcs[0][0].funcname[-1].sval)
-        rte = Rte(name, cols, opaque=opaque)
+        rte = Rte(name, cols, opaque=opaque, is_function=True)
         if not opaque:
             _apply_alias_cols(rte, alias)
         return rte
@@ -495,7 +496,7 @@ class Engine:
                 return _Resolved(tables[0].null_extended, [], lv)
         rte = self.find_rte(col, lv)
         if rte is not None:  # a whole-row reference
-            return _Resolved(rte.null_extended, [], lv, whole_row=True)
+            return _Resolved(rte.whole_row_nullable(), [], lv, whole_row=True)
         if opaque:
             return _Resolved(True, [], lv)
         return None
@@ -568,7 +569,7 @@ class Engine:
             if len(c.fields) < 2:
                 return True
             rte = self.find_rte(str(c.fields[-2].sval), lv)
-            return rte is None or rte.null_extended
+            return rte is None or rte.whole_row_nullable()
         res = self.resolve(c, lv)
         if res is None:
             return True
@@ -581,6 +582,10 @@ class Engine:
             return not all(any(r == g for g in lv.always_grouped) for r in res.refs)
         return False
 
+    def count_srfs(self, targets: Iterable[Any]) -> int:
+        calls = [f for t in targets for f in _calls_at_level(t.val)]
+        return sum(1 for f in calls if any(c.retset for c in self.cat.functions(_func_name(f)[1])))
+
     def builtin_only(self, fname: str) -> bool:
         """No function of this name outside pg_catalog could be the one PostgreSQL chose."""
         cands = self.cat.functions(fname)
@@ -590,6 +595,8 @@ class Engine:
         schema, fname = _func_name(fc)
         args = list(fc.args or ())
         if schema not in (None, "pg_catalog") or not self.builtin_only(fname):
+            return True
+        if lv.srf_padding and any(c.retset for c in self.cat.functions(fname)):
             return True
         if fc.over is not None:
             return self.window_call(fc, fname, args, lv)

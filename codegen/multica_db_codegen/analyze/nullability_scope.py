@@ -38,6 +38,12 @@ class Rte:
     star: list[Ref] = field(default_factory=list)  # what ``*`` / ``name.*`` expands to
     opaque: bool = False  # columns unknown: every reference is nullable, ``*`` is unsupported
     visible: bool = True  # False once an aliased join hides it
+    is_function: bool = False  # a function in FROM: a scalar one's whole row is its value
+
+    def whole_row_nullable(self) -> bool:
+        if self.null_extended:
+            return True
+        return self.is_function and (self.opaque or any(c.nullable for c in self.cols))
 
     def col_index(self, name: str) -> int | None:
         for i, c in enumerate(self.cols):
@@ -88,6 +94,7 @@ class Level:
     agg_mode: str = "none"  # none | grouped (non-empty groups) | ungrouped | gsets
     always_grouped: list[Ref] = field(default_factory=list)  # gsets: in every grouping set
     windows: dict[str, Any] = field(default_factory=dict)
+    srf_padding: bool = False  # several set-returning calls in the target list pad with NULL
 
     def find_cte(self, name: str) -> list[OutCol] | None:
         lv: Level | None = self
