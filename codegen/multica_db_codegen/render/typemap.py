@@ -158,8 +158,9 @@ class TypeMapper:
                 # psycopg does not know the array's OID: it arrives as text
                 decoder = self.text_decoder(t.element)
                 conv = f"{self._runtime('array_decoder')}({decoder or ''})"
-                if inner.encoder is not None:
-                    encoder = self._runtime("array_literal")
+                # psycopg would send a list of str as text[], which PostgreSQL will not
+                # compare with an enum[]: send the array's text form, typed by the server
+                encoder = self._runtime("array_literal")
             elif inner.converter is not None:
                 conv = f"{self._runtime('array_decoder')}({inner.converter})"
             return PyType(f"list[{elem}]", converter=conv, encoder=encoder)
