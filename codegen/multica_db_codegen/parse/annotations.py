@@ -41,8 +41,12 @@ class _Comment:
 
 
 def snake_case(name: str) -> str:
-    """``FindLegacyRuntimesByDaemonID`` → ``find_legacy_runtimes_by_daemon_id``."""
-    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    """``FindLegacyRuntimesByDaemonID`` → ``find_legacy_runtimes_by_daemon_id``.
+
+    A pluralised acronym stays one word: ``ListUsersByIDs`` → ``list_users_by_ids``.
+    """
+    s = re.sub(r"([A-Z]{2,})s(?=[A-Z0-9_]|$)", r"\1S", name)
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
     return s.replace("-", "_").lower()
 
