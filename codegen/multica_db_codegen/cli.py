@@ -155,6 +155,11 @@ def migrate(
 
 
 def main() -> None:
+    from multica_db_codegen.pipeline import fast_generate
+
+    code = fast_generate(sys.argv[1:])  # an unchanged project answers before typer loads
+    if code is not None:
+        raise SystemExit(code)
     app()
 
 

@@ -7,6 +7,7 @@ on disk and returns without loading them, touching PostgreSQL or starting ruff.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -154,3 +155,68 @@ def run_generate(
         files = cache.format(rendered, salt, fmt)
         cache.store_run(key, files, warnings)
     return _write(cfg.out, cfg.root, files, check)
+
+
+_VALUE_FLAGS = {
+    "--schema": "schema",
+    "--queries": "queries",
+    "--out": "out",
+    "--package": "package",
+    "--database-url": "database_url",
+    "--sqlc-config": "sqlc_config",
+}
+
+
+def fast_generate(argv: list[str]) -> int | None:
+    """``generate`` when the run cache says nothing changed, before the CLI framework loads.
+
+    Building typer's command (it validates parameters with pydantic) costs more
+    than the whole warm run, so ``main`` tries this first. It answers only the
+    plain case — known flags, a cache hit, every file already up to date — and
+    returns None for everything else, which then goes through the CLI as usual.
+    """
+    if not argv or argv[0] != "generate" or not caching.enabled():
+        return None
+    opts: dict[str, list[str]] = {}
+    check = False
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "--check":
+            check = True
+            continue
+        flag, eq, value = arg.partition("=")
+        if flag not in _VALUE_FLAGS:
+            return None
+        if not eq:
+            value = next(args, "")
+        if not value or value.startswith("-"):
+            return None
+        opts.setdefault(_VALUE_FLAGS[flag], []).append(value)
+    single = {k: v[0] for k, v in opts.items() if k not in ("schema", "queries")}
+    if any(len(v) > 1 for k, v in opts.items() if k in single):
+        return None
+    try:
+        sqlc = single.get("sqlc_config")
+        schema, queries = _inputs(
+            [Path(p) for p in opts.get("schema", [])] or None,
+            [Path(p) for p in opts.get("queries", [])] or None,
+            None,
+            Path(sqlc) if sqlc else None,
+        )
+        cfg = load_config(
+            schema=schema,
+            queries=queries,
+            out=Path(single["out"]) if "out" in single else None,
+            package=single.get("package"),
+            database_url=single.get("database_url"),
+        )
+        pyproject = find_pyproject(cfg.root)
+        hit = caching.ProjectCache(cfg.root).load_run(_run_key(cfg, pyproject))
+        if hit is None or not _up_to_date(cfg.out, hit[0]):
+            return None
+    except Exception:  # any doubt: let the full CLI handle it and report errors its way
+        return None
+    for w in hit[1]:
+        print(f"warning: {w}", file=sys.stderr)
+    print("generated code is up to date" if check else "0 file(s) written", file=sys.stderr)
+    return 0

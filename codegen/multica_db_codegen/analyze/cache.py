@@ -31,15 +31,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import importlib.metadata
 import json
 import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported when used: the warm path should load as little as possible
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 ENV_OFF = "MULTICA_DB_NO_CACHE"
 ENV_URL = "MULTICA_DB_ANALYZER_URL"  # the analyzer's server (server.py reads it from here)
@@ -63,6 +64,8 @@ def _sha(*parts: str | bytes) -> str:
 
 
 def _version(dist: str) -> str:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -93,9 +96,12 @@ def tree_digest(paths: Iterable[Path]) -> str:
         if root.is_file():
             parts.append(root.read_bytes())
         elif root.is_dir():
-            for p in sorted(root.rglob("*")):
-                if p.is_file():
-                    parts += [p.relative_to(root).as_posix(), p.read_bytes()]
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames.sort()
+                rel = os.path.relpath(dirpath, root)
+                for name in sorted(filenames):
+                    with open(os.path.join(dirpath, name), "rb") as fh:
+                        parts += [f"{rel}/{name}", fh.read()]
         else:
             parts.append("missing")
     return _sha(*parts)
@@ -171,7 +177,7 @@ def _write_json(path: Path, data: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, separators=(",", ":"))
+            fh.write(json.dumps(data, separators=(",", ":")))
         os.replace(tmp, path)
     except OSError:
         pass
@@ -276,6 +282,8 @@ class AnalysisSession:
 
     # --- the schema database, built while the caller parses --------------------------------
     def start_database(self, build: Callable[[], str]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="multica-db-schema")
         self._db = self._pool.submit(build)
 
