@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # imported when used: the warm path should load as little as 
 ENV_OFF = "MULTICA_DB_NO_CACHE"
 ENV_URL = "MULTICA_DB_ANALYZER_URL"  # the analyzer's server (server.py reads it from here)
 CACHE_DIR = Path(".multica-db") / "cache"
-FORMAT = 1  # bump when the layout of the cache files changes
+FORMAT = 2  # bump when the layout of the cache files changes
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # multica_db_codegen/
 
@@ -125,40 +125,75 @@ def _ir_types() -> dict[str, type]:
     }
 
 
-def encode(obj: Any) -> Any:
-    """IR dataclasses → JSON-able data that :func:`decode` turns back into equal objects."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+class _Encoder:
+    """Encodes one IR tree; each distinct ``TypeRef`` is written once and referenced."""
+
+    def __init__(self) -> None:
+        self.types: list[Any] = []
+        self._by_id: dict[int, int] = {}
+        self._by_value: dict[Any, int] = {}
+        self._typeref = _ir_types().get("TypeRef")
+
+    def __call__(self, obj: Any) -> Any:
+        if obj is None or isinstance(obj, str | int | float | bool):
+            return obj
+        if type(obj) is self._typeref:
+            i = self._by_id.get(id(obj))
+            if i is None:
+                i = self._by_value.get(obj)
+                if i is None:
+                    data = self._dataclass(obj)  # nested types first: refs point backwards
+                    i = self._by_value[obj] = len(self.types)
+                    self.types.append(data)
+                self._by_id[id(obj)] = i
+            return {"$ref": i}
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return self._dataclass(obj)
+        if isinstance(obj, tuple):
+            return [self(x) for x in obj]
+        if isinstance(obj, list):
+            return {"$list": [self(x) for x in obj]}
+        if isinstance(obj, dict):
+            if not all(isinstance(k, str) for k in obj):
+                raise TypeError("dict keys must be str")
+            return {"$dict": {k: self(v) for k, v in obj.items()}}
+        raise TypeError(f"cannot cache a {type(obj).__name__}")
+
+    def _dataclass(self, obj: Any) -> dict[str, Any]:
+        fields = dataclasses.fields(obj)
         name = type(obj).__name__
         if _ir_types().get(name) is not type(obj):
             raise TypeError(f"not an IR type: {name}")
-        return {
-            "$": name,
-            **{f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)},
-        }
-    if isinstance(obj, tuple):
-        return [encode(x) for x in obj]
-    if isinstance(obj, list):
-        return {"$list": [encode(x) for x in obj]}
-    if isinstance(obj, dict):
-        if not all(isinstance(k, str) for k in obj):
-            raise TypeError("dict keys must be str")
-        return {"$dict": {k: encode(v) for k, v in obj.items()}}
-    if obj is None or isinstance(obj, str | int | float | bool):
-        return obj
-    raise TypeError(f"cannot cache a {type(obj).__name__}")
+        return {"$": name, **{f.name: self(getattr(obj, f.name)) for f in fields}}
+
+
+def encode(obj: Any) -> Any:
+    """IR dataclasses → JSON-able data that :func:`decode` turns back into equal objects."""
+    enc = _Encoder()
+    tree = enc(obj)
+    return {"types": enc.types, "ir": tree}
+
+
+def _decode(data: Any, types: list[Any]) -> Any:
+    if isinstance(data, list):
+        return tuple(_decode(x, types) for x in data)
+    if isinstance(data, dict):
+        if "$ref" in data:
+            return types[data["$ref"]]
+        if "$list" in data:
+            return [_decode(x, types) for x in data["$list"]]
+        if "$dict" in data:
+            return {k: _decode(v, types) for k, v in data["$dict"].items()}
+        cls = _ir_types()[data["$"]]
+        return cls(**{k: _decode(v, types) for k, v in data.items() if k != "$"})
+    return data
 
 
 def decode(data: Any) -> Any:
-    if isinstance(data, list):
-        return tuple(decode(x) for x in data)
-    if isinstance(data, dict):
-        if "$list" in data:
-            return [decode(x) for x in data["$list"]]
-        if "$dict" in data:
-            return {k: decode(v) for k, v in data["$dict"].items()}
-        cls = _ir_types()[data["$"]]
-        return cls(**{k: decode(v) for k, v in data.items() if k != "$"})
-    return data
+    types: list[Any] = []
+    for t in data["types"]:
+        types.append(_decode(t, types))
+    return _decode(data["ir"], types)
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -269,8 +304,8 @@ class AnalysisSession:
         if key is None:
             return
         try:
-            raw = encode(fir)
-            if decode(json.loads(json.dumps(raw))) != fir:
+            raw = encode(fir)  # plain str/int/bool/None/list/dict: JSON keeps it as is
+            if decode(raw) != fir:
                 return
         except (TypeError, ValueError):
             return
