@@ -70,6 +70,8 @@ class Engine:
         self.cat = cat
         self.params = param_nullable
         self._views_in_progress: set[int] = set()
+        # id(SelectStmt) -> it always yields exactly one row (decided while analysing it)
+        self.one_row_selects: dict[int, bool] = {}
 
     # --- statements ---------------------------------------------------------------------
     def statement(self, node: Any, parent: Level | None) -> list[OutCol]:
@@ -94,7 +96,9 @@ class Engine:
             if w.name:
                 lv.windows[w.name] = w
         lv.srf_padding = self.count_srfs(s.targetList or ()) > 1
-        return self.targets(s.targetList or (), lv, stars)
+        out = self.targets(s.targetList or (), lv, stars)
+        self.one_row_selects[id(s)] = self.one_row(s, lv)
+        return out
 
     def set_operation(self, s: Any, lv: Level) -> list[OutCol]:
         left = self.statement(s.larg, lv)
@@ -478,16 +482,12 @@ class Engine:
             if rte.is_join:
                 if rte.name is not None:
                     refs.extend(r for r in rte.star if r.name == col)
-                else:
-                    i = rte.col_index(col)
-                    if i is not None and col not in rte.hidden:
-                        refs.append(Ref(rte, i))
+                elif col not in rte.hidden:
+                    refs.extend(rte.col_refs(col))
                 continue
             if col in rte.hidden:
                 continue
-            i = rte.col_index(col)
-            if i is not None:
-                refs.append(Ref(rte, i))
+            refs.extend(rte.col_refs(col))
         if refs:
             return _Resolved(any(r.nullable for r in refs) or opaque, refs, lv)
         if col in SYSTEM_COLUMNS:
@@ -504,11 +504,7 @@ class Engine:
     def _column_of(self, rte: Rte, col: str, lv: Level, qualified: bool) -> _Resolved | None:
         if rte.opaque:
             return _Resolved(True, [], lv)
-        refs = [r for r in rte.star if r.name == col] if rte.is_join else []
-        if not rte.is_join:
-            i = rte.col_index(col)
-            if i is not None:
-                refs = [Ref(rte, i)]
+        refs = [r for r in rte.star if r.name == col] if rte.is_join else rte.col_refs(col)
         if refs:
             return _Resolved(any(r.nullable for r in refs), refs, lv)
         if col in SYSTEM_COLUMNS and rte.is_table:
@@ -575,11 +571,12 @@ class Engine:
             return True
         if res.nullable:
             return True
-        if res.level is lv and lv.agg_mode == "gsets" and not in_agg:
+        owner = res.level
+        if owner is not None and owner.agg_mode == "gsets" and (owner is not lv or not in_agg):
             # Grouping sets put NULL in the columns a set does not group by.
             if not res.refs:
                 return True
-            return not all(any(r == g for g in lv.always_grouped) for r in res.refs)
+            return not all(any(r == g for g in owner.always_grouped) for r in res.refs)
         return False
 
     def count_srfs(self, targets: Iterable[Any]) -> int:
@@ -626,8 +623,7 @@ class Engine:
         if isinstance(e, ast.A_Const):
             return True
         if isinstance(e, ast.TypeCast):
-            tname = str(_any(e).typeName.names[-1].sval)
-            return "range" not in tname
+            return str(_any(e).typeName.names[-1].sval) in TEXT_TYPES
         if isinstance(e, ast.FuncCall):
             return _func_name(e)[1] in TEXT_RESULT
         oid = self.type_of(e, lv)
@@ -642,12 +638,34 @@ class Engine:
         if fc.agg_within_group:
             return True
         args_nullable = any(self.expr(a, lv, in_agg=True) for a in args)
-        nonempty = lv.agg_mode == "grouped" and fc.agg_filter is None
+        owner = self.agg_owner(fc, lv)
+        nonempty = owner is not None and owner.agg_mode == "grouped" and fc.agg_filter is None
         if fname in AGG_NONEMPTY:
             return not nonempty
         if fname in AGG_NONEMPTY_STRICT:
             return not nonempty or args_nullable
         return True
+
+    def agg_owner(self, fc: Any, lv: Level) -> Level | None:
+        """The query level an aggregate belongs to: the innermost one its arguments use.
+
+        ``None`` when a subquery in the arguments makes that hard to tell.
+        """
+        if _contains_sublink(fc.args) or _contains_sublink(fc.agg_filter):
+            return None
+        levels = []
+        for cref in _column_refs((fc.args, fc.agg_filter)):
+            res = self.resolve(cref, lv)
+            if res is not None and res.level is not None:
+                levels.append(res.level)
+        if not levels:
+            return lv
+        level: Level | None = lv
+        while level is not None:
+            if any(x is level for x in levels):
+                return level
+            level = level.parent
+        return None
 
     def window_call(self, fc: Any, fname: str, args: list[Any], lv: Level) -> bool:
         wd: Any = fc.over
@@ -700,6 +718,9 @@ class Engine:
             ):
                 return True  # row comparisons are NULL when a field pair is
             return nl(x.lexpr) or nl(x.rexpr)
+        operands = [x.lexpr, *(x.rexpr if isinstance(x.rexpr, tuple | list) else (x.rexpr,))]
+        if any(self.row_valued(o, lv) for o in operands if o is not None):
+            return True  # row comparisons are NULL when a field pair is
         if kind in (A_Expr_Kind.AEXPR_OP_ANY, A_Expr_Kind.AEXPR_OP_ALL):
             if op not in COMPARISON_OPS:
                 return True
@@ -747,7 +768,7 @@ class Engine:
         if len(cols) != 1:
             return True
         if kind == SubLinkType.EXPR_SUBLINK:
-            return cols[0].nullable or not self.one_row(s.subselect)
+            return cols[0].nullable or not self.one_row_selects.get(id(s.subselect), False)
         op = s.operName
         if op and str(op[-1].sval) not in COMPARISON_OPS:
             return True
@@ -757,7 +778,7 @@ class Engine:
         cols = self.statement(s.subselect, lv)
         return len(cols) == 1 and not cols[0].nullable
 
-    def one_row(self, s: Any) -> bool:
+    def one_row(self, s: Any, lv: Level) -> bool:
         """The subquery always yields exactly one row (an ungrouped aggregate, a bare SELECT)."""
         if not isinstance(s, ast.SelectStmt):
             return False
@@ -776,13 +797,16 @@ class Engine:
         if any(c.retset for f in calls for c in self.cat.functions(_func_name(f)[1])):
             return False
         if any(
-            f.over is None and any(c.kind == "a" for c in self.cat.functions(_func_name(f)[1]))
+            f.over is None
+            and any(c.kind == "a" for c in self.cat.functions(_func_name(f)[1]))
+            and self.agg_owner(f, lv) is lv
             for f in calls
         ):
             return True
         return not n.fromClause and n.whereClause is None
 
 
+TEXT_TYPES = {"text", "varchar", "bpchar", "char", "name"}
 TEXT_RESULT = {"lower", "upper", "trim", "btrim", "ltrim", "rtrim", "concat", "concat_ws", "md5"}
 
 
@@ -904,6 +928,32 @@ def _strict_refs(node: Any) -> list[Any]:
             refs += _operand_refs(b)
         return refs
     return []
+
+
+def _contains_sublink(e: Any) -> bool:
+    if isinstance(e, ast.SubLink):
+        return True
+    if isinstance(e, ast.Node):
+        return any(_contains_sublink(getattr(e, a)) for a in e)
+    if isinstance(e, tuple | list):
+        return any(_contains_sublink(x) for x in e)
+    return False
+
+
+def _column_refs(e: Any) -> Iterable[Any]:
+    """Column references in ``e`` outside subqueries."""
+    if isinstance(e, ast.ColumnRef):
+        if not _is_star(e):
+            yield e
+        return
+    if isinstance(e, ast.SubLink):
+        return
+    if isinstance(e, ast.Node):
+        for attr in e:
+            yield from _column_refs(getattr(e, attr))
+    elif isinstance(e, tuple | list):
+        for x in e:
+            yield from _column_refs(x)
 
 
 def _calls_at_level(e: Any) -> Iterable[Any]:

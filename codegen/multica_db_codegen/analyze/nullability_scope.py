@@ -51,6 +51,10 @@ class Rte:
                 return i
         return None
 
+    def col_refs(self, name: str) -> list[Ref]:
+        """Every own column of that name (a subquery may repeat one: be pessimistic)."""
+        return [Ref(self, i) for i, c in enumerate(self.cols) if c.name == name]
+
     def nullable(self, i: int) -> bool:
         c = self.cols[i]
         return self.null_extended or (c.nullable and c.name not in self.refined)
