@@ -153,6 +153,13 @@ SELECT * FROM books_of($1);
 -- name: AuthorStats :many
 SELECT * FROM author_stats(@min_books);
 
+-- name: BooksOfNamed :many
+SELECT * FROM books_of(a => @author) WHERE title <> $1;
+
+-- name: BooksCalled :many
+-- Parameters named like the function's own variables are renamed, never shadowed.
+SELECT id FROM book WHERE title = @cur OR title = @row OR title = @value ORDER BY id;
+
 -- name: DeleteBooks :execresult
 DELETE FROM book WHERE author_id = $1;
 """

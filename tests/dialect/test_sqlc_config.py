@@ -89,7 +89,7 @@ def test_sqlc_project_runs(bookstore: Generated, pg_server: str) -> None:
         assert q.books_by_title_year(conn, title="my book title", year=2016) == [book]
         [tagged] = q.books_by_tags(conn, tags=["fi"])
         assert (tagged.name, tagged.tags) == ("Unknown Master", ["sci", "fi"])
-        assert q.say_hello(conn, column_1="world") == "hello world"
+        assert q.say_hello(conn, s="world") == "hello world"
         [pair] = q.books_with_authors(conn)
         assert (pair.book, pair.author) == (book, author)
         n = r.add_reviews(conn, [r.AddReviewsParams(book.book_id, s, None) for s in (1, 4, 5)])

@@ -134,7 +134,10 @@ def test_set_returning_functions(dialect: Generated, dconn: Conn) -> None:
     books = dialect.module("queries.books")
     a = dialect.module("queries.authors").create_plain_author(dconn, name="fn")
     books.add_books(dconn, [books.AddBooksParams(a, "f1"), books.AddBooksParams(a, "f2")])
-    assert [b.title for b in books.books_of(dconn, column_1=a)] == ["f1", "f2"]
+    assert [b.title for b in books.books_of(dconn, a=a)] == ["f1", "f2"]
+    assert [b.title for b in books.books_of_named(dconn, author=a, title="f1")] == ["f2"]
+    got = books.books_called(dconn, cur_="f1", row_="nope", value="f2")
+    assert len(got) == 2
     stats = books.author_stats(dconn, min_books=2)
     assert any((s.author_id, s.books) == (a, 2) for s in stats)
 

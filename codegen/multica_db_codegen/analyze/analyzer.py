@@ -38,6 +38,7 @@ from multica_db_codegen.analyze.server import (
 )
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
+from multica_db_codegen.parse.params import python_safe
 from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
 
 _FORCE_RE = re.compile(r"^(?P<name>.*[^!?])(?P<mark>[!?])$")
@@ -200,6 +201,7 @@ def analyze_query(conn: psycopg.Connection[Any], catalog: Catalog, spec: QuerySp
         message = exc.message + (f"\nDETAIL: {exc.detail}" if exc.detail else "")
         raise GenerateError(message, location=where, query=spec.name, hint=exc.hint) from None
     _check_command(spec, described)
+    _name_function_args(catalog, spec)
 
     types = catalog.types([*described.param_oids, *(c.type_oid for c in described.columns)])
     for oid in described.param_oids:
@@ -290,6 +292,20 @@ def _check_command(spec: QuerySpec, d: Described) -> None:
             location=spec.location,
             query=spec.name,
         )
+
+
+def _name_function_args(catalog: Catalog, spec: QuerySpec) -> None:
+    """``my_func($1)``: name the parameter after the function's argument, as sqlc does."""
+    taken = {p.name for p in spec.params}
+    for p in spec.params:
+        if p.explicit_name or p.func_arg is None or p.name != f"column_{p.number}":
+            continue
+        found = catalog.function_arg_name(*p.func_arg)
+        name = python_safe(found) if found else None
+        if name and name not in taken:
+            taken.discard(p.name)
+            p.name = name
+            taken.add(name)
 
 
 def _table_model(catalog: Catalog, d: Described, columns: list[ColumnIR]) -> str | None:

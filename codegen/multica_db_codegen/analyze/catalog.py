@@ -139,6 +139,34 @@ class Catalog:
         row = self.conn.execute("SELECT to_regclass(%s)::oid::int", (qualified,)).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
+    def function_arg_name(
+        self, schema: str | None, name: str, index: int, nargs: int
+    ) -> str | None:
+        """The name of a function's ``index``-th input argument, when every overload agrees."""
+        rows = self.conn.execute(
+            """
+            SELECT p.proargnames, p.proargmodes::text[]
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE p.proname = %(name)s AND p.pronargs = %(nargs)s
+              AND CASE WHEN %(schema)s::text IS NULL THEN pg_function_is_visible(p.oid)
+                       ELSE n.nspname = %(schema)s END
+            """,
+            {"name": name, "nargs": nargs, "schema": schema},
+        ).fetchall()
+        found: set[str] = set()
+        for names, modes in rows:
+            if not names:
+                return None
+            inputs = [
+                n
+                for n, m in zip(names, modes or ["i"] * len(names), strict=False)
+                if m in ("i", "b", "v")
+            ]
+            if index >= len(inputs) or not inputs[index]:
+                return None
+            found.add(str(inputs[index]))
+        return found.pop() if len(found) == 1 else None
+
     def relation_attnums(self, relid: int) -> list[int]:
         rows = self.conn.execute(
             "SELECT attnum::int FROM pg_attribute WHERE attrelid = %s AND attnum > 0 "

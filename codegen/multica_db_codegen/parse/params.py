@@ -20,7 +20,8 @@ from pglast import parser as pgparser
 from multica_db_codegen.errors import GenerateError, Location
 from multica_db_codegen.parse.spec import Command, Embed, Param, ParamTarget, QuerySpec
 
-_RESERVED = {"conn", "self", "cls"}
+# The generated function's own names: a parameter called so would shadow or be shadowed.
+_RESERVED = {"conn", "self", "cls", "cur", "row", "rows"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +259,19 @@ def _name_from_context(tree: Any, params: dict[int, Param]) -> None:
                     p = _param_of(b)
                     if p is not None:
                         suggest(p.number, col)
+        if isinstance(n, ast.FuncCall) and n.funcname and n.args:
+            names = [str(getattr(x, "sval", "")) for x in n.funcname]
+            schema = names[-2] if len(names) > 1 else None
+            for i, arg in enumerate(n.args):
+                if isinstance(arg, ast.NamedArgExpr):
+                    p = _param_of(arg.arg)
+                    if p is not None and arg.name:
+                        suggest(p.number, str(arg.name))
+                    continue
+                p = _param_of(arg)
+                q = params.get(p.number) if p is not None and p.number is not None else None
+                if q is not None and q.func_arg is None:
+                    q.func_arg = (schema, names[-1], i, len(n.args))
         if isinstance(n, ast.SelectStmt):
             for clause, label in ((n.limitCount, "limit"), (n.limitOffset, "offset")):
                 p = _param_of(clause)
@@ -276,7 +290,7 @@ def _name_from_context(tree: Any, params: dict[int, Param]) -> None:
             p.name = f"column_{number}"
 
 
-def _python_safe(name: str) -> str:
+def python_safe(name: str) -> str:
     cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
     if not cleaned or cleaned[0].isdigit():
         cleaned = "p_" + cleaned
@@ -290,7 +304,7 @@ def _dedupe_names(params: dict[int, Param]) -> None:
     taken: set[str] = set()
     ordered = sorted(params.values(), key=lambda p: (not p.explicit_name, p.number))
     for p in ordered:
-        base = _python_safe(p.name)
+        base = python_safe(p.name)
         candidate, k = base, 2
         while candidate in taken:
             candidate = f"{base}_{k}"

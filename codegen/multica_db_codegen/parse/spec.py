@@ -52,6 +52,9 @@ class Param:
     explicit_name: bool = False  # @name / sqlc.arg(name): the user chose it
     nullable: bool = False  # sqlc.narg(name)
     target: ParamTarget | None = None
+    # a positional argument of a function call: (schema, function, position, argument count);
+    # the analyzer names the parameter after the function's argument, as sqlc does
+    func_arg: tuple[str | None, str, int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,12 @@ class Event:
     properties: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
     timestamp: float = field(default_factory=time.time)
 
+    def __post_init__(self) -> None:
+        # Hand-built events get the same read-only copy the constructors make,
+        # so the caller cannot mutate what the worker is about to serialise.
+        if type(self.properties) is not MappingProxyType:
+            object.__setattr__(self, "properties", _freeze(dict(self.properties)))
+
 
 def _freeze(props: dict[str, object]) -> Mapping[str, object]:
     # A read-only view stops callers mutating an event after it was queued,

@@ -10,9 +10,7 @@ package's runtime dependencies are psycopg and pydantic, nothing else.
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import http.client
 import ssl
 import time
 from dataclasses import dataclass
@@ -20,14 +18,13 @@ from email.utils import parsedate_to_datetime
 from typing import Final, Protocol
 from urllib.parse import urlsplit
 
-#: Responses are tiny JSON acknowledgements; anything bigger is not worth
-#: reading to keep the connection alive.
-_MAX_RESPONSE_BYTES: Final = 64 * 1024
+from multica_db.analytics.http11 import Connection, ProtocolError, StaleConnection
+
 #: Load balancers commonly drop idle keep-alive connections after ~60 s;
 #: reconnecting before that avoids sending into a half-closed socket.
 _MAX_IDLE_SECONDS: Final = 30.0
 _STALE_ERRORS: Final = (
-    http.client.RemoteDisconnected,
+    StaleConnection,
     ConnectionResetError,
     ConnectionAbortedError,
     BrokenPipeError,
@@ -101,83 +98,79 @@ class HttpTransport:
 
     def __init__(self, host: str, *, user_agent: str = "multica-db") -> None:
         parts = urlsplit(host if "://" in host else f"https://{host}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
             raise ValueError(f"analytics host must be an http(s) URL, got {host!r}")
         self._https = parts.scheme == "https"
         self._hostname = parts.hostname
-        self._port = parts.port
+        self._port = port or (443 if self._https else 80)
         self._path = parts.path.rstrip("/") + "/batch/"
-        self._headers = {
-            "Content-Type": "application/json",
-            "User-Agent": user_agent,
-        }
-        self._conn: http.client.HTTPConnection | None = None
+        default_port = self._port == (443 if self._https else 80)
+        host_header = f"[{self._hostname}]" if ":" in self._hostname else self._hostname
+        if not default_port:
+            host_header = f"{host_header}:{self._port}"
+        self._head_prefix = (
+            f"POST {self._path} HTTP/1.1\r\n"
+            f"Host: {host_header}\r\n"
+            f"User-Agent: {user_agent}\r\n"
+            "Content-Type: application/json\r\n"
+            "Accept: application/json\r\n"
+        ).encode("latin-1")
+        self._conn: Connection | None = None
         self._last_used = 0.0
         self._tls: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
         scheme = "https" if self._https else "http"
-        port = f":{self._port}" if self._port else ""
+        default_port = self._port == (443 if self._https else 80)
+        port = "" if default_port else f":{self._port}"
         return f"{scheme}://{self._hostname}{port}{self._path}"
 
     def post(self, body: bytes, timeout: float) -> SendResult:
         """Send once (plus one silent reconnect if a kept-alive socket went stale)."""
-        timeout = max(timeout, 0.001)
+        deadline = time.monotonic() + max(timeout, 0.001)
         if self._conn is not None and time.monotonic() - self._last_used > _MAX_IDLE_SECONDS:
             self.close()
         reused = self._conn is not None
         try:
-            return self._post_once(body, timeout)
+            return self._post_once(body, deadline)
         except _STALE_ERRORS as exc:
             self.close()
             if not reused:
                 return SendResult(Outcome.RETRY, None, None, _describe(exc))
-        except (OSError, http.client.HTTPException, ValueError) as exc:
+        except (OSError, ProtocolError, ValueError) as exc:
             self.close()
             return SendResult(Outcome.RETRY, None, None, _describe(exc))
         # The server closed a connection we kept alive between batches: that is
         # not a failure of this batch, so try once on a fresh socket.
         try:
-            return self._post_once(body, timeout)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
+            return self._post_once(body, deadline)
+        except (OSError, ProtocolError, ValueError) as exc:
             self.close()
             return SendResult(Outcome.RETRY, None, None, _describe(exc))
 
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        if self._https:
-            if self._tls is None:  # loading the CA bundle is slow: once per worker
-                self._tls = ssl.create_default_context()
-            return http.client.HTTPSConnection(
-                self._hostname, self._port, timeout=timeout, context=self._tls
-            )
-        return http.client.HTTPConnection(self._hostname, self._port, timeout=timeout)
-
-    def _post_once(self, body: bytes, timeout: float) -> SendResult:
+    def _post_once(self, body: bytes, deadline: float) -> SendResult:
         conn = self._conn
         if conn is None:
-            conn = self._conn = self._connect(timeout)
-        elif conn.sock is not None:
-            conn.sock.settimeout(timeout)
-        else:
-            conn.timeout = timeout
-        conn.request("POST", self._path, body=body, headers=self._headers)
-        response = conn.getresponse()
-        retry_after = response.getheader("Retry-After")
-        response.read(_MAX_RESPONSE_BYTES)
-        if response.will_close or not response.isclosed():
-            # Either the server asked to close, or the body was oversized and
-            # unread: the connection cannot carry another request.
-            self.close()
-        else:
+            if self._https and self._tls is None:
+                self._tls = ssl.create_default_context()  # loading CAs is slow: once
+            conn = self._conn = Connection.open(self._hostname, self._port, deadline, self._tls)
+        head = self._head_prefix + b"Content-Length: %d\r\n\r\n" % len(body)
+        response = conn.request(head, body, deadline)
+        if response.keep_alive:
             self._last_used = time.monotonic()
-        return classify(response.status, retry_after)
+        else:
+            self.close()
+        return classify(response.status, response.headers.get("retry-after"))
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            with contextlib.suppress(OSError):
-                conn.close()
+            conn.close()
 
 
 def _describe(exc: BaseException) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import random
 import time
@@ -21,6 +20,7 @@ from typing import Final
 from multica_db.analytics.buffer import CLOSED, EventBuffer
 from multica_db.analytics.events import Event
 from multica_db.analytics.retry import RetryPolicy
+from multica_db.analytics.stamps import Stamper
 from multica_db.analytics.transport import Outcome, SendResult, Transport
 
 log = logging.getLogger("multica_db.analytics")
@@ -28,9 +28,6 @@ log = logging.getLogger("multica_db.analytics")
 INVALID: Final = "invalid"
 UNSERIALISABLE: Final = "unserialisable"
 TOO_LARGE: Final = "too_large"
-
-_MASK48: Final = (1 << 48) - 1
-_MASK62: Final = (1 << 62) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,52 +43,6 @@ class WorkerConfig:
     log_interval: float
 
 
-class _Timestamps:
-    """ISO-8601 UTC strings for float timestamps, re-formatting only per second.
-
-    Events arrive in bursts within the same second, so caching the
-    ``YYYY-MM-DDTHH:MM:SS`` prefix removes most of the formatting cost.
-    """
-
-    __slots__ = ("_prefix", "_second")
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
-
-    def format(self, ts: float) -> str:
-        second = math.floor(ts)
-        if second != self._second:
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        return f"{self._prefix}.{int((ts - second) * 1_000_000):06d}Z"
-
-
-class _Uuid7:
-    """RFC 9562 version-7 UUIDs: time-ordered, unique, cheap.
-
-    Generated once per event when its batch is first serialised, so every retry
-    of that batch carries the same ids and PostHog can deduplicate a batch
-    that was delivered but whose acknowledgement was lost. A per-worker PRNG
-    seeded from ``os.urandom`` avoids a syscall per event; a forked child builds
-    a new worker and therefore a new seed.
-    """
-
-    __slots__ = ("_rng",)
-
-    def __init__(self) -> None:
-        self._rng = random.Random(os.urandom(16))
-
-    def make(self, ts: float) -> str:
-        ms = int(ts * 1000) & _MASK48
-        rand = self._rng.getrandbits(74)
-        value = (
-            (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & (2**62 - 1))
-        )
-        h = f"{value:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 class Worker:
     """Runs until the buffer says stop; everything it learns goes to the buffer."""
 
@@ -104,10 +55,10 @@ class Worker:
         self._buffer = buffer
         self._transport = transport
         self._config = config
-        self._timestamps = _Timestamps()
-        self._uuids = _Uuid7()
+        self._stamper = Stamper()
         self._rng = random.Random(os.urandom(8))
         self._api_key_json = json.dumps(config.api_key)
+        self._base_properties = dict(config.base_properties)
         self._last_report = time.monotonic()
         self._reported_dropped = 0
         self._reported_failed = 0
@@ -136,23 +87,43 @@ class Worker:
 
     # -- serialise ---------------------------------------------------------
 
-    def _record(self, event: Event) -> dict[str, object]:
-        if not isinstance(event, Event):
-            raise TypeError(f"not an analytics Event: {type(event).__name__}")
-        name, distinct_id, ts = event.name, event.distinct_id, event.timestamp
-        if not (isinstance(name, str) and name and isinstance(distinct_id, str) and distinct_id):
-            raise TypeError("event name and distinct_id must be non-empty strings")
-        if not math.isfinite(ts):
-            raise ValueError("timestamp must be finite")
-        properties = dict(self._config.base_properties)
-        properties.update(event.properties)
-        return {
-            "event": name,
-            "distinct_id": distinct_id,
-            "properties": properties,
-            "timestamp": self._timestamps.format(ts),
-            "uuid": self._uuids.make(ts),
-        }
+    def _records(self, batch: list[Event]) -> tuple[list[dict[str, object]], int]:
+        """The batch-API shape of each usable event, and how many were unusable.
+
+        This loop runs once per event shipped, so it is written flat, with
+        locals instead of attribute lookups and helper calls.
+        """
+        base = self._base_properties
+        stamp = self._stamper.stamp
+        records: list[dict[str, object]] = []
+        append = records.append
+        invalid = 0
+        for event in batch:
+            try:
+                if type(event) is not Event:
+                    raise TypeError(f"not an analytics Event: {type(event).__name__}")
+                name = event.name
+                distinct_id = event.distinct_id
+                if not (type(name) is str and name and type(distinct_id) is str and distinct_id):
+                    raise TypeError("event name and distinct_id must be non-empty strings")
+                # Event.properties is a mappingproxy over a private dict, whose
+                # copy() is a C-level dict copy. Client-wide properties win so
+                # ``environment`` cannot be overridden per event.
+                properties = event.properties.copy()  # type: ignore[attr-defined]
+                properties.update(base)
+                timestamp, uuid = stamp(event.timestamp)  # raises on NaN/inf
+                append(
+                    {
+                        "event": name,
+                        "distinct_id": distinct_id,
+                        "properties": properties,
+                        "timestamp": timestamp,
+                        "uuid": uuid,
+                    }
+                )
+            except Exception:
+                invalid += 1
+        return records, invalid
 
     def _serialise(self, batch: list[Event]) -> list[tuple[bytes, int]]:
         """Encoded chunks of comma-joined events, each with how many it holds.
@@ -162,13 +133,7 @@ class Worker:
         becomes a single chunk; only when that fails or is too big is each event
         encoded alone, so one poisoned event never takes its neighbours down.
         """
-        records: list[dict[str, object]] = []
-        invalid = 0
-        for event in batch:
-            try:
-                records.append(self._record(event))
-            except Exception:
-                invalid += 1
+        records, invalid = self._records(batch)
         if invalid:
             self._buffer.settle(dropped=invalid, reason=INVALID)
         if not records:
@@ -228,7 +193,7 @@ class Worker:
     def _body(self, payload: bytes) -> bytes:
         # ``sent_at`` is re-stamped per attempt: PostHog uses it to correct
         # client clock skew, which a stale value would distort.
-        sent_at = self._timestamps.format(time.time())
+        sent_at = self._stamper.timestamp(time.time())
         head = f'{{"api_key":{self._api_key_json},"sent_at":"{sent_at}","batch":['
         return head.encode() + payload + b"]}"
 
@@ -289,5 +254,9 @@ class Worker:
         )
 
 
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    # A shared encoder: json.dumps with options builds a new one per call.
+    return _ENCODER.encode(value)

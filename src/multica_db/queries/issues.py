@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from psycopg import Connection, RawCursor
+from pydantic import BaseModel
 
 from multica_db import models
 from multica_db._runtime import NoRowError, row_maker
@@ -51,8 +52,44 @@ WHERE workspace_id = $1
   AND first_executed_at IS NOT NULL
   AND ($2::timestamptz IS NULL OR first_executed_at >= $2::timestamptz)"""
 
+
+class ListExecutedIssuesRow(BaseModel):
+    """A row of ``ListExecutedIssues``."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    number: int
+    title: str
+    description: str
+    status: models.IssueStatus
+    assignee_agent_id: uuid.UUID | None
+    creator_id: uuid.UUID | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    first_executed_at: datetime.datetime
+
+
 _make_issue = row_maker(
     models.Issue,
+    (
+        "id",
+        "workspace_id",
+        "number",
+        "title",
+        "description",
+        "status",
+        "assignee_agent_id",
+        "creator_id",
+        "created_at",
+        "updated_at",
+        "first_executed_at",
+    ),
+    {
+        5: models.IssueStatus,
+    },
+)
+_make_list_executed_issues_row = row_maker(
+    ListExecutedIssuesRow,
     (
         "id",
         "workspace_id",
@@ -87,8 +124,8 @@ def lock_workspace_for_issue_number(
         row = cur.fetchone()
     if row is None:
         return None
-    value: uuid.UUID = row[0]
-    return value
+    _value: uuid.UUID = row[0]
+    return _value
 
 
 def create_issue(
@@ -173,8 +210,8 @@ def mark_issue_first_executed(
     exactly one caller gets 1 and emits the event; everyone else gets 0."""
     with RawCursor(conn) as cur:
         cur.execute(MARK_ISSUE_FIRST_EXECUTED, (id,))
-        affected: int = cur.rowcount
-    return affected
+        _affected: int = cur.rowcount
+    return _affected
 
 
 def list_executed_issues(
@@ -182,12 +219,12 @@ def list_executed_issues(
     *,
     workspace_id: uuid.UUID,
     max_rows: int,
-) -> list[models.Issue]:
+) -> list[ListExecutedIssuesRow]:
     """Served by the partial index issue_workspace_first_executed_idx."""
     with RawCursor(conn) as cur:
         cur.execute(LIST_EXECUTED_ISSUES, (workspace_id, max_rows))
         rows = cur.fetchall()
-    return [_make_issue(row) for row in rows]
+    return [_make_list_executed_issues_row(row) for row in rows]
 
 
 def count_executed_issues_in_workspace(
@@ -202,5 +239,5 @@ def count_executed_issues_in_workspace(
         row = cur.fetchone()
     if row is None:
         raise NoRowError("CountExecutedIssuesInWorkspace returned no row")
-    value: int = row[0]
-    return value
+    _value: int = row[0]
+    return _value

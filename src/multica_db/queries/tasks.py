@@ -189,8 +189,8 @@ def cancel_tasks_for_issue(
     """On re-assignment: the old agent's unfinished tasks for the issue stop."""
     with RawCursor(conn) as cur:
         cur.execute(CANCEL_TASKS_FOR_ISSUE, (issue_id,))
-        affected: int = cur.rowcount
-    return affected
+        _affected: int = cur.rowcount
+    return _affected
 
 
 def get_task(

@@ -185,8 +185,8 @@ def delete_workspace(
     """Run ``DeleteWorkspace`` (:execrows)."""
     with RawCursor(conn) as cur:
         cur.execute(DELETE_WORKSPACE, (id,))
-        affected: int = cur.rowcount
-    return affected
+        _affected: int = cur.rowcount
+    return _affected
 
 
 def add_workspace_member(
@@ -241,8 +241,8 @@ def remove_workspace_member(
     """Run ``RemoveWorkspaceMember`` (:execrows)."""
     with RawCursor(conn) as cur:
         cur.execute(REMOVE_WORKSPACE_MEMBER, (workspace_id, user_id))
-        affected: int = cur.rowcount
-    return affected
+        _affected: int = cur.rowcount
+    return _affected
 
 
 def list_workspace_members(
@@ -269,5 +269,5 @@ def count_workspace_members(
         row = cur.fetchone()
     if row is None:
         raise NoRowError("CountWorkspaceMembers returned no row")
-    value: int = row[0]
-    return value
+    _value: int = row[0]
+    return _value

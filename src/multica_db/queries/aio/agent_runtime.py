@@ -33,11 +33,13 @@ from multica_db.queries.agent_runtime import (
     UPSERT_AGENT_RUNTIME,
     DeleteStaleOfflineRuntimesRow,
     FailTasksForOfflineRuntimesRow,
+    ListAgentRuntimesByOwnerRow,
     MarkStaleRuntimesOfflineRow,
     UpsertAgentRuntimeRow,
     _make_agent_runtime,
     _make_delete_stale_offline_runtimes_row,
     _make_fail_tasks_for_offline_runtimes_row,
+    _make_list_agent_runtimes_by_owner_row,
     _make_mark_stale_runtimes_offline_row,
     _make_upsert_agent_runtime_row,
 )
@@ -167,12 +169,12 @@ async def list_agent_runtimes_by_owner(
     *,
     workspace_id: uuid.UUID,
     owner_id: uuid.UUID,
-) -> list[models.AgentRuntime]:
+) -> list[ListAgentRuntimesByOwnerRow]:
     """Run ``ListAgentRuntimesByOwner`` (:many)."""
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_AGENT_RUNTIMES_BY_OWNER, (workspace_id, owner_id))
         rows = await cur.fetchall()
-    return [_make_agent_runtime(row) for row in rows]
+    return [_make_list_agent_runtimes_by_owner_row(row) for row in rows]
 
 
 async def delete_agent_runtime(
@@ -196,8 +198,8 @@ async def count_active_agents_by_runtime(
         row = await cur.fetchone()
     if row is None:
         raise NoRowError("CountActiveAgentsByRuntime returned no row")
-    value: int = row[0]
-    return value
+    _value: int = row[0]
+    return _value
 
 
 async def delete_archived_agents_by_runtime(
@@ -247,8 +249,8 @@ async def reassign_agents_to_runtime(
     """Re-points every agent referencing old_runtime_id at new_runtime_id."""
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(REASSIGN_AGENTS_TO_RUNTIME, (new_runtime_id, old_runtime_id))
-        affected: int = cur.rowcount
-    return affected
+        _affected: int = cur.rowcount
+    return _affected
 
 
 async def reassign_tasks_to_runtime(
@@ -262,8 +264,8 @@ async def reassign_tasks_to_runtime(
     an ON DELETE CASCADE FK that would otherwise drop historical tasks."""
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(REASSIGN_TASKS_TO_RUNTIME, (new_runtime_id, old_runtime_id))
-        affected: int = cur.rowcount
-    return affected
+        _affected: int = cur.rowcount
+    return _affected
 
 
 async def record_runtime_legacy_daemon_id(

@@ -22,7 +22,9 @@ from multica_db.queries.issues import (
     LOCK_WORKSPACE_FOR_ISSUE_NUMBER,
     MARK_ISSUE_FIRST_EXECUTED,
     UPDATE_ISSUE_STATUS,
+    ListExecutedIssuesRow,
     _make_issue,
+    _make_list_executed_issues_row,
 )
 
 
@@ -41,8 +43,8 @@ async def lock_workspace_for_issue_number(
         row = await cur.fetchone()
     if row is None:
         return None
-    value: uuid.UUID = row[0]
-    return value
+    _value: uuid.UUID = row[0]
+    return _value
 
 
 async def create_issue(
@@ -127,8 +129,8 @@ async def mark_issue_first_executed(
     exactly one caller gets 1 and emits the event; everyone else gets 0."""
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(MARK_ISSUE_FIRST_EXECUTED, (id,))
-        affected: int = cur.rowcount
-    return affected
+        _affected: int = cur.rowcount
+    return _affected
 
 
 async def list_executed_issues(
@@ -136,12 +138,12 @@ async def list_executed_issues(
     *,
     workspace_id: uuid.UUID,
     max_rows: int,
-) -> list[models.Issue]:
+) -> list[ListExecutedIssuesRow]:
     """Served by the partial index issue_workspace_first_executed_idx."""
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_EXECUTED_ISSUES, (workspace_id, max_rows))
         rows = await cur.fetchall()
-    return [_make_issue(row) for row in rows]
+    return [_make_list_executed_issues_row(row) for row in rows]
 
 
 async def count_executed_issues_in_workspace(
@@ -156,5 +158,5 @@ async def count_executed_issues_in_workspace(
         row = await cur.fetchone()
     if row is None:
         raise NoRowError("CountExecutedIssuesInWorkspace returned no row")
-    value: int = row[0]
-    return value
+    _value: int = row[0]
+    return _value

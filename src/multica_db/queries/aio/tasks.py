@@ -131,8 +131,8 @@ async def cancel_tasks_for_issue(
     """On re-assignment: the old agent's unfinished tasks for the issue stop."""
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(CANCEL_TASKS_FOR_ISSUE, (issue_id,))
-        affected: int = cur.rowcount
-    return affected
+        _affected: int = cur.rowcount
+    return _affected
 
 
 async def get_task(

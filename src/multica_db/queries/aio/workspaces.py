@@ -93,8 +93,8 @@ async def delete_workspace(
     """Run ``DeleteWorkspace`` (:execrows)."""
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(DELETE_WORKSPACE, (id,))
-        affected: int = cur.rowcount
-    return affected
+        _affected: int = cur.rowcount
+    return _affected
 
 
 async def add_workspace_member(
@@ -149,8 +149,8 @@ async def remove_workspace_member(
     """Run ``RemoveWorkspaceMember`` (:execrows)."""
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(REMOVE_WORKSPACE_MEMBER, (workspace_id, user_id))
-        affected: int = cur.rowcount
-    return affected
+        _affected: int = cur.rowcount
+    return _affected
 
 
 async def list_workspace_members(
@@ -177,5 +177,5 @@ async def count_workspace_members(
         row = await cur.fetchone()
     if row is None:
         raise NoRowError("CountWorkspaceMembers returned no row")
-    value: int = row[0]
-    return value
+    _value: int = row[0]
+    return _value
