@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg.pq import Format
+from psycopg.types.multirange import Multirange
+from psycopg.types.range import Range
 from pydantic import BaseModel
 
 __all__ = [
@@ -32,10 +34,14 @@ __all__ = [
     "cursor_name",
     "embed_maker",
     "hstore_literal",
+    "multirange_decoder",
+    "multirange_literal",
     "parse_array",
     "parse_hstore",
     "parse_record",
     "pg_text",
+    "range_decoder",
+    "range_literal",
     "row_maker",
     "stream_transaction",
     "text_loader",
@@ -48,6 +54,18 @@ _setattr = object.__setattr__
 
 class NoRowError(LookupError):
     """A statement that must return a row (INSERT … RETURNING) returned none."""
+
+
+def _shared_fields_set(model: type[BaseModel], fields: tuple[str, ...]) -> bool:
+    """Whether every instance may share one ``__pydantic_fields_set__`` object.
+
+    A row sets every field, so the set is the same for all rows. Pydantic only
+    ever adds to an instance's set in place when an attribute is assigned, and
+    for a model without ``extra='allow'`` that name is always a field already in
+    the set; copies (model_copy, pickling) get their own set. Sharing it saves a
+    set construction per row, about a third of the cost of making the model.
+    """
+    return model.model_config.get("extra") != "allow" and set(fields) == set(model.model_fields)
 
 
 def row_maker(
@@ -63,34 +81,38 @@ def row_maker(
     """
     new = model.__new__
     post_init = model.__pydantic_post_init__
-    if converters:
-        conv = tuple(sorted(converters.items()))
+    shared = _shared_fields_set(model, fields)
+    fields_set = set(fields)
+    copy_set = fields_set.copy
+    conv = tuple(sorted(converters.items())) if converters else ()
 
-        def make_converted(row: Sequence[Any]) -> M:
-            values = list(row)
-            for i, fn in conv:
-                v = values[i]
-                if v is not None:
-                    values[i] = fn(v)
+    if conv or post_init or not shared:
+
+        def make_general(row: Sequence[Any]) -> M:
+            if conv:
+                values = list(row)
+                for i, fn in conv:
+                    v = values[i]
+                    if v is not None:
+                        values[i] = fn(v)
+                row = values
             m = new(model)
-            _setattr(m, "__dict__", dict(zip(fields, values, strict=True)))
-            _setattr(m, "__pydantic_fields_set__", set(fields))
+            _setattr(m, "__dict__", dict(zip(fields, row, strict=True)))
+            _setattr(m, "__pydantic_fields_set__", fields_set if shared else copy_set())
             _setattr(m, "__pydantic_extra__", None)
             _setattr(m, "__pydantic_private__", None)
             if post_init:
                 m.model_post_init(None)
             return m
 
-        return make_converted
+        return make_general
 
-    def make(row: Sequence[Any]) -> M:
+    def make(row: Sequence[Any]) -> M:  # the common case, with nothing to test per row
         m = new(model)
         _setattr(m, "__dict__", dict(zip(fields, row, strict=True)))
-        _setattr(m, "__pydantic_fields_set__", set(fields))
+        _setattr(m, "__pydantic_fields_set__", fields_set)
         _setattr(m, "__pydantic_extra__", None)
         _setattr(m, "__pydantic_private__", None)
-        if post_init:
-            m.model_post_init(None)
         return m
 
     return make
@@ -318,6 +340,77 @@ def composite_decoder(
         return make(parse_record(value) if isinstance(value, str) else value)
 
     return decode
+
+
+def _parse_range(text: str, element: Decoder | None) -> Range[Any]:
+    if text == "empty":
+        return Range(empty=True)
+    decode = element or _identity
+    bounds = text[0]
+    i = 1
+    values: list[Any] = []
+    for stop in (",", text[-1]):
+        if text[i] == '"':
+            value, i = _scan_quoted(text, i, doubled=True)
+            values.append(decode(value))
+        else:
+            j = text.index(stop, i) if stop == "," else len(text) - 1
+            token = text[i:j]
+            values.append(decode(token) if token else None)
+            i = j
+        i += 1  # the comma, then past the end
+    return Range(values[0], values[1], bounds + text[-1])
+
+
+def range_decoder(element: Decoder | None = None) -> Callable[[Any], Range[Any]]:
+    """Decode a range of a user-defined range type (its text form) into a psycopg Range."""
+
+    def decode(value: Any) -> Range[Any]:
+        return value if isinstance(value, Range) else _parse_range(value, element)
+
+    return decode
+
+
+def multirange_decoder(element: Decoder | None = None) -> Callable[[Any], Multirange[Any]]:
+    """Decode ``{[1,2),[5,7)}`` of a user-defined multirange type into a psycopg Multirange."""
+
+    def decode(value: Any) -> Multirange[Any]:
+        if isinstance(value, Multirange):
+            return value
+        out: list[Range[Any]] = []
+        i, n = 1, len(value) - 1
+        while i < n:
+            if value[i] in "[(":
+                j, quoted = i + 1, False
+                while quoted or value[j] not in "])":
+                    if value[j] == '"':
+                        quoted = not quoted
+                    elif value[j] == "\\":
+                        j += 1
+                    j += 1
+                out.append(_parse_range(value[i : j + 1], element))
+                i = j + 1
+            elif value[i : i + 5] == "empty":
+                i += 5
+            else:
+                i += 1
+        return Multirange(out)
+
+    return decode
+
+
+def range_literal(value: Range[Any]) -> str:
+    """A Range → ``[1.5,2)``: sent as text, PostgreSQL casts it to the range type."""
+    if value.isempty:
+        return "empty"
+    lower = "" if value.lower is None else _quote(pg_text(value.lower), doubled=True)
+    upper = "" if value.upper is None else _quote(pg_text(value.upper), doubled=True)
+    return f"{value.bounds[0]}{lower},{upper}{value.bounds[1]}"
+
+
+def multirange_literal(value: Iterable[Range[Any]]) -> str:
+    """A Multirange → ``{[1,2),[5,7)}``."""
+    return "{" + ",".join(range_literal(r) for r in value) + "}"
 
 
 def _quote(text: str, *, doubled: bool) -> str:

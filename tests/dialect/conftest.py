@@ -53,6 +53,13 @@ CREATE TABLE billing.account (
     owner_id bigint REFERENCES author (id)
 );
 
+CREATE TYPE floatrange AS RANGE (subtype = float8);
+CREATE TABLE measure (
+    id serial PRIMARY KEY,
+    span floatrange NOT NULL,
+    spans floatmultirange
+);
+
 CREATE VIEW author_names AS SELECT id, name FROM author;
 CREATE MATERIALIZED VIEW book_counts AS
     SELECT author_id, count(*) AS n FROM book GROUP BY author_id;
@@ -179,6 +186,12 @@ SELECT * FROM author_names ORDER BY id;
 
 -- name: BookCounts :many
 SELECT * FROM book_counts ORDER BY author_id;
+
+-- name: CreateMeasure :one
+INSERT INTO measure (span, spans) VALUES ($1, $2) RETURNING *;
+
+-- name: MeasuresOverlapping :many
+SELECT id, span FROM measure WHERE span && @probe::floatrange ORDER BY id;
 
 -- name: RefreshBookCounts :exec
 REFRESH MATERIALIZED VIEW book_counts;

@@ -163,3 +163,18 @@ def test_embed_nests_table_models(dialect: Generated, dconn: Conn) -> None:
     ]
     hints = typing.get_type_hints(books.BooksWithAuthorRow)
     assert hints["book"] is m.Book and hints["author"] == m.Author | None
+
+
+def test_user_defined_range_and_multirange_types(dialect: Generated, dconn: Conn) -> None:
+    m = dialect.module("models")
+    o = dialect.module("queries.other")
+    assert typing.get_type_hints(m.Measure)["span"] == Range[float]
+    made = o.create_measure(
+        dconn, span=Range(1.5, 2.5), spans=Multirange([Range(0.0, 1.0), Range(2.0, None)])
+    )
+    assert made.span == Range(1.5, 2.5, "[)")
+    assert made.spans == Multirange([Range(0.0, 1.0), Range(2.0, None)])
+    empty = o.create_measure(dconn, span=Range(empty=True), spans=None)
+    assert empty.span.isempty and empty.spans is None
+    hits = o.measures_overlapping(dconn, probe=Range(2.0, 3.0))
+    assert [(h.id, h.span) for h in hits] == [(made.id, Range(1.5, 2.5))]

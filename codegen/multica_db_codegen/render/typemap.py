@@ -178,12 +178,20 @@ class TypeMapper:
             decoder = self._model_ref(decoder_name(cls))
             return PyType(ref, converter=decoder, encoder=self._runtime("composite_literal"))
         if t.kind in ("range", "multirange") and t.element is not None:
-            if t.oid >= FIRST_USER_OID:
-                raise _unsupported(t)
             inner = self.map(t.element)
             self.imports.psycopg_range = True
             wrapper = "Range" if t.kind == "range" else "Multirange"
-            return PyType(f"{wrapper}[{inner.annotation}]")
+            annotation = f"{wrapper}[{inner.annotation}]"
+            if t.oid < FIRST_USER_OID:
+                return PyType(annotation)
+            # a user-defined range type: its OID is unknown to psycopg, so it travels as text
+            kind = t.kind
+            decoder = self.text_decoder(t.element) or ""
+            return PyType(
+                annotation,
+                converter=f"{self._runtime(kind + '_decoder')}({decoder})",
+                encoder=self._runtime(kind + "_literal"),
+            )
         base = _BASE.get(t.name)
         if base is None:
             raise _unsupported(t)
@@ -208,9 +216,10 @@ class TypeMapper:
         """
         if t.kind == "domain" and t.base is not None:
             return self.text_decoder(t.base)
-        if t.kind == "enum" or t.kind == "composite":
-            converter = self.map(t).converter
-            return converter
+        if t.kind in ("enum", "composite") or (
+            t.kind in ("range", "multirange") and t.oid >= FIRST_USER_OID
+        ):
+            return self.map(t).converter
         if t.kind == "array" and t.element is not None:
             if not user_defined(t.element):
                 return f"{self._runtime('text_loader')}({t.oid})"
