@@ -178,3 +178,29 @@ def test_user_defined_range_and_multirange_types(dialect: Generated, dconn: Conn
     assert empty.span.isempty and empty.spans is None
     hits = o.measures_overlapping(dconn, probe=Range(2.0, 3.0))
     assert [(h.id, h.span) for h in hits] == [(made.id, Range(1.5, 2.5))]
+
+
+async def test_asyncio_twins_decode_the_same_types(
+    dialect: Generated, daconn: psycopg.AsyncConnection[Any]
+) -> None:
+    m = dialect.module("models")
+    q = dialect.module("queries.aio.authors")
+    books = dialect.module("queries.aio.books")
+    home = m.Address(street="s", number=1, tags=[], moods=[m.Mood.SAD])
+    a = await q.create_author(
+        daconn,
+        name="async",
+        mood=m.Mood.SAD,
+        moods=[m.Mood.SAD],
+        stars=2,
+        addr=home,
+        meta=None,
+    )
+    assert await q.author_address(daconn, id=a.id) == home
+    assert await q.author_moods(daconn, id=a.id) == [m.Mood.SAD]
+    assert await q.authors_at(daconn, addr=home) == [a.id]
+    await books.add_books(daconn, [books.AddBooksParams(a.id, "async book")])
+    [row] = await books.authors_and_books(daconn, ids=[a.id])
+    assert row.book is not None and row.book.title == "async book"
+    result = await books.delete_books(daconn, author_id=a.id)
+    assert (result.rowcount, result.status) == (1, "DELETE 1")
