@@ -82,6 +82,7 @@ def row_maker(
     new = model.__new__
     post_init = model.__pydantic_post_init__
     shared = _shared_fields_set(model, fields)
+    allow_extra = model.model_config.get("extra") == "allow"
     fields_set = set(fields)
     copy_set = fields_set.copy
     conv = tuple(sorted(converters.items())) if converters else ()
@@ -99,7 +100,7 @@ def row_maker(
             m = new(model)
             _setattr(m, "__dict__", dict(zip(fields, row, strict=True)))
             _setattr(m, "__pydantic_fields_set__", fields_set if shared else copy_set())
-            _setattr(m, "__pydantic_extra__", None)
+            _setattr(m, "__pydantic_extra__", {} if allow_extra else None)
             _setattr(m, "__pydantic_private__", None)
             if post_init:
                 m.model_post_init(None)
