@@ -60,6 +60,16 @@ CREATE TABLE measure (
     spans floatmultirange
 );
 
+CREATE TABLE event (
+    id uuid PRIMARY KEY,
+    at timestamptz NOT NULL,
+    tags text[] NOT NULL,
+    data jsonb,
+    ok boolean NOT NULL,
+    n bigint,
+    stars positive_int
+);
+
 CREATE VIEW author_names AS SELECT id, name FROM author;
 CREATE MATERIALIZED VIEW book_counts AS
     SELECT author_id, count(*) AS n FROM book GROUP BY author_id;
@@ -192,6 +202,12 @@ INSERT INTO measure (span, spans) VALUES ($1, $2) RETURNING *;
 
 -- name: MeasuresOverlapping :many
 SELECT id, span FROM measure WHERE span && @probe::floatrange ORDER BY id;
+
+-- name: CopyEvents :copyfrom
+INSERT INTO event (id, at, tags, data, ok, n, stars) VALUES ($1, $2, $3, $4, $5, $6, $7);
+
+-- name: Events :many
+SELECT * FROM event ORDER BY at;
 
 -- name: RefreshBookCounts :exec
 REFRESH MATERIALIZED VIEW book_counts;

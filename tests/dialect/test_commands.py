@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import decimal
+import uuid
 from typing import Any
 
 import psycopg
@@ -42,6 +44,21 @@ def test_copyfrom_binary_builtin_types(dialect: Generated, dconn: Conn) -> None:
     got = books.books_of_author(dconn, [books.BooksOfAuthorParams(a)])[0]
     assert len(got) == 500
     assert (got[7].title, got[7].price, got[7].author_id) == ("title 7", decimal.Decimal("7.25"), a)
+
+
+def test_copyfrom_binary_arrays_json_uuid_domains_and_nulls(
+    dialect: Generated, dconn: Conn
+) -> None:
+    o = dialect.module("queries.other")
+    assert "FORMAT BINARY" in o.COPY_EVENTS_COPY
+    t0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    rows = [
+        o.CopyEventsParams(uuid.uuid4(), t0, ["a", "b c"], {"k": [1]}, True, 2**40, 3),
+        o.CopyEventsParams(uuid.uuid4(), t0 + datetime.timedelta(1), [], None, False, None, 1),
+    ]
+    assert o.copy_events(dconn, rows) == 2
+    got = o.events(dconn)
+    assert [tuple(e.model_dump().values()) for e in got] == [tuple(r) for r in rows]
 
 
 def test_copyfrom_columns_in_another_order_than_parameters(dialect: Generated, dconn: Conn) -> None:
