@@ -114,7 +114,7 @@ def run_generate(
     pyproject = find_pyproject(cfg.root)
     cache = caching.ProjectCache(cfg.root) if caching.enabled() else None
     key = _run_key(cfg, pyproject) if cache is not None else ""
-    hit = cache.load_run(key) if cache is not None else None
+    hit = cache.load_run(key, cfg.out) if cache is not None else None
     if hit is not None:
         files, warnings = hit
         for w in warnings:
@@ -153,7 +153,7 @@ def run_generate(
             pyproject=pyproject.read_text(encoding="utf-8") if pyproject else "",
         )
         files = cache.format(rendered, salt, fmt)
-        cache.store_run(key, files, warnings)
+        cache.store_run(key, cfg.out, files, warnings)
     return _write(cfg.out, cfg.root, files, check)
 
 
@@ -211,7 +211,7 @@ def fast_generate(argv: list[str]) -> int | None:
             database_url=single.get("database_url"),
         )
         pyproject = find_pyproject(cfg.root)
-        hit = caching.ProjectCache(cfg.root).load_run(_run_key(cfg, pyproject))
+        hit = caching.ProjectCache(cfg.root).load_run(_run_key(cfg, pyproject), cfg.out)
         if hit is None or not _up_to_date(cfg.out, hit[0]):
             return None
     except Exception:  # any doubt: let the full CLI handle it and report errors its way

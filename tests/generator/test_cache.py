@@ -31,7 +31,7 @@ def test_query_edit_schema_edit_and_config_edit_all_change_output(
     root = project(QUERIES)
     out = root / "out" / "pkg"
     assert cli(root, "generate")[0] == 0
-    assert (root / ".multica-db" / "cache" / "run.json").is_file()
+    assert list((root / ".multica-db" / "cache").glob("run-*.json"))
 
     (root / "queries" / "authors.sql").write_text(
         QUERIES + "\n-- name: CountAuthors :one\nSELECT count(*) FROM author;\n"

@@ -225,9 +225,13 @@ class ProjectCache:
         self.dir = root / CACHE_DIR
 
     # --- the whole run -----------------------------------------------------------------------
-    def load_run(self, key: str) -> tuple[dict[str, str], list[str]] | None:
+    def _run_file(self, out: Path) -> Path:
+        """One file per output directory: generating two packages does not thrash one entry."""
+        return self.dir / f"run-{_sha(str(out.resolve()))[:16]}.json"
+
+    def load_run(self, key: str, out: Path) -> tuple[dict[str, str], list[str]] | None:
         """(relative path → generated text, warnings) of the last run with this key."""
-        data = _read_json(self.dir / "run.json")
+        data = _read_json(self._run_file(out))
         if not isinstance(data, dict) or data.get("key") != key:
             return None
         files, warnings = data.get("files"), data.get("warnings")
@@ -235,8 +239,8 @@ class ProjectCache:
             return None
         return files, warnings
 
-    def store_run(self, key: str, files: Mapping[str, str], warnings: list[str]) -> None:
-        _write_json(self.dir / "run.json", {"key": key, "files": dict(files), "warnings": warnings})
+    def store_run(self, key: str, out: Path, files: Mapping[str, str], warnings: list[str]) -> None:
+        _write_json(self._run_file(out), {"key": key, "files": dict(files), "warnings": warnings})
 
     # --- formatting --------------------------------------------------------------------------
     def format(
