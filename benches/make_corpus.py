@@ -179,13 +179,19 @@ class Query:
 # --- migrations ------------------------------------------------------------------------------
 
 
-def _migrations(rng: random.Random, tables: list[Table]) -> list[tuple[str, str, str]]:
+def _migrations(
+    rng: random.Random, tables: list[Table], extensions: bool
+) -> list[tuple[str, str, str]]:
     """(name, up, down) in order: extensions, base tables, enums, tables, then alterations."""
     migs: list[tuple[str, str, str]] = [
         (
             "extensions",
-            "CREATE EXTENSION IF NOT EXISTS pgcrypto;\nCREATE EXTENSION IF NOT EXISTS pg_trgm;\n",
-            "DROP EXTENSION IF EXISTS pg_trgm;\nDROP EXTENSION IF EXISTS pgcrypto;\n",
+            "CREATE EXTENSION IF NOT EXISTS pgcrypto;\nCREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
+            if extensions
+            else "CREATE SCHEMA IF NOT EXISTS extensions;\n",
+            "DROP EXTENSION IF EXISTS pg_trgm;\nDROP EXTENSION IF EXISTS pgcrypto;\n"
+            if extensions
+            else "DROP SCHEMA extensions;\n",
         ),
         (
             "users_and_workspaces",
@@ -249,8 +255,10 @@ def _migrations(rng: random.Random, tables: list[Table]) -> list[tuple[str, str,
         t = rng.choice(tables)
         kind = rng.choice(index_kinds)
         idx = f"{t.name}_{kind}_idx_{len(ops)}"
-        if kind == "trgm":
+        if kind == "trgm" and extensions:
             body = f"{t.name} USING gin (name gin_trgm_ops)"
+        elif kind == "trgm":
+            body = f"{t.name} (name text_pattern_ops)"
         elif kind == "metadata":
             body = f"{t.name} USING gin (metadata jsonb_path_ops)"
         elif kind == "status":
@@ -291,7 +299,10 @@ def _migrations(rng: random.Random, tables: list[Table]) -> list[tuple[str, str,
 class Params:
     """Renders parameter references: ``$N``, or named forms when the query is 'mixed'."""
 
-    def __init__(self, rng: random.Random, mixed: bool, cast_first: bool) -> None:
+    def __init__(
+        self, rng: random.Random, mixed: bool, cast_first: bool, extensions: bool = True
+    ) -> None:
+        self.extensions = extensions
         self.rng = rng
         self.mixed = mixed
         self.cast_first = cast_first
@@ -438,6 +449,14 @@ def _queries_for(
             f"SELECT * FROM {n}\n"
             f"WHERE status = {p.p(1, 'status')} AND archived_at IS NULL\n"
             f"ORDER BY created_at\nLIMIT {p.p(2, 'batch_size')}\nFOR UPDATE SKIP LOCKED;",
+        )
+    if template == "sel_trgm" and not p.extensions:  # same shape without pg_trgm
+        return (
+            f"Fuzzy{C}s",
+            "many",
+            f"SELECT id, name, strpos(name, $1) AS sim\nFROM {n}\n"
+            f"WHERE workspace_id = $2 AND name LIKE '%' || $1 || '%'\nORDER BY sim DESC\n"
+            "LIMIT 20;",
         )
     if template == "sel_trgm":
         return (
@@ -606,11 +625,16 @@ def _plan(rng: random.Random) -> list[tuple[str, bool, bool, int]]:
     return [(t, i in cast_set, i in mixed_set, v) for i, (t, v) in enumerate(slots)]
 
 
-def build(out: Path, seed: int = SEED) -> dict[str, int]:
+def build(out: Path, seed: int = SEED, extensions: bool = True) -> dict[str, int]:
+    """Write the corpus; ``extensions=False`` swaps pgcrypto/pg_trgm for built-ins.
+
+    The variant exists for servers without contrib extensions (the embedded
+    pgserver ships none), so the embedded path can be measured on the same scale.
+    """
     rng = random.Random(seed)
     statuses = ["text", *ENUMS]
     tables = [Table(noun, rng.choice(statuses)) for noun in NOUNS[:N_FILES]]
-    migrations = _migrations(rng, tables)
+    migrations = _migrations(rng, tables, extensions)
 
     plan = _plan(rng)
     rng.shuffle(plan)
@@ -619,13 +643,15 @@ def build(out: Path, seed: int = SEED) -> dict[str, int]:
     for i, (template, cast_first, mixed, variant) in enumerate(plan):
         f = i % len(tables)
         t = tables[f]
-        stem, cmd, sql = _queries_for(t, template, Params(rng, mixed, cast_first), rng, variant)
+        stem, cmd, sql = _queries_for(
+            t, template, Params(rng, mixed, cast_first, extensions), rng, variant
+        )
         used[stem] += 1
         name = stem if used[stem] == 1 else f"{stem}V{used[stem]}"
         per_file[f].append(Query(name, cmd, sql, template))
 
-    if out.exists():
-        shutil.rmtree(out)
+    for sub in ("migrations", "queries", "go", "py", ".multica-db"):  # keep out/noext
+        shutil.rmtree(out / sub, ignore_errors=True)
     (out / "migrations").mkdir(parents=True)
     (out / "queries").mkdir()
     for i, (name, up, down) in enumerate(migrations, start=1):
@@ -707,8 +733,13 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument(
+        "--no-extensions",
+        action="store_true",
+        help="use built-ins instead of pgcrypto/pg_trgm (for the embedded server)",
+    )
     args = ap.parse_args(argv)
-    counts = build(args.out, args.seed)
+    counts = build(args.out, args.seed, extensions=not args.no_extensions)
     bad = {k: counts.get(k, 0) for k, ok in CHECKS.items() if not ok(counts.get(k, 0))}
     print("corpus:", args.out)
     print("  " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
