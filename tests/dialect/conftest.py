@@ -164,6 +164,12 @@ FROM author a LEFT JOIN book b ON b.author_id = a.id
 WHERE a.id = ANY(@ids::bigint[])
 ORDER BY a.id, b.id;
 
+-- name: StarThenEmbed :many
+SELECT *, sqlc.embed(b) FROM author a JOIN book b ON b.author_id = a.id ORDER BY b.id;
+
+-- name: EmbedThenStar :many
+SELECT sqlc.embed(b), * FROM author a JOIN book b ON b.author_id = a.id ORDER BY b.id;
+
 -- name: BooksOf :many
 SELECT * FROM books_of($1);
 

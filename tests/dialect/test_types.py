@@ -161,6 +161,11 @@ def test_embed_nests_table_models(dialect: Generated, dconn: Conn) -> None:
         (a.id, "ada", "with"),
         (lonely, "lonely", None),
     ]
+    # a star in the select list also holds the embedded table's columns
+    [star_first] = [r for r in books.star_then_embed(dconn) if r.book.title == "with"]
+    assert (star_first.name, star_first.book.title, star_first.title) == ("ada", "with", "with")
+    [embed_first] = [r for r in books.embed_then_star(dconn) if r.book.title == "with"]
+    assert (embed_first.book.id, embed_first.name) == (star_first.book.id, "ada")
     hints = typing.get_type_hints(books.BooksWithAuthorRow)
     assert hints["book"] is m.Book and hints["author"] == m.Author | None
 

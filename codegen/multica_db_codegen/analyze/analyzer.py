@@ -440,12 +440,18 @@ def _embeds(
             )
         attnums = catalog.relation_attnums(relid)
         width = len(attnums)
-        found = None
-        for s in range(max(cursor, index), len(d.columns) - width + 1):
-            block = d.columns[s : s + width]
-            if all(c.table_oid == relid for c in block) and [c.attnum for c in block] == attnums:
-                found = s
-                break
+        # Each other target yields at least one column, except a star (which may also
+        # hold this relation's columns): after a star, take the last fitting block.
+        later = [t for t in targets[index + 1 :] if not _is_star(t.val)]
+        upper = len(d.columns) - width - len(later)
+        candidates = [
+            s
+            for s in range(max(cursor, index), upper + 1)
+            if all(c.table_oid == relid for c in d.columns[s : s + width])
+            and [c.attnum for c in d.columns[s : s + width]] == attnums
+        ]
+        star_before = any(_is_star(t.val) for t in targets[:index])
+        found = (candidates[-1] if star_before else candidates[0]) if candidates else None
         if found is None:
             raise GenerateError(
                 f"sqlc.embed({embed.alias}): cannot find its columns in the result",
@@ -472,6 +478,11 @@ def _embeds(
             )
         )
     return out
+
+
+def _is_star(node: Any) -> bool:
+    """``*`` or ``x.*`` in a select list."""
+    return isinstance(node, ast.ColumnRef) and isinstance((node.fields or (None,))[-1], ast.A_Star)
 
 
 def _range_alias(node: Any) -> tuple[str, tuple[str | None, str]] | None:
