@@ -54,6 +54,7 @@ class QueryMaker:
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
         self.n = 0
+        self.windows_ok = False
 
     def alias(self) -> str:
         self.n += 1
@@ -90,6 +91,14 @@ class QueryMaker:
             )
             if jt == "CROSS JOIN":
                 sql = f"{sql} CROSS JOIN {nxt_sql}"
+            elif (
+                nxt.table == "person_team"
+                and any(s.table == "person" for s in sources)
+                and any(c == "id" for c, _ in nxt.cols)
+                and sum(1 for s in sources for c, _ in s.cols if c == "id") == 1
+                and r.random() < 0.5
+            ):
+                sql = f"{sql} {jt} {nxt_sql} USING (id)"
             else:
                 on = self.join_condition(sources, nxt)
                 if len(sources) > 1 and r.random() < 0.3:
@@ -131,8 +140,17 @@ class QueryMaker:
             if r.random() < 0.1:
                 return ("7" if typ == "int" else "'k'") if r.random() < 0.7 else f"NULL::{typ}"
             return self.col(sources, typ)
-        e = lambda: self.expr(sources, typ, depth + 1)  # noqa: E731
-        choice = r.randint(0, 9)
+
+        def e() -> str:
+            return self.expr(sources, typ, depth + 1)
+
+        choice = r.randint(0, 11)
+        if choice == 10 and depth == 0 and self.windows_ok:
+            return self.window(sources, typ)
+        if choice == 11 and typ == "int":
+            return (
+                f"(SELECT max(s{depth}.points) FROM task s{depth} WHERE s{depth}.person_id = {e()})"
+            )
         if choice == 0:
             return f"coalesce({e()}, {e()})"
         if choice == 1:
@@ -160,6 +178,24 @@ class QueryMaker:
             return f"concat({e()}, {e()})"
         return f"lower({e()})"
 
+    def window(self, sources: list[Source], typ: str) -> str:
+        r = self.r
+        order = self.col(sources, "int")
+        arg = self.expr(sources, typ, 2)
+        k = r.randint(0, 5)
+        if k == 0:
+            return "row_number() OVER ()" if typ == "int" else f"lag({arg}) OVER (ORDER BY {order})"
+        if k == 1:
+            return f"first_value({arg}) OVER (ORDER BY {order})"
+        if k == 2:
+            return f"lead({arg}, 1, {arg}) OVER (ORDER BY {order})"
+        if k == 3 and typ == "int":
+            return f"sum({arg}) OVER (PARTITION BY {order})"
+        if k == 4:
+            frame = "ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING"
+            return f"max({arg}) OVER (ORDER BY {order} {frame})"
+        return f"last_value({arg}) OVER (ORDER BY {order})"
+
     def pred(self, sources: list[Source], depth: int = 0) -> str:
         r = self.r
         k = r.randint(0, 5)
@@ -179,14 +215,45 @@ class QueryMaker:
     def query(self) -> str:
         r = self.r
         self.n = 0
+        k = r.random()
+        if k < 0.1:
+            types = [r.choice(["int", "text"]) for _ in range(r.randint(1, 3))]
+            op = r.choice(["UNION", "UNION ALL", "INTERSECT", "EXCEPT"])
+            return f"{self.plain(types)} {op} {self.plain(types)}"
+        if k < 0.2:
+            inner = self.plain([r.choice(["int", "text"]) for _ in range(r.randint(1, 3))])
+            return f"WITH w AS ({inner}) SELECT * FROM w"
+        if k < 0.25:
+            inner = self.plain(["int", "text"])
+            return (
+                "SELECT p.name, w.* FROM person p "
+                f"LEFT JOIN LATERAL ({inner} LIMIT 1) w ON w.c0 = p.id"
+            )
+        return self.single()
+
+    def plain(self, types: list[str]) -> str:
+        from_sql, sources = self.from_clause()
+        where = ""
+        if self.r.random() < 0.5:
+            where = " WHERE " + self.pred(sources)
+        items = [self.expr(sources, t) for t in types]
+        targets = ", ".join(f"{x} AS c{i}" for i, x in enumerate(items))
+        return f"SELECT {targets} FROM {from_sql}{where}"
+
+    def single(self) -> str:
+        r = self.r
         from_sql, sources = self.from_clause()
         where = ""
         if r.random() < 0.5:
             where = " WHERE " + " AND ".join(self.pred(sources) for _ in range(r.randint(1, 2)))
         mode = r.random()
         if mode < 0.6:
+            self.windows_ok = True
             items = [self.expr(sources, r.choice(["int", "text"])) for _ in range(r.randint(2, 5))]
+            self.windows_ok = False
             targets = ", ".join(f"{x} AS c{i}" for i, x in enumerate(items))
+            if r.random() < 0.1:
+                targets = "*"
             return f"SELECT {targets} FROM {from_sql}{where}"
         groups = [self.col(sources, r.choice(["int", "text"])) for _ in range(r.randint(0, 2))]
         aggs = []
