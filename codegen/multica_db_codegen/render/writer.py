@@ -65,10 +65,32 @@ def format_sources(
                     "ruff failed on generated code (a generator bug):\n" + done.stdout + done.stderr
                 )
         limit = _line_length(pyproject)
-        return {
+        out = {
             rel: _drop_unneeded_noqa((root / rel).read_text(encoding="utf-8"), limit)
             for rel in files
         }
+        if any(NOQA_LINE in text for text in out.values()) and not _e501_enabled(
+            ruff, config, project_dir, root
+        ):
+            out = {rel: text.replace(NOQA_LINE, "", 1) for rel, text in out.items()}
+        return out
+
+
+def _e501_enabled(ruff: str, config: list[str], project_dir: str, tmp: Path) -> bool:
+    """Whether the project's ruff enables E501 (ruff's defaults do not; then the file-wide
+    exemption would itself be reported as unused, RUF100)."""
+    probe = tmp / "_multica_db_probe.py"
+    probe.write_text("X = 1\n", encoding="utf-8")
+    settings = subprocess.run(
+        [ruff, "check", "--show-settings", "--no-cache", *config, str(probe)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=project_dir,
+    )
+    probe.unlink()
+    enabled = settings.stdout.split("linter.rules.enabled = [", 1)[-1].split("]", 1)[0]
+    return "(E501)" in enabled
 
 
 NOQA_LINE = "# ruff: noqa: E501 (SQL is kept exactly as written)\n"
