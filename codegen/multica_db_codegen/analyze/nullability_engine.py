@@ -7,7 +7,7 @@ function shadowing a built-in name, all answer "can be NULL".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pglast
@@ -72,6 +72,8 @@ class Engine:
         self._views_in_progress: set[int] = set()
         # id(SelectStmt) -> it always yields exactly one row (decided while analysing it)
         self.one_row_selects: dict[int, bool] = {}
+        # (columns, range table entries) a CASE branch knows NOT NULL / not null-extended
+        self._assumed: list[tuple[set[tuple[int, str]], set[int]]] = [(set(), set())]
 
     # --- statements ---------------------------------------------------------------------
     def statement(self, node: Any, parent: Level | None) -> list[OutCol]:
@@ -547,11 +549,7 @@ class Engine:
             # COALESCE, GREATEST and LEAST are NULL only when every argument is.
             return all(self.expr(a, lv, in_agg) for a in n.args)
         if isinstance(e, ast.CaseExpr):
-            if n.defresult is None:
-                return True
-            return self.expr(n.defresult, lv, in_agg) or any(
-                self.expr(w.result, lv, in_agg) for w in n.args
-            )
+            return self.case(n, lv, in_agg)
         if isinstance(e, ast.SubLink):
             return self.sublink(n, lv, in_agg)
         if isinstance(e, ast.A_ArrayExpr | ast.RowExpr | ast.GroupingFunc):
@@ -559,6 +557,65 @@ class Engine:
         if isinstance(e, ast.SQLValueFunction):
             return bool(n.op == SQLValueFunctionOp.SVFOP_CURRENT_SCHEMA)
         return True
+
+    def case(self, n: Any, lv: Level, in_agg: bool) -> bool:
+        """Every branch and the ELSE must be NOT NULL, each knowing what led to it.
+
+        In ``WHEN c THEN r``, ``r`` sees the columns ``c`` proves NOT NULL; a later
+        branch sees those an earlier ``x IS NULL`` condition (false there) proves.
+        """
+        if n.defresult is None:
+            return True
+        if n.arg is not None:  # CASE x WHEN ...: no conditions to learn from
+            return self.expr(n.defresult, lv, in_agg) or any(
+                self.expr(w.result, lv, in_agg) for w in n.args
+            )
+        earlier_false: list[Any] = []
+        for w in n.args:
+            proven = [ref for conj in _conjuncts(w.expr) for ref in _strict_refs(conj)]
+            result = w.result
+
+            def branch(result: Any = result) -> bool:
+                return self.expr(result, lv, in_agg)
+
+            if self.assuming(proven + earlier_false, lv, branch):
+                return True
+            earlier_false += _null_test_refs(w.expr)
+        return self.assuming(earlier_false, lv, lambda: self.expr(n.defresult, lv, in_agg))
+
+    def assuming(self, crefs: list[Any], lv: Level, evaluate: Callable[[], bool]) -> bool:
+        """Evaluate with the given column references known NOT NULL."""
+        cols = set(self._assumed[-1][0])
+        real = set(self._assumed[-1][1])
+        for cref in crefs:
+            res = self.resolve(cref, lv)
+            if res is None:
+                continue
+            for ref in res.refs:
+                cols.add((id(ref.rte), ref.name))
+                real.add(id(ref.rte))  # a NOT NULL value: the row was not null-extended
+        self._assumed.append((cols, real))
+        try:
+            return evaluate()
+        finally:
+            self._assumed.pop()
+
+    def without_assumptions(self, evaluate: Callable[[], bool]) -> bool:
+        """Aggregate and window arguments read other rows: what a branch knows is void."""
+        self._assumed.append((set(), set()))
+        try:
+            return evaluate()
+        finally:
+            self._assumed.pop()
+
+    def assumed_not_null(self, ref: Ref) -> bool:
+        cols, real = self._assumed[-1]
+        if (id(ref.rte), ref.name) in cols:
+            return True
+        if id(ref.rte) not in real:
+            return False
+        col = ref.rte.cols[ref.index]
+        return not col.nullable or col.name in ref.rte.refined
 
     def column_ref(self, c: Any, lv: Level, in_agg: bool) -> bool:
         if isinstance(c.fields[-1], ast.A_Star):  # t.* as a value: the whole row
@@ -569,6 +626,8 @@ class Engine:
         res = self.resolve(c, lv)
         if res is None:
             return True
+        if res.refs and all(self.assumed_not_null(r) for r in res.refs):
+            return False
         if res.nullable:
             return True
         owner = res.level
@@ -637,7 +696,9 @@ class Engine:
             return False
         if fc.agg_within_group:
             return True
-        args_nullable = any(self.expr(a, lv, in_agg=True) for a in args)
+        args_nullable = self.without_assumptions(
+            lambda: any(self.expr(a, lv, in_agg=True) for a in args)
+        )
         owner = self.agg_owner(fc, lv)
         nonempty = owner is not None and owner.agg_mode == "grouped" and fc.agg_filter is None
         if fname in AGG_NONEMPTY:
@@ -668,6 +729,9 @@ class Engine:
         return None
 
     def window_call(self, fc: Any, fname: str, args: list[Any], lv: Level) -> bool:
+        return self.without_assumptions(lambda: self._window_call(fc, fname, args, lv))
+
+    def _window_call(self, fc: Any, fname: str, args: list[Any], lv: Level) -> bool:
         wd: Any = fc.over
         frame = wd.frameOptions
         if wd.name and wd.name in lv.windows and not (wd.orderClause or wd.partitionClause):
@@ -888,6 +952,16 @@ def _operand_refs(node: Any) -> list[Any]:
         and str(e.name[0].sval) in ARITHMETIC_OPS
     ):
         return _operand_refs(e.lexpr) + _operand_refs(e.rexpr)
+    return []
+
+
+def _null_test_refs(node: Any) -> list[Any]:
+    """Columns a condition proves NOT NULL when it is false (``x IS NULL [OR y IS NULL]``)."""
+    c: Any = node
+    if isinstance(c, ast.NullTest) and c.nulltesttype == NullTestType.IS_NULL:
+        return _operand_refs(c.arg)
+    if isinstance(c, ast.BoolExpr) and c.boolop == BoolExprType.OR_EXPR:
+        return [r for a in _any(c).args for r in _null_test_refs(a)]
     return []
 
 
