@@ -232,6 +232,10 @@ def _scan_quoted(text: str, i: int, *, doubled: bool) -> tuple[str, int]:
     raise ValueError(f"unterminated quoted value in {text!r}")
 
 
+#: What PostgreSQL's array input skips around elements (Python's str.strip skips more).
+_PG_SPACE = " \t\n\r\v\f"
+
+
 def parse_array(text: str, element: Decoder | None = None) -> list[Any]:
     """``{a,"b c",NULL,{1,2}}`` → ``['a', 'b c', None, ['1', '2']]`` (elements decoded)."""
     if text.startswith("["):  # explicit bounds: [0:1]={...}
@@ -262,7 +266,7 @@ def parse_array(text: str, element: Decoder | None = None) -> list[Any]:
             j = i
             while j < n and text[j] not in ",}":
                 j += 1
-            token = text[i:j].strip()
+            token = text[i:j].strip(_PG_SPACE)
             stack[-1].append(None if token.upper() == "NULL" else decode(token))
             i = j
     return result
