@@ -33,10 +33,10 @@ pytest: $(STAMP)
 ## test: lint, type-check, check generated code is current, run the suite
 test: lint typecheck check pytest
 
-## bench: the benchmarks (not part of the test suite)
+## bench: the benchmarks (not part of the test suite); make bench BENCH_ARGS=--quick
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[codegen,dev,bench]'
-	$(BIN)/python benches/run_all.py
+	$(BIN)/python benches/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

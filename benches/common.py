@@ -42,10 +42,13 @@ def _fmt(value: float, unit: str) -> str:
 
 
 def table(title: str, rows: list[Row], baseline: str | None = None) -> str:
-    """A Markdown table: median, ratio to the baseline row, peak memory, runs."""
+    """A Markdown table: median, min, ratio of medians to the baseline row, peak memory, runs.
+
+    The min is shown because the machine may be shared: it is the least disturbed run.
+    """
     base = next((r for r in rows if r.label == baseline), None)
     with_mem = any(r.peak_mb for r in rows)
-    head = ["", "median", f"× {baseline}" if base else "ratio"]
+    head = ["", "median", "min", f"× {baseline}" if base else "ratio"]
     if with_mem:
         head.append("peak RSS")
     head += ["runs", "note"]
@@ -56,7 +59,8 @@ def table(title: str, rows: list[Row], baseline: str | None = None) -> str:
             if base is not None and base.median and r.samples
             else "—"
         )
-        cells = [r.label, _fmt(r.median, r.unit), ratio]
+        low = min(r.samples) if r.samples else float("nan")
+        cells = [r.label, _fmt(r.median, r.unit), _fmt(low, r.unit), ratio]
         if with_mem:
             cells.append(f"{statistics.median(r.peak_mb):.0f} MB" if r.peak_mb else "—")
         cells += [str(len(r.samples)), r.note]
