@@ -95,6 +95,10 @@ def test_overrides_and_renames_shape_the_models(overridden: Generated) -> None:
     assert hints["shipping"] is custom.Cents  # the domain's override, not bigint's
     assert hints["remarks"] == str | None
     assert hints["status"] is m.ProductState
+    q = overridden.module("queries.items")
+    params = typing.get_type_hints(q.create_item)
+    assert params["code"] is custom.Code  # the column's override reaches its parameter
+    assert (params["price"], params["shipping"]) == (float, custom.Cents)
     overridden.mypy()
     overridden.ruff()
 

@@ -220,7 +220,12 @@ def analyze_query(conn: psycopg.Connection[Any], catalog: Catalog, spec: QuerySp
             cols = catalog.relation_columns(p.target.schema, p.target.table)
             if cols is not None:
                 nullable = not dict(cols).get(p.target.column, True)
-        params.append(ParamIR(p.number, p.name, types[oid], nullable))
+        column = (
+            f"{p.target.schema or 'public'}.{p.target.table}.{p.target.column}"
+            if p.target is not None
+            else None
+        )
+        params.append(ParamIR(p.number, p.name, types[oid], nullable, column))
 
     facts = [
         ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))

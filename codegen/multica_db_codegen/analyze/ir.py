@@ -30,6 +30,7 @@ class ParamIR:
     name: str
     type: TypeRef
     nullable: bool
+    column: str | None = None  # "schema.table.column" it is inserted into or assigned to
 
     @property
     def pg_type(self) -> str:

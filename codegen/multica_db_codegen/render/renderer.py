@@ -481,7 +481,7 @@ class Renderer:
             runtime_names.add("row_maker")
         params = []
         for p in q.params:
-            py = mapper.map(p.type, element_nullable=False)
+            py = mapper.map(p.type, element_nullable=False, column=p.column)
             annotation = f"{py.annotation} | None" if p.nullable else py.annotation
             arg = p.name
             wrapper = py.json or py.encoder
