@@ -165,3 +165,14 @@ def test_connection_is_reused_between_batches(sink: Sink, make_client: MakeClien
     assert client.flush(2.0)
     assert len(sink.requests) == 5
     assert len({r.peer for r in sink.requests}) == 1  # one keep-alive connection
+
+
+def test_cyclic_property_is_dropped_alone(sink: Sink, make_client: MakeClient) -> None:
+    cyclic: dict[str, object] = {}
+    cyclic["self"] = cyclic
+    client = make_client()
+    client.capture(ev(1))
+    client.capture(ev(2, loop=cyclic))
+    assert client.flush(2.0)
+    assert [e["properties"]["i"] for e in sink.delivered] == [1]
+    assert client.stats.dropped_by_reason == {"unserialisable": 1}

@@ -50,7 +50,9 @@ class EventBuffer(Generic[T]):
 
         # Sequence numbers of accepted events: ``_taken`` have left the deque,
         # everything below ``_settled_through`` has a final fate. Flush waits
-        # on these rather than on counters so later drops cannot satisfy it.
+        # on these rather than on counters so later drops cannot satisfy it,
+        # and per batch (not "nothing in flight") so a steady stream of new
+        # batches cannot starve it.
         self._accepted = 0
         self._taken = 0
         self._in_flight = 0
@@ -131,12 +133,16 @@ class EventBuffer(Generic[T]):
 
     # -- worker side -------------------------------------------------------
 
-    def take(self, max_items: int, deadline: float) -> list[T] | None:
-        """Next batch for the worker, or ``None`` once it should exit.
+    def take(
+        self, max_items: int, deadline: float, *, wait: bool = True
+    ) -> tuple[list[T], int] | None:
+        """Next batch for the worker and its end mark, or ``None`` once it should exit.
 
         Returns as soon as ``max_items`` are waiting, or earlier with whatever
-        is there once ``deadline`` passed or a flush/close asked for it; an
-        empty list means the interval passed with nothing to do.
+        is there once ``deadline`` passed or a flush/close asked for it. An
+        empty batch means nothing is due (at once when ``wait`` is false). The
+        end mark is what the worker hands to :meth:`done` once every event of
+        the batch has a fate.
         """
         with self._lock:
             items = self._items
@@ -156,12 +162,14 @@ class EventBuffer(Generic[T]):
                 if remaining <= 0:
                     if count:
                         break
-                    return []
+                    return [], self._taken
+                if not wait:
+                    return [], self._taken
                 self._work.wait(remaining)
             batch = [items.popleft() for _ in range(min(max_items, len(items)))]
             self._taken += len(batch)
-            self._in_flight = len(batch)
-            return batch
+            self._in_flight += len(batch)
+            return batch, self._taken
 
     def settle(
         self,
@@ -171,7 +179,7 @@ class EventBuffer(Generic[T]):
         dropped: int = 0,
         reason: str = "",
     ) -> None:
-        """Book the fate of part of the in-flight batch."""
+        """Book the fate of some in-flight events."""
         with self._lock:
             if self._abandoned:
                 return
@@ -179,10 +187,16 @@ class EventBuffer(Generic[T]):
             self._failed += failed
             if dropped:
                 self._drop_locked(dropped, reason or "dropped")
-            self._in_flight -= sent + failed + dropped
-            if self._in_flight <= 0:
-                self._in_flight = 0
-                self._settled_through = self._taken
+            self._in_flight = max(0, self._in_flight - (sent + failed + dropped))
+
+    def done(self, end: int) -> None:
+        """Every event up to the end mark of a batch has a fate: release flushers.
+
+        Batches finish in the order they were taken, so the mark only grows.
+        """
+        with self._lock:
+            if end > self._settled_through:
+                self._settled_through = end
                 self._settled_cond.notify_all()
 
     def note_retry(self) -> None:

@@ -75,9 +75,21 @@ class Connection:
 
     def request(self, head: bytes, body: bytes, deadline: float) -> Response:
         """Write a complete request and read the whole response by ``deadline``."""
+        self.send(head, body, deadline)
+        return self.read_response(deadline)
+
+    def send(self, head: bytes, body: bytes, deadline: float) -> None:
+        """Write one request. The response can be read later with :meth:`read_response`.
+
+        Splitting the two lets the worker serialise its next batch while the
+        server is busy with this one.
+        """
         self._buf.clear()
         self._sock.settimeout(_remaining(deadline))
         self._sock.sendall(head + body)
+
+    def read_response(self, deadline: float) -> Response:
+        """Read the response to the request last sent, by ``deadline``."""
         while True:
             version, status, headers = self._read_head(deadline)
             if 100 <= status < 200 and status != 101:

@@ -47,8 +47,25 @@ class SendResult:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A request that was written and whose response has not been read yet."""
+
+    body: bytes
+    deadline: float
+    reused: bool
+
+
 class Transport(Protocol):
-    """The worker's view of the network, so tests can substitute it."""
+    """The worker's view of the network, so tests can substitute it.
+
+    ``begin`` writes a request and returns at once (or returns the failure);
+    ``finish`` reads its response. ``post`` is the two back to back.
+    """
+
+    def begin(self, body: bytes, timeout: float) -> Pending | SendResult: ...
+
+    def finish(self, pending: Pending) -> SendResult: ...
 
     def post(self, body: bytes, timeout: float) -> SendResult: ...
 
@@ -131,36 +148,64 @@ class HttpTransport:
         return f"{scheme}://{self._hostname}{port}{self._path}"
 
     def post(self, body: bytes, timeout: float) -> SendResult:
-        """Send once (plus one silent reconnect if a kept-alive socket went stale)."""
+        """Send once and wait for the answer."""
+        started = self.begin(body, timeout)
+        return started if isinstance(started, SendResult) else self.finish(started)
+
+    def begin(self, body: bytes, timeout: float) -> Pending | SendResult:
+        """Write the request; a :class:`SendResult` means it already failed."""
         deadline = time.monotonic() + max(timeout, 0.001)
         if self._conn is not None and time.monotonic() - self._last_used > _MAX_IDLE_SECONDS:
             self.close()
         reused = self._conn is not None
         try:
-            return self._post_once(body, deadline)
+            self._send(body, deadline)
         except _STALE_ERRORS as exc:
             self.close()
-            if not reused:
-                return SendResult(Outcome.RETRY, None, None, _describe(exc))
+            return self._fresh_post(body, deadline) if reused else _retry(exc)
         except (OSError, ProtocolError, ValueError) as exc:
             self.close()
-            return SendResult(Outcome.RETRY, None, None, _describe(exc))
-        # The server closed a connection we kept alive between batches: that is
-        # not a failure of this batch, so try once on a fresh socket.
-        try:
-            return self._post_once(body, deadline)
-        except (OSError, ProtocolError, ValueError) as exc:
-            self.close()
-            return SendResult(Outcome.RETRY, None, None, _describe(exc))
+            return _retry(exc)
+        return Pending(body, deadline, reused)
 
-    def _post_once(self, body: bytes, deadline: float) -> SendResult:
+    def finish(self, pending: Pending) -> SendResult:
+        """Read the response to ``pending``."""
+        try:
+            return self._receive(pending.deadline)
+        except _STALE_ERRORS as exc:
+            self.close()
+            # The server closed a connection we kept alive between batches:
+            # not a failure of this batch, so try once on a fresh socket.
+            return (
+                self._fresh_post(pending.body, pending.deadline)
+                if pending.reused
+                else (_retry(exc))
+            )
+        except (OSError, ProtocolError, ValueError) as exc:
+            self.close()
+            return _retry(exc)
+
+    def _fresh_post(self, body: bytes, deadline: float) -> SendResult:
+        try:
+            self._send(body, deadline)
+            return self._receive(deadline)
+        except (OSError, ProtocolError, ValueError) as exc:
+            self.close()
+            return _retry(exc)
+
+    def _send(self, body: bytes, deadline: float) -> None:
         conn = self._conn
         if conn is None:
             if self._https and self._tls is None:
                 self._tls = ssl.create_default_context()  # loading CAs is slow: once
             conn = self._conn = Connection.open(self._hostname, self._port, deadline, self._tls)
-        head = self._head_prefix + b"Content-Length: %d\r\n\r\n" % len(body)
-        response = conn.request(head, body, deadline)
+        conn.send(self._head_prefix + b"Content-Length: %d\r\n\r\n" % len(body), body, deadline)
+
+    def _receive(self, deadline: float) -> SendResult:
+        conn = self._conn
+        if conn is None:
+            raise ConnectionError("no request in flight")
+        response = conn.read_response(deadline)
         if response.keep_alive:
             self._last_used = time.monotonic()
         else:
@@ -171,6 +216,10 @@ class HttpTransport:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+def _retry(exc: BaseException) -> SendResult:
+    return SendResult(Outcome.RETRY, None, None, _describe(exc))
 
 
 def _describe(exc: BaseException) -> str:

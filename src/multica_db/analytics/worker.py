@@ -21,7 +21,7 @@ from multica_db.analytics.buffer import CLOSED, EventBuffer
 from multica_db.analytics.events import Event
 from multica_db.analytics.retry import RetryPolicy
 from multica_db.analytics.stamps import Stamper
-from multica_db.analytics.transport import Outcome, SendResult, Transport
+from multica_db.analytics.transport import Outcome, Pending, SendResult, Transport
 
 log = logging.getLogger("multica_db.analytics")
 
@@ -65,23 +65,42 @@ class Worker:
         self._last_error = ""
 
     def run(self) -> None:
-        """Thread entry point. Must never raise: a dead worker means silent loss."""
+        """Thread entry point. Must never raise: a dead worker means silent loss.
+
+        Pipelined: the last request of a batch is written but its response is
+        read only after the next batch has been taken and serialised, so the
+        server's processing time overlaps with ours. At most one request is
+        outstanding, and batches still finish strictly in order.
+        """
         config = self._config
+        buffer = self._buffer
         deadline = time.monotonic() + config.flush_interval
+        outstanding: _Outstanding | None = None
         try:
             while True:
-                batch = self._buffer.take(config.batch_size, deadline)
-                if batch is None:
+                taken = buffer.take(config.batch_size, deadline, wait=outstanding is None)
+                if taken is None:
                     break
+                batch, end = taken
+                requests = list(self._requests(self._serialise(batch))) if batch else []
+                if outstanding is not None:
+                    self._complete(outstanding)
+                    outstanding = None
                 if batch:
-                    self._ship(batch)
-                else:
+                    for payload, count in requests[:-1]:
+                        self._deliver(payload, count)
+                    outstanding = self._begin(requests[-1], end) if requests else None
+                    if outstanding is None:
+                        buffer.done(end)
+                elif time.monotonic() >= deadline:
                     deadline = time.monotonic() + config.flush_interval
                 self._report(force=False)
         except BaseException:  # pragma: no cover - defensive; nothing should raise here
             log.exception("analytics worker crashed; remaining events will be dropped at close")
             raise
         finally:
+            if outstanding is not None:
+                self._complete(outstanding)
             self._transport.close()
             self._report(force=True)
 
@@ -186,10 +205,6 @@ class Worker:
 
     # -- send --------------------------------------------------------------
 
-    def _ship(self, batch: list[Event]) -> None:
-        for payload, count in self._requests(self._serialise(batch)):
-            self._deliver(payload, count)
-
     def _body(self, payload: bytes) -> bytes:
         # ``sent_at`` is re-stamped per attempt: PostHog uses it to correct
         # client clock skew, which a stale value would distort.
@@ -197,23 +212,57 @@ class Worker:
         head = f'{{"api_key":{self._api_key_json},"sent_at":"{sent_at}","batch":['
         return head.encode() + payload + b"]}"
 
+    def _timeout(self) -> float | None:
+        """This attempt's timeout, shortened to a close deadline; ``None`` if it passed."""
+        timeout = self._config.request_timeout
+        left = self._buffer.time_left()
+        if left is None:
+            return timeout
+        return min(timeout, left) if left > 0 else None
+
     def _deliver(self, payload: bytes, count: int) -> None:
+        """Send one request synchronously, retrying as the policy allows."""
+        timeout = self._timeout()
+        if timeout is None:
+            self._buffer.settle(dropped=count, reason=CLOSED)
+            return
+        try:
+            result = self._transport.post(self._body(payload), timeout)
+        except Exception as exc:  # a transport bug must not kill the worker
+            result = _crashed(exc)
+        self._resolve(payload, count, result)
+
+    def _begin(self, request: tuple[bytes, int], end: int) -> _Outstanding | None:
+        """Write a request without waiting; ``None`` if it already has a fate."""
+        payload, count = request
+        timeout = self._timeout()
+        if timeout is None:
+            self._buffer.settle(dropped=count, reason=CLOSED)
+            return None
+        try:
+            started = self._transport.begin(self._body(payload), timeout)
+        except Exception as exc:
+            started = _crashed(exc)
+        if isinstance(started, SendResult):
+            self._resolve(payload, count, started)
+            return None
+        return _Outstanding(started, payload, count, end)
+
+    def _complete(self, outstanding: _Outstanding) -> None:
+        """Read the outstanding response, retry if needed, release flushers."""
+        try:
+            result = self._transport.finish(outstanding.pending)
+        except Exception as exc:
+            result = _crashed(exc)
+        self._resolve(outstanding.payload, outstanding.count, result)
+        self._buffer.done(outstanding.end)
+
+    def _resolve(self, payload: bytes, count: int, result: SendResult) -> None:
+        """Book the outcome of attempt one, retrying synchronously until final."""
         config = self._config
         buffer = self._buffer
-        attempt = 0
+        attempt = 1
         while True:
-            timeout = config.request_timeout
-            left = buffer.time_left()
-            if left is not None:
-                if left <= 0:
-                    buffer.settle(dropped=count, reason=CLOSED)
-                    return
-                timeout = min(timeout, left)
-            attempt += 1
-            try:
-                result = self._transport.post(self._body(payload), timeout)
-            except Exception as exc:  # a transport bug must not kill the worker
-                result = SendResult(Outcome.RETRY, detail=f"{type(exc).__name__}: {exc}")
             if result.outcome is Outcome.OK:
                 buffer.settle(sent=count)
                 return
@@ -226,7 +275,16 @@ class Worker:
             if not buffer.pause(time.monotonic() + delay):
                 buffer.settle(failed=count)
                 return
+            timeout = self._timeout()
+            if timeout is None:
+                buffer.settle(failed=count)
+                return
             buffer.note_retry()
+            attempt += 1
+            try:
+                result = self._transport.post(self._body(payload), timeout)
+            except Exception as exc:
+                result = _crashed(exc)
 
     # -- report ------------------------------------------------------------
 
@@ -254,9 +312,25 @@ class Worker:
         )
 
 
-_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+@dataclass(frozen=True, slots=True)
+class _Outstanding:
+    """The written-but-unanswered last request of a batch."""
+
+    pending: Pending
+    payload: bytes
+    count: int
+    end: int
+
+
+def _crashed(exc: Exception) -> SendResult:
+    return SendResult(Outcome.RETRY, detail=f"{type(exc).__name__}: {exc}")
+
+
+# Shared, because json.dumps with options builds a new encoder per call. No
+# circular-reference bookkeeping: a cyclic property value still fails (with
+# RecursionError) and is dropped like any other unserialisable event.
+_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
 
 
 def _dumps(value: object) -> str:
-    # A shared encoder: json.dumps with options builds a new one per call.
     return _ENCODER.encode(value)
