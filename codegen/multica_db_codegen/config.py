@@ -85,11 +85,25 @@ def load_config(
         schema=schema_paths,
         queries=query_paths,
         out=out_path,
-        package=package or table.get("package") or out_path.resolve().name,
+        package=package or _default_package(table, root, out_path),
         database_url=database_url or table.get("database_url"),
         overrides=overrides,
         rename=dict(rename),
     )
+
+
+def _default_package(table: dict[str, Any], root: Path, out: Path) -> str:
+    """The configured package when writing to the configured ``out``, else out's name.
+
+    ``--out gen/bookstore`` inside a project configured for another package means a
+    different package: ``bookstore``.
+    """
+    configured = table.get("package")
+    if configured and "out" in table and (root / table["out"]).resolve() == out.resolve():
+        return str(configured)
+    if configured and "out" not in table:
+        return str(configured)
+    return out.resolve().name
 
 
 def _override(raw: Any) -> Override:

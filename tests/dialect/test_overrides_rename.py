@@ -147,3 +147,13 @@ def test_rename_to_an_invalid_identifier_is_an_error(tmp_path: Path, pg_server: 
 
 Decimal = decimal.Decimal
 Conn = psycopg.Connection[Any]
+
+
+def test_package_defaults_to_the_out_directory_name(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.multica-db]\nschema = "s"\nqueries = "q"\nout = "src/app_db"\npackage = "app_db"\n'
+    )
+    assert load_config(cwd=tmp_path).package == "app_db"
+    assert load_config(cwd=tmp_path, out=tmp_path / "src" / "app_db").package == "app_db"
+    assert load_config(cwd=tmp_path, out=tmp_path / "gen" / "bookstore").package == "bookstore"
+    assert load_config(cwd=tmp_path, out=tmp_path / "x", package="pkg").package == "pkg"
