@@ -191,6 +191,9 @@ OTHER = """
 -- name: CreateAccount :one
 INSERT INTO billing.account (plan, plans, owner_id) VALUES ($1, $2, $3) RETURNING *;
 
+-- name: CopyAccounts :copyfrom
+INSERT INTO billing.account (plan, plans) VALUES ($1, $2);
+
 -- name: AccountsByPlan :many
 SELECT * FROM billing.account WHERE plan = $1 ORDER BY id;
 
