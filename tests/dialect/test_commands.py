@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import shutil
 import uuid
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+from multica_db_codegen.pipeline import run_generate
 from tests.dialect.harness import Generated
 
 Conn = psycopg.Connection[Any]
@@ -166,3 +169,18 @@ async def test_iter_async(dialect: Generated, daconn: psycopg.AsyncConnection[An
 def test_generated_package_passes_ruff_and_mypy(dialect: Generated) -> None:
     dialect.ruff()
     dialect.mypy()
+
+
+def test_generation_is_deterministic(
+    dialect: Generated, dialect_root: Path, tmp_path: Path, pg_server: str
+) -> None:
+    """A second project with the same inputs, generated from scratch, is byte-identical."""
+    for sub in ("schema", "queries"):
+        shutil.copytree(dialect_root / sub, tmp_path / sub)
+    shutil.copy(dialect_root / "pyproject.toml", tmp_path / "pyproject.toml")
+    run_generate(cwd=tmp_path, database_url=pg_server)
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.py"))}
+
+    assert tree(tmp_path / "out" / "dialectpkg") == tree(dialect.root / "dialectpkg")
