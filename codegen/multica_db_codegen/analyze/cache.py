@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # imported when used: the warm path should load as little as 
 ENV_OFF = "MULTICA_DB_NO_CACHE"
 ENV_URL = "MULTICA_DB_ANALYZER_URL"  # the analyzer's server (server.py reads it from here)
 CACHE_DIR = Path(".multica-db") / "cache"
-FORMAT = 2  # bump when the layout of the cache files changes
+FORMAT = 3  # bump when the layout of the cache files changes
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # multica_db_codegen/
 
@@ -125,19 +125,41 @@ def _ir_types() -> dict[str, type]:
     }
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 class _Encoder:
-    """Encodes one IR tree; each distinct ``TypeRef`` is written once and referenced."""
+    """Encodes one IR tree; each distinct ``TypeRef`` is written once and referenced.
+
+    Only exact types are accepted (no str or int subclasses such as enums), so
+    decoding gives back objects equal *and* of the same types, or encoding fails
+    and the file is simply not cached.
+    """
 
     def __init__(self) -> None:
         self.types: list[Any] = []
         self._by_id: dict[int, int] = {}
         self._by_value: dict[Any, int] = {}
+        self._classes = {c: n for n, c in _ir_types().items()}
         self._typeref = _ir_types().get("TypeRef")
 
     def __call__(self, obj: Any) -> Any:
-        if obj is None or isinstance(obj, str | int | float | bool):
+        t = type(obj)
+        if t in _PLAIN:
             return obj
-        if type(obj) is self._typeref:
+        if t is tuple:
+            return [self(x) for x in obj]
+        if t is self._typeref:
             i = self._by_id.get(id(obj))
             if i is None:
                 i = self._by_value.get(obj)
@@ -147,24 +169,20 @@ class _Encoder:
                     self.types.append(data)
                 self._by_id[id(obj)] = i
             return {"$ref": i}
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        if t in self._classes:
             return self._dataclass(obj)
-        if isinstance(obj, tuple):
-            return [self(x) for x in obj]
-        if isinstance(obj, list):
+        if t is list:
             return {"$list": [self(x) for x in obj]}
-        if isinstance(obj, dict):
-            if not all(isinstance(k, str) for k in obj):
-                raise TypeError("dict keys must be str")
+        if t is dict and all(type(k) is str for k in obj):
             return {"$dict": {k: self(v) for k, v in obj.items()}}
-        raise TypeError(f"cannot cache a {type(obj).__name__}")
+        raise TypeError(f"cannot cache a {t.__name__}")
 
     def _dataclass(self, obj: Any) -> dict[str, Any]:
-        fields = dataclasses.fields(obj)
-        name = type(obj).__name__
-        if _ir_types().get(name) is not type(obj):
-            raise TypeError(f"not an IR type: {name}")
-        return {"$": name, **{f.name: self(getattr(obj, f.name)) for f in fields}}
+        t = type(obj)
+        out: dict[str, Any] = {"$": self._classes[t]}
+        for name in _field_names(t):
+            out[name] = self(getattr(obj, name))
+        return out
 
 
 def encode(obj: Any) -> Any:
@@ -303,14 +321,12 @@ class AnalysisSession:
         return found
 
     def store(self, path: Path, fir: Any) -> None:
-        """Remember a file's analysis if it survives a JSON round trip unchanged."""
+        """Remember a file's analysis (unless it holds a value JSON cannot carry exactly)."""
         key = self._key(path)
         if key is None:
             return
         try:
-            raw = encode(fir)  # plain str/int/bool/None/list/dict: JSON keeps it as is
-            if decode(raw) != fir:
-                return
+            raw = encode(fir)  # exact types only: decoding it gives back an equal IR
         except (TypeError, ValueError):
             return
         self._keep[key] = raw

@@ -33,6 +33,7 @@ class Catalog:
         self._types: dict[int, TypeRef] = {}
         self._attrs: dict[tuple[int, int], Attribute | None] = {}
         self._relcols: dict[tuple[str | None, str], list[tuple[str, bool]] | None] = {}
+        self._attnums: dict[int, list[int]] = {}
 
     # --- types --------------------------------------------------------------------------
     def types(self, oids: Iterable[int]) -> dict[int, TypeRef]:
@@ -168,12 +169,18 @@ class Catalog:
         return found.pop() if len(found) == 1 else None
 
     def relation_attnums(self, relid: int) -> list[int]:
+        """Attribute numbers of a relation, in order (asked once per relation: hundreds of
+        queries return the same table's rows)."""
+        known = self._attnums.get(relid)
+        if known is not None:
+            return list(known)
         rows = self.conn.execute(
             "SELECT attnum::int FROM pg_attribute WHERE attrelid = %s AND attnum > 0 "
             "AND NOT attisdropped ORDER BY attnum",
             (relid,),
         ).fetchall()
-        return [int(r[0]) for r in rows]
+        self._attnums[relid] = [int(r[0]) for r in rows]
+        return list(self._attnums[relid])
 
     # --- the domain model ---------------------------------------------------------------
     def relations(self) -> list[TableIR]:
