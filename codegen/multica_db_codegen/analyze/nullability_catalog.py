@@ -40,6 +40,12 @@ class FunctionCandidate:
     retset: bool
     kind: str  # f (function), a (aggregate), w (window), p (procedure)
     out_names: tuple[str, ...]  # OUT / TABLE parameter names, in order
+    oid: int = 0
+    language: str = ""
+    body: str | None = None  # prosrc of a LANGUAGE sql function (string body, no SET clause)
+    ret_kind: str = ""  # typtype of the return type
+    in_names: tuple[str, ...] = ()  # names of the input arguments ("" when unnamed)
+    name: str = ""
 
 
 class NullabilityCatalog:
@@ -51,6 +57,10 @@ class NullabilityCatalog:
         self._functions: dict[str, tuple[FunctionCandidate, ...]] = {}
         self._type_kinds: dict[int, str] = {}
         self.view_cache: dict[int, list[bool]] = {}  # view oid -> nullability of its columns
+        # (SQL function oid, its $N nullability) -> (its body's columns' nullability,
+        # whether the body yields exactly one row)
+        self.function_cache: dict[tuple[int, tuple[bool, ...]], tuple[list[bool], bool] | None]
+        self.function_cache = {}
 
     def relation(self, schema: str | None, name: str) -> Relation | None:
         key = (schema, name)
@@ -100,15 +110,40 @@ class NullabilityCatalog:
                            SELECT array_agg(p.proargnames[i] ORDER BY i)
                            FROM generate_subscripts(p.proargmodes, 1) AS i
                            WHERE p.proargmodes[i] IN ('o', 't', 'b')
+                       ), '{}'),
+                       p.oid::int, l.lanname::text,
+                       CASE WHEN l.lanname = 'sql' AND p.prosrc <> '' AND p.proconfig IS NULL
+                            THEN p.prosrc END,
+                       t.typtype::text,
+                       coalesce((
+                           SELECT array_agg(coalesce(p.proargnames[i], '') ORDER BY i)
+                           FROM generate_subscripts(p.proargnames, 1) AS i
+                           WHERE p.proargmodes IS NULL OR p.proargmodes[i] IN ('i', 'b', 'v')
                        ), '{}')
-                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                FROM pg_proc p
+                JOIN pg_namespace n ON n.oid = p.pronamespace
+                JOIN pg_language l ON l.oid = p.prolang
+                JOIN pg_type t ON t.oid = p.prorettype
                 WHERE p.proname = %s
                 """,
                 (name,),
             ).fetchall()
             self._functions[name] = tuple(
-                FunctionCandidate(str(s), int(na), bool(st), bool(rs), str(k), tuple(o or ()))
-                for s, na, st, rs, k, o in rows
+                FunctionCandidate(
+                    str(s),
+                    int(na),
+                    bool(st),
+                    bool(rs),
+                    str(k),
+                    tuple(o or ()),
+                    int(oid),
+                    str(lang),
+                    str(body) if body is not None else None,
+                    str(rk),
+                    tuple(str(x) for x in ins or ()),
+                    name,
+                )
+                for s, na, st, rs, k, o, oid, lang, body, rk, ins in rows
             )
         return self._functions[name]
 

@@ -23,7 +23,11 @@ from pglast.enums import (
     SubLinkType,
 )
 
-from multica_db_codegen.analyze.nullability_catalog import NullabilityCatalog, Relation
+from multica_db_codegen.analyze.nullability_catalog import (
+    FunctionCandidate,
+    NullabilityCatalog,
+    Relation,
+)
 from multica_db_codegen.analyze.nullability_rules import (
     AGG_ALWAYS,
     AGG_NONEMPTY,
@@ -67,9 +71,16 @@ class _Resolved:
 
 
 class Engine:
-    def __init__(self, cat: NullabilityCatalog, param_nullable: Sequence[bool] | None) -> None:
+    def __init__(
+        self,
+        cat: NullabilityCatalog,
+        param_nullable: Sequence[bool] | None,
+        function: FunctionCandidate | None = None,
+    ) -> None:
         self.cat = cat
         self.params = param_nullable
+        # Analysing a SQL function's body: its named arguments resolve like $N.
+        self.function = function
         self._views_in_progress: set[int] = set()
         # id(SelectStmt) -> it always yields exactly one row (decided while analysing it)
         self.one_row_selects: dict[int, bool] = {}
@@ -330,6 +341,12 @@ class Engine:
             if spec is None:  # one unnamed, never-NULL column
                 return [Col(scalar_name, fname == "string_to_table" and len(args) != 2)]
             return [Col(n, nullable) for n, nullable in spec]
+        user = self.user_candidate(fc, schema, fname, args)
+        if user is not None and user.retset and user.ret_kind != "c":
+            got = self.sql_function_body(user)
+            names = list(user.out_names) or [scalar_name]
+            if got is not None and len(got[0]) == len(names):
+                return [Col(n, nullable) for n, nullable in zip(names, got[0], strict=True)]
         cands = [c for c in self.cat.functions(fname) if c.nargs == len(args)]
         if schema is not None:
             cands = [c for c in cands if c.schema == schema]
@@ -466,7 +483,17 @@ class Engine:
             if this_level_only:
                 return None
             level = level.parent
-        return None
+        return self.function_argument(names)
+
+    def function_argument(self, names: list[str]) -> _Resolved | None:
+        f = self.function
+        if f is None or len(names) > 2 or (len(names) == 2 and names[0] != f.name):
+            return None
+        if names[-1] not in f.in_names:
+            return None
+        i = f.in_names.index(names[-1])
+        nullable = True if self.params is None or i >= len(self.params) else self.params[i]
+        return _Resolved(nullable, [], None)
 
     def _resolve_here(self, names: list[str], lv: Level) -> _Resolved | None:
         col = names[-1]
@@ -653,7 +680,7 @@ class Engine:
         schema, fname = _func_name(fc)
         args = list(fc.args or ())
         if schema not in (None, "pg_catalog") or not self.builtin_only(fname):
-            return True
+            return self.user_function(fc, schema, fname, args, lv, in_agg)
         if lv.srf_padding and any(c.retset for c in self.cat.functions(fname)):
             return True
         if fc.over is not None:
@@ -678,6 +705,75 @@ class Engine:
                 return True
             return any(self.expr(a, lv, in_agg) for a in args)
         return True
+
+    def user_candidate(
+        self, fc: Any, schema: str | None, fname: str, args: list[Any]
+    ) -> FunctionCandidate | None:
+        """The one user SQL function a call can resolve to, else None."""
+        if fc.agg_star or fc.agg_distinct or fc.func_variadic or fc.over is not None:
+            return None
+        if any(isinstance(a, ast.NamedArgExpr) for a in args):
+            return None
+        cands = self.cat.functions(fname)
+        if schema is not None:
+            cands = tuple(c for c in cands if c.schema == schema)
+        if len(cands) != 1:  # overloads, or a built-in of the same name: too clever to guess
+            return None
+        c = cands[0]
+        if c.schema == "pg_catalog" or c.kind != "f" or c.nargs != len(args) or c.body is None:
+            return None
+        return c
+
+    def sql_function_body(
+        self, c: FunctionCandidate, args_nullable: Sequence[bool] | None = None
+    ) -> tuple[list[bool], bool] | None:
+        """Analyse a LANGUAGE sql function's body: its columns and whether it is one row.
+
+        The body's $N are the arguments: never NULL when a strict function runs it,
+        else as nullable as the call's arguments (all of them, when not given).
+        """
+        if c.strict:
+            params = (False,) * c.nargs
+        elif args_nullable is not None:
+            params = tuple(args_nullable)
+        else:
+            params = (True,) * c.nargs
+        cache = self.cat.function_cache
+        key = (c.oid, params)
+        if key in cache:
+            return cache[key]
+        cache[key] = None  # also the recursion guard
+        try:
+            stmts = pglast.parse_sql(c.body or "")
+            if len(stmts) != 1 or not isinstance(stmts[0].stmt, ast.SelectStmt):
+                return None
+            body = stmts[0].stmt
+            inner = Engine(self.cat, params, c)
+            cols = inner.statement(body, None)
+            result = ([x.nullable for x in cols], inner.one_row_selects.get(id(body), False))
+        except Exception:
+            if os.environ.get("MULTICA_DB_NULLABILITY_STRICT"):
+                raise
+            return None
+        cache[key] = result
+        return result
+
+    def user_function(
+        self, fc: Any, schema: str | None, fname: str, args: list[Any], lv: Level, in_agg: bool
+    ) -> bool:
+        """A scalar SQL function: NULL when its body can be, or yields no row."""
+        c = self.user_candidate(fc, schema, fname, args)
+        if c is None or c.retset or c.ret_kind in ("p", "c"):
+            return True
+        args_nullable = [self.expr(a, lv, in_agg) for a in args]
+        got = self.sql_function_body(c, args_nullable)
+        if got is None or len(got[0]) != 1:
+            return True
+        nullable, one_row = got[0][0], got[1]
+        if nullable or not one_row:
+            return True
+        # A strict function returns NULL for a NULL argument without running its body.
+        return c.strict and any(args_nullable)
 
     def not_range(self, e: Any, lv: Level) -> bool:
         """``lower``/``upper`` of a range is NULL for an unbounded side: require a non-range."""
