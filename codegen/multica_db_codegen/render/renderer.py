@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -428,17 +429,23 @@ class Renderer:
         )
         aio_imports = Imports()
         aio_imports.merge(mapper.imports)
-        aio = _env.get_template("queries.py.j2").render(
-            **{**common, "imports": aio_imports, "needs_named_tuple": False},
-            is_async=True,
-            module_doc=f"Queries of {common['source']} for psycopg.AsyncConnection.",
-            own_models=[],
-            makers=[],
-            runtime_names=runtime_names,
-            psycopg_names=sorted("Async" + n for n in psycopg_names),
-            pydantic_names=sorted(mapper.imports.pydantic),
-            sync_exports=sync_exports,
-        )
+        aio_args = {
+            **common,
+            "imports": aio_imports,
+            "needs_named_tuple": False,
+            "is_async": True,
+            "module_doc": f"Queries of {common['source']} for psycopg.AsyncConnection.",
+            "own_models": [],
+            "makers": [],
+            "psycopg_names": sorted("Async" + n for n in psycopg_names),
+            "pydantic_names": sorted(mapper.imports.pydantic),
+            "sync_exports": sync_exports,
+        }
+        template = _env.get_template("queries.py.j2")
+        draft = template.render(**aio_args, runtime_names=set())
+        # the asyncio twin imports only the helpers its own function bodies call
+        used = {n for n in runtime_names if re.search(rf"\b{re.escape(n)}\b", draft)}
+        aio = template.render(**aio_args, runtime_names=used) if used else draft
         return sync, aio
 
     def _one_query(
