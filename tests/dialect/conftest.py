@@ -77,6 +77,9 @@ CREATE MATERIALIZED VIEW book_counts AS
 CREATE FUNCTION books_of(a bigint) RETURNS SETOF book
     LANGUAGE sql STABLE AS $$ SELECT * FROM book WHERE author_id = a ORDER BY id $$;
 
+CREATE FUNCTION book_of_id(i bigint) RETURNS book
+    LANGUAGE sql STABLE AS $$ SELECT * FROM book WHERE id = i $$;
+
 CREATE FUNCTION author_stats(min_books int)
     RETURNS TABLE (author_id bigint, books bigint) LANGUAGE plpgsql AS $$
 BEGIN
@@ -169,6 +172,13 @@ SELECT *, sqlc.embed(b) FROM author a JOIN book b ON b.author_id = a.id ORDER BY
 
 -- name: EmbedThenStar :many
 SELECT sqlc.embed(b), * FROM author a JOIN book b ON b.author_id = a.id ORDER BY b.id;
+
+-- name: WholeRows :many
+SELECT b, a FROM book b LEFT JOIN author a ON a.id = b.author_id
+WHERE b.id = ANY(@ids::bigint[]);
+
+-- name: BookAsValue :one
+SELECT book_of_id(@id);
 
 -- name: BooksOf :many
 SELECT * FROM books_of($1);

@@ -171,6 +171,11 @@ def test_embed_nests_table_models(dialect: Generated, dconn: Conn) -> None:
     assert (star_first.name, star_first.book.title, star_first.title) == ("ada", "with", "with")
     [embed_first] = [r for r in books.embed_then_star(dconn) if r.book.title == "with"]
     assert (embed_first.book.id, embed_first.name) == (star_first.book.id, "ada")
+    # whole-row references and functions returning a row type give the table's model
+    whole = books.whole_rows(dconn, ids=[rows[0].book.id, rows[1].book.id])
+    assert [(type(w.b), w.a is None) for w in whole] == [(m.Book, False), (m.Book, True)]
+    assert whole[0].a is not None and whole[0].a.model_dump() == a.model_dump()
+    assert books.book_as_value(dconn, id=rows[0].book.id) == rows[0].book
     hints = typing.get_type_hints(books.BooksWithAuthorRow)
     assert hints["book"] is m.Book and hints["author"] == m.Author | None
 

@@ -158,10 +158,14 @@ class Renderer:
             f"{t.schema}.{t.name}": self._class_name(t.schema, t.name, singularize=True)
             for t in ir.tables
         }
+        # Composite types, and the row types of tables and views that queries use as
+        # values (``SELECT a FROM author a``, a function returning ``author``).
+        row_types = _composite_refs(ir)
         self.composite_classes = {
             k: v
             for k, v in self.table_classes.items()
-            if any(f"{t.schema}.{t.name}" == k and t.kind == "composite" for t in ir.tables)
+            if k in row_types
+            or any(f"{t.schema}.{t.name}" == k and t.kind == "composite" for t in ir.tables)
         }
         self._column_types = {
             (f"{t.schema}.{t.name}", c.name): c.type for t in ir.tables for c in t.columns
@@ -245,7 +249,7 @@ class Renderer:
         ]
         decoders = []
         for t in sorted(self.ir.tables, key=lambda t: self.table_classes[f"{t.schema}.{t.name}"]):
-            if t.kind != "composite":
+            if f"{t.schema}.{t.name}" not in self.composite_classes:
                 continue
             cls = self.table_classes[f"{t.schema}.{t.name}"]
             converters = [
@@ -601,6 +605,30 @@ class Renderer:
 _SET_COMMANDS = ("copyfrom", "batchexec", "batchone", "batchmany")
 #: A column that must not get a converter (the slot of a nested sqlc.embed model).
 _NO_CONVERSION = ColumnIR(name="", type=TypeRef(0, "", "base", "", "text"), nullable=True)
+
+
+def _composite_refs(ir: AnalysisIR) -> set[str]:
+    """``schema.name`` of every composite type a query or a model holds as a value."""
+    found: set[str] = set()
+
+    def visit(t: TypeRef | None) -> None:
+        if t is None:
+            return
+        if t.kind == "composite":
+            found.add(f"{t.schema}.{t.name}")
+        visit(t.element)
+        visit(t.base)
+
+    for f in ir.files:
+        for q in f.queries:
+            for c in q.columns:
+                visit(c.type)
+            for p in q.params:
+                visit(p.type)
+    for table in ir.tables:
+        for c in table.columns:
+            visit(c.type)
+    return found
 
 
 def _decoder_order(decoders: list[_Decoder]) -> list[_Decoder]:
