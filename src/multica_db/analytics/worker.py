@@ -1,4 +1,4 @@
-"""The single background thread: drain, serialise, batch, send, book the fate.
+"""The single background thread: drain, encode, send, retry, book every fate.
 
 Keeping all of this on one thread is what lets ``capture`` be a bare append on
 the caller's thread, and it means there is exactly one writer for every fate
@@ -8,26 +8,20 @@ serialises or talks to the network.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
 
 from multica_db.analytics.buffer import CLOSED, EventBuffer
+from multica_db.analytics.encoding import BatchEncoder
 from multica_db.analytics.events import Event
 from multica_db.analytics.retry import RetryPolicy
-from multica_db.analytics.stamps import Stamper
 from multica_db.analytics.transport import Outcome, Pending, SendResult, Transport
 
 log = logging.getLogger("multica_db.analytics")
-
-INVALID: Final = "invalid"
-UNSERIALISABLE: Final = "unserialisable"
-TOO_LARGE: Final = "too_large"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +49,13 @@ class Worker:
         self._buffer = buffer
         self._transport = transport
         self._config = config
-        self._stamper = Stamper()
+        self._encoder = BatchEncoder(
+            config.api_key,
+            config.base_properties,
+            max_event_bytes=config.max_event_bytes,
+            max_request_bytes=config.max_request_bytes,
+        )
         self._rng = random.Random(os.urandom(8))
-        self._api_key_json = json.dumps(config.api_key)
-        self._base_properties = dict(config.base_properties)
         self._last_report = time.monotonic()
         self._reported_dropped = 0
         self._reported_failed = 0
@@ -82,7 +79,7 @@ class Worker:
                 if taken is None:
                     break
                 batch, end = taken
-                requests = list(self._requests(self._serialise(batch))) if batch else []
+                requests = self._encode(batch) if batch else []
                 if outstanding is not None:
                     self._complete(outstanding)
                     outstanding = None
@@ -104,113 +101,16 @@ class Worker:
             self._transport.close()
             self._report(force=True)
 
-    # -- serialise ---------------------------------------------------------
-
-    def _records(self, batch: list[Event]) -> tuple[list[dict[str, object]], int]:
-        """The batch-API shape of each usable event, and how many were unusable.
-
-        This loop runs once per event shipped, so it is written flat, with
-        locals instead of attribute lookups and helper calls.
-        """
-        base = self._base_properties
-        stamp = self._stamper.stamp
-        records: list[dict[str, object]] = []
-        append = records.append
-        invalid = 0
-        for event in batch:
-            try:
-                if type(event) is not Event:
-                    raise TypeError(f"not an analytics Event: {type(event).__name__}")
-                name = event.name
-                distinct_id = event.distinct_id
-                if not (type(name) is str and name and type(distinct_id) is str and distinct_id):
-                    raise TypeError("event name and distinct_id must be non-empty strings")
-                # Event.properties is a mappingproxy over a private dict, whose
-                # copy() is a C-level dict copy. Client-wide properties win so
-                # ``environment`` cannot be overridden per event.
-                properties = event.properties.copy()  # type: ignore[attr-defined]
-                properties.update(base)
-                timestamp, uuid = stamp(event.timestamp)  # raises on NaN/inf
-                append(
-                    {
-                        "event": name,
-                        "distinct_id": distinct_id,
-                        "properties": properties,
-                        "timestamp": timestamp,
-                        "uuid": uuid,
-                    }
-                )
-            except Exception:
-                invalid += 1
-        return records, invalid
-
-    def _serialise(self, batch: list[Event]) -> list[tuple[bytes, int]]:
-        """Encoded chunks of comma-joined events, each with how many it holds.
-
-        Bad or oversized events are dropped one by one. The common case (a
-        batch that encodes and is small) costs one ``json.dumps`` call and
-        becomes a single chunk; only when that fails or is too big is each event
-        encoded alone, so one poisoned event never takes its neighbours down.
-        """
-        records, invalid = self._records(batch)
-        if invalid:
-            self._buffer.settle(dropped=invalid, reason=INVALID)
-        if not records:
-            return []
-        try:
-            whole: str | None = _dumps(records)
-        except Exception:
-            whole = None
-        config = self._config
-        if whole is not None and len(whole) <= min(
-            config.max_event_bytes, config.max_request_bytes
-        ):
-            # Every event is smaller than the whole, so all are within limits.
-            return [(whole[1:-1].encode(), len(records))]
-        return [(data, 1) for data in self._one_by_one(records)]
-
-    def _one_by_one(self, records: list[dict[str, object]]) -> list[bytes]:
-        encoded: list[bytes] = []
-        unserialisable = too_large = 0
-        for record in records:
-            try:
-                data = _dumps(record).encode()
-            except Exception:
-                unserialisable += 1
-                continue
-            if len(data) > self._config.max_event_bytes:
-                too_large += 1
-                continue
-            encoded.append(data)
-        if unserialisable:
-            self._buffer.settle(dropped=unserialisable, reason=UNSERIALISABLE)
-        if too_large:
-            self._buffer.settle(dropped=too_large, reason=TOO_LARGE)
-        return encoded
-
-    def _requests(self, chunks: list[tuple[bytes, int]]) -> Iterator[tuple[bytes, int]]:
-        """Group chunks into request payloads under the request byte limit."""
-        limit = self._config.max_request_bytes
-        group: list[bytes] = []
-        size = count = 0
-        for data, n in chunks:
-            if group and size + len(data) + 1 > limit:
-                yield b",".join(group), count
-                group, size, count = [], 0, 0
-            group.append(data)
-            size += len(data) + 1
-            count += n
-        if group:
-            yield b",".join(group), count
+    def _encode(self, batch: list[Event]) -> list[tuple[bytes, int]]:
+        encoded = self._encoder.encode(batch)
+        for reason, count in encoded.dropped.items():
+            self._buffer.settle(dropped=count, reason=reason)
+        return encoded.requests
 
     # -- send --------------------------------------------------------------
 
     def _body(self, payload: bytes) -> bytes:
-        # ``sent_at`` is re-stamped per attempt: PostHog uses it to correct
-        # client clock skew, which a stale value would distort.
-        sent_at = self._stamper.timestamp(time.time())
-        head = f'{{"api_key":{self._api_key_json},"sent_at":"{sent_at}","batch":['
-        return head.encode() + payload + b"]}"
+        return self._encoder.body(payload, time.time())
 
     def _timeout(self) -> float | None:
         """This attempt's timeout, shortened to a close deadline; ``None`` if it passed."""
@@ -324,13 +224,3 @@ class _Outstanding:
 
 def _crashed(exc: Exception) -> SendResult:
     return SendResult(Outcome.RETRY, detail=f"{type(exc).__name__}: {exc}")
-
-
-# Shared, because json.dumps with options builds a new encoder per call. No
-# circular-reference bookkeeping: a cyclic property value still fails (with
-# RecursionError) and is dropped like any other unserialisable event.
-_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False)
-
-
-def _dumps(value: object) -> str:
-    return _ENCODER.encode(value)
