@@ -164,3 +164,17 @@ def test_failing_do_block_is_located(tmp_path: Path, scratch: Conn) -> None:
     with pytest.raises(GenerateError) as err:
         apply_schema(scratch, load_schema([tmp_path / "do.sql"]))
     assert f"{tmp_path / 'do.sql'}:2:1: schema error: boom" in str(err.value)
+
+
+def test_sql_migrate_and_tern_files(tmp_path: Path, scratch: Conn) -> None:
+    _write(
+        tmp_path,
+        {
+            "sm/1_a.sql": "-- +migrate Up\nCREATE TABLE sm (id int);\n"
+            "-- +migrate Down\nDROP TABLE nope;\n",
+            "tern/001_b.sql": "CREATE TABLE tn (id int);\n"
+            "---- create above / drop below ----\nDROP TABLE nope;\n",
+        },
+    )
+    apply_schema(scratch, load_schema([tmp_path / "sm", tmp_path / "tern"]))
+    assert _tables(scratch) == ["sm", "tn"]

@@ -1,8 +1,9 @@
 """Read the schema as real projects keep it, and apply it to the throwaway database.
 
 Accepted inputs (several at once, in the order given): a migrations directory
-in golang-migrate (``NNN_name.up.sql``), goose (``-- +goose Up``) or dbmate
-(``-- migrate:up``) form, or plain ``.sql`` files and directories. Down
+in golang-migrate (``NNN_name.up.sql``), goose (``-- +goose Up``), dbmate
+(``-- migrate:up``), sql-migrate (``-- +migrate Up``) or tern (``---- create above /
+drop below ----``) form, or plain ``.sql`` files and directories. Down
 sections are ignored. Each file runs in one round trip; a file PostgreSQL
 refuses to run in a transaction (``CREATE INDEX CONCURRENTLY``) is replayed
 statement by statement.
@@ -24,6 +25,8 @@ from multica_db_codegen.errors import GenerateError, Location, SourceFile
 _MIGRATE_RE = re.compile(r"^(\d+)_.+\.(up|down)\.sql$")
 _GOOSE_RE = re.compile(r"^--\s*\+goose\s+(up|down)\b", re.IGNORECASE | re.MULTILINE)
 _DBMATE_RE = re.compile(r"^--\s*migrate:(up|down)\b", re.IGNORECASE | re.MULTILINE)
+_SQL_MIGRATE_RE = re.compile(r"^--\s*\+migrate\s+(up|down)\b", re.IGNORECASE | re.MULTILINE)
+_TERN_RE = re.compile(r"^----\s*create above\s*/\s*drop below\s*----", re.IGNORECASE | re.MULTILINE)
 _VERSION_RE = re.compile(r"^(\d+)")
 
 
@@ -58,7 +61,10 @@ def _files_of(path: Path) -> list[Path]:
 
 def _up_section(src: SourceFile) -> tuple[int, int]:
     """[start, end) of the forward part of a goose or dbmate file; the whole file otherwise."""
-    for marker in (_GOOSE_RE, _DBMATE_RE):
+    tern = _TERN_RE.search(src.text)
+    if tern is not None:  # tern: the forward part is above the marker
+        return (0, tern.start())
+    for marker in (_GOOSE_RE, _DBMATE_RE, _SQL_MIGRATE_RE):
         marks = list(marker.finditer(src.text))
         if not marks:
             continue
