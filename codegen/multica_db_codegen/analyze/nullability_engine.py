@@ -286,7 +286,9 @@ class Engine:
             self._views_in_progress.add(rel.oid)
             try:
                 stmts = pglast.parse_sql(rel.viewdef)
-                cols = self.statement(stmts[0].stmt, None)
+                inner = Engine(self.cat, None)  # no parameters, no function arguments
+                inner._views_in_progress = self._views_in_progress
+                cols = inner.statement(stmts[0].stmt, None)
                 if len(cols) == len(rel.columns):
                     result = [c.nullable for c in cols]
             except Exception:  # a view the engine cannot read: its columns stay nullable
@@ -637,7 +639,11 @@ class Engine:
         finally:
             self._assumed.pop()
 
+    def assumed_value(self, ref: Ref) -> bool:
+        return (id(ref.rte), ref.name) in self._assumed[-1][0]
+
     def assumed_not_null(self, ref: Ref) -> bool:
+        """Known NOT NULL before grouping sets: tested, or of a row known not null-extended."""
         cols, real = self._assumed[-1]
         if (id(ref.rte), ref.name) in cols:
             return True
@@ -655,9 +661,9 @@ class Engine:
         res = self.resolve(c, lv)
         if res is None:
             return True
-        if res.refs and all(self.assumed_not_null(r) for r in res.refs):
-            return False
-        if res.nullable:
+        if res.refs and all(self.assumed_value(r) for r in res.refs):
+            return False  # a CASE condition tested this very value
+        if res.nullable and not (res.refs and all(self.assumed_not_null(r) for r in res.refs)):
             return True
         owner = res.level
         if owner is not None and owner.agg_mode == "gsets" and (owner is not lv or not in_agg):
