@@ -56,6 +56,7 @@ class NullabilityCatalog:
         self._relations: dict[tuple[str | None, str], Relation | None] = {}
         self._functions: dict[str, tuple[FunctionCandidate, ...]] = {}
         self._type_kinds: dict[int, str] = {}
+        self._type_categories: dict[int, str | None] = {}
         self.view_cache: dict[int, list[bool]] = {}  # view oid -> nullability of its columns
         # (SQL function oid, its $N nullability) -> (its body's columns' nullability,
         # whether the body yields exactly one row)
@@ -146,6 +147,15 @@ class NullabilityCatalog:
                 for s, na, st, rs, k, o, oid, lang, body, rk, ins in rows
             )
         return self._functions[name]
+
+    def type_category(self, oid: int) -> str | None:
+        """``pg_type.typcategory`` ("A" for arrays)."""
+        if oid not in self._type_categories:
+            row = self.catalog.conn.execute(
+                "SELECT typcategory::text FROM pg_type WHERE oid = %s", (oid,)
+            ).fetchone()
+            self._type_categories[oid] = str(row[0]) if row is not None else None
+        return self._type_categories[oid]
 
     def type_kind(self, oid: int) -> str | None:
         """``pg_type.typtype`` of a type the engine met as a column type."""

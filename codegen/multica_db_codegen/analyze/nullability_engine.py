@@ -886,7 +886,8 @@ class Engine:
             ):
                 return True  # row comparisons are NULL when a field pair is
             return nl(x.lexpr) or nl(x.rexpr)
-        operands = [x.lexpr, *(x.rexpr if isinstance(x.rexpr, tuple | list) else (x.rexpr,))]
+        rexprs = x.rexpr if isinstance(x.rexpr, tuple | list) else (x.rexpr,)
+        operands = [x.lexpr, *rexprs]
         if any(self.row_valued(o, lv) for o in operands if o is not None):
             return True  # row comparisons are NULL when a field pair is
         if kind in (A_Expr_Kind.AEXPR_OP_ANY, A_Expr_Kind.AEXPR_OP_ALL):
@@ -940,11 +941,16 @@ class Engine:
         op = s.operName
         if op and str(op[-1].sval) not in COMPARISON_OPS:
             return True
+        if self.row_valued(s.testexpr, lv):
+            return True
         return cols[0].nullable or self.expr(s.testexpr, lv, in_agg)
 
     def array_sublink_elems(self, s: Any, lv: Level) -> bool:
+        """ARRAY(SELECT x ...) has no NULL element: x is NOT NULL and not itself an array."""
         cols = self.statement(s.subselect, lv)
-        return len(cols) == 1 and not cols[0].nullable
+        if len(cols) != 1 or cols[0].nullable or cols[0].type_oid is None:
+            return False
+        return self.cat.type_category(cols[0].type_oid) not in (None, "A", "P")
 
     def one_row(self, s: Any, lv: Level) -> bool:
         """The subquery always yields exactly one row (an ungrouped aggregate, a bare SELECT)."""
@@ -1019,14 +1025,26 @@ def _func_name(fc: Any) -> tuple[str | None, str]:
     return (parts[-2] if len(parts) > 1 else None), parts[-1]
 
 
-def _array_elems_nonnull(eng: Engine, e: Any, lv: Level | None = None) -> bool:
-    """An array expression whose elements can never be NULL (``ARRAY[1, 2]``)."""
-    while isinstance(e, ast.TypeCast):
-        e = e.arg
+def _array_elems_nonnull(eng: Engine, node: Any, lv: Level | None = None) -> bool:
+    """An array whose elements can never be NULL: ``ARRAY[1, 2]``, ``'{a,b}'::text[]``.
+
+    Elements must be constants (or nested constructors of them): an array-valued
+    element would make a multi-dimensional array whose own elements are unknown.
+    """
+    e: Any = node
+    if isinstance(e, ast.TypeCast):
+        if isinstance(e.arg, ast.A_Const) and isinstance(e.arg.val, ast.String):
+            literal = str(e.arg.val.sval).lower()
+            return literal.startswith("{") and "null" not in literal
+        return _array_elems_nonnull(eng, e.arg, lv)
     if isinstance(e, ast.A_ArrayExpr):
-        if lv is None:
-            lv = Level(None)
-        return all(not eng.expr(x, lv) for x in e.elements or ())
+        for x in e.elements or ():
+            if isinstance(x, ast.A_ArrayExpr):
+                if not _array_elems_nonnull(eng, x, lv):
+                    return False
+            elif not (isinstance(x, ast.A_Const) and not x.isnull):
+                return False
+        return True
     if isinstance(e, ast.SubLink) and e.subLinkType == SubLinkType.ARRAY_SUBLINK and lv is not None:
         return eng.array_sublink_elems(e, lv)
     return False
