@@ -556,6 +556,11 @@ def main(argv: list[str] | None = None) -> int:
     table, ok = render(results, events, dead_events, repeat)
     print(table)
     print(f"\n(total {time.monotonic() - started:.0f} s)")
+    if args.quick:
+        # The targets are defined on the full 100,000-event run; a 10,000-event
+        # run is dominated by start-up and only indicative.
+        print("(quick run: PASS/FAIL above is indicative; targets apply to the full run)")
+        return 0
     return 0 if ok else 1
 
 
