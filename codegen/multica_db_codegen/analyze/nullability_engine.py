@@ -709,6 +709,8 @@ class Engine:
                 return True
             if fname in TEXT_ONLY and not all(self.not_range(a, lv) for a in args):
                 return True
+            if fname == "to_char" and not _nonempty_string(args[-1]):
+                return True  # to_char(x, '') is NULL
             return any(self.expr(a, lv, in_agg) for a in args)
         return True
 
@@ -1048,6 +1050,11 @@ def _array_elems_nonnull(eng: Engine, node: Any, lv: Level | None = None) -> boo
     if isinstance(e, ast.SubLink) and e.subLinkType == SubLinkType.ARRAY_SUBLINK and lv is not None:
         return eng.array_sublink_elems(e, lv)
     return False
+
+
+def _nonempty_string(node: Any) -> bool:
+    e: Any = node
+    return isinstance(e, ast.A_Const) and isinstance(e.val, ast.String) and bool(e.val.sval)
 
 
 def _conjuncts(cond: Any) -> Iterable[Any]:
