@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,17 @@ FAST: dict[str, Any] = {
 }
 
 MakeClient = Callable[..., PostHogClient]
+
+_HERE = Path(__file__).resolve().parent
+#: Every analytics test finishes in well under a second or two; anything near
+#: this bound is a hang, and a hang must fail the test rather than the run.
+_TIMEOUT_SECONDS = 30
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _HERE in item.path.resolve().parents and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(_TIMEOUT_SECONDS))
 
 
 @pytest.fixture
