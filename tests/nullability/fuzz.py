@@ -144,7 +144,15 @@ class QueryMaker:
         def e() -> str:
             return self.expr(sources, typ, depth + 1)
 
-        choice = r.randint(0, 11)
+        choice = r.randint(0, 13)
+        if choice == 12:
+            if typ == "int":
+                return f"task_count({e()}::bigint)"
+            return f"{r.choice(['full_label', 'lax_label'])}({e()}, {e()})"
+        if choice == 13:
+            if typ == "int":
+                return f"maybe_half(({e()})::int)"
+            return f"first_task_title({self.expr(sources, 'int', depth + 1)}::bigint)"
         if choice == 10 and depth == 0 and self.windows_ok:
             return self.window(sources, typ)
         if choice == 11 and typ == "int":
