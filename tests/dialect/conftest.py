@@ -180,6 +180,10 @@ WHERE b.id = ANY(@ids::bigint[]);
 -- name: BookAsValue :one
 SELECT book_of_id(@id);
 
+-- name: BooksWithAuthorName :many
+SELECT sqlc.embed(b), sqlc.embed(n) FROM book b JOIN author_names n ON n.id = b.author_id
+ORDER BY b.id;
+
 -- name: BooksOf :many
 SELECT * FROM books_of($1);
 

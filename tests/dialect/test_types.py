@@ -176,6 +176,9 @@ def test_embed_nests_table_models(dialect: Generated, dconn: Conn) -> None:
     assert [(type(w.b), w.a is None) for w in whole] == [(m.Book, False), (m.Book, True)]
     assert whole[0].a is not None and whole[0].a.model_dump() == a.model_dump()
     assert books.book_as_value(dconn, id=rows[0].book.id) == rows[0].book
+    # a view embeds as its model too
+    named = [r for r in books.books_with_author_name(dconn) if r.book.title == "with"]
+    assert [(type(r.author_name), r.author_name.name) for r in named] == [(m.AuthorName, "ada")]
     hints = typing.get_type_hints(books.BooksWithAuthorRow)
     assert hints["book"] is m.Book and hints["author"] == m.Author | None
 

@@ -457,6 +457,13 @@ def _embeds(
         ]
         star_before = any(_is_star(t.val) for t in targets[:index])
         found = (candidates[-1] if star_before else candidates[0]) if candidates else None
+        if found is None and not star_before:
+            # A view's columns are described as its base tables' (or as computed): the
+            # block is where the target list puts it, if the names agree.
+            names = [n for n, _ in catalog.relation_columns(rel[0], rel[1]) or []]
+            at = index + sum(e.width - 1 for e in out)
+            if [c.name for c in d.columns[at : at + width]] == names and len(names) == width:
+                found = at
         if found is None:
             raise GenerateError(
                 f"sqlc.embed({embed.alias}): cannot find its columns in the result",
@@ -465,8 +472,9 @@ def _embeds(
             )
         start = found
         cursor = start + width
-        attrs = catalog.attributes((c.table_oid, c.attnum) for c in d.columns[start:cursor])
-        first = attrs[(relid, attnums[0])] if attnums else None
+        first = (
+            catalog.attributes([(relid, attnums[0])]).get((relid, attnums[0])) if attnums else None
+        )
         model = f"{first.schema}.{first.table}" if first else rel[1]
         if embed.alias in used:
             raise GenerateError(
