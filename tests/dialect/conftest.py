@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
@@ -271,10 +271,11 @@ def dconn(dialect_db: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 
 
 @pytest.fixture
-async def daconn(dialect_db: str) -> psycopg.AsyncConnection[tuple[object, ...]]:
+async def daconn(dialect_db: str) -> AsyncIterator[psycopg.AsyncConnection[tuple[object, ...]]]:
+    """The asyncio twin of :func:`dconn`."""
     c = await psycopg.AsyncConnection.connect(dialect_db)
     try:
-        yield c  # type: ignore[misc]
+        yield c
     finally:
         await c.rollback()
         await c.close()
