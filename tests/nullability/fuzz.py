@@ -231,13 +231,38 @@ class QueryMaker:
         if k < 0.2:
             inner = self.plain([r.choice(["int", "text"]) for _ in range(r.randint(1, 3))])
             return f"WITH w AS ({inner}) SELECT * FROM w"
-        if k < 0.25:
+        if k < 0.3:
+            return self.dml()
+        if k < 0.35:
             inner = self.plain(["int", "text"])
             return (
                 "SELECT p.name, w.* FROM person p "
                 f"LEFT JOIN LATERAL ({inner} LIMIT 1) w ON w.c0 = p.id"
             )
         return self.single()
+
+    def dml(self) -> str:
+        """DELETE ... USING / UPDATE ... FROM ... RETURNING over a random FROM list."""
+        r = self.r
+        table = r.choice(["task", "label", "person"])
+        target = Source("t0", RELATIONS[table], table)
+        from_sql, sources = self.from_clause()
+        everyone = [target, *sources]
+        cond = self.join_condition(sources, target)
+        if r.random() < 0.5:
+            cond += " AND " + self.pred(everyone)
+        items = [self.expr(everyone, r.choice(["int", "text"])) for _ in range(r.randint(1, 4))]
+        returning = ", ".join(f"{x} AS c{i}" for i, x in enumerate(items))
+        if r.random() < 0.5:
+            return f"DELETE FROM {table} t0 USING {from_sql} WHERE {cond} RETURNING {returning}"
+        col, typ = r.choice(
+            [c for c in RELATIONS[table] if c[0] not in ("id", "person_id", "task_id")]
+        )
+        value = self.expr(everyone, typ)
+        return (
+            f"UPDATE {table} t0 SET {col} = {value} FROM {from_sql} WHERE {cond} "
+            f"RETURNING {returning}"
+        )
 
     def plain(self, types: list[str]) -> str:
         from_sql, sources = self.from_clause()

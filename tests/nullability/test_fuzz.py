@@ -46,7 +46,9 @@ def test_random_queries_never_return_null_where_we_promise_not_null(
                 if load.strip():
                     conn.execute(load.encode())
                 for q in analysed:
+                    conn.execute("SAVEPOINT q")  # DML must not change the next query's data
                     rows = conn.execute(q.sql.encode()).fetchall()
+                    conn.execute("ROLLBACK TO SAVEPOINT q")
                     for i, c in enumerate(q.columns):
                         if not c.nullable and any(row[i] is None for row in rows):
                             unsafe.append(f"{q.name}.{c.name} on {dataset}: {q.sql}")
