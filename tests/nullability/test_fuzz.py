@@ -47,7 +47,10 @@ def test_random_queries_never_return_null_where_we_promise_not_null(
                     conn.execute(load.encode())
                 for q in analysed:
                     conn.execute("SAVEPOINT q")  # DML must not change the next query's data
-                    rows = conn.execute(q.sql.encode()).fetchall()
+                    try:
+                        rows = conn.execute(q.sql.encode()).fetchall()
+                    except psycopg.IntegrityError:
+                        rows = []  # random DML can break a foreign key: nothing to check
                     conn.execute("ROLLBACK TO SAVEPOINT q")
                     for i, c in enumerate(q.columns):
                         if not c.nullable and any(row[i] is None for row in rows):
