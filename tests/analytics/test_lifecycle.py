@@ -58,20 +58,14 @@ def test_flush_and_close_return_within_their_deadline(
 
     closed, close_time = timed(lambda: client.close(0.5))
     assert close_time < 0.5 + SLACK
+    assert closed is False
     stats = client.stats
     assert stats.pending == 0
     assert stats.captured == 100
-    assert stats.sent == 0
-    assert stats.dropped + stats.failed == 100
-    if backend == "hang":
-        # Stuck in a request at the deadline: the in-flight batch is abandoned.
-        assert closed is False
-        assert stats.dropped_by_reason["closed"] > 0
-    else:
-        # Fast failures: each remaining batch gets one last try instead of a
-        # backoff that would outlive the deadline, and is then booked failed.
-        assert closed is True
-        assert stats.failed == 100
+    # Stuck in a request, or owed a retry the deadline does not leave time for:
+    # either way "not sent in time", which is a drop, not a failure.
+    assert stats.dropped_by_reason == {"deadline": 100}
+    assert stats.failed == 0
 
 
 def test_close_sends_what_it_can_in_time(sink: Sink, make_client: MakeClient) -> None:
@@ -89,18 +83,18 @@ def test_close_with_a_slow_backend_counts_the_rest_as_dropped(
     sink: Sink, make_client: MakeClient
 ) -> None:
     sink.set("slow")
-    sink.state.slow_seconds = 0.3
+    sink.state.slow_seconds = 0.2
     client = make_client(batch_size=10, flush_interval=30.0, queue_size=1000)
     for i in range(100):
         client.capture(ev(i))
-    closed, elapsed = timed(lambda: client.close(0.5))
+    closed, elapsed = timed(lambda: client.close(0.8))
     assert closed is False
-    assert elapsed < 0.5 + SLACK
+    assert elapsed < 0.8 + SLACK
     stats = client.stats
-    # One or two requests fit in the deadline; the rest is booked, not lost.
+    # A few 0.2 s requests fit in the deadline; the rest is booked, not lost.
     assert 0 < stats.sent < 100
     assert stats.sent + stats.dropped == 100
-    assert stats.dropped_by_reason["closed"] == stats.dropped
+    assert stats.dropped_by_reason == {"deadline": stats.dropped}
     assert stats.pending == 0
 
 
@@ -115,7 +109,8 @@ def test_late_worker_report_does_not_double_count(sink: Sink, make_client: MakeC
     after_close = client.stats
     time.sleep(0.5)  # the slow request completes after the deadline
     assert client.stats == after_close
-    assert after_close.dropped == 5 and after_close.pending == 0
+    assert after_close.dropped_by_reason == {"deadline": 5}
+    assert after_close.pending == 0
 
 
 def test_capture_after_close_is_refused_and_counted(make_client: MakeClient) -> None:

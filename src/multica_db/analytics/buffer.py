@@ -23,7 +23,10 @@ from multica_db.analytics.stats import Stats
 T = TypeVar("T")
 
 QUEUE_FULL: Final = "queue_full"
+#: Captured after close() began.
 CLOSED: Final = "closed"
+#: Cut short by a close deadline: still queued, in flight, or denied a retry.
+DEADLINE: Final = "deadline"
 
 
 class EventBuffer(Generic[T]):
@@ -126,7 +129,7 @@ class EventBuffer(Generic[T]):
             self._in_flight = 0
             self._settled_through = self._accepted
             if left:
-                self._drop_locked(left, CLOSED)
+                self._drop_locked(left, DEADLINE)
             self._work.notify_all()
             self._settled_cond.notify_all()
             return left

@@ -20,7 +20,7 @@ from importlib import metadata
 from types import TracebackType
 from typing import Final
 
-from multica_db.analytics.buffer import EventBuffer
+from multica_db.analytics.buffer import DEADLINE, EventBuffer
 from multica_db.analytics.config import DEFAULT_HOST, Environment, normalise_environment
 from multica_db.analytics.events import Event
 from multica_db.analytics.retry import RetryPolicy
@@ -169,8 +169,9 @@ class PostHogClient:
     def close(self, timeout: float = 5.0) -> bool:
         """Stop accepting events, send what fits in ``timeout``, drop the rest.
 
-        Returns ``True`` if nothing had to be dropped for lack of time. Safe to
-        call more than once; later calls return at once.
+        Returns ``True`` if the deadline cut nothing short, i.e. no event was
+        dropped with reason ``deadline``. Safe to call more than once; later
+        calls return at once.
         """
         deadline = time.monotonic() + max(timeout, 0.0)
         self._closed = True
@@ -183,7 +184,7 @@ class PostHogClient:
         self._finalizer.detach()
         if left:
             log.warning("analytics: close deadline reached, dropped %d unsent events", left)
-        return left == 0
+        return buffer.snapshot().dropped_by_reason.get(DEADLINE, 0) == 0
 
     async def aflush(self, timeout: float = 5.0) -> bool:
         """:meth:`flush` without blocking the event loop."""

@@ -18,8 +18,10 @@ class Stats:
     ``pending`` is derived rather than counted separately.
 
     * ``sent`` - acknowledged by the backend with a 2xx.
-    * ``dropped`` - never (fully) attempted: queue full, capture after close,
-      unserialisable or oversized, or still unsent when a close deadline hit.
+    * ``dropped`` - never (fully) attempted, by reason (``dropped_by_reason``):
+      ``queue_full``, ``closed`` (captured after close), ``invalid``,
+      ``unserialisable``, ``too_large``, or ``deadline`` (a close deadline hit
+      while it was queued, in flight, or still owed a retry).
     * ``failed`` - attempted and given up on: a non-retryable status, or every
       allowed try failed.
     * ``retried`` - extra requests made (not events); a health signal only.

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from multica_db.analytics.buffer import CLOSED, EventBuffer
+from multica_db.analytics.buffer import DEADLINE, EventBuffer
 from multica_db.analytics.encoding import BatchEncoder
 from multica_db.analytics.events import Event
 from multica_db.analytics.retry import RetryPolicy
@@ -124,7 +124,7 @@ class Worker:
         """Send one request synchronously, retrying as the policy allows."""
         timeout = self._timeout()
         if timeout is None:
-            self._buffer.settle(dropped=count, reason=CLOSED)
+            self._buffer.settle(dropped=count, reason=DEADLINE)
             return
         try:
             result = self._transport.post(self._body(payload), timeout)
@@ -137,7 +137,7 @@ class Worker:
         payload, count = request
         timeout = self._timeout()
         if timeout is None:
-            self._buffer.settle(dropped=count, reason=CLOSED)
+            self._buffer.settle(dropped=count, reason=DEADLINE)
             return None
         try:
             started = self._transport.begin(self._body(payload), timeout)
@@ -172,12 +172,11 @@ class Worker:
                 buffer.settle(failed=count)
                 return
             delay = config.retry.delay(attempt, result.retry_after, self._rng)
-            if not buffer.pause(time.monotonic() + delay):
-                buffer.settle(failed=count)
-                return
-            timeout = self._timeout()
+            timeout = self._timeout() if buffer.pause(time.monotonic() + delay) else None
             if timeout is None:
-                buffer.settle(failed=count)
+                # A close deadline denied the retry this batch was still owed:
+                # that is "not sent in time", not "given up on".
+                buffer.settle(dropped=count, reason=DEADLINE)
                 return
             buffer.note_retry()
             attempt += 1
