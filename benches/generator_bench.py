@@ -205,6 +205,17 @@ def bench_project(
     return list(rows.values())
 
 
+def _verdicts(rows: list[Row]) -> str:
+    """The issue's targets: warm at most half of sqlc's wall time, cold at most 3x."""
+    by = {r.label: r.median for r in rows}
+    sqlc = by["sqlc generate"]
+    warm, cold = by["multica-db warm"] / sqlc, by["multica-db cold"] / sqlc
+    return (
+        f"- warm ≤ 0.5× sqlc: {warm:.2f}× → {'PASS' if warm <= 0.5 else 'FAIL'}\n"
+        f"- cold ≤ 3× sqlc: {cold:.2f}× → {'PASS' if cold <= 3 else 'FAIL'}\n"
+    )
+
+
 def prove_corpus(corpus: Path) -> str:
     """Both generators on the corpus: exit status, queries generated, time of one cold run."""
     env = {
@@ -277,6 +288,7 @@ def main(argv: list[str] | None = None) -> str:
         outs = ["py"]
         rows = bench_project(title, project, sqlc_args, outs, server, runs)
         text = table(f"Generator: {title}, {server} server", rows, baseline="sqlc generate")
+        text += "\n" + _verdicts(rows) + "\n"
         print(text, flush=True)
         out.append(text)
         results[f"{title} / {server}"] = rows
