@@ -157,7 +157,7 @@ def migrate(
 def main() -> None:
     from multica_db_codegen.pipeline import fast_generate
 
-    code = fast_generate(sys.argv[1:])  # an unchanged project answers before typer loads
+    code = fast_generate(sys.argv[1:])  # plain `generate` runs without loading typer
     if code is not None:
         raise SystemExit(code)
     app()

@@ -168,12 +168,13 @@ _VALUE_FLAGS = {
 
 
 def fast_generate(argv: list[str]) -> int | None:
-    """``generate`` when the run cache says nothing changed, before the CLI framework loads.
+    """``multica-db generate`` without loading the CLI framework, when the flags are plain.
 
     Building typer's command (it validates parameters with pydantic) costs more
-    than the whole warm run, so ``main`` tries this first. It answers only the
-    plain case — known flags, a cache hit, every file already up to date — and
-    returns None for everything else, which then goes through the CLI as usual.
+    than a whole warm run, so ``main`` tries this first. It handles known flags
+    only; it prints what the CLI prints and returns the exit code. Anything else
+    — another command, an unknown flag, any error — returns None, and the CLI
+    runs (again) as usual, reporting errors its own way.
     """
     if not argv or argv[0] != "generate" or not caching.enabled():
         return None
@@ -195,28 +196,47 @@ def fast_generate(argv: list[str]) -> int | None:
     single = {k: v[0] for k, v in opts.items() if k not in ("schema", "queries")}
     if any(len(v) > 1 for k, v in opts.items() if k in single):
         return None
+    schema_flags = [Path(p) for p in opts.get("schema", [])] or None
+    query_flags = [Path(p) for p in opts.get("queries", [])] or None
+    sqlc = Path(single["sqlc_config"]) if "sqlc_config" in single else None
+    out = Path(single["out"]) if "out" in single else None
+    warnings: list[str] = []
     try:
-        sqlc = single.get("sqlc_config")
-        schema, queries = _inputs(
-            [Path(p) for p in opts.get("schema", [])] or None,
-            [Path(p) for p in opts.get("queries", [])] or None,
-            None,
-            Path(sqlc) if sqlc else None,
-        )
+        schema, queries = _inputs(schema_flags, query_flags, None, sqlc)
         cfg = load_config(
             schema=schema,
             queries=queries,
-            out=Path(single["out"]) if "out" in single else None,
+            out=out,
             package=single.get("package"),
             database_url=single.get("database_url"),
         )
-        pyproject = find_pyproject(cfg.root)
-        hit = caching.ProjectCache(cfg.root).load_run(_run_key(cfg, pyproject), cfg.out)
-        if hit is None or not _up_to_date(cfg.out, hit[0]):
-            return None
-    except Exception:  # any doubt: let the full CLI handle it and report errors its way
+        hit = caching.ProjectCache(cfg.root).load_run(
+            _run_key(cfg, find_pyproject(cfg.root)), cfg.out
+        )
+        if hit is not None and _up_to_date(cfg.out, hit[0]):
+            changed, diff_text = 0, ""
+            warnings = hit[1]
+        else:
+            changed, diff_text = run_generate(
+                check=check,
+                schema=schema_flags,
+                queries=query_flags,
+                out=out,
+                package=single.get("package"),
+                database_url=single.get("database_url"),
+                sqlc_config=sqlc,
+                warn=warnings.append,
+            )
+    except Exception:  # errors are reported by the CLI, which runs next
         return None
-    for w in hit[1]:
+    for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
-    print("generated code is up to date" if check else "0 file(s) written", file=sys.stderr)
+    if not check:
+        print(f"{changed} file(s) written", file=sys.stderr)
+        return 0
+    if changed:
+        sys.stdout.write(diff_text)
+        print("generated code is stale: run `multica-db generate`", file=sys.stderr)
+        return 1
+    print("generated code is up to date", file=sys.stderr)
     return 0

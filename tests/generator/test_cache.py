@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,20 +72,40 @@ def test_cached_and_uncached_runs_agree(
     assert tree(out) == cached
 
 
-def test_fast_path_only_answers_an_up_to_date_project(
-    cli: Cli, project: Project, analyzer_url: str, monkeypatch: pytest.MonkeyPatch
+def test_fast_path_generates_checks_and_leaves_errors_to_the_cli(
+    project: Project,
+    analyzer_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     root = project(QUERIES)
+    out = root / "out" / "pkg"
     monkeypatch.chdir(root)
     monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", analyzer_url)
-    assert fast_generate(["generate"]) is None  # nothing cached yet
-    assert cli(root, "generate")[0] == 0
+    assert fast_generate(["generate", "--check"]) == 1  # nothing generated yet: stale
+    assert "+++ b/out/pkg/models.py" in capsys.readouterr().out
     assert fast_generate(["generate"]) == 0
+    assert "5 file(s) written" in capsys.readouterr().err
+    assert fast_generate(["generate"]) == 0  # the run cache answers
+    assert "0 file(s) written" in capsys.readouterr().err
     assert fast_generate(["generate", "--check"]) == 0
     assert fast_generate(["generate", "--help"]) is None
-    assert fast_generate(["generate", "--out", "elsewhere"]) is None  # another output: a miss
-    (root / "queries" / "authors.sql").write_text(QUERIES + "\n")
-    assert fast_generate(["generate"]) is None
+    assert fast_generate(["analyze"]) is None
+    before = tree(out)
+    (root / "queries" / "authors.sql").write_text(QUERIES + "\n-- name: Bad :one\nSELEC 1;\n")
+    assert fast_generate(["generate"]) is None  # the CLI reports the error
+    assert tree(out) == before
+
+
+def test_console_script_runs_generate(project: Project, analyzer_url: str) -> None:
+    root = project(QUERIES)
+    env = {**os.environ, "MULTICA_DB_ANALYZER_URL": analyzer_url}
+    cmd = [sys.executable, "-m", "multica_db_codegen.cli", "generate"]
+    first = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "5 file(s) written" in first.stderr
+    again = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert (again.returncode, again.stderr.strip()) == (0, "0 file(s) written")
 
 
 def test_ir_round_trips_through_json() -> None:
