@@ -357,19 +357,9 @@ class Engine:
             out_names = outs.pop()
             if out_names:
                 return [Col(n, True) for n in out_names]
-            if len(cands) == 1 and not self.returns_composite(fname, schema):
-                return [Col(scalar_name, True)]
+            if len(cands) == 1 and cands[0].ret_kind not in ("c", "p"):
+                return [Col(scalar_name, True)]  # a scalar set-returning function
         return None
-
-    def returns_composite(self, fname: str, schema: str | None) -> bool:
-        row = self.cat.catalog.conn.execute(
-            "SELECT bool_or(t.typtype = 'c' OR t.oid = 'record'::regtype) FROM pg_proc p "
-            "JOIN pg_type t ON t.oid = p.prorettype "
-            "JOIN pg_namespace n ON n.oid = p.pronamespace "
-            "WHERE p.proname = %s AND (%s::text IS NULL OR n.nspname = %s)",
-            (fname, schema, schema),
-        ).fetchone()
-        return bool(row and row[0])
 
     def join(self, j: Any, lv: Level) -> list[Ref]:
         start = len(lv.rtes)
@@ -702,7 +692,9 @@ class Engine:
             return not args or self.expr(args[0], lv, in_agg)
         if fname in SRF_COLUMNS:  # in a target list: one row per element, never NULL ones
             spec = SRF_COLUMNS[fname]
-            return spec is not None or (fname == "string_to_table" and len(args) != 2)
+            if spec is None:
+                return fname == "string_to_table" and len(args) != 2
+            return len(spec) != 1 or spec[0][1]
         if fname in STRICT_SAFE:
             cands = [c for c in self.cat.functions(fname) if c.nargs == len(args)]
             if not cands or any(not c.strict or c.retset for c in cands):
