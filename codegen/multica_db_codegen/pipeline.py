@@ -153,7 +153,8 @@ def run_generate(
             pyproject=pyproject.read_text(encoding="utf-8") if pyproject else "",
         )
         files = cache.format(rendered, salt, fmt)
-        cache.store_run(key, cfg.out, files, warnings)
+        if _run_key(cfg, pyproject) == key:  # inputs unchanged while we ran: safe to reuse
+            cache.store_run(key, cfg.out, files, warnings)
     return _write(cfg.out, cfg.root, files, check)
 
 

@@ -139,7 +139,7 @@ def analyze(
             files.append(FileIR(str(path), module_name(path), tuple(queries)))
             clean = len(errors) == failed and all(q.error is None for q in queries)
             if session is not None and clean:
-                session.store(path, files[-1])
+                session.store(path, files[-1], specs[0].location.file.text if specs else None)
         if errors:
             raise GenerateErrors(errors)
         if session is not None:

@@ -28,6 +28,7 @@ delete the cache directory.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -88,7 +89,8 @@ def tree_digest(paths: Iterable[Path]) -> str:
     """Every file named or under a named directory: relative path and bytes.
 
     Deliberately wider than what the stages read (all files, not only ``.sql`` up
-    migrations): an unrelated file can only cause a miss, never a stale hit.
+    migrations, symlinked directories followed as rglob does): an unrelated file can only
+    cause a miss, never a stale hit.
     """
     parts: list[str | bytes] = []
     for root in paths:
@@ -96,7 +98,7 @@ def tree_digest(paths: Iterable[Path]) -> str:
         if root.is_file():
             parts.append(root.read_bytes())
         elif root.is_dir():
-            for dirpath, dirnames, filenames in os.walk(root):
+            for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
                 dirnames.sort()
                 rel = os.path.relpath(dirpath, root)
                 for name in sorted(filenames):
@@ -229,11 +231,15 @@ def _write_json(path: Path, data: Any) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError:
+        return
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(json.dumps(data, separators=(",", ":")))
         os.replace(tmp, path)
-    except OSError:
-        pass
+    except (OSError, ValueError, TypeError):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 class ProjectCache:
@@ -297,18 +303,18 @@ class AnalysisSession:
         self._pool: ThreadPoolExecutor | None = None
         self._db: Future[str] | None = None
 
-    def _key(self, path: Path) -> str | None:
-        try:
-            return _sha(self.prefix, str(path), path.read_bytes())
-        except OSError:
-            return None
+    def _key(self, path: Path, text: str) -> str:
+        return _sha(self.prefix, str(path), text)
 
     def lookup(self, paths: Iterable[Path]) -> dict[Path, Any]:
         """The cached ``FileIR`` of every file analysed before exactly as it is now."""
         found: dict[Path, Any] = {}
         for p in paths:
-            key = self._key(p)
-            raw = self._entries.get(key) if key else None
+            try:  # read as the parser reads it (universal newlines)
+                key = self._key(p, p.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            raw = self._entries.get(key)
             if raw is None:
                 continue
             try:
@@ -317,14 +323,15 @@ class AnalysisSession:
                 continue
             if getattr(fir, "path", None) == str(p):
                 found[p] = fir
-                self._keep[key] = raw  # type: ignore[index]
+                self._keep[key] = raw
         return found
 
-    def store(self, path: Path, fir: Any) -> None:
-        """Remember a file's analysis (unless it holds a value JSON cannot carry exactly)."""
-        key = self._key(path)
-        if key is None:
+    def store(self, path: Path, fir: Any, text: str | None) -> None:
+        """Remember a file's analysis under the text that was parsed (not the file as it
+        is now: it may have changed meanwhile), unless JSON cannot carry it exactly."""
+        if text is None:
             return
+        key = self._key(path, text)
         try:
             raw = encode(fir)  # exact types only: decoding it gives back an equal IR
         except (TypeError, ValueError):
