@@ -233,6 +233,14 @@ class QueryMaker:
             return f"WITH w AS ({inner}) SELECT * FROM w"
         if k < 0.3:
             return self.dml()
+        if k < 0.33:
+            agg = r.choice(["count(*)", "max(s.points)", "min(s.note)", "count(s.note)"])
+            where = r.choice(["s.person_id = p.id", "s.person_id = p.manager_id", "true"])
+            on = r.choice(["true", "w.c0 IS NOT NULL", "true"])
+            return (
+                f"SELECT p.name, w.* FROM person p LEFT JOIN LATERAL "
+                f"(SELECT {agg} AS c0 FROM task s WHERE {where}) w ON {on}"
+            )
         if k < 0.35:
             inner = self.plain(["int", "text"])
             return (

@@ -408,7 +408,9 @@ class Engine:
             merged.append(Col(n, nullable, lref.rte.cols[lref.index].type_oid))
             lref.rte.hidden.add(n)
             rref.rte.hidden.add(n)
-        if jt in (JoinType.JOIN_LEFT, JoinType.JOIN_FULL):
+        if jt in (JoinType.JOIN_LEFT, JoinType.JOIN_FULL) and not (
+            jt == JoinType.JOIN_LEFT and self.always_matches(j.quals, j.rarg)
+        ):
             for rte in right:
                 rte.null_extended = True
         if jt in (JoinType.JOIN_RIGHT, JoinType.JOIN_FULL):
@@ -428,6 +430,15 @@ class Engine:
                 rte.visible = False
         lv.rtes.append(jrte)
         return jrte.star
+
+    def always_matches(self, quals: Any, item: Any) -> bool:
+        """``LEFT JOIN (one-row subquery) ON true``: every left row finds its partner."""
+        q: Any = quals
+        if not (isinstance(q, ast.A_Const) and isinstance(q.val, ast.Boolean) and q.val.boolval):
+            return False
+        return isinstance(item, ast.RangeSubselect) and self.one_row_selects.get(
+            id(item.subquery), False
+        )
 
     # --- filters ------------------------------------------------------------------------
     def refine(self, cond: Any, lv: Level, allowed: set[int]) -> None:
