@@ -27,13 +27,16 @@ __all__ = [
     "ExecResult",
     "NoRowError",
     "array_decoder",
+    "array_encoder",
     "array_literal",
     "astream_transaction",
     "composite_decoder",
+    "composite_encoder",
     "composite_literal",
     "cursor_name",
     "embed_maker",
     "hstore_literal",
+    "json_text",
     "multirange_decoder",
     "multirange_literal",
     "parse_array",
@@ -454,6 +457,45 @@ def array_literal(values: Iterable[Any]) -> str:
         + ",".join("NULL" if v is None else _quote(pg_text(v), doubled=False) for v in values)
         + "}"
     )
+
+
+Encoder = Callable[[Any], str]
+
+
+def json_text(value: Any) -> str:
+    """A JSON value nested in a composite or an array: its JSON text."""
+    return json.dumps(value)
+
+
+def array_encoder(element: Encoder | None = None) -> Callable[[Iterable[Any]], str]:
+    """The array literal of values whose text form ``element`` gives (default :func:`pg_text`)."""
+    text = element or pg_text
+
+    def encode(values: Iterable[Any]) -> str:
+        return (
+            "{"
+            + ",".join("NULL" if v is None else _quote(text(v), doubled=False) for v in values)
+            + "}"
+        )
+
+    return encode
+
+
+def composite_encoder(
+    fields: tuple[str, ...], encoders: Mapping[int, Encoder] | None = None
+) -> Callable[[BaseModel], str]:
+    """The record literal of a model, each field by its type's text form (typed: a JSON
+    field's ``True`` is ``true``, not the boolean ``t``)."""
+    plan = tuple((name, (encoders or {}).get(i, pg_text)) for i, name in enumerate(fields))
+
+    def encode(value: BaseModel) -> str:
+        parts = []
+        for name, text in plan:
+            v = getattr(value, name)
+            parts.append("" if v is None else _quote(text(v), doubled=True))
+        return "(" + ",".join(parts) + ")"
+
+    return encode
 
 
 def composite_literal(value: BaseModel) -> str:

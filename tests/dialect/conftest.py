@@ -21,6 +21,9 @@ CREATE DOMAIN positive_int AS integer NOT NULL DEFAULT 1 CHECK (VALUE > 0);
 CREATE DOMAIN email AS citext;
 CREATE TYPE address AS (street text, number int, tags text[], moods mood[]);
 CREATE TYPE geo AS (home address, seen_at timestamptz, score numeric);
+CREATE TYPE prefs AS (
+    flags jsonb, enabled boolean, during tstzrange, homes address[], blob bytea, wait interval
+);
 
 CREATE TABLE author (
     id bigserial PRIMARY KEY,
@@ -120,6 +123,9 @@ SELECT addr FROM author WHERE id = $1;
 
 -- name: AuthorGeo :one
 SELECT row(addr, '2024-05-06 07:08:09+00', 1.5)::geo AS geo FROM author WHERE id = $1;
+
+-- name: EchoPrefs :one
+SELECT @p::prefs AS p;
 
 -- name: AuthorsAt :many
 SELECT id FROM author WHERE addr = @addr::address ORDER BY id;

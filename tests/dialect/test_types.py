@@ -94,6 +94,22 @@ def test_composite_results_and_parameters(dialect: Generated, dconn: Conn) -> No
     assert q.authors_at(dconn, addr=other) == []
 
 
+def test_composite_fields_are_encoded_by_type(dialect: Generated, dconn: Conn) -> None:
+    m = dialect.module("models")
+    q = dialect.module("queries.authors")
+    home = m.Address(street='a "b"', number=None, tags=["x,y"], moods=[m.Mood.SAD])
+    for flags in (True, "text", {"k": [1, None, "v"]}, 3.5, None):
+        prefs = m.Pref(
+            flags=flags,
+            enabled=False,
+            during=Range(datetime.datetime(2024, 1, 1, tzinfo=UTC), None),
+            homes=[home, None],
+            blob=b"\x00\xff",
+            wait=datetime.timedelta(days=1, seconds=5, microseconds=7),
+        )
+        assert q.echo_prefs(dconn, p=prefs) == prefs
+
+
 def test_domain_takes_base_type_and_not_null(dialect: Generated, dconn: Conn) -> None:
     m = dialect.module("models")
     q = dialect.module("queries.authors")

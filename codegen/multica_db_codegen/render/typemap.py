@@ -160,7 +160,12 @@ class TypeMapper:
                 conv = f"{self._runtime('array_decoder')}({decoder or ''})"
                 # psycopg would send a list of str as text[], which PostgreSQL will not
                 # compare with an enum[]: send the array's text form, typed by the server
-                encoder = self._runtime("array_literal")
+                element = self.text_encoder(t.element)
+                encoder = (
+                    f"{self._runtime('array_encoder')}({element})"
+                    if element is not None
+                    else self._runtime("array_literal")
+                )
             elif inner.converter is not None:
                 conv = f"{self._runtime('array_decoder')}({inner.converter})"
             return PyType(f"list[{elem}]", converter=conv, encoder=encoder)
@@ -176,7 +181,7 @@ class TypeMapper:
                 raise _unsupported(t)
             ref = self._model_ref(cls)
             decoder = self._model_ref(decoder_name(cls))
-            return PyType(ref, converter=decoder, encoder=self._runtime("composite_literal"))
+            return PyType(ref, converter=decoder, encoder=self._model_ref(encoder_name(cls)))
         if t.kind in ("range", "multirange") and t.element is not None:
             inner = self.map(t.element)
             self.imports.psycopg_range = True
@@ -209,6 +214,28 @@ class TypeMapper:
         json = {"json": "Json", "jsonb": "Jsonb"}.get(t.name)
         return PyType(annotation, json=json)
 
+    def text_encoder(self, t: TypeRef) -> str | None:
+        """An expression giving the text form of a ``t`` nested in a literal.
+
+        ``None`` when the generic :func:`multica_db._runtime.pg_text` is right.
+        """
+        if t.kind == "domain" and t.base is not None:
+            return self.text_encoder(t.base)
+        if t.kind == "composite":
+            return self.map(t).encoder
+        if t.kind == "array" and t.element is not None:
+            element = self.text_encoder(t.element)
+            return None if element is None else f"{self._runtime('array_encoder')}({element})"
+        if t.name in ("json", "jsonb"):
+            return self._runtime("json_text")
+        if t.kind in ("range", "multirange") and t.oid >= FIRST_USER_OID:
+            return self.map(t).encoder
+        if t.kind in ("range", "multirange"):
+            return self._runtime(f"{t.kind}_literal")
+        if t.name == "hstore":
+            return self._runtime("hstore_literal")
+        return None
+
     def text_decoder(self, t: TypeRef) -> str | None:
         """An expression decoding ``t``'s text form (inside a composite or a user array).
 
@@ -233,6 +260,11 @@ class TypeMapper:
         if self.map(t).annotation in _TEXTUAL:
             return None
         return f"{self._runtime('text_loader')}({t.oid})"
+
+
+def encoder_name(cls: str) -> str:
+    """The models-module function that encodes composite ``cls`` as its text form."""
+    return f"encode_{naming.function(cls)}"
 
 
 def decoder_name(cls: str) -> str:
