@@ -297,12 +297,14 @@ def child_healthy(lib: str, events: int, sink_url: str) -> None:
     only = array("q", bytes(8 * events))
     gc.collect()
     start = time.perf_counter()
+    cpu_start = time.process_time()
     for i in range(events):
         both[i], only[i] = adapter.capture(i)
     captured_in = time.perf_counter() - start
     adapter.flush()  # do not wait out either library's flush interval for the tail
     delivered = sink.counts(wait_for=events)["events"]
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start  # all threads of this process
     adapter.close(5.0)
     emit(
         capture_p50=percentile(sorted(only), 0.50),
@@ -313,6 +315,7 @@ def child_healthy(lib: str, events: int, sink_url: str) -> None:
         delivered=delivered,
         delivery_seconds=elapsed,
         events_per_s=delivered / elapsed,
+        events_per_cpu_s=delivered / cpu,
     )
 
 
@@ -419,7 +422,7 @@ def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         for key, value in run.items():
             if key.endswith(("_p50", "_p99", "_seconds", "captured_in")):
                 best[key] = min(best[key], value)
-            elif key == "events_per_s":
+            elif key in ("events_per_s", "events_per_cpu_s"):
                 best[key] = max(best[key], value)
     return best
 
@@ -474,6 +477,7 @@ def render(
     row("capture p99 (µs), healthy", lambda r: r["capture_p99"], ".2f")
     row("build event + capture p50 (µs), healthy", lambda r: r["build_capture_p50"], ".2f")
     row(f"delivered events/s ({events:,} events)", lambda r: r["events_per_s"], ",.0f")
+    row("delivered events per CPU-second", lambda r: r["events_per_cpu_s"], ",.0f")
     row("capture p50 (µs), dead backend", lambda r: r["dead"]["capture_p50"], ".2f")
     row("capture p99 (µs), dead backend", lambda r: r["dead"]["capture_p99"], ".2f")
     row("RSS growth (MiB), dead backend", lambda r: r["dead"]["rss_growth_mb"], ".1f")
@@ -494,6 +498,7 @@ def render(
     capture_ratio = theirs["capture_p50"] / ours["capture_p50"]
     build_ratio = theirs["capture_p50"] / ours["build_capture_p50"]
     delivery_ratio = ours["events_per_s"] / theirs["events_per_s"]
+    cpu_ratio = ours["events_per_cpu_s"] / theirs["events_per_cpu_s"]
     close_ok = (
         ours["close_seconds"] is not None
         and ours["close_seconds"] <= OUR_CLOSE_DEADLINE + DEADLINE_SLACK
@@ -507,7 +512,11 @@ def render(
             f"(counting event construction too: {build_ratio:.1f}x)",
             capture_ratio >= 20,
         ),
-        (f"delivery >= 10x events/s: {delivery_ratio:.1f}x", delivery_ratio >= 10),
+        (
+            f"delivery >= 10x events/s: {delivery_ratio:.1f}x "
+            f"(per CPU-second, insensitive to other load on the box: {cpu_ratio:.1f}x)",
+            delivery_ratio >= 10,
+        ),
         (
             f"close with dead backend within {OUR_CLOSE_DEADLINE:.1f} s deadline "
             f"+ {DEADLINE_SLACK} s: {close_text(ours['close_seconds'])}",
@@ -530,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="multica_db.analytics vs posthog-python")
     parser.add_argument("--events", type=int, default=100_000, help="healthy-run events")
     parser.add_argument("--quick", action="store_true", help="10,000 events, one run")
-    parser.add_argument("--repeat", type=int, default=2, help="healthy runs per library")
+    parser.add_argument("--repeat", type=int, default=3, help="healthy runs per library")
     parser.add_argument("--serve-sink", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

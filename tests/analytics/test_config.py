@@ -137,3 +137,5 @@ def test_client_rejects_bad_configuration() -> None:
         analytics.PostHogClient("k", host="ftp://example.com")
     with pytest.raises(ValueError):
         analytics.PostHogClient("k", batch_size=0)
+    with pytest.raises(ValueError):
+        analytics.PostHogClient("k", batch_size=64, max_batch_size=10)

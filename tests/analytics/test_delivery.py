@@ -61,7 +61,7 @@ def test_payload_matches_posthog_batch_api(sink: Sink, make_client: MakeClient) 
 def test_every_event_is_delivered_once_with_a_unique_uuid(
     sink: Sink, make_client: MakeClient
 ) -> None:
-    client = make_client(batch_size=64)
+    client = make_client(batch_size=64, max_batch_size=64)
     for i in range(300):
         assert client.capture(ev(i))
     assert client.flush(3.0)
@@ -71,6 +71,20 @@ def test_every_event_is_delivered_once_with_a_unique_uuid(
     assert all(len(r.body["batch"]) <= 64 for r in sink.requests if r.body)
     stats = client.stats
     assert (stats.captured, stats.sent, stats.pending) == (300, 300, 0)
+
+
+def test_a_backlog_drains_in_bigger_requests(sink: Sink, make_client: MakeClient) -> None:
+    client = make_client(batch_size=10, max_batch_size=40, flush_interval=30.0)
+    client._started = True  # hold the worker back while a backlog builds up
+    for i in range(100):
+        client.capture(ev(i))
+    client._started = False
+    client.capture(ev(100))  # starts the worker
+    assert client.flush(3.0)
+    sizes = [len(r.body["batch"]) for r in sink.requests if r.body]
+    assert sum(sizes) == 101
+    assert max(sizes) == 40  # more than batch_size per request, never more than the cap
+    assert len(sizes) == 3
 
 
 def test_full_batch_is_sent_without_waiting_for_the_interval(
@@ -159,7 +173,7 @@ def test_requests_are_split_under_the_byte_limit(sink: Sink, make_client: MakeCl
 
 
 def test_connection_is_reused_between_batches(sink: Sink, make_client: MakeClient) -> None:
-    client = make_client(batch_size=5)
+    client = make_client(batch_size=5, max_batch_size=5)
     for i in range(25):
         client.capture(ev(i))
     assert client.flush(2.0)

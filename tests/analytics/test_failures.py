@@ -85,7 +85,7 @@ def test_other_4xx_fails_at_once(sink: Sink, make_client: MakeClient, mode: str)
 
 def test_a_failed_batch_does_not_block_the_next(sink: Sink, make_client: MakeClient) -> None:
     sink.set("ok", "400")
-    client = make_client(batch_size=2, flush_interval=30.0)
+    client = make_client(batch_size=2, max_batch_size=2, flush_interval=30.0)
     capture_n(client, 4)
     assert client.flush(2.0)
     assert client.stats.failed == 2

@@ -84,7 +84,7 @@ def test_close_with_a_slow_backend_counts_the_rest_as_dropped(
 ) -> None:
     sink.set("slow")
     sink.state.slow_seconds = 0.2
-    client = make_client(batch_size=10, flush_interval=30.0, queue_size=1000)
+    client = make_client(batch_size=10, max_batch_size=10, flush_interval=30.0, queue_size=1000)
     for i in range(100):
         client.capture(ev(i))
     closed, elapsed = timed(lambda: client.close(0.8))

@@ -137,15 +137,16 @@ class EventBuffer(Generic[T]):
     # -- worker side -------------------------------------------------------
 
     def take(
-        self, max_items: int, deadline: float, *, wait: bool = True
+        self, trigger: int, limit: int, deadline: float, *, wait: bool = True
     ) -> tuple[list[T], int] | None:
         """Next batch for the worker and its end mark, or ``None`` once it should exit.
 
-        Returns as soon as ``max_items`` are waiting, or earlier with whatever
-        is there once ``deadline`` passed or a flush/close asked for it. An
-        empty batch means nothing is due (at once when ``wait`` is false). The
-        end mark is what the worker hands to :meth:`done` once every event of
-        the batch has a fate.
+        Returns as soon as ``trigger`` events are waiting, or earlier with
+        whatever is there once ``deadline`` passed or a flush/close asked for
+        it; the batch holds at most ``limit`` events. An empty batch means
+        nothing is due (at once when ``wait`` is false). The end mark is what
+        the worker hands to :meth:`done` once every event of the batch has a
+        fate.
         """
         with self._lock:
             items = self._items
@@ -153,7 +154,7 @@ class EventBuffer(Generic[T]):
                 if self._abandoned:
                     return None
                 count = len(items)
-                if count >= max_items:
+                if count >= trigger:
                     break
                 if count == 0:
                     self._urgent = False
@@ -169,7 +170,7 @@ class EventBuffer(Generic[T]):
                 if not wait:
                     return [], self._taken
                 self._work.wait(remaining)
-            batch = [items.popleft() for _ in range(min(max_items, len(items)))]
+            batch = [items.popleft() for _ in range(min(limit, len(items)))]
             self._taken += len(batch)
             self._in_flight += len(batch)
             return batch, self._taken

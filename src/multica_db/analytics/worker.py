@@ -29,6 +29,7 @@ class WorkerConfig:
     api_key: str
     base_properties: Mapping[str, object]
     batch_size: int
+    max_batch_size: int
     flush_interval: float
     request_timeout: float
     retry: RetryPolicy
@@ -75,7 +76,9 @@ class Worker:
         outstanding: _Outstanding | None = None
         try:
             while True:
-                taken = buffer.take(config.batch_size, deadline, wait=outstanding is None)
+                taken = buffer.take(
+                    config.batch_size, config.max_batch_size, deadline, wait=outstanding is None
+                )
                 if taken is None:
                     break
                 batch, end = taken
