@@ -11,8 +11,11 @@ from multica_db_codegen.analyze.nullability import STRICT_ENV
 from multica_db_codegen.analyze.nullability_scope import Unsupported
 from tests.nullability.corpus import SCHEMA
 
-# TABLESAMPLE is a FROM item the engine does not model.
-SQL = "-- name: Sampled :many\nSELECT t.id, t.name FROM team t TABLESAMPLE SYSTEM (100);\n"
+# Column aliases on a join alias are a shape the engine does not model.
+SQL = (
+    "-- name: Renamed :many\n"
+    "SELECT j.a, j.b FROM (team t JOIN person p ON p.team_id = t.id) AS j (a, b);\n"
+)
 
 
 def test_an_unsupported_shape_degrades_to_nullable(
@@ -24,7 +27,7 @@ def test_an_unsupported_shape_degrades_to_nullable(
     ir = analyze(Inputs(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server))
     (q,) = [q for f in ir.files for q in f.queries]
     # Both are NOT NULL table columns: "nullable" is the safe, conservative answer.
-    assert [(c.name, c.nullable) for c in q.columns] == [("id", True), ("name", True)]
+    assert [(c.name, c.nullable) for c in q.columns] == [("a", True), ("b", True)]
 
 
 def test_strict_mode_surfaces_the_gap(

@@ -237,6 +237,8 @@ class Engine:
             return self.join(item, lv)
         if isinstance(item, ast.RangeVar):
             rte = self.range_var(item, lv)
+        elif isinstance(item, ast.RangeTableSample):  # fewer rows, same columns
+            rte = self.range_var(_any(item).relation, lv)
         elif isinstance(item, ast.RangeSubselect):
             cols = self.statement(item.subquery, lv)
             alias = item.alias
