@@ -54,18 +54,13 @@ class Event:
             object.__setattr__(self, "properties", _freeze(dict(self.properties)))
 
 
-def _freeze(props: dict[str, object]) -> Mapping[str, object]:
-    # A read-only view stops callers mutating an event after it was queued,
-    # which would race with the worker serialising it.
-    return MappingProxyType(props)
+# A read-only view stops callers mutating an event after it was queued, which
+# would race with the worker serialising it. (Called directly, not wrapped: the
+# constructors run on request handlers' threads and every call counts.)
+_freeze = MappingProxyType
 
 
-def _common(
-    *,
-    workspace_id: Id | None,
-    user_id: Id | None,
-    is_demo: bool,
-) -> dict[str, object]:
+def _common(workspace_id: Id | None, user_id: Id | None, is_demo: bool) -> dict[str, object]:
     props: dict[str, object] = {
         "event_schema_version": EVENT_SCHEMA_VERSION,
         "is_demo": is_demo,
@@ -107,7 +102,7 @@ def signup(
     is_demo: bool = False,
 ) -> Event:
     """A user row was newly created (verification code or Google OAuth)."""
-    props = _common(workspace_id=workspace_id, user_id=user_id, is_demo=is_demo)
+    props = _common(workspace_id, user_id, is_demo)
     source = dict(signup_source) if signup_source else None
     props["email_domain"] = email_domain(email)
     props["signup_method"] = method
@@ -127,7 +122,7 @@ def workspace_created(
 
     No ``is_first_workspace``: two concurrent creations would both see "first".
     """
-    props = _common(workspace_id=workspace_id, user_id=user_id, is_demo=is_demo)
+    props = _common(workspace_id, user_id, is_demo)
     return Event("workspace_created", str(user_id), _freeze(props))
 
 
@@ -144,7 +139,7 @@ def runtime_registered(
 
     A runtime without an owner is attributed to its workspace.
     """
-    props = _common(workspace_id=workspace_id, user_id=owner_id, is_demo=is_demo)
+    props = _common(workspace_id, owner_id, is_demo)
     props["runtime_id"] = str(runtime_id)
     props["provider"] = provider
     props["runtime_mode"] = runtime_mode
@@ -166,7 +161,7 @@ def issue_executed(
     No ``nth_issue_for_workspace``: counting concurrent first completions is not
     atomic, so PostHog derives the ordinal from the stream.
     """
-    props = _common(workspace_id=workspace_id, user_id=user_id, is_demo=is_demo)
+    props = _common(workspace_id, user_id, is_demo)
     props["issue_id"] = str(issue_id)
     if agent_id is not None:
         props["agent_id"] = str(agent_id)
@@ -186,7 +181,7 @@ def team_invite_sent(
     is_demo: bool = False,
 ) -> Event:
     """CreateInvitation succeeded; only the invitee's domain leaves the process."""
-    props = _common(workspace_id=workspace_id, user_id=inviter_id, is_demo=is_demo)
+    props = _common(workspace_id, inviter_id, is_demo)
     props["invitation_id"] = str(invitation_id)
     props["role"] = role
     props["invitee_email_domain"] = email_domain(invitee_email)
@@ -203,7 +198,7 @@ def team_invite_accepted(
     is_demo: bool = False,
 ) -> Event:
     """AcceptInvitation succeeded for ``user_id``."""
-    props = _common(workspace_id=workspace_id, user_id=user_id, is_demo=is_demo)
+    props = _common(workspace_id, user_id, is_demo)
     props["invitation_id"] = str(invitation_id)
     props["role"] = role
     if inviter_id is not None:
