@@ -205,3 +205,24 @@ def test_migrate_command(cli: Cli, pg_server: str) -> None:
         assert "applied 001_init.up.sql" in stdout
         code, stdout, _ = cli(ROOT, "migrate", "--database-url", url)
         assert code == 0 and "nothing to apply" in stdout
+
+
+def test_select_star_narrowed_by_where_still_returns_the_table_model(
+    cli: Cli, project: Project
+) -> None:
+    # WHERE bio = $1 proves bio NOT NULL; the row is still an Author (whose bio is Optional).
+    root = project(
+        "-- name: ByBio :many\nSELECT * FROM author WHERE bio = $1;\n\n"
+        "-- name: WithSelf :many\n"
+        "SELECT a.* FROM author b LEFT JOIN author a ON a.id = b.id + 1;\n"
+    )
+    assert cli(root, "generate")[0] == 0
+    code, stdout, _ = cli(root, "analyze", "--json")
+    queries = {q["name"]: q for q in json.loads(stdout)["queries"]}
+    assert queries["ByBio"]["table_model"] == "public.author"
+    assert {c["name"]: c["nullable"] for c in queries["ByBio"]["columns"]}["bio"] is False
+    # Outer-joined: NOT NULL columns become nullable, so the table model cannot hold them.
+    assert "table_model" not in queries["WithSelf"]
+    text = (root / "out" / "pkg" / "queries" / "authors.py").read_text()
+    assert "-> list[models.Author]:" in text
+    assert "class WithSelfRow(BaseModel):" in text

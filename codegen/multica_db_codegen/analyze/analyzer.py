@@ -328,7 +328,9 @@ def _table_model(catalog: Catalog, d: Described, columns: list[ColumnIR]) -> str
         a = attrs.get((raw.table_oid, raw.attnum))
         if a is None or a.relkind not in ("r", "p") or col.name != a.column:
             return None
-        if col.nullable != (not a.notnull):
+        # A column the query proves NOT NULL (WHERE owner_id = $2) still fits the table's
+        # Optional field; one the query makes nullable (outer join) does not fit a NOT NULL one.
+        if col.nullable and a.notnull:
             return None
     first = attrs[(d.columns[0].table_oid, d.columns[0].attnum)]
     return f"{first.schema}.{first.table}"

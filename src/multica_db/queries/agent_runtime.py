@@ -129,25 +129,6 @@ class FailTasksForOfflineRuntimesRow(BaseModel):
     issue_id: uuid.UUID
 
 
-class ListAgentRuntimesByOwnerRow(BaseModel):
-    """A row of ``ListAgentRuntimesByOwner``."""
-
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    daemon_id: str
-    name: str
-    runtime_mode: str
-    provider: str
-    status: str
-    device_info: str
-    metadata: JsonValue
-    owner_id: uuid.UUID
-    last_seen_at: datetime.datetime
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    legacy_daemon_id: str | None
-
-
 class DeleteStaleOfflineRuntimesRow(BaseModel):
     """A row of ``DeleteStaleOfflineRuntimes``."""
 
@@ -201,25 +182,6 @@ _make_mark_stale_runtimes_offline_row = row_maker(
 _make_fail_tasks_for_offline_runtimes_row = row_maker(
     FailTasksForOfflineRuntimesRow,
     ("id", "agent_id", "issue_id"),
-)
-_make_list_agent_runtimes_by_owner_row = row_maker(
-    ListAgentRuntimesByOwnerRow,
-    (
-        "id",
-        "workspace_id",
-        "daemon_id",
-        "name",
-        "runtime_mode",
-        "provider",
-        "status",
-        "device_info",
-        "metadata",
-        "owner_id",
-        "last_seen_at",
-        "created_at",
-        "updated_at",
-        "legacy_daemon_id",
-    ),
 )
 _make_delete_stale_offline_runtimes_row = row_maker(
     DeleteStaleOfflineRuntimesRow,
@@ -351,12 +313,12 @@ def list_agent_runtimes_by_owner(
     *,
     workspace_id: uuid.UUID,
     owner_id: uuid.UUID,
-) -> list[ListAgentRuntimesByOwnerRow]:
+) -> list[models.AgentRuntime]:
     """Run ``ListAgentRuntimesByOwner`` (:many)."""
     with RawCursor(conn) as cur:
         cur.execute(LIST_AGENT_RUNTIMES_BY_OWNER, (workspace_id, owner_id))
         rows = cur.fetchall()
-    return [_make_list_agent_runtimes_by_owner_row(row) for row in rows]
+    return [_make_agent_runtime(row) for row in rows]
 
 
 def delete_agent_runtime(

@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 from psycopg import Connection, RawCursor
-from pydantic import BaseModel
 
 from multica_db import models
 from multica_db._runtime import NoRowError, row_maker
@@ -52,44 +51,8 @@ WHERE workspace_id = $1
   AND first_executed_at IS NOT NULL
   AND ($2::timestamptz IS NULL OR first_executed_at >= $2::timestamptz)"""
 
-
-class ListExecutedIssuesRow(BaseModel):
-    """A row of ``ListExecutedIssues``."""
-
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    number: int
-    title: str
-    description: str
-    status: models.IssueStatus
-    assignee_agent_id: uuid.UUID | None
-    creator_id: uuid.UUID | None
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    first_executed_at: datetime.datetime
-
-
 _make_issue = row_maker(
     models.Issue,
-    (
-        "id",
-        "workspace_id",
-        "number",
-        "title",
-        "description",
-        "status",
-        "assignee_agent_id",
-        "creator_id",
-        "created_at",
-        "updated_at",
-        "first_executed_at",
-    ),
-    {
-        5: models.IssueStatus,
-    },
-)
-_make_list_executed_issues_row = row_maker(
-    ListExecutedIssuesRow,
     (
         "id",
         "workspace_id",
@@ -219,12 +182,12 @@ def list_executed_issues(
     *,
     workspace_id: uuid.UUID,
     max_rows: int,
-) -> list[ListExecutedIssuesRow]:
+) -> list[models.Issue]:
     """Served by the partial index issue_workspace_first_executed_idx."""
     with RawCursor(conn) as cur:
         cur.execute(LIST_EXECUTED_ISSUES, (workspace_id, max_rows))
         rows = cur.fetchall()
-    return [_make_list_executed_issues_row(row) for row in rows]
+    return [_make_issue(row) for row in rows]
 
 
 def count_executed_issues_in_workspace(

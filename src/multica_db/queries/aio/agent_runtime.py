@@ -33,13 +33,11 @@ from multica_db.queries.agent_runtime import (
     UPSERT_AGENT_RUNTIME,
     DeleteStaleOfflineRuntimesRow,
     FailTasksForOfflineRuntimesRow,
-    ListAgentRuntimesByOwnerRow,
     MarkStaleRuntimesOfflineRow,
     UpsertAgentRuntimeRow,
     _make_agent_runtime,
     _make_delete_stale_offline_runtimes_row,
     _make_fail_tasks_for_offline_runtimes_row,
-    _make_list_agent_runtimes_by_owner_row,
     _make_mark_stale_runtimes_offline_row,
     _make_upsert_agent_runtime_row,
 )
@@ -169,12 +167,12 @@ async def list_agent_runtimes_by_owner(
     *,
     workspace_id: uuid.UUID,
     owner_id: uuid.UUID,
-) -> list[ListAgentRuntimesByOwnerRow]:
+) -> list[models.AgentRuntime]:
     """Run ``ListAgentRuntimesByOwner`` (:many)."""
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_AGENT_RUNTIMES_BY_OWNER, (workspace_id, owner_id))
         rows = await cur.fetchall()
-    return [_make_list_agent_runtimes_by_owner_row(row) for row in rows]
+    return [_make_agent_runtime(row) for row in rows]
 
 
 async def delete_agent_runtime(

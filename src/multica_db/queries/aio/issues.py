@@ -22,9 +22,7 @@ from multica_db.queries.issues import (
     LOCK_WORKSPACE_FOR_ISSUE_NUMBER,
     MARK_ISSUE_FIRST_EXECUTED,
     UPDATE_ISSUE_STATUS,
-    ListExecutedIssuesRow,
     _make_issue,
-    _make_list_executed_issues_row,
 )
 
 
@@ -138,12 +136,12 @@ async def list_executed_issues(
     *,
     workspace_id: uuid.UUID,
     max_rows: int,
-) -> list[ListExecutedIssuesRow]:
+) -> list[models.Issue]:
     """Served by the partial index issue_workspace_first_executed_idx."""
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_EXECUTED_ISSUES, (workspace_id, max_rows))
         rows = await cur.fetchall()
-    return [_make_list_executed_issues_row(row) for row in rows]
+    return [_make_issue(row) for row in rows]
 
 
 async def count_executed_issues_in_workspace(
