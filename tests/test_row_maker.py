@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import pickle
 
+import pytest
 from pydantic import BaseModel, ConfigDict
 
 from multica_db._runtime import row_maker
@@ -61,3 +62,32 @@ def test_models_allowing_extra_fields_get_their_own_fields_set() -> None:
     assert "nickname" in a.model_fields_set
     assert b.model_fields_set == {"id", "name"}
     assert b.model_dump() == {"id": 2, "name": "bob"}
+
+
+def test_make_rows_builds_every_row_and_leaves_the_collector_as_it_was() -> None:
+    import gc
+
+    from multica_db._runtime import make_rows
+
+    make = row_maker(Author, FIELDS)
+    rows = [(i, f"a{i}", None) for i in range(2500)]
+    assert gc.isenabled()
+    built = make_rows(make, rows)
+    assert [a.id for a in built] == list(range(2500)) and gc.isenabled()
+    assert make_rows(make, rows[:3])[2].name == "a2"
+    gc.disable()
+    try:
+        assert len(make_rows(make, rows)) == 2500
+        assert not gc.isenabled()  # an application's choice is kept
+    finally:
+        gc.enable()
+    boom = iter([None])
+
+    def failing(row: tuple[int, str, None]) -> Author:
+        if row[0] == 1500:
+            raise ValueError(next(boom))
+        return make(row)
+
+    with pytest.raises(ValueError):
+        make_rows(failing, rows)
+    assert gc.isenabled()

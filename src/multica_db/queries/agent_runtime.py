@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, JsonValue
 
 from multica_db import models
-from multica_db._runtime import NoRowError, row_maker
+from multica_db._runtime import NoRowError, make_rows, row_maker
 
 LIST_AGENT_RUNTIMES = """SELECT * FROM agent_runtime
 WHERE workspace_id = $1
@@ -198,7 +198,7 @@ def list_agent_runtimes(
     with RawCursor(conn) as cur:
         cur.execute(LIST_AGENT_RUNTIMES, (workspace_id,))
         rows = cur.fetchall()
-    return [_make_agent_runtime(row) for row in rows]
+    return make_rows(_make_agent_runtime, rows)
 
 
 def get_agent_runtime(
@@ -294,7 +294,7 @@ def mark_stale_runtimes_offline(
     with RawCursor(conn) as cur:
         cur.execute(MARK_STALE_RUNTIMES_OFFLINE, (stale_seconds,))
         rows = cur.fetchall()
-    return [_make_mark_stale_runtimes_offline_row(row) for row in rows]
+    return make_rows(_make_mark_stale_runtimes_offline_row, rows)
 
 
 def fail_tasks_for_offline_runtimes(
@@ -305,7 +305,7 @@ def fail_tasks_for_offline_runtimes(
     with RawCursor(conn) as cur:
         cur.execute(FAIL_TASKS_FOR_OFFLINE_RUNTIMES, None)
         rows = cur.fetchall()
-    return [_make_fail_tasks_for_offline_runtimes_row(row) for row in rows]
+    return make_rows(_make_fail_tasks_for_offline_runtimes_row, rows)
 
 
 def list_agent_runtimes_by_owner(
@@ -318,7 +318,7 @@ def list_agent_runtimes_by_owner(
     with RawCursor(conn) as cur:
         cur.execute(LIST_AGENT_RUNTIMES_BY_OWNER, (workspace_id, owner_id))
         rows = cur.fetchall()
-    return [_make_agent_runtime(row) for row in rows]
+    return make_rows(_make_agent_runtime, rows)
 
 
 def delete_agent_runtime(
@@ -381,7 +381,7 @@ def find_legacy_runtimes_by_daemon_id(
     with RawCursor(conn) as cur:
         cur.execute(FIND_LEGACY_RUNTIMES_BY_DAEMON_ID, (workspace_id, provider, daemon_id))
         rows = cur.fetchall()
-    return [_make_agent_runtime(row) for row in rows]
+    return make_rows(_make_agent_runtime, rows)
 
 
 def reassign_agents_to_runtime(
@@ -437,4 +437,4 @@ def delete_stale_offline_runtimes(
     with RawCursor(conn) as cur:
         cur.execute(DELETE_STALE_OFFLINE_RUNTIMES, (stale_seconds,))
         rows = cur.fetchall()
-    return [_make_delete_stale_offline_runtimes_row(row) for row in rows]
+    return make_rows(_make_delete_stale_offline_runtimes_row, rows)

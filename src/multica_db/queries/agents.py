@@ -10,7 +10,7 @@ from typing import Any
 from psycopg import Connection, RawCursor
 
 from multica_db import models
-from multica_db._runtime import NoRowError, row_maker
+from multica_db._runtime import NoRowError, make_rows, row_maker
 
 CREATE_AGENT = """INSERT INTO agent (workspace_id, runtime_id, name, instructions, owner_id)
 VALUES ($1, $2, $3, $4, $5)
@@ -102,7 +102,7 @@ def list_agents_by_workspace(
     with RawCursor(conn) as cur:
         cur.execute(LIST_AGENTS_BY_WORKSPACE, (workspace_id, include_archived))
         rows = cur.fetchall()
-    return [_make_agent(row) for row in rows]
+    return make_rows(_make_agent, rows)
 
 
 def list_agents_by_runtime(
@@ -115,7 +115,7 @@ def list_agents_by_runtime(
     with RawCursor(conn) as cur:
         cur.execute(LIST_AGENTS_BY_RUNTIME, (runtime_id, include_archived))
         rows = cur.fetchall()
-    return [_make_agent(row) for row in rows]
+    return make_rows(_make_agent, rows)
 
 
 def list_agents_by_ids(
@@ -127,4 +127,4 @@ def list_agents_by_ids(
     with RawCursor(conn) as cur:
         cur.execute(LIST_AGENTS_BY_IDS, (ids,))
         rows = cur.fetchall()
-    return [_make_agent(row) for row in rows]
+    return make_rows(_make_agent, rows)

@@ -12,7 +12,7 @@ from psycopg import Connection, RawCursor
 from pydantic import BaseModel
 
 from multica_db import models
-from multica_db._runtime import NoRowError, row_maker
+from multica_db._runtime import NoRowError, make_rows, row_maker
 
 CREATE_INVITATION = """INSERT INTO invitation (workspace_id, email, role, token, invited_by, expires_at)
 VALUES (
@@ -125,7 +125,7 @@ def list_pending_invitations(
     with RawCursor(conn) as cur:
         cur.execute(LIST_PENDING_INVITATIONS, (workspace_id,))
         rows = cur.fetchall()
-    return [_make_invitation(row) for row in rows]
+    return make_rows(_make_invitation, rows)
 
 
 def accept_invitation(
@@ -165,4 +165,4 @@ def expire_invitations(
     with RawCursor(conn) as cur:
         cur.execute(EXPIRE_INVITATIONS, None)
         rows = cur.fetchall()
-    return [_make_expire_invitations_row(row) for row in rows]
+    return make_rows(_make_expire_invitations_row, rows)

@@ -12,7 +12,7 @@ from typing import Any
 from psycopg import Connection, RawCursor
 
 from multica_db import models
-from multica_db._runtime import NoRowError, row_maker
+from multica_db._runtime import NoRowError, make_rows, row_maker
 
 LOCK_WORKSPACE_FOR_ISSUE_NUMBER = """SELECT id FROM workspace
 WHERE id = $1
@@ -133,7 +133,7 @@ def list_issues_by_workspace(
     with RawCursor(conn) as cur:
         cur.execute(LIST_ISSUES_BY_WORKSPACE, (workspace_id, status, max_rows))
         rows = cur.fetchall()
-    return [_make_issue(row) for row in rows]
+    return make_rows(_make_issue, rows)
 
 
 def update_issue_status(
@@ -187,7 +187,7 @@ def list_executed_issues(
     with RawCursor(conn) as cur:
         cur.execute(LIST_EXECUTED_ISSUES, (workspace_id, max_rows))
         rows = cur.fetchall()
-    return [_make_issue(row) for row in rows]
+    return make_rows(_make_issue, rows)
 
 
 def count_executed_issues_in_workspace(

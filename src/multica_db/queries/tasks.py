@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from pydantic import JsonValue
 
 from multica_db import models
-from multica_db._runtime import row_maker
+from multica_db._runtime import make_rows, row_maker
 
 ENQUEUE_TASK = """INSERT INTO agent_task_queue (agent_id, issue_id, runtime_id, priority)
 SELECT a.id, $1, a.runtime_id, $2
@@ -214,7 +214,7 @@ def list_tasks_by_issue(
     with RawCursor(conn) as cur:
         cur.execute(LIST_TASKS_BY_ISSUE, (issue_id,))
         rows = cur.fetchall()
-    return [_make_agent_task_queue(row) for row in rows]
+    return make_rows(_make_agent_task_queue, rows)
 
 
 def list_tasks_by_runtime(
@@ -227,4 +227,4 @@ def list_tasks_by_runtime(
     with RawCursor(conn) as cur:
         cur.execute(LIST_TASKS_BY_RUNTIME, (runtime_id, status))
         rows = cur.fetchall()
-    return [_make_agent_task_queue(row) for row in rows]
+    return make_rows(_make_agent_task_queue, rows)

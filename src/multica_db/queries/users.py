@@ -12,7 +12,7 @@ from psycopg import Connection, RawCursor
 from pydantic import BaseModel
 
 from multica_db import models
-from multica_db._runtime import NoRowError, row_maker
+from multica_db._runtime import NoRowError, make_rows, row_maker
 
 FIND_OR_CREATE_USER = """INSERT INTO app_user (email, name, avatar_url)
 VALUES ($1, $2, $3)
@@ -109,7 +109,7 @@ def list_users_by_ids(
     with RawCursor(conn) as cur:
         cur.execute(LIST_USERS_BY_IDS, (ids,))
         rows = cur.fetchall()
-    return [_make_app_user(row) for row in rows]
+    return make_rows(_make_app_user, rows)
 
 
 def update_user_profile(

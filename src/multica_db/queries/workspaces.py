@@ -13,7 +13,7 @@ from psycopg import Connection, RawCursor
 from pydantic import BaseModel
 
 from multica_db import models
-from multica_db._runtime import NoRowError, row_maker
+from multica_db._runtime import NoRowError, make_rows, row_maker
 
 CREATE_WORKSPACE_WITH_OWNER = """WITH ws AS (
     INSERT INTO workspace (name, slug, description, created_by)
@@ -174,7 +174,7 @@ def list_workspaces_for_user(
     with RawCursor(conn) as cur:
         cur.execute(LIST_WORKSPACES_FOR_USER, (user_id,))
         rows = cur.fetchall()
-    return [_make_list_workspaces_for_user_row(row) for row in rows]
+    return make_rows(_make_list_workspaces_for_user_row, rows)
 
 
 def delete_workspace(
@@ -255,7 +255,7 @@ def list_workspace_members(
     with RawCursor(conn) as cur:
         cur.execute(LIST_WORKSPACE_MEMBERS, (workspace_id, role))
         rows = cur.fetchall()
-    return [_make_list_workspace_members_row(row) for row in rows]
+    return make_rows(_make_list_workspace_members_row, rows)
 
 
 def count_workspace_members(

@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 from pydantic import JsonValue
 
 from multica_db import models
-from multica_db._runtime import NoRowError
+from multica_db._runtime import NoRowError, make_rows
 from multica_db.queries.agent_runtime import (
     COUNT_ACTIVE_AGENTS_BY_RUNTIME,
     DELETE_AGENT_RUNTIME,
@@ -52,7 +52,7 @@ async def list_agent_runtimes(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_AGENT_RUNTIMES, (workspace_id,))
         rows = await cur.fetchall()
-    return [_make_agent_runtime(row) for row in rows]
+    return make_rows(_make_agent_runtime, rows)
 
 
 async def get_agent_runtime(
@@ -148,7 +148,7 @@ async def mark_stale_runtimes_offline(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(MARK_STALE_RUNTIMES_OFFLINE, (stale_seconds,))
         rows = await cur.fetchall()
-    return [_make_mark_stale_runtimes_offline_row(row) for row in rows]
+    return make_rows(_make_mark_stale_runtimes_offline_row, rows)
 
 
 async def fail_tasks_for_offline_runtimes(
@@ -159,7 +159,7 @@ async def fail_tasks_for_offline_runtimes(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(FAIL_TASKS_FOR_OFFLINE_RUNTIMES, None)
         rows = await cur.fetchall()
-    return [_make_fail_tasks_for_offline_runtimes_row(row) for row in rows]
+    return make_rows(_make_fail_tasks_for_offline_runtimes_row, rows)
 
 
 async def list_agent_runtimes_by_owner(
@@ -172,7 +172,7 @@ async def list_agent_runtimes_by_owner(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_AGENT_RUNTIMES_BY_OWNER, (workspace_id, owner_id))
         rows = await cur.fetchall()
-    return [_make_agent_runtime(row) for row in rows]
+    return make_rows(_make_agent_runtime, rows)
 
 
 async def delete_agent_runtime(
@@ -235,7 +235,7 @@ async def find_legacy_runtimes_by_daemon_id(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(FIND_LEGACY_RUNTIMES_BY_DAEMON_ID, (workspace_id, provider, daemon_id))
         rows = await cur.fetchall()
-    return [_make_agent_runtime(row) for row in rows]
+    return make_rows(_make_agent_runtime, rows)
 
 
 async def reassign_agents_to_runtime(
@@ -291,4 +291,4 @@ async def delete_stale_offline_runtimes(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(DELETE_STALE_OFFLINE_RUNTIMES, (stale_seconds,))
         rows = await cur.fetchall()
-    return [_make_delete_stale_offline_runtimes_row(row) for row in rows]
+    return make_rows(_make_delete_stale_offline_runtimes_row, rows)

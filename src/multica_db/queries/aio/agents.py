@@ -10,7 +10,7 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncRawCursor
 
 from multica_db import models
-from multica_db._runtime import NoRowError
+from multica_db._runtime import NoRowError, make_rows
 from multica_db.queries.agents import (
     ARCHIVE_AGENT,
     CREATE_AGENT,
@@ -75,7 +75,7 @@ async def list_agents_by_workspace(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_AGENTS_BY_WORKSPACE, (workspace_id, include_archived))
         rows = await cur.fetchall()
-    return [_make_agent(row) for row in rows]
+    return make_rows(_make_agent, rows)
 
 
 async def list_agents_by_runtime(
@@ -88,7 +88,7 @@ async def list_agents_by_runtime(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_AGENTS_BY_RUNTIME, (runtime_id, include_archived))
         rows = await cur.fetchall()
-    return [_make_agent(row) for row in rows]
+    return make_rows(_make_agent, rows)
 
 
 async def list_agents_by_ids(
@@ -100,4 +100,4 @@ async def list_agents_by_ids(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_AGENTS_BY_IDS, (ids,))
         rows = await cur.fetchall()
-    return [_make_agent(row) for row in rows]
+    return make_rows(_make_agent, rows)

@@ -10,7 +10,7 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncRawCursor
 
 from multica_db import models
-from multica_db._runtime import NoRowError
+from multica_db._runtime import NoRowError, make_rows
 from multica_db.queries.invitations import (
     ACCEPT_INVITATION,
     CREATE_INVITATION,
@@ -66,7 +66,7 @@ async def list_pending_invitations(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_PENDING_INVITATIONS, (workspace_id,))
         rows = await cur.fetchall()
-    return [_make_invitation(row) for row in rows]
+    return make_rows(_make_invitation, rows)
 
 
 async def accept_invitation(
@@ -106,4 +106,4 @@ async def expire_invitations(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(EXPIRE_INVITATIONS, None)
         rows = await cur.fetchall()
-    return [_make_expire_invitations_row(row) for row in rows]
+    return make_rows(_make_expire_invitations_row, rows)

@@ -11,7 +11,7 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncRawCursor
 
 from multica_db import models
-from multica_db._runtime import NoRowError
+from multica_db._runtime import NoRowError, make_rows
 from multica_db.queries.issues import (
     ASSIGN_ISSUE,
     COUNT_EXECUTED_ISSUES_IN_WORKSPACE,
@@ -87,7 +87,7 @@ async def list_issues_by_workspace(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_ISSUES_BY_WORKSPACE, (workspace_id, status, max_rows))
         rows = await cur.fetchall()
-    return [_make_issue(row) for row in rows]
+    return make_rows(_make_issue, rows)
 
 
 async def update_issue_status(
@@ -141,7 +141,7 @@ async def list_executed_issues(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_EXECUTED_ISSUES, (workspace_id, max_rows))
         rows = await cur.fetchall()
-    return [_make_issue(row) for row in rows]
+    return make_rows(_make_issue, rows)
 
 
 async def count_executed_issues_in_workspace(

@@ -12,6 +12,7 @@ from psycopg.types.json import Jsonb
 from pydantic import JsonValue
 
 from multica_db import models
+from multica_db._runtime import make_rows
 from multica_db.queries.tasks import (
     CANCEL_TASK,
     CANCEL_TASKS_FOR_ISSUE,
@@ -156,7 +157,7 @@ async def list_tasks_by_issue(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_TASKS_BY_ISSUE, (issue_id,))
         rows = await cur.fetchall()
-    return [_make_agent_task_queue(row) for row in rows]
+    return make_rows(_make_agent_task_queue, rows)
 
 
 async def list_tasks_by_runtime(
@@ -169,4 +170,4 @@ async def list_tasks_by_runtime(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_TASKS_BY_RUNTIME, (runtime_id, status))
         rows = await cur.fetchall()
-    return [_make_agent_task_queue(row) for row in rows]
+    return make_rows(_make_agent_task_queue, rows)

@@ -10,7 +10,7 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncRawCursor
 
 from multica_db import models
-from multica_db._runtime import NoRowError
+from multica_db._runtime import NoRowError, make_rows
 from multica_db.queries.users import (
     FIND_OR_CREATE_USER,
     GET_USER,
@@ -77,7 +77,7 @@ async def list_users_by_ids(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_USERS_BY_IDS, (ids,))
         rows = await cur.fetchall()
-    return [_make_app_user(row) for row in rows]
+    return make_rows(_make_app_user, rows)
 
 
 async def update_user_profile(

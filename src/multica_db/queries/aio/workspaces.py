@@ -10,7 +10,7 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncRawCursor
 
 from multica_db import models
-from multica_db._runtime import NoRowError
+from multica_db._runtime import NoRowError, make_rows
 from multica_db.queries.workspaces import (
     ADD_WORKSPACE_MEMBER,
     COUNT_WORKSPACE_MEMBERS,
@@ -82,7 +82,7 @@ async def list_workspaces_for_user(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_WORKSPACES_FOR_USER, (user_id,))
         rows = await cur.fetchall()
-    return [_make_list_workspaces_for_user_row(row) for row in rows]
+    return make_rows(_make_list_workspaces_for_user_row, rows)
 
 
 async def delete_workspace(
@@ -163,7 +163,7 @@ async def list_workspace_members(
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(LIST_WORKSPACE_MEMBERS, (workspace_id, role))
         rows = await cur.fetchall()
-    return [_make_list_workspace_members_row(row) for row in rows]
+    return make_rows(_make_list_workspace_members_row, rows)
 
 
 async def count_workspace_members(
