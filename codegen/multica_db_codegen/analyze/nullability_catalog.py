@@ -85,7 +85,8 @@ class NullabilityCatalog:
         oid, kind, viewdef = row
         cols = conn.execute(
             """
-            SELECT a.attname, a.attnotnull, a.atttypid::int, t.typtype::text
+            SELECT a.attname, a.attnotnull OR (t.typtype = 'd' AND t.typnotnull),
+                   a.atttypid::int, t.typtype::text
             FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
             WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum
