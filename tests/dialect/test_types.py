@@ -225,10 +225,17 @@ async def test_asyncio_twins_decode_the_same_types(
     a = await q.create_author(
         daconn,
         name="async",
+        email=None,
         mood=m.Mood.SAD,
         moods=[m.Mood.SAD],
         stars=2,
         addr=home,
+        addrs=None,
+        attrs=None,
+        path=None,
+        nick=None,
+        during=None,
+        slots=None,
         meta=None,
     )
     assert await q.author_address(daconn, id=a.id) == home

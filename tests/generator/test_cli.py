@@ -226,3 +226,15 @@ def test_select_star_narrowed_by_where_still_returns_the_table_model(
     text = (root / "out" / "pkg" / "queries" / "authors.py").read_text()
     assert "-> list[models.Author]:" in text
     assert "class WithSelfRow(BaseModel):" in text
+
+
+def test_only_narg_parameters_may_be_left_out(cli: Cli, project: Project) -> None:
+    # bio is nullable because its column is: the caller must still say so (None) explicitly.
+    root = project(
+        "-- name: Make :one\n"
+        "INSERT INTO author (name, bio, born) VALUES ($1, $2, sqlc.narg(born)) RETURNING id;\n"
+    )
+    assert cli(root, "generate")[0] == 0
+    text = (root / "out" / "pkg" / "queries" / "authors.py").read_text()
+    assert "    bio: str | None,\n" in text
+    assert "    born: datetime.date | None = None,\n" in text

@@ -83,6 +83,7 @@ def make_runtime(
         status="online",
         device_info="",
         metadata={},
+        owner_id=None,
     )
     rt = agent_runtime.get_agent_runtime(db, id=row.id)
     assert rt is not None

@@ -225,7 +225,7 @@ def analyze_query(conn: psycopg.Connection[Any], catalog: Catalog, spec: QuerySp
             if p.target is not None
             else None
         )
-        params.append(ParamIR(p.number, p.name, types[oid], nullable, column))
+        params.append(ParamIR(p.number, p.name, types[oid], nullable, column, optional=p.nullable))
 
     facts = [
         ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))

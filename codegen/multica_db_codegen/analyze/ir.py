@@ -31,6 +31,7 @@ class ParamIR:
     type: TypeRef
     nullable: bool
     column: str | None = None  # "schema.table.column" it is inserted into or assigned to
+    optional: bool = False  # sqlc.narg: the caller may leave it out (defaults to NULL)
 
     @property
     def pg_type(self) -> str:

@@ -519,7 +519,9 @@ class Renderer:
                     if p.nullable
                     else f"{wrapper}({p.name})"
                 )
-            params.append(_Param(p.name, annotation, " = None" if p.nullable else "", arg))
+            # Only sqlc.narg parameters may be left out: a parameter that is nullable because
+            # its column is (owner_id) must still be passed, so forgetting it is a type error.
+            params.append(_Param(p.name, annotation, " = None" if p.optional else "", arg))
         if q.cmd == "one" and (q.row_guaranteed or scalar):
             runtime_names.add("NoRowError")
         query = self._query(q, params, row_cls, maker_var, scalar)

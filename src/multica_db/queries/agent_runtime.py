@@ -237,7 +237,7 @@ def upsert_agent_runtime(
     status: str,
     device_info: str,
     metadata: JsonValue,
-    owner_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None,
 ) -> UpsertAgentRuntimeRow:
     """(xmax = 0) AS inserted distinguishes a fresh insert (true) from an upsert
     that updated an existing row (false). Analytics reads this to fire the
@@ -416,7 +416,7 @@ def record_runtime_legacy_daemon_id(
     conn: Connection[Any],
     *,
     id: uuid.UUID,
-    legacy_daemon_id: str | None = None,
+    legacy_daemon_id: str | None,
 ) -> None:
     """Remembers the most recent hostname-derived daemon_id that was merged into
     this row. Useful for debugging when tracing back why a given runtime row

@@ -147,7 +147,7 @@ def complete_task(
 def fail_task(
     conn: Connection[Any],
     *,
-    error: str | None = None,
+    error: str | None,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``FailTask`` (:one)."""

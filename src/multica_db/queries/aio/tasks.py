@@ -90,7 +90,7 @@ async def complete_task(
 async def fail_task(
     conn: AsyncConnection[Any],
     *,
-    error: str | None = None,
+    error: str | None,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``FailTask`` (:one)."""
