@@ -218,6 +218,7 @@ def test_select_star_narrowed_by_where_still_returns_the_table_model(
     )
     assert cli(root, "generate")[0] == 0
     code, stdout, _ = cli(root, "analyze", "--json")
+    assert code == 0
     queries = {q["name"]: q for q in json.loads(stdout)["queries"]}
     assert queries["ByBio"]["table_model"] == "public.author"
     assert {c["name"]: c["nullable"] for c in queries["ByBio"]["columns"]}["bio"] is False
