@@ -16,8 +16,8 @@ floor), psycopg with ``class_row`` (pydantic validation per row), SQLAlchemy
 Core building the same pydantic models from its rows (``Model(**row._mapping)``,
 what sqlc-gen-python generates), aiosql (tuples). Parameters are built before
 the clock starts (tuples, dicts or the generated ``Params`` models, as each API
-takes them). Approaches are interleaved within every sample, so background load
-spreads over all of them; the table shows medians.
+takes them). Approaches are interleaved within every sample (in a rotating order), so
+background load spreads over all of them; the table shows medians.
 
 The reads call the real generated functions (``multica_db.queries``); the
 insert, batch and COPY statements live in ``benches/queries/bench_runtime.sql``,
@@ -166,6 +166,13 @@ def _params_kwargs(ws: uuid.UUID, tag: str, i: int) -> dict[str, Any]:
     return d
 
 
+def _rotated(d: dict[str, Any], k: int) -> list[tuple[str, Any]]:
+    """The approaches in a different order each sample: none always runs first."""
+    items = list(d.items())
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
 def _timed(fn: Callable[[], object]) -> float:
     """Time to get the result; freeing it (the caller would keep it) happens after."""
     t = time.perf_counter()
@@ -233,14 +240,14 @@ def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, l
     assert len(q.list_agent_runtimes(conn, workspace_id=ws)) == cfg["rows"]
 
     s_one, s_many = Samples(), Samples()
-    for _ in range(cfg["samples"]):
-        for label, fn in one.items():
+    for k in range(cfg["samples"]):
+        for label, fn in _rotated(one, k):
             n = cfg["one_calls"]
             t = time.perf_counter()
             for _ in range(n):
                 fn()
             s_one.add(label, time.perf_counter() - t, n)
-        for label, fn in many.items():
+        for label, fn in _rotated(many, k):
             s_many.add(label, _timed(fn), unit="ms")
 
     # --- writes: each sample in its own transaction, rows deleted afterwards ---------------
@@ -439,14 +446,14 @@ async def bench_async(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict
         for _ in range(6):
             await fn()
     s_one, s_many, s_bulk = Samples(), Samples(), Samples()
-    for _ in range(cfg["samples"]):
-        for label, fn in one.items():
+    for k in range(cfg["samples"]):
+        for label, fn in _rotated(one, k):
             n = cfg["one_calls"]
             t = time.perf_counter()
             for _ in range(n):
                 await fn()
             s_one.add(label, time.perf_counter() - t, n)
-        for label, fn in many.items():
+        for label, fn in _rotated(many, k):
             t = time.perf_counter()
             result = await fn()
             s_many.add(label, time.perf_counter() - t, unit="ms")
