@@ -80,7 +80,9 @@ def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpe
             rejected.append(c.start)
 
     try:
-        stmts = pglast.parse_sql(src.text)
+        # Boundaries only: the parser finds them without building a Python tree of the
+        # whole file (each statement's tree is built once, after its parameters are rewritten).
+        slices = pgparser.split(src.text, with_parser=True, only_slices=True)
     except pglast.parser.ParseError as exc:
         offset = _pos(exc)
         owner = _owner(annotations, offset)
@@ -97,9 +99,8 @@ def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpe
     seen_names: dict[str, _Annotation] = {}
     used: set[int] = set()
     prev_end = 0
-    for raw in stmts:
-        start = raw.stmt_location or 0
-        end = start + raw.stmt_len if raw.stmt_len else len(src.text)
+    for piece in slices:
+        start, end = int(piece.start or 0), int(piece.stop or len(src.text))
         stmt_text = src.text[start:end].rstrip().rstrip(";").rstrip()
         ann = next((a for a in reversed(annotations) if prev_end <= a.offset < start), None)
         if ann is None and any(prev_end <= r < start for r in rejected):
