@@ -100,8 +100,12 @@ def run_generate(
     sqlc_config: Path | None = None,
     cwd: Path | None = None,
     warn: Callable[[str], None] = lambda _msg: None,
+    key: str | None = None,
 ) -> tuple[int, str]:
-    """Return (files that differ, diff text); writes them unless ``check``."""
+    """Return (files that differ, diff text); writes them unless ``check``.
+
+    ``key``: the run key of these inputs, when the caller has computed it already.
+    """
     schema, queries = _inputs(schema, queries, database_url, sqlc_config)
     cfg: Config = load_config(
         cwd=cwd,
@@ -113,7 +117,10 @@ def run_generate(
     )
     pyproject = find_pyproject(cfg.root)
     cache = caching.ProjectCache(cfg.root) if caching.enabled() else None
-    key = _run_key(cfg, pyproject) if cache is not None else ""
+    if cache is None:
+        key = ""
+    elif key is None:
+        key = _run_key(cfg, pyproject)
     hit = cache.load_run(key, cfg.out) if cache is not None else None
     if hit is not None:
         files, warnings = hit
@@ -211,9 +218,8 @@ def fast_generate(argv: list[str]) -> int | None:
             package=single.get("package"),
             database_url=single.get("database_url"),
         )
-        hit = caching.ProjectCache(cfg.root).load_run(
-            _run_key(cfg, find_pyproject(cfg.root)), cfg.out
-        )
+        key = _run_key(cfg, find_pyproject(cfg.root))
+        hit = caching.ProjectCache(cfg.root).load_run(key, cfg.out)
         if hit is not None and _up_to_date(cfg.out, hit[0]):
             changed, diff_text = 0, ""
             warnings = hit[1]
@@ -227,6 +233,7 @@ def fast_generate(argv: list[str]) -> int | None:
                 database_url=single.get("database_url"),
                 sqlc_config=sqlc,
                 warn=warnings.append,
+                key=key,
             )
     except Exception:  # errors are reported by the CLI, which runs next
         return None

@@ -20,7 +20,12 @@ from multica_db_codegen.analyze.cache import (
     server_identity,
 )
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
-from multica_db_codegen.analyze.describe import Described, DescribeError, describe
+from multica_db_codegen.analyze.describe import (
+    Described,
+    DescribeError,
+    describe,
+    describe_many,
+)
 from multica_db_codegen.analyze.ir import (
     AnalysisIR,
     ColumnIR,
@@ -120,6 +125,7 @@ def analyze(
         if fresh:
             apply_schema(conn, chunks)
         catalog = Catalog(conn)
+        described = _describe_all(conn, catalog, parsed)
         files: list[FileIR] = []
         for path, specs in parsed:
             if specs is None:
@@ -129,7 +135,7 @@ def analyze(
             queries: list[QueryIR] = []
             for spec in specs:
                 try:
-                    queries.append(analyze_query(conn, catalog, spec))
+                    queries.append(analyze_query(conn, catalog, spec, described[id(spec)]))
                 except GenerateError as exc:
                     if not keep_going:
                         errors.append(exc)
@@ -193,9 +199,36 @@ def _failed(spec: QuerySpec, line: int, exc: GenerateError) -> QueryIR:
     )
 
 
-def analyze_query(conn: psycopg.Connection[Any], catalog: Catalog, spec: QuerySpec) -> QueryIR:
+def _describe_all(
+    conn: psycopg.Connection[Any],
+    catalog: Catalog,
+    parsed: list[tuple[Path, list[QuerySpec] | None]],
+) -> dict[int, Described | DescribeError]:
+    """Describe every query in one pipeline and load the catalog facts they all need.
+
+    Per query, that is two network round trips for the description and a few catalog
+    queries; together, a round trip per batch and two catalog queries.
+    """
+    specs = [spec for _, specs in parsed if specs is not None for spec in specs]
+    results = describe_many(conn, [spec.sql for spec in specs])
+    ok = [d for d in results if isinstance(d, Described)]
+    catalog.types(oid for d in ok for oid in (*d.param_oids, *(c.type_oid for c in d.columns)))
+    catalog.attributes((c.table_oid, c.attnum) for d in ok for c in d.columns)
+    return {id(spec): d for spec, d in zip(specs, results, strict=True)}
+
+
+def analyze_query(
+    conn: psycopg.Connection[Any],
+    catalog: Catalog,
+    spec: QuerySpec,
+    described: Described | DescribeError | None = None,
+) -> QueryIR:
+    """``described``: the statement's description (or PostgreSQL's error) if already read."""
     try:
-        described = describe(conn, spec.sql)
+        if described is None:
+            described = describe(conn, spec.sql)
+        elif isinstance(described, DescribeError):
+            raise described
     except DescribeError as exc:
         where = spec.location_of(exc.position - 1) if exc.position else spec.sql_location
         message = exc.message + (f"\nDETAIL: {exc.detail}" if exc.detail else "")
