@@ -277,14 +277,22 @@ def _name_from_context(tree: Any, params: dict[int, Param]) -> None:
                 p = _param_of(clause)
                 if p is not None:
                     suggest(p.number, label)
-        if isinstance(n, ast.Node):
-            for attr in n:
-                walk(getattr(n, attr))
-        elif isinstance(n, tuple | list):
-            for x in n:
-                walk(x)
+        for attr in n:
+            child = getattr(n, attr)
+            if isinstance(child, ast.Node):
+                walk(child)
+            elif isinstance(child, tuple | list):
+                walk_all(child)
 
-    walk(tree)
+    def walk_all(items: tuple[Any, ...] | list[Any]) -> None:
+        for x in items:
+            if isinstance(x, ast.Node):
+                walk(x)
+            elif isinstance(x, tuple | list):
+                walk_all(x)
+
+    if params:  # every suggestion goes to a parameter: without one, nothing to learn
+        walk(tree)
     for number, p in params.items():
         if not p.name:
             p.name = f"column_{number}"
