@@ -1,0 +1,158 @@
+"""The ``multica-db`` commands (typer): generate, analyze, migrate.
+
+Loaded by cli.py only when a command needs the CLI framework: a plain ``generate``
+runs without it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from multica_db_codegen.errors import GenerateError, GenerateErrors
+
+app = typer.Typer(
+    name="multica-db",
+    help="Typed Python query functions from annotated PostgreSQL.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SchemaOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--schema", help="Schema file or migrations directory (repeatable)."),
+]
+QueriesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--queries", help="Query file or directory of .sql files (repeatable)."),
+]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Server the analyzer may create a throwaway database on "
+        "(default: $MULTICA_DB_ANALYZER_URL, else an embedded server).",
+    ),
+]
+SqlcOpt = Annotated[
+    Path | None,
+    typer.Option("--sqlc-config", help="Read schema and queries paths from a sqlc.yaml/json."),
+]
+
+
+def _fail(exc: GenerateError | GenerateErrors) -> None:
+    errors = exc.errors if isinstance(exc, GenerateErrors) else [exc]
+    for e in errors:
+        typer.echo(f"error: {e}", err=True)
+    if len(errors) > 1:
+        typer.echo(f"{len(errors)} errors", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if stale.")
+    ] = False,
+    schema: SchemaOpt = None,
+    queries: QueriesOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output package directory.")] = None,
+    package: Annotated[
+        str | None, typer.Option("--package", help="Import name of the output package.")
+    ] = None,
+    database_url: UrlOpt = None,
+    sqlc_config: SqlcOpt = None,
+) -> None:
+    """Generate typed query modules (sync and async) and models."""
+    from multica_db_codegen.pipeline import run_generate
+
+    try:
+        changed, diff_text = run_generate(
+            check=check,
+            schema=schema,
+            queries=queries,
+            out=out,
+            package=package,
+            database_url=database_url,
+            sqlc_config=sqlc_config,
+            warn=lambda msg: typer.echo(f"warning: {msg}", err=True),
+        )
+    except (GenerateError, GenerateErrors) as exc:
+        _fail(exc)
+        return
+    if check:
+        if changed:
+            sys.stdout.write(diff_text)
+            typer.echo("generated code is stale: run `multica-db generate`", err=True)
+            raise typer.Exit(1)
+        typer.echo("generated code is up to date", err=True)
+    else:
+        typer.echo(f"{changed} file(s) written", err=True)
+
+
+@app.command()
+def analyze(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON.")] = True,
+    keep_going: Annotated[
+        bool, typer.Option("--keep-going", help="Report failing queries in the JSON and go on.")
+    ] = False,
+    schema: SchemaOpt = None,
+    queries: QueriesOpt = None,
+    database_url: UrlOpt = None,
+    sqlc_config: SqlcOpt = None,
+) -> None:
+    """Print what the analyzer found: parameters, columns, types, nullability."""
+    from multica_db_codegen.analyze.ir import to_json
+    from multica_db_codegen.pipeline import run_analyze
+
+    try:
+        ir = run_analyze(
+            schema=schema,
+            queries=queries,
+            database_url=database_url,
+            keep_going=keep_going,
+            sqlc_config=sqlc_config,
+        )
+    except (GenerateError, GenerateErrors) as exc:
+        _fail(exc)
+        return
+    doc = to_json(ir)
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    if any("error" in q for q in doc["queries"]):
+        raise typer.Exit(1)
+
+
+@app.command()
+def migrate(
+    database_url: Annotated[str, typer.Option("--database-url", help="Database to migrate.")],
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Migrations directory (default: the packaged ones)."),
+    ] = None,
+    target: Annotated[int | None, typer.Option("--target", help="Stop at this version.")] = None,
+) -> None:
+    """Apply pending migrations (advisory-locked: safe from many processes at once)."""
+    import psycopg
+
+    from multica_db.migrate import MigrationError, load_migrations
+    from multica_db.migrate import migrate as run_migrate
+
+    try:
+        migs = load_migrations(directory) if directory else None
+        with psycopg.connect(database_url) as conn:
+            applied = run_migrate(conn, target=target, migrations=migs)
+    except MigrationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except psycopg.Error as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for m in applied:
+        typer.echo(f"applied {m.up_file}")
+    if not applied:
+        typer.echo("nothing to apply")
