@@ -130,11 +130,21 @@ def run_generate(
             return 0, ""
         return _write(cfg.out, cfg.root, files, check)
 
+    started = None
+    if cache is not None:
+        # Build (or find) the schema's database first: applying hundreds of migrations
+        # takes longer than anything else, and overlaps loading the stages below.
+        from multica_db_codegen.analyze.schema import load_schema
+        from multica_db_codegen.analyze.server import start_session
+
+        chunks = load_schema(list(cfg.schema))
+        started = (chunks, start_session(cache, cfg.database_url, chunks))
+
     from multica_db_codegen.analyze.analyzer import Inputs, analyze
     from multica_db_codegen.render import writer
     from multica_db_codegen.render.renderer import Settings, render
 
-    ir = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url), cache=cache)
+    ir = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url), cache=cache, started=started)
     warnings = [
         f"{q.file}:{q.line}: query {q.name}: {w}"
         for f in ir.files

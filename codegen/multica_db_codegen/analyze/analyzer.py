@@ -13,12 +13,7 @@ import psycopg
 from pglast import ast
 from pglast.enums import JoinType, OnConflictAction
 
-from multica_db_codegen.analyze.cache import (
-    AnalysisSession,
-    ProjectCache,
-    schema_key,
-    server_identity,
-)
+from multica_db_codegen.analyze.cache import AnalysisSession, ProjectCache
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.describe import (
     Described,
@@ -37,8 +32,8 @@ from multica_db_codegen.analyze.ir import (
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
 from multica_db_codegen.analyze.schema import SchemaChunk, apply_schema, load_schema
 from multica_db_codegen.analyze.server import (
-    schema_database,
     server_url,
+    start_session,
     throwaway_database,
 )
 from multica_db_codegen.errors import GenerateError, GenerateErrors
@@ -101,19 +96,29 @@ def parse_all(
 
 
 def analyze(
-    inputs: Inputs, *, keep_going: bool = False, cache: ProjectCache | None = None
+    inputs: Inputs,
+    *,
+    keep_going: bool = False,
+    cache: ProjectCache | None = None,
+    started: tuple[list[SchemaChunk], AnalysisSession] | None = None,
 ) -> AnalysisIR:
     """Parse, then describe every query on a database holding the schema.
 
     Without a cache the database is a throwaway one. With one (analyze/cache.py) the
     schema is applied once per server into a reusable read-only database, in a thread
     while the queries are parsed, and files whose analysis is cached are skipped.
+    ``started``: the schema and the session of :func:`start`, when the caller started
+    building the database before loading this module.
     """
     session: AnalysisSession | None = None
     cached: dict[Path, FileIR] = {}
-    chunks = load_schema(list(inputs.schema))
-    if cache is not None:
-        session = _start_session(cache, inputs, chunks)
+    if started is not None:
+        chunks, session = started
+    else:
+        chunks = load_schema(list(inputs.schema))
+        if cache is not None:
+            session = start_session(cache, inputs.database_url, chunks)
+    if session is not None:
         cached = session.lookup(query_files(inputs.queries))
     parsed, errors = parse_all(inputs.queries, skip=cached)
     if errors and not keep_going:
@@ -155,21 +160,6 @@ def analyze(
             tables=tuple(catalog.relations()),
             enums=tuple(catalog.enums()),
         )
-
-
-def _start_session(
-    cache: ProjectCache, inputs: Inputs, chunks: list[SchemaChunk]
-) -> AnalysisSession:
-    session = cache.session(
-        server=server_identity(inputs.database_url), schema_key=schema_key(chunks)
-    )
-    key = session.schema_key
-    session.start_database(
-        lambda: schema_database(
-            server_url(inputs.database_url), key, lambda conn: apply_schema(conn, chunks)
-        )
-    )
-    return session
 
 
 @contextmanager

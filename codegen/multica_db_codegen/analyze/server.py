@@ -15,13 +15,17 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from multica_db_codegen.analyze.cache import ENV_URL
+from multica_db_codegen.analyze.cache import ENV_URL, schema_key, server_identity
 from multica_db_codegen.errors import GenerateError
+
+if TYPE_CHECKING:
+    from multica_db_codegen.analyze.cache import AnalysisSession, ProjectCache
+    from multica_db_codegen.analyze.schema import SchemaChunk
 
 
 def cache_dir() -> Path:
@@ -67,6 +71,22 @@ def throwaway_database(url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def start_session(
+    cache: ProjectCache, database_url: str | None, chunks: list[SchemaChunk]
+) -> AnalysisSession:
+    """An analysis session whose schema database is being found or built in a thread."""
+    from multica_db_codegen.analyze.schema import apply_schema
+
+    session = cache.session(server=server_identity(database_url), schema_key=schema_key(chunks))
+    key = session.schema_key
+    session.start_database(
+        lambda: schema_database(
+            server_url(database_url), key, lambda conn: apply_schema(conn, chunks)
+        )
+    )
+    return session
 
 
 SCHEMA_DB_PREFIX = "multica_db_schema_"
