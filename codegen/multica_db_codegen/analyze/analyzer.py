@@ -204,6 +204,13 @@ def _describe_all(
     ok = [d for d in results if isinstance(d, Described)]
     catalog.types(oid for d in ok for oid in (*d.param_oids, *(c.type_oid for c in d.columns)))
     catalog.attributes((c.table_oid, c.attnum) for d in ok for c in d.columns)
+    catalog.prefetch_attnums(c.table_oid for d in ok for c in d.columns)
+    catalog.prefetch_relation_columns(
+        (p.target.schema, p.target.table)
+        for spec in specs
+        for p in spec.params
+        if p.target is not None
+    )
     return {id(spec): d for spec, d in zip(specs, results, strict=True)}
 
 

@@ -134,6 +134,52 @@ class Catalog:
                 self._relcols[key] = [(str(a), bool(b)) for a, b in cols]
         return self._relcols[key]
 
+    def prefetch_relation_columns(self, keys: Iterable[tuple[str | None, str]]) -> None:
+        """``relation_columns`` of many relations in one query (the answers are the same)."""
+        want = sorted(
+            {k for k in keys if k not in self._relcols},
+            key=lambda k: (k[0] is not None, k[0] or "", k[1]),
+        )
+        if not want:
+            return
+        names = [f'"{schema}"."{name}"' if schema else f'"{name}"' for schema, name in want]
+        try:
+            rows = self.conn.execute(
+                "SELECT k.i::int, r.oid::int, a.attname, "
+                "a.attnotnull OR coalesce(t.typnotnull, false) "
+                "FROM unnest(%s::text[]) WITH ORDINALITY AS k(name, i) "
+                "CROSS JOIN LATERAL (SELECT to_regclass(k.name)::oid AS oid) r "
+                "LEFT JOIN pg_attribute a ON a.attrelid = r.oid "
+                "AND a.attnum > 0 AND NOT a.attisdropped "
+                "LEFT JOIN pg_type t ON t.oid = a.atttypid AND t.typtype = 'd' "
+                "ORDER BY k.i, a.attnum",
+                (names,),
+            ).fetchall()
+        except psycopg.Error:  # a name to_regclass rejects: each is looked up on its own
+            return
+        found: dict[int, list[tuple[str, bool]] | None] = {}
+        for i, oid, attname, notnull in rows:
+            cols = found.setdefault(i, None if oid is None else [])
+            if cols is not None and attname is not None:
+                cols.append((str(attname), bool(notnull)))
+        for i, key in enumerate(want, start=1):
+            self._relcols[key] = found.get(i)
+
+    def prefetch_attnums(self, relids: Iterable[int]) -> None:
+        """``relation_attnums`` of many relations in one query."""
+        want = sorted({r for r in relids if r and r not in self._attnums})
+        if not want:
+            return
+        rows = self.conn.execute(
+            "SELECT attrelid::int, attnum::int FROM pg_attribute WHERE attrelid = ANY(%s) "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attrelid, attnum",
+            (want,),
+        ).fetchall()
+        for relid in want:
+            self._attnums[relid] = []
+        for relid, attnum in rows:
+            self._attnums[relid].append(int(attnum))
+
     def relation_oid(self, schema: str | None, name: str) -> int | None:
         """The oid of a table or view visible under that name (search_path when unqualified)."""
         qualified = f'"{schema}"."{name}"' if schema else f'"{name}"'
