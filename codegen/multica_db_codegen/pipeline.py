@@ -163,8 +163,11 @@ def _generate(
 
     from multica_db_codegen.analyze.analyzer import Inputs, analyze
     from multica_db_codegen.render import writer
-    from multica_db_codegen.render.renderer import Settings, render
+    from multica_db_codegen.render.renderer import Settings, preload, render
 
+    if started is not None:  # work that would otherwise wait for the schema's database
+        writer.prepare(pyproject)
+        preload()
     ir = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url), cache=cache, started=started)
     warnings = [
         f"{q.file}:{q.line}: query {q.name}: {w}"

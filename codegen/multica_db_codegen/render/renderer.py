@@ -42,6 +42,16 @@ _env = jinja2.Environment(
 )
 
 
+def preload() -> None:
+    """Compile the templates now (the environment keeps them).
+
+    A cold run calls this while the schema's database is still being built, when
+    the process would otherwise only wait.
+    """
+    for name in ("models.py.j2", "queries.py.j2", "package_init.py.j2"):
+        _env.get_template(name)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     package: str

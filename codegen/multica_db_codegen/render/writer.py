@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.render.renderer import HEADER
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
+
+@functools.cache
 def _ruff() -> str:
     try:
         from ruff.__main__ import find_ruff_bin
@@ -69,11 +75,61 @@ def format_sources(
             rel: _drop_unneeded_noqa((root / rel).read_text(encoding="utf-8"), limit)
             for rel in files
         }
-        if any(NOQA_LINE in text for text in out.values()) and not _e501_enabled(
+        if any(NOQA_LINE in text for text in out.values()) and not _e501_answer(
             ruff, config, project_dir, root
         ):
             out = {rel: text.replace(NOQA_LINE, "", 1) for rel, text in out.items()}
         return out
+
+
+#: ``_e501_enabled`` answers asked for ahead of time, by (ruff, config, project directory,
+#: pyproject text); each is used once, by the run that asked.
+_E501_AHEAD: dict[tuple[str, tuple[str, ...], str, str], Future[bool]] = {}
+
+
+def _settings_text(config: list[str]) -> str:
+    try:
+        return Path(config[1]).read_text(encoding="utf-8") if config else ""
+    except OSError:
+        return ""
+
+
+def prepare(pyproject: Path | None) -> None:
+    """Ask ruff's settings (see ``_e501_enabled``) in a thread, before anything is formatted.
+
+    A cold run calls this while it waits for the schema's database; ``format_sources``
+    then takes the answer instead of starting one more ruff process. Any failure here
+    is left for ``format_sources`` to meet and report.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if pyproject is None:  # ruff would look for settings around each temporary directory
+        return
+    try:
+        ruff = _ruff()
+    except GenerateError:
+        return
+    config = ["--config", str(pyproject)]
+    project_dir = str(pyproject.parent)
+
+    def probe() -> bool:
+        with tempfile.TemporaryDirectory(prefix="multica-db-render-") as tmp:
+            return _e501_enabled(ruff, config, project_dir, Path(tmp))
+
+    key = (ruff, tuple(config), project_dir, _settings_text(config))
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="multica-db-ruff")
+    _E501_AHEAD[key] = pool.submit(probe)
+    pool.shutdown(wait=False)
+
+
+def _e501_answer(ruff: str, config: list[str], project_dir: str, tmp: Path) -> bool:
+    ahead = _E501_AHEAD.pop((ruff, tuple(config), project_dir, _settings_text(config)), None)
+    if ahead is not None:
+        try:
+            return ahead.result()
+        except Exception:  # asked again below, where a failure is reported as usual
+            pass
+    return _e501_enabled(ruff, config, project_dir, tmp)
 
 
 def _e501_enabled(ruff: str, config: list[str], project_dir: str, tmp: Path) -> bool:
