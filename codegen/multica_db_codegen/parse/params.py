@@ -204,6 +204,31 @@ def _column_name(node: Any) -> str | None:
     return None
 
 
+_CHILD_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_slots(cls: type) -> tuple[str, ...]:
+    """A node class's attributes that can hold nodes (or lists of them), in slot order.
+
+    Flags, names, locations and enums never contain a parameter: skipping them keeps
+    the walk to the tree's structure.
+    """
+    names = _CHILD_SLOTS.get(cls)
+    if names is None:
+        slots: Any = getattr(cls, "__slots__", {})
+        found = []
+        for attr, info in slots.items() if isinstance(slots, dict) else ():
+            kinds = getattr(info, "py_type", None)
+            kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+            if any(
+                isinstance(k, type) and (issubclass(k, ast.Node) or k in (list, tuple))
+                for k in kinds
+            ) or not any(isinstance(k, type) for k in kinds):
+                found.append(attr)
+        names = _CHILD_SLOTS[cls] = tuple(found)
+    return names
+
+
 def _name_from_context(tree: Any, params: dict[int, Param]) -> None:
     def suggest(number: int | None, name: str, target: ParamTarget | None = None) -> None:
         p = params.get(number) if number is not None else None
@@ -277,7 +302,7 @@ def _name_from_context(tree: Any, params: dict[int, Param]) -> None:
                 p = _param_of(clause)
                 if p is not None:
                     suggest(p.number, label)
-        for attr in n:
+        for attr in _child_slots(type(n)):
             child = getattr(n, attr)
             if isinstance(child, ast.Node):
                 walk(child)
