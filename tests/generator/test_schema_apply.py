@@ -1,0 +1,97 @@
+"""Applying the schema to the analyzer's database: all files at once when safe, else one by one.
+
+Both ways must give the same database and, on a bad file, the same located error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from multica_db_codegen.analyze.schema import apply_schema, load_schema
+from multica_db_codegen.analyze.server import _one_transaction_safe, apply_schema_at_once
+from multica_db_codegen.errors import GenerateError
+from tests.pg import fresh_database
+from tests.test_migrate import snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(dir_: Path, files: dict[str, str]) -> Path:
+    dir_.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (dir_ / name).write_text(text)
+    return dir_
+
+
+def test_at_once_and_file_by_file_build_the_same_database(pg_server: str) -> None:
+    chunks = load_schema([ROOT / "src" / "multica_db" / "migrations"])
+    assert _one_transaction_safe(chunks)
+    snaps = []
+    for apply in (apply_schema_at_once, apply_schema):
+        with (
+            fresh_database(pg_server, prefix="multica_apply") as url,
+            psycopg.connect(url, autocommit=True) as conn,
+        ):
+            apply(conn, chunks)
+            snaps.append(snapshot(conn))
+    assert snaps[0] == snaps[1] and snaps[0]
+
+
+def test_error_in_a_later_file_is_located_in_that_file(pg_server: str, tmp_path: Path) -> None:
+    schema = write(
+        tmp_path / "m",
+        {
+            "001_a.up.sql": "CREATE TABLE a (id int PRIMARY KEY);\n",
+            "002_b.up.sql": "CREATE TABLE b (id int REFERENCES a);\n",
+            "003_c.up.sql": "CREATE TABLE c (id int);\nCREATE INDEX ON c (nope);\n",
+        },
+    )
+    chunks = load_schema([schema])
+    errors = []
+    for apply in (apply_schema_at_once, apply_schema):
+        with (
+            fresh_database(pg_server, prefix="multica_apply") as url,
+            psycopg.connect(url, autocommit=True) as conn,
+            pytest.raises(GenerateError) as info,
+        ):
+            apply(conn, chunks)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+    assert '003_c.up.sql:2:20: schema error: column "nope" does not exist' in errors[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n",
+        "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+        "SET LOCAL search_path = public;\nCREATE TABLE t (id int);\n",
+    ],
+)
+def test_files_that_control_transactions_are_applied_one_by_one(
+    pg_server: str, tmp_path: Path, text: str
+) -> None:
+    chunks = load_schema([write(tmp_path / "m", {"001_t.up.sql": text})])
+    with (
+        fresh_database(pg_server, prefix="multica_apply") as url,
+        psycopg.connect(url, autocommit=True) as conn,
+    ):
+        apply_schema_at_once(conn, chunks)
+        assert conn.execute("SELECT to_regclass('t') IS NOT NULL").fetchone() == (True,)
+
+
+def test_words_inside_bodies_and_strings_do_not_count_as_transaction_control(
+    tmp_path: Path,
+) -> None:
+    body = (
+        "CREATE FUNCTION f() RETURNS text LANGUAGE plpgsql AS $$\n"
+        "BEGIN RETURN 'COMMIT'; END $$;\n"
+        "CREATE TABLE t (s text DEFAULT 'begin; commit');\n"
+    )
+    chunks = load_schema([write(tmp_path / "m", {"001_f.up.sql": body})])
+    assert _one_transaction_safe(chunks)
+    unsafe = load_schema([write(tmp_path / "n", {"001_f.up.sql": "COMMIT;\n"})])
+    assert not _one_transaction_safe(unsafe)
