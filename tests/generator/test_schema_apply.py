@@ -60,7 +60,7 @@ def test_error_in_a_later_file_is_located_in_that_file(pg_server: str, tmp_path:
             apply(conn, chunks)
         errors.append(str(info.value))
     assert errors[0] == errors[1]
-    assert '003_c.up.sql:2:20: schema error: column "nope" does not exist' in errors[0]
+    assert '003_c.up.sql:2:1: schema error: column "nope" does not exist' in errors[0]
 
 
 @pytest.mark.parametrize(
