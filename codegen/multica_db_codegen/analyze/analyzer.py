@@ -145,8 +145,7 @@ def analyze(
                     if not keep_going:
                         errors.append(exc)
                         continue
-                    line, _ = spec.location.file.line_col(spec.location.offset)
-                    queries.append(_failed(spec, line, exc))
+                    queries.append(_failed(spec, exc))
             files.append(FileIR(str(path), module_name(path), tuple(queries)))
             clean = len(errors) == failed and all(q.error is None for q in queries)
             if session is not None and clean:
@@ -172,7 +171,9 @@ def _database(inputs: Inputs, session: AnalysisSession | None) -> Iterator[tuple
         yield url, True
 
 
-def _failed(spec: QuerySpec, line: int, exc: GenerateError) -> QueryIR:
+def _query_ir(spec: QuerySpec, **analysis: Any) -> QueryIR:
+    """The IR of one query: what parsing knows plus what analysis (or its failure) found."""
+    line, _ = spec.location.file.line_col(spec.location.offset)
     return QueryIR(
         file=spec.location.file.path,
         line=line,
@@ -181,11 +182,13 @@ def _failed(spec: QuerySpec, line: int, exc: GenerateError) -> QueryIR:
         doc=tuple(spec.doc),
         sql=spec.sql,
         statement=spec.statement_kind,
-        params=(),
-        columns=(),
-        table_model=None,
-        row_guaranteed=False,
-        error=str(exc),
+        **analysis,
+    )
+
+
+def _failed(spec: QuerySpec, exc: GenerateError) -> QueryIR:
+    return _query_ir(
+        spec, params=(), columns=(), table_model=None, row_guaranteed=False, error=str(exc)
     )
 
 
@@ -286,15 +289,8 @@ def analyze_query(
             f":{spec.command.value} discards the rows RETURNING produces; "
             "use :one or :many to read them"
         )
-    line, _ = spec.location.file.line_col(spec.location.offset)
-    return QueryIR(
-        file=spec.location.file.path,
-        line=line,
-        name=spec.name,
-        cmd=spec.command.value,
-        doc=tuple(spec.doc),
-        sql=spec.sql,
-        statement=spec.statement_kind,
+    return _query_ir(
+        spec,
         params=tuple(params),
         columns=tuple(columns),
         table_model=_table_model(catalog, described, columns),
