@@ -12,6 +12,7 @@ import importlib
 import os
 import secrets
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -39,7 +40,12 @@ def server_url(explicit: str | None = None) -> str:
     if url:
         return url
     try:
-        pgserver: Any = importlib.import_module("pgserver")
+        with warnings.catch_warnings():
+            # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers):
+            # harmless for a server whose data lives in our own cache directory.
+            warnings.filterwarnings("ignore", module="platformdirs")
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            pgserver: Any = importlib.import_module("pgserver")
     except ImportError as exc:
         raise GenerateError(
             "no analyzer database: pass --database-url, set MULTICA_DB_ANALYZER_URL, "
@@ -47,7 +53,9 @@ def server_url(explicit: str | None = None) -> str:
         ) from exc
     pgdata = cache_dir() / "pgserver"
     pgdata.mkdir(parents=True, exist_ok=True)
-    srv: Any = pgserver.get_server(pgdata, cleanup_mode=None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        srv: Any = pgserver.get_server(pgdata, cleanup_mode=None)
     return str(srv.get_uri())
 
 
