@@ -69,7 +69,7 @@ def generate(
     sqlc_config: SqlcOpt = None,
 ) -> None:
     """Generate typed query modules (sync and async) and models."""
-    from multica_db_codegen.pipeline import run_generate
+    from multica_db_codegen.pipeline import report_generate, run_generate
 
     try:
         changed, diff_text = run_generate(
@@ -85,14 +85,9 @@ def generate(
     except (GenerateError, GenerateErrors) as exc:
         _fail(exc)
         return
-    if check:
-        if changed:
-            sys.stdout.write(diff_text)
-            typer.echo("generated code is stale: run `multica-db generate`", err=True)
-            raise typer.Exit(1)
-        typer.echo("generated code is up to date", err=True)
-    else:
-        typer.echo(f"{changed} file(s) written", err=True)
+    status = report_generate(changed, diff_text, check=check)
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()

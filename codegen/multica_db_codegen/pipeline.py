@@ -273,6 +273,11 @@ def fast_generate(argv: list[str]) -> int | None:
         return None
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
+    return report_generate(changed, diff_text, check=check)
+
+
+def report_generate(changed: int, diff_text: str, *, check: bool) -> int:
+    """Print a generate run's outcome as the CLI does; return its exit status."""
     if not check:
         print(f"{changed} file(s) written", file=sys.stderr)
         return 0
