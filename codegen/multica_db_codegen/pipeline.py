@@ -7,12 +7,15 @@ on disk and returns without loading them, touching PostgreSQL or starting ruff.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from multica_db_codegen import warm
 from multica_db_codegen.analyze import cache as caching
 from multica_db_codegen.config import Config, find_pyproject, load_config
 
@@ -65,7 +68,7 @@ def _run_key(cfg: Config, pyproject: Path | None) -> str:
 
 
 def _up_to_date(out: Path, files: dict[str, str]) -> bool:
-    """Every file already has this text and no stray module would be deleted."""
+    """Every file already has this text and no stale generated module would be deleted."""
     for rel, text in files.items():
         try:
             if (out / rel).read_text(encoding="utf-8") != text:
@@ -74,9 +77,18 @@ def _up_to_date(out: Path, files: dict[str, str]) -> bool:
             return False
     for sub in ("queries", "queries/aio"):
         d = out / sub
-        if d.is_dir() and any(p.relative_to(out).as_posix() not in files for p in d.glob("*.py")):
+        if d.is_dir() and any(
+            p.relative_to(out).as_posix() not in files and _is_generated(p) for p in d.glob("*.py")
+        ):
             return False
     return True
+
+
+def _is_generated(path: Path) -> bool:
+    """A module the writer would delete as stale (hand-written ones stay)."""
+    from multica_db_codegen.render.writer import is_generated
+
+    return is_generated(path)
 
 
 def _write(out: Path, root: Path, files: dict[str, str], check: bool) -> tuple[int, str]:
@@ -244,6 +256,7 @@ def fast_generate(argv: list[str]) -> int | None:
     out = Path(single["out"]) if "out" in single else None
     warnings: list[str] = []
     try:
+        identity = warm.run_identity(argv, os.getcwd())
         schema, queries = _inputs(schema_flags, query_flags, None, sqlc)
         cfg = load_config(
             schema=schema,
@@ -252,6 +265,8 @@ def fast_generate(argv: list[str]) -> int | None:
             package=single.get("package"),
             database_url=single.get("database_url"),
         )
+        stamp_inputs = _stamp_inputs(cfg, sqlc)
+        inputs_before = warm.inputs_digest(stamp_inputs)
         key = _run_key(cfg, find_pyproject(cfg.root))
         hit = caching.ProjectCache(cfg.root).load_run(key, cfg.out)
         if hit is not None and _up_to_date(cfg.out, hit[0]):
@@ -269,11 +284,48 @@ def fast_generate(argv: list[str]) -> int | None:
                 warn=warnings.append,
                 key=key,
             )
+        if not (check and changed):
+            # A cache that cannot be written only costs the next run time.
+            with contextlib.suppress(OSError):
+                _stamp(identity, cfg, key, stamp_inputs, inputs_before)
     except Exception:  # errors are reported by the CLI, which runs next
         return None
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return report_generate(changed, diff_text, check=check)
+
+
+def _stamp_inputs(cfg: Config, sqlc: Path | None) -> list[str]:
+    """Every file a run reads besides the generator: configuration, schema, queries."""
+    found = {find_pyproject(Path.cwd()), find_pyproject(cfg.root)}
+    config = sorted(str(p.resolve()) for p in found if p is not None)
+    if sqlc is not None:
+        config.append(str(sqlc.resolve()))
+    return config + [str(p.resolve()) for p in (*cfg.schema, *cfg.queries)]
+
+
+def _stamp(identity: str, cfg: Config, key: str, inputs: list[str], before: str) -> None:
+    """Leave the warm stamp (see warm.py) for outputs that are now current on disk.
+
+    Only when no input changed while this run read them: the stamp must never
+    vouch for outputs generated from other bytes than the ones it hashes.
+    """
+    if not key or warm.inputs_digest(inputs) != before:
+        return
+    hit = caching.ProjectCache(cfg.root).load_run(key, cfg.out)
+    if hit is None or not _up_to_date(cfg.out, hit[0]):
+        return
+    out = str(cfg.out.resolve())
+    generated = sorted(hit[0])
+    warm.write_stamp(
+        warm.stamp_path(str(cfg.root.resolve()), identity),
+        identity=identity,
+        inputs=inputs,
+        out=out,
+        generated=generated,
+        warnings=hit[1],
+        digest=warm.state_digest(identity, before, out, generated),
+    )
 
 
 def report_generate(changed: int, diff_text: str, *, check: bool) -> int:

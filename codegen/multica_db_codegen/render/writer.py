@@ -203,12 +203,12 @@ def plan(out: Path, files: dict[str, str]) -> Plan:
         d = out / sub
         if d.is_dir():
             for p in sorted(d.glob("*.py")):
-                if p not in produced and _is_generated(p):
+                if p not in produced and is_generated(p):
                     deletes.append(p)
     return Plan(writes, deletes, unchanged)
 
 
-def _is_generated(path: Path) -> bool:
+def is_generated(path: Path) -> bool:
     try:
         with path.open(encoding="utf-8") as fh:
             return fh.readline().rstrip("\n") == HEADER
