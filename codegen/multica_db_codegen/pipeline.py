@@ -208,7 +208,12 @@ def _generate(
         files = cache.format(rendered, salt, fmt)
         if _run_key(cfg, pyproject) == key:  # inputs unchanged while we ran: safe to reuse
             cache.store_run(key, cfg.out, files, warnings)
-    return _write(cfg.out, cfg.root, files, check)
+    written = _write(cfg.out, cfg.root, files, check)
+    if started is not None:
+        from multica_db_codegen.analyze.server import finish_background
+
+        finish_background()
+    return written
 
 
 _VALUE_FLAGS = {

@@ -152,3 +152,24 @@ def test_warm_console_run_loads_neither_typing_nor_the_pipeline(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "0 []"
     assert done.stderr.endswith("0 file(s) written\n")
+
+
+@pytest.mark.parametrize("usable", [True, False])
+def test_templates_compile_once_into_the_user_cache(tmp_path: Path, usable: bool) -> None:
+    """Compiled templates live in $XDG_CACHE_HOME; without a usable one, rendering still works."""
+    cache = tmp_path / "cache"
+    if not usable:
+        cache.write_text("a file where a directory should be")
+    probe = (
+        "from multica_db_codegen.render import renderer\n"
+        "renderer.preload()\n"
+        "print(renderer._env.bytecode_cache is not None)\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(usable)
+    if usable:
+        assert len(list((cache / "multica-db" / "jinja2").glob("*.cache"))) == 3

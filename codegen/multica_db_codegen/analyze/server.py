@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -200,7 +201,8 @@ def _build_schema_database(
     build: Callable[[psycopg.Connection[Any]], None],
 ) -> None:
     tmp = f"multica_db_build_{secrets.token_hex(6)}"
-    admin.execute(f'CREATE DATABASE "{tmp}"'.encode())
+    if not _take_spare(admin, tmp):
+        admin.execute(f'CREATE DATABASE "{tmp}"'.encode())
     try:
         with psycopg.connect(with_dbname(url, tmp), autocommit=True) as conn:
             build(conn)
@@ -212,6 +214,60 @@ def _build_schema_database(
         admin.execute(f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)'.encode())
         raise
     _stamp(admin, name)
+    _replenish_spare_later(url)  # not sooner: it would compete with the build for the disk
+
+
+SPARE_DB_PREFIX = "multica_db_spare_"
+_spare_threads: list[threading.Thread] = []
+
+
+def _take_spare(admin: psycopg.Connection[Any], tmp: str) -> bool:
+    """Rename a spare empty database to ``tmp``: False if there was none to take.
+
+    ``CREATE DATABASE`` copies template1 and costs ~100 ms, as much as applying a
+    small project's whole schema; a run that builds a schema database leaves an
+    empty one behind for the next build, made while it renders and formats.
+    Renaming fails if another generator took the spare first (or anyone is
+    connected to it): then the next one, else a new database, is used.
+    """
+    spares = admin.execute(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY datname",
+        (SPARE_DB_PREFIX,),
+    ).fetchall()
+    for (spare,) in spares:
+        try:
+            admin.execute(f'ALTER DATABASE "{spare}" RENAME TO "{tmp}"'.encode())
+        except psycopg.Error:
+            continue
+        return True
+    return False
+
+
+def _replenish_spare_later(url: str) -> None:
+    """Create the next spare database in a thread, unless one exists (see ``_take_spare``)."""
+
+    def replenish() -> None:
+        with suppress(psycopg.Error), psycopg.connect(url, autocommit=True) as admin:
+            found = admin.execute(
+                "SELECT 1 FROM pg_database WHERE starts_with(datname, %s)", (SPARE_DB_PREFIX,)
+            ).fetchone()
+            if not found:
+                admin.execute(f'CREATE DATABASE "{SPARE_DB_PREFIX}{secrets.token_hex(6)}"'.encode())
+
+    thread = threading.Thread(target=replenish, name="multica-db-spare", daemon=True)
+    thread.start()
+    _spare_threads.append(thread)
+
+
+def finish_background(timeout: float = 10.0) -> None:
+    """Let a spare database being created finish before the process ends.
+
+    The CLI ends with ``os._exit``; an interrupted ``CREATE DATABASE`` only costs
+    the spare (PostgreSQL never shows a half-created database), but waiting here
+    is almost always free: rendering and formatting take longer.
+    """
+    while _spare_threads:
+        _spare_threads.pop().join(timeout)
 
 
 def _prune_schema_databases(admin: psycopg.Connection[Any]) -> None:

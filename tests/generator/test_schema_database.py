@@ -1,0 +1,118 @@
+"""The schema's database on the analyzer server: built once, reused, built from a spare."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from multica_db_codegen.analyze import server
+from multica_db_codegen.analyze.server import (
+    SCHEMA_DB_PREFIX,
+    SPARE_DB_PREFIX,
+    finish_background,
+    schema_database,
+    with_dbname,
+)
+from multica_db_codegen.errors import GenerateError
+
+
+def databases(url: str, prefix: str) -> set[str]:
+    with psycopg.connect(url, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def drop(url: str, names: set[str]) -> None:
+    with psycopg.connect(url, autocommit=True) as admin:
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+@pytest.fixture
+def keys(pg_server: str) -> Iterator[list[str]]:
+    """Fresh schema keys; their databases (and any spare left) are dropped afterwards."""
+    made: list[str] = []
+    yield made
+    finish_background()
+    drop(pg_server, {SCHEMA_DB_PREFIX + k[:40] for k in made})
+
+
+def new_key(keys: list[str]) -> str:
+    keys.append(secrets.token_hex(20))
+    return keys[-1]
+
+
+def table(sql: str) -> Any:
+    return lambda conn: conn.execute(sql.encode())
+
+
+def test_built_once_then_reused_read_only(pg_server: str, keys: list[str]) -> None:
+    key = new_key(keys)
+    built: list[int] = []
+
+    def build(conn: psycopg.Connection[Any]) -> None:
+        built.append(1)
+        conn.execute(b"CREATE TABLE t (id int PRIMARY KEY)")
+
+    url = schema_database(pg_server, key, build)
+    assert schema_database(pg_server, key, build) == url
+    assert built == [1]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO t VALUES (1)")
+
+
+def test_a_build_takes_the_spare_and_leaves_a_new_one(pg_server: str, keys: list[str]) -> None:
+    schema_database(pg_server, new_key(keys), table("CREATE TABLE a (x int)"))
+    finish_background()
+    spares = databases(pg_server, SPARE_DB_PREFIX)
+    assert spares, "a build leaves a spare database for the next one"
+    with psycopg.connect(with_dbname(pg_server, sorted(spares)[0])) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+        ).fetchone() == (0,)
+
+    url = schema_database(pg_server, new_key(keys), table("CREATE TABLE b (y int)"))
+    finish_background()
+    after = databases(pg_server, SPARE_DB_PREFIX)
+    assert sorted(spares)[0] not in after, "the spare became the new schema's database"
+    assert after, "and another spare was made"
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('b') IS NOT NULL").fetchone() == (True,)
+        assert conn.execute("SELECT to_regclass('a') IS NULL").fetchone() == (True,)
+
+
+def test_a_spare_in_use_is_skipped(
+    pg_server: str, keys: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone connected to the only spare: the build creates its database instead."""
+    busy = f"{SPARE_DB_PREFIX}0busy{secrets.token_hex(4)}"
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{busy}"'.encode())
+    others = databases(pg_server, SPARE_DB_PREFIX) - {busy}
+    drop(pg_server, others)
+    try:
+        with psycopg.connect(with_dbname(pg_server, busy)):
+            url = schema_database(pg_server, new_key(keys), table("CREATE TABLE c (z int)"))
+            assert busy in databases(pg_server, SPARE_DB_PREFIX)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT to_regclass('c') IS NOT NULL").fetchone() == (True,)
+    finally:
+        finish_background()
+        drop(pg_server, {busy})
+
+
+def test_a_failed_build_leaves_nothing_half_made(pg_server: str, keys: list[str]) -> None:
+    key = new_key(keys)
+    before = databases(pg_server, "multica_db_build_")
+    with pytest.raises(GenerateError, match="nowhere"):
+        server.schema_database(pg_server, key, table("ALTER TABLE nowhere ADD x int"))
+    assert not databases(pg_server, SCHEMA_DB_PREFIX + key[:40])
+    assert databases(pg_server, "multica_db_build_") == before
