@@ -197,6 +197,11 @@ def _generate(
     def fmt(todo: dict[str, str]) -> dict[str, str]:
         return writer.format_sources(todo, package=cfg.package, pyproject=pyproject)
 
+    if started is not None:  # encode and write the analysis cache while ruff formats
+        import threading
+
+        saver = threading.Thread(target=started[1].save, name="multica-db-save")
+        saver.start()
     if cache is None:
         files = fmt(rendered)
     else:
@@ -210,6 +215,7 @@ def _generate(
             cache.store_run(key, cfg.out, files, warnings)
     written = _write(cfg.out, cfg.root, files, check)
     if started is not None:
+        saver.join()
         from multica_db_codegen.analyze.server import finish_background
 
         finish_background()

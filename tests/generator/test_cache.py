@@ -128,3 +128,21 @@ def test_ir_round_trips_through_json() -> None:
     )
     f = FileIR("q.sql", "q", (q,))
     assert caching.decode(caching.encode(f)) == f
+
+
+def test_each_query_files_analysis_is_saved_after_a_cold_run(
+    project: Project, analyzer_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cold path encodes the per-file analyses in a thread while ruff runs: they land."""
+    import json
+
+    root = project(QUERIES)
+    (root / "queries" / "more.sql").write_text(
+        "-- name: CountAuthors :one\nSELECT count(*) FROM author;\n"
+    )
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", analyzer_url)
+    assert fast_generate(["generate"]) == 0
+    entries = json.loads((root / ".multica-db" / "cache" / "analysis.json").read_text())
+    decoded = sorted(caching.decode(raw).module for raw in entries.values())
+    assert decoded == ["authors", "more"]

@@ -152,7 +152,7 @@ def analyze(
                 session.store(path, files[-1], specs[0].location.file.text if specs else None)
         if errors:
             raise GenerateErrors(errors)
-        if session is not None:
+        if session is not None and started is None:  # else the caller saves, when it suits
             session.save()
         return AnalysisIR(
             files=tuple(files),

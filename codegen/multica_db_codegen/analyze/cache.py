@@ -214,7 +214,8 @@ class _Encoder:
         t = type(obj)
         out: dict[str, Any] = {"$": self._classes[t]}
         for name in _field_names(t):
-            out[name] = self(getattr(obj, name))
+            value = getattr(obj, name)
+            out[name] = value if type(value) in _PLAIN else self(value)
         return out
 
 
@@ -333,6 +334,7 @@ class AnalysisSession:
         data = _read_json(self.path)
         self._entries: dict[str, Any] = data if isinstance(data, dict) else {}
         self._keep: dict[str, Any] = {}
+        self._pending: dict[str, Any] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._db: Future[str] | None = None
 
@@ -362,16 +364,21 @@ class AnalysisSession:
     def store(self, path: Path, fir: Any, text: str | None) -> None:
         """Remember a file's analysis under the text that was parsed (not the file as it
         is now: it may have changed meanwhile), unless JSON cannot carry it exactly."""
-        if text is None:
-            return
-        key = self._key(path, text)
-        try:
-            raw = encode(fir)  # exact types only: decoding it gives back an equal IR
-        except (TypeError, ValueError):
-            return
-        self._keep[key] = raw
+        if text is not None:
+            self._pending[self._key(path, text)] = fir  # encoded by save()
 
     def save(self) -> None:
+        """Encode what ``store`` remembered and write the file if anything changed.
+
+        A cold run calls this in a thread while ruff formats: encoding every file's
+        analysis is pure CPU that would otherwise delay the output.
+        """
+        for key, fir in self._pending.items():
+            try:
+                self._keep[key] = encode(fir)  # exact types only: decoding gives an equal IR
+            except (TypeError, ValueError):
+                continue
+        self._pending.clear()
         if self._keep.keys() != self._entries.keys():
             _write_json(self.path, self._keep)
 
