@@ -30,6 +30,7 @@ from multica_db_codegen.analyze.ir import (
     QueryIR,
 )
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
+from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import SchemaChunk, apply_schema, load_schema
 from multica_db_codegen.analyze.server import (
     server_url,
@@ -38,7 +39,7 @@ from multica_db_codegen.analyze.server import (
 )
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
-from multica_db_codegen.parse.params import python_safe
+from multica_db_codegen.parse.params import child_slots, python_safe
 from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
 
 _FORCE_RE = re.compile(r"^(?P<name>.*[^!?])(?P<mark>[!?])$")
@@ -214,7 +215,27 @@ def _describe_all(
         for p in spec.params
         if p.target is not None
     )
+    nullability_catalog(catalog).prefetch_relations(
+        (rv.schemaname, rv.relname) for spec in specs for rv in _range_vars(spec.tree)
+    )
     return {id(spec): d for spec, d in zip(specs, results, strict=True)}
+
+
+def _range_vars(tree: Any) -> Iterator[Any]:
+    """Every table reference (``RangeVar``) in a statement, CTE names included (harmless:
+    prefetching a name that is not looked up later only costs a row)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.RangeVar):
+            yield node
+        elif isinstance(node, ast.Node):
+            for attr in child_slots(type(node)):
+                child = getattr(node, attr)
+                if child is not None:
+                    stack.append(child)
+        elif isinstance(node, tuple | list):
+            stack.extend(node)
 
 
 def analyze_query(

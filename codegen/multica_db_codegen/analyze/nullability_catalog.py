@@ -9,6 +9,7 @@ rule when a user function of the same name could be the one PostgreSQL picked.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -69,6 +70,60 @@ class NullabilityCatalog:
             self._relations[key] = self._load_relation(schema, name)
         return self._relations[key]
 
+    def prefetch_relations(self, names: Iterable[tuple[str | None, str]]) -> None:
+        """Load many relations in two queries instead of two each (a cold run's hot spot).
+
+        Same answers as :meth:`relation`: each name resolved by ``to_regclass`` on the
+        search path, a name that resolves to nothing cached as None.
+        """
+        todo = sorted({n for n in names if n not in self._relations}, key=repr)
+        if not todo:
+            return
+        qualified = [
+            _quote(name) if schema is None else f"{_quote(schema)}.{_quote(name)}"
+            for schema, name in todo
+        ]
+        rows = self.catalog.conn.execute(
+            """
+            SELECT q.i::int, c.oid::int, c.relkind::text,
+                   CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END
+            FROM unnest(%s::text[]) WITH ORDINALITY AS q(name, i)
+            LEFT JOIN pg_class c ON c.oid = to_regclass(q.name)
+            """,
+            (qualified,),
+        ).fetchall()
+        found = {int(i) - 1: (oid, kind, viewdef) for i, oid, kind, viewdef in rows}
+        oids = sorted({int(v[0]) for v in found.values() if v[0] is not None})
+        cols: dict[int, list[tuple[Any, ...]]] = {oid: [] for oid in oids}
+        for relid, *col in self.catalog.conn.execute(
+            """
+            SELECT a.attrelid::int, a.attname, a.attnotnull OR (t.typtype = 'd' AND t.typnotnull),
+                   a.atttypid::int, t.typtype::text
+            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+            WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY a.attrelid, a.attnum
+            """,
+            (oids,),
+        ).fetchall():
+            cols[int(relid)].append(tuple(col))
+        for i, key in enumerate(todo):
+            oid, kind, viewdef = found.get(i, (None, None, None))
+            self._relations[key] = (
+                None if oid is None else self._relation(oid, kind, viewdef, cols[int(oid)])
+            )
+
+    def _relation(
+        self, oid: Any, kind: Any, viewdef: Any, cols: Sequence[Sequence[Any]]
+    ) -> Relation:
+        for _, _, typ, typtype in cols:
+            self._type_kinds[int(typ)] = str(typtype)
+        return Relation(
+            oid=int(oid),
+            kind=str(kind),
+            columns=tuple(RelColumn(str(n), bool(nn), int(t), str(k)) for n, nn, t, k in cols),
+            viewdef=str(viewdef) if viewdef is not None else None,
+        )
+
     def _load_relation(self, schema: str | None, name: str) -> Relation | None:
         conn = self.catalog.conn
         qualified = _quote(name) if schema is None else f"{_quote(schema)}.{_quote(name)}"
@@ -93,14 +148,7 @@ class NullabilityCatalog:
             """,
             (oid,),
         ).fetchall()
-        for _, _, typ, typtype in cols:
-            self._type_kinds[int(typ)] = str(typtype)
-        return Relation(
-            oid=int(oid),
-            kind=str(kind),
-            columns=tuple(RelColumn(str(n), bool(nn), int(t), str(k)) for n, nn, t, k in cols),
-            viewdef=str(viewdef) if viewdef is not None else None,
-        )
+        return self._relation(oid, kind, viewdef, cols)
 
     def functions(self, name: str) -> tuple[FunctionCandidate, ...]:
         """Every function, aggregate or window function called ``name``, in any schema."""

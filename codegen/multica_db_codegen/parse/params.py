@@ -207,7 +207,7 @@ def _column_name(node: Any) -> str | None:
 _CHILD_SLOTS: dict[type, tuple[str, ...]] = {}
 
 
-def _child_slots(cls: type) -> tuple[str, ...]:
+def child_slots(cls: type) -> tuple[str, ...]:
     """A node class's attributes that can hold nodes (or lists of them), in slot order.
 
     Flags, names, locations and enums never contain a parameter: skipping them keeps
@@ -302,7 +302,7 @@ def _name_from_context(tree: Any, params: dict[int, Param]) -> None:
                 p = _param_of(clause)
                 if p is not None:
                     suggest(p.number, label)
-        for attr in _child_slots(type(n)):
+        for attr in child_slots(type(n)):
             child = getattr(n, attr)
             if isinstance(child, ast.Node):
                 walk(child)
