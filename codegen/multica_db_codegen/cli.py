@@ -32,9 +32,12 @@ def main() -> None:
 
     code = warm.answer(sys.argv[1:])  # nothing changed since the last run: a stamp says so
     if code is None:
+        from multica_db_codegen import later
         from multica_db_codegen.pipeline import fast_generate
 
+        later.detach_when_done()  # cache writes happen after the answer (see later.py)
         code = fast_generate(sys.argv[1:])  # plain `generate` runs without loading typer
+        later.finish()
     if code is not None:
         # Everything is written and closed: skip tearing down the interpreter (freeing a
         # cold run's objects one by one takes longer than many a warm run).

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from multica_db_codegen import warm
 from multica_db_codegen.analyze import cache as caching
 from multica_db_codegen.config import Config, find_pyproject, load_config
+from multica_db_codegen.later import later
 
 if TYPE_CHECKING:
     from multica_db_codegen.analyze.ir import AnalysisIR
@@ -197,25 +198,24 @@ def _generate(
     def fmt(todo: dict[str, str]) -> dict[str, str]:
         return writer.format_sources(todo, package=cfg.package, pyproject=pyproject)
 
-    if started is not None:  # encode and write the analysis cache while ruff formats
-        import threading
-
-        saver = threading.Thread(target=started[1].save, name="multica-db-save")
-        saver.start()
     if cache is None:
-        files = fmt(rendered)
-    else:
-        salt = caching.run_key(
-            ruff=caching.ruff_version(),
-            package=cfg.package,
-            pyproject=pyproject.read_text(encoding="utf-8") if pyproject else "",
-        )
-        files = cache.format(rendered, salt, fmt)
-        if _run_key(cfg, pyproject) == key:  # inputs unchanged while we ran: safe to reuse
-            cache.store_run(key, cfg.out, files, warnings)
+        return _write(cfg.out, cfg.root, fmt(rendered), check)
+    salt = caching.run_key(
+        ruff=caching.ruff_version(),
+        package=cfg.package,
+        pyproject=pyproject.read_text(encoding="utf-8") if pyproject else "",
+    )
+    files = cache.format(rendered, salt, fmt)
     written = _write(cfg.out, cfg.root, files, check)
     if started is not None:
-        saver.join()
+        later(started[1].save)  # each query file's analysis, for the next run
+
+    def store_run() -> None:
+        if _run_key(cfg, pyproject) == key:  # inputs unchanged while we ran: safe to reuse
+            cache.store_run(key, cfg.out, files, warnings)
+
+    later(store_run)
+    if started is not None:
         from multica_db_codegen.analyze.server import finish_background
 
         finish_background()
@@ -296,9 +296,13 @@ def fast_generate(argv: list[str]) -> int | None:
                 key=key,
             )
         if not (check and changed):
-            # A cache that cannot be written only costs the next run time.
-            with contextlib.suppress(OSError):
-                _stamp(identity, cfg, key, stamp_inputs, inputs_before)
+
+            def stamp() -> None:
+                # A cache that cannot be written only costs the next run time.
+                with contextlib.suppress(OSError):
+                    _stamp(identity, cfg, key, stamp_inputs, inputs_before)
+
+            later(stamp)
     except Exception:  # errors are reported by the CLI, which runs next
         return None
     for w in warnings:

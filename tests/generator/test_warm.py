@@ -173,3 +173,38 @@ def test_templates_compile_once_into_the_user_cache(tmp_path: Path, usable: bool
     assert done.stdout.strip() == str(usable)
     if usable:
         assert len(list((cache / "multica-db" / "jinja2").glob("*.cache"))) == 3
+
+
+def test_in_process_callers_run_deferred_work_at_once() -> None:
+    from multica_db_codegen import later
+
+    done: list[int] = []
+    later.later(lambda: done.append(1))
+    later.later(lambda: done.append(2))
+    assert done == [1, 2] and not later.detached()
+
+
+def test_console_command_answers_before_writing_its_caches(
+    project: Project, analyzer_url: str
+) -> None:
+    """The command exits once the files are written; a detached child writes the caches."""
+    import time
+
+    root = project(QUERIES)
+    env = {**os.environ, "MULTICA_DB_ANALYZER_URL": analyzer_url}
+    env.pop("MULTICA_DB_NO_CACHE", None)
+    cmd = [sys.executable, "-m", "multica_db_codegen.cli", "generate"]
+    first = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    assert (root / "out" / "pkg" / "models.py").is_file()  # written before the answer
+    cache = root / ".multica-db" / "cache"
+    deadline = time.monotonic() + 30
+    while not list(cache.glob("warm-*.txt")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(cache.glob("warm-*.txt")), "the detached child wrote the stamp"
+    assert (cache / "analysis.json").is_file() and list(cache.glob("run-*.json"))
+    probe = "from multica_db_codegen import warm; print(warm.answer(['generate']))"
+    again = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert again.stdout.strip() == "0"

@@ -244,7 +244,10 @@ def _take_spare(admin: psycopg.Connection[Any], tmp: str) -> bool:
 
 
 def _replenish_spare_later(url: str) -> None:
-    """Create the next spare database in a thread, unless one exists (see ``_take_spare``)."""
+    """Create the next spare database, unless one exists (see ``_take_spare``).
+
+    In a thread; or, for the console command, after it has answered (later.py).
+    """
 
     def replenish() -> None:
         with suppress(psycopg.Error), psycopg.connect(url, autocommit=True) as admin:
@@ -254,6 +257,11 @@ def _replenish_spare_later(url: str) -> None:
             if not found:
                 admin.execute(f'CREATE DATABASE "{SPARE_DB_PREFIX}{secrets.token_hex(6)}"'.encode())
 
+    from multica_db_codegen import later
+
+    if later.detached():  # the console command: after the answer, in its own process
+        later.later(replenish)
+        return
     thread = threading.Thread(target=replenish, name="multica-db-spare", daemon=True)
     thread.start()
     _spare_threads.append(thread)
