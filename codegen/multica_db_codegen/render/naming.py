@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 
@@ -63,6 +64,7 @@ def singular(word: str) -> str:
     return f"{head}_{last}" if head else last
 
 
+@functools.cache  # pure, and called for every column of every query
 def identifier(name: str, *, fallback: str) -> str:
     """A valid, non-keyword, non-private Python identifier close to ``name``."""
     cleaned = re.sub(r"\W", "_", name)
@@ -76,6 +78,7 @@ def identifier(name: str, *, fallback: str) -> str:
     return cleaned
 
 
+@functools.cache
 def field_name(name: str, index: int) -> str:
     """A model field for a result column; ``?column?`` becomes ``column_N``."""
     base = identifier(name, fallback=f"column_{index + 1}")
