@@ -50,6 +50,15 @@ FORMAT = 3  # bump when the layout of the cache files changes
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # multica_db_codegen/
 
 
+def user_cache_dir() -> Path:
+    """The user's multica-db directory: the embedded server, the compiled templates.
+
+    What lives here belongs to the installed generator, not to one project.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "multica-db"
+
+
 def enabled() -> bool:
     return os.environ.get(ENV_OFF, "").strip().lower() in ("", "0", "false", "no")
 
@@ -370,8 +379,8 @@ class AnalysisSession:
     def save(self) -> None:
         """Encode what ``store`` remembered and write the file if anything changed.
 
-        A cold run calls this in a thread while ruff formats: encoding every file's
-        analysis is pure CPU that would otherwise delay the output.
+        Encoding every file's analysis is pure CPU the output does not need: the
+        console command does it after answering (see later.py).
         """
         for key, fir in self._pending.items():
             try:

@@ -9,7 +9,7 @@ rule when a user function of the same name could be the one PostgreSQL picked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -67,14 +67,16 @@ class NullabilityCatalog:
     def relation(self, schema: str | None, name: str) -> Relation | None:
         key = (schema, name)
         if key not in self._relations:
-            self._relations[key] = self._load_relation(schema, name)
+            self.prefetch_relations([key])
         return self._relations[key]
 
     def prefetch_relations(self, names: Iterable[tuple[str | None, str]]) -> None:
-        """Load many relations in two queries instead of two each (a cold run's hot spot).
+        """Load relations by name, two queries for all of them (one name: :meth:`relation`).
 
-        Same answers as :meth:`relation`: each name resolved by ``to_regclass`` on the
-        search path, a name that resolves to nothing cached as None.
+        Each name is resolved by ``to_regclass`` on the search path, exactly as
+        PostgreSQL resolved it when preparing; a name that resolves to nothing is
+        cached as None. The analyzer passes every table reference of every query
+        up front, instead of two queries per relation later.
         """
         todo = sorted({n for n in names if n not in self._relations}, key=repr)
         if not todo:
@@ -108,47 +110,19 @@ class NullabilityCatalog:
             cols[int(relid)].append(tuple(col))
         for i, key in enumerate(todo):
             oid, kind, viewdef = found.get(i, (None, None, None))
-            self._relations[key] = (
-                None if oid is None else self._relation(oid, kind, viewdef, cols[int(oid)])
+            if oid is None:
+                self._relations[key] = None
+                continue
+            for _, _, typ, typtype in cols[int(oid)]:
+                self._type_kinds[int(typ)] = str(typtype)
+            self._relations[key] = Relation(
+                oid=int(oid),
+                kind=str(kind),
+                columns=tuple(
+                    RelColumn(str(n), bool(nn), int(t), str(k)) for n, nn, t, k in cols[int(oid)]
+                ),
+                viewdef=str(viewdef) if viewdef is not None else None,
             )
-
-    def _relation(
-        self, oid: Any, kind: Any, viewdef: Any, cols: Sequence[Sequence[Any]]
-    ) -> Relation:
-        for _, _, typ, typtype in cols:
-            self._type_kinds[int(typ)] = str(typtype)
-        return Relation(
-            oid=int(oid),
-            kind=str(kind),
-            columns=tuple(RelColumn(str(n), bool(nn), int(t), str(k)) for n, nn, t, k in cols),
-            viewdef=str(viewdef) if viewdef is not None else None,
-        )
-
-    def _load_relation(self, schema: str | None, name: str) -> Relation | None:
-        conn = self.catalog.conn
-        qualified = _quote(name) if schema is None else f"{_quote(schema)}.{_quote(name)}"
-        row = conn.execute(
-            """
-            SELECT c.oid::int, c.relkind::text,
-                   CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END
-            FROM pg_class c WHERE c.oid = to_regclass(%s)
-            """,
-            (qualified,),
-        ).fetchone()
-        if row is None:
-            return None
-        oid, kind, viewdef = row
-        cols = conn.execute(
-            """
-            SELECT a.attname, a.attnotnull OR (t.typtype = 'd' AND t.typnotnull),
-                   a.atttypid::int, t.typtype::text
-            FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-            WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
-            ORDER BY a.attnum
-            """,
-            (oid,),
-        ).fetchall()
-        return self._relation(oid, kind, viewdef, cols)
 
     def functions(self, name: str) -> tuple[FunctionCandidate, ...]:
         """Every function, aggregate or window function called ``name``, in any schema."""

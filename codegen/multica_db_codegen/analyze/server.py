@@ -16,23 +16,17 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from multica_db_codegen.analyze.cache import ENV_URL, schema_key, server_identity
+from multica_db_codegen.analyze.cache import ENV_URL, schema_key, server_identity, user_cache_dir
 from multica_db_codegen.errors import GenerateError
 
 if TYPE_CHECKING:
     from multica_db_codegen.analyze.cache import AnalysisSession, ProjectCache
     from multica_db_codegen.analyze.schema import SchemaChunk
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "multica-db"
 
 
 def server_url(explicit: str | None = None) -> str:
@@ -52,7 +46,7 @@ def server_url(explicit: str | None = None) -> str:
             "no analyzer database: pass --database-url, set MULTICA_DB_ANALYZER_URL, "
             "or install multica-db[codegen] for the embedded server"
         ) from exc
-    pgdata = cache_dir() / "pgserver"
+    pgdata = user_cache_dir() / "pgserver"
     pgdata.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -226,7 +220,7 @@ def _take_spare(admin: psycopg.Connection[Any], tmp: str) -> bool:
 
     ``CREATE DATABASE`` copies template1 and costs ~100 ms, as much as applying a
     small project's whole schema; a run that builds a schema database leaves an
-    empty one behind for the next build, made while it renders and formats.
+    empty one behind for the next build (see ``_replenish_spare_later``).
     Renaming fails if another generator took the spare first (or anyone is
     connected to it): then the next one, else a new database, is used.
     """

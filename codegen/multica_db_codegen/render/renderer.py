@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 import jinja2
 import pglast
 
+from multica_db_codegen.analyze.cache import user_cache_dir
 from multica_db_codegen.analyze.ir import (
     AnalysisIR,
     ColumnIR,
@@ -42,15 +43,12 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     entry by the template's source checksum, so an edited template is compiled
     again. No usable directory: templates are compiled every run, as before.
     """
-    import os
-
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(base, "multica-db", "jinja2")
     try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError:
+        directory = user_cache_dir() / "jinja2"
+        directory.mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
         return None
-    return jinja2.FileSystemBytecodeCache(directory)
+    return jinja2.FileSystemBytecodeCache(str(directory))
 
 
 _env = jinja2.Environment(
