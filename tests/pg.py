@@ -79,3 +79,26 @@ def fresh_database(url: str, prefix: str = "multica_test") -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def require_extensions(url: str, *names: str) -> None:
+    """Skip (fail under ``CI``) when the test server cannot install these extensions.
+
+    The embedded server (pgserver) ships no contrib extensions; tests of types such
+    as citext or hstore need a server that has them (``MULTICA_DB_TEST_URL``).
+    """
+    import pytest
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT name FROM pg_available_extensions WHERE name = ANY(%s)", (list(names),)
+        ).fetchall()
+    missing = sorted(set(names) - {r[0] for r in rows})
+    if missing:
+        reason = (
+            f"the test server has no {', '.join(missing)} extension(s); "
+            "point MULTICA_DB_TEST_URL at a PostgreSQL with contrib"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from tests.dialect.harness import Generated, database_with, generate, write_project
+from tests.pg import require_extensions
 
 SCHEMA = """
 CREATE EXTENSION IF NOT EXISTS citext;
@@ -255,13 +256,18 @@ def dialect_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+EXTENSIONS = ("citext", "hstore", "ltree")  # what SCHEMA creates
+
+
 @pytest.fixture(scope="session")
 def dialect(dialect_root: Path, pg_server: str) -> Generated:
+    require_extensions(pg_server, *EXTENSIONS)
     return generate(dialect_root, pg_server, "dialectpkg")
 
 
 @pytest.fixture(scope="session")
 def dialect_db(dialect_root: Path, pg_server: str) -> Iterator[str]:
+    require_extensions(pg_server, *EXTENSIONS)
     with database_with(pg_server, [dialect_root / "schema"]) as url:
         yield url
 

@@ -10,7 +10,7 @@ import pytest
 
 from multica_db_codegen.analyze.schema import apply_schema, load_schema
 from multica_db_codegen.errors import GenerateError
-from tests.pg import fresh_database
+from tests.pg import fresh_database, require_extensions
 
 
 @pytest.fixture
@@ -81,7 +81,10 @@ DROP TABLE d;
 """
 
 
-def test_goose_dbmate_and_plain_files_together(tmp_path: Path, scratch: Conn) -> None:
+def test_goose_dbmate_and_plain_files_together(
+    tmp_path: Path, scratch: Conn, pg_server: str
+) -> None:
+    require_extensions(pg_server, "pgcrypto", "pg_trgm")  # the dbmate file creates them
     _write(
         tmp_path,
         {

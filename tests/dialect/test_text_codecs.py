@@ -36,8 +36,9 @@ Conn = psycopg.Connection[Any]
 
 @pytest.fixture(scope="module")
 def hconn(pg_server: str) -> Iterator[Conn]:
-    from tests.pg import fresh_database
+    from tests.pg import fresh_database, require_extensions
 
+    require_extensions(pg_server, "hstore")
     with (
         fresh_database(pg_server, prefix="multica_codec") as url,
         psycopg.connect(url, autocommit=True) as c,
