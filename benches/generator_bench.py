@@ -132,17 +132,20 @@ def _drop_schema_db(project: Path, url: str, sqlc: bool) -> None:
     """Forget the schema's database on the server, so 'cold' re-applies the migrations."""
     import psycopg
 
-    from multica_db_codegen.analyze.cache import schema_key
-    from multica_db_codegen.analyze.schema import load_schema
-    from multica_db_codegen.analyze.server import SCHEMA_DB_PREFIX
-    from multica_db_codegen.config import load_config
-    from multica_db_codegen.sqlc_config import read_sqlc_config
+    from multica_db_codegen.incremental import Generator
 
-    if sqlc:
-        schema, _ = read_sqlc_config(project / "sqlc.yaml")
-    else:
-        schema = list(load_config(cwd=project).schema)
-    name = SCHEMA_DB_PREFIX + schema_key(load_schema(schema))[:40]
+    env_url = os.environ.get("MULTICA_DB_ANALYZER_URL")
+    os.environ["MULTICA_DB_ANALYZER_URL"] = url  # the schema's key names its server
+    try:
+        gen = Generator(cwd=project, sqlc_config=project / "sqlc.yaml" if sqlc else None)
+        gen._load_settings()
+        gen._load_schema(None)
+        name = gen.schema_database
+    finally:
+        if env_url is None:
+            os.environ.pop("MULTICA_DB_ANALYZER_URL", None)
+        else:
+            os.environ["MULTICA_DB_ANALYZER_URL"] = env_url
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 

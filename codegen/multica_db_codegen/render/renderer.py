@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import jinja2
 import pglast
 
-from multica_db_codegen.analyze.cache import user_cache_dir
 from multica_db_codegen.analyze.ir import (
     AnalysisIR,
     ColumnIR,
@@ -19,6 +19,7 @@ from multica_db_codegen.analyze.ir import (
     TableIR,
     TypeRef,
 )
+from multica_db_codegen.cache import user_cache_dir
 from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.parse.spec import copy_target
@@ -44,7 +45,7 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     again. No usable directory: templates are compiled every run, as before.
     """
     try:
-        directory = user_cache_dir() / "jinja2"
+        directory = Path(user_cache_dir()) / "jinja2"
         directory.mkdir(parents=True, exist_ok=True)
     except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
         return None
@@ -244,8 +245,14 @@ class Renderer:
         )
 
     # --- files --------------------------------------------------------------------------
-    def render(self) -> dict[str, str]:
-        """Relative path (POSIX) → source text, for every generated file."""
+    def render(self, only: Collection[str] | None = None) -> dict[str, str]:
+        """Relative path (POSIX) → source text, for every generated file.
+
+        ``only``: the paths (``FileIR.path``) of the query files whose modules to
+        render; the models and package modules are always rendered. Every file of the
+        IR still shapes the output (a row type any query uses is decoded in models.py),
+        so an incremental run passes the whole IR and renders only what changed.
+        """
         files: dict[str, str] = {"models.py": self.models()}
         pkg_doc = "Generated query modules: one per query file (synchronous)."
         files["queries/__init__.py"] = _env.get_template("package_init.py.j2").render(doc=pkg_doc)
@@ -253,6 +260,8 @@ class Renderer:
             doc="Generated query modules: one per query file (asyncio)."
         )
         for f in self.ir.files:
+            if only is not None and f.path not in only:
+                continue
             sync, aio = self.query_module(f)
             files[f"queries/{f.module}.py"] = sync
             files[f"queries/aio/{f.module}.py"] = aio
