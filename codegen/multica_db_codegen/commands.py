@@ -41,7 +41,12 @@ UrlOpt = Annotated[
 ]
 SqlcOpt = Annotated[
     Path | None,
-    typer.Option("--sqlc-config", help="Read schema and queries paths from a sqlc.yaml/json."),
+    typer.Option(
+        "--sqlc-config",
+        help="Generate from a sqlc config (version 1 or 2): every PostgreSQL package "
+        "becomes a Python package. Default: sqlc.yaml/sqlc.yml/sqlc.json in the current "
+        "directory when there is no [tool.multica-db] and no --schema/--queries.",
+    ),
 ]
 
 
@@ -61,7 +66,13 @@ def generate(
     ] = False,
     schema: SchemaOpt = None,
     queries: QueriesOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output package directory.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Output package directory (with several sqlc packages: their parent).",
+        ),
+    ] = None,
     package: Annotated[
         str | None, typer.Option("--package", help="Import name of the output package.")
     ] = None,
