@@ -39,7 +39,7 @@ from multica_db_codegen.analyze.ir import (
     TableIR,
     TypeRef,
 )
-from multica_db_codegen.config import Config, load_config
+from multica_db_codegen.config import Config
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.render.renderer import Renderer, Settings
 from multica_db_codegen.render.typemap import TypeMapper
@@ -86,17 +86,17 @@ def verify(
     cwd: Path | None = None,
 ) -> Report:
     """Compare every query's analysis on ``live_url`` with the one the code was generated from."""
-    from multica_db_codegen.pipeline import _inputs, run_generate
+    from multica_db_codegen.pipeline import plan, run_generate
 
-    schema, queries = _inputs(schema, queries, analyzer_url, sqlc_config)
-    cfg = load_config(
-        cwd=cwd,
+    cfg = plan(  # a sqlc config's first PostgreSQL package
         schema=schema,
         queries=queries,
         out=out,
         package=package,
         database_url=analyzer_url,
-    )
+        sqlc_config=sqlc_config,
+        cwd=cwd,
+    ).configs[0]
     stale, _ = run_generate(
         check=True,
         schema=list(cfg.schema),
