@@ -28,7 +28,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,20 @@ class Result:
     @property
     def changed(self) -> int:
         return len(self.written) + len(self.deleted)
+
+    @classmethod
+    def combine(cls, results: Sequence[Result]) -> Result:
+        """Several packages' results as one."""
+        return cls(
+            written=tuple(p for r in results for p in r.written),
+            deleted=tuple(p for r in results for p in r.deleted),
+            left_alone=sum(r.left_alone for r in results),
+            analyzed=tuple(p for r in results for p in r.analyzed),
+            schema_changed=any(r.schema_changed for r in results),
+            warnings=tuple(w for r in results for w in r.warnings),
+            diff="".join(r.diff for r in results),
+            seconds=sum(r.seconds for r in results),
+        )
 
     def summary(self) -> str:
         """One line: how many files were written, and what was left alone."""
@@ -138,7 +152,10 @@ class Generator:
         sqlc_config: Path | None = None,
         cwd: Path | None = None,
         use_cache: bool | None = None,
+        _resolved: tuple[Config, list[Path] | None, Path | None] | None = None,
     ) -> None:
+        self._resolved = _resolved
+        self._own_resolve = _resolved is None  # re-read the configuration when it changes
         self._flags: dict[str, Any] = {
             "schema": list(schema) if schema else None,
             "queries": list(queries) if queries else None,
@@ -155,6 +172,7 @@ class Generator:
         self._conn: psycopg.Connection[Any] | None = None
         self._catalog: Catalog | None = None
         self._tables: tuple[TableIR, ...] | None = None
+        self._missing: list[str] | None = None  # extensions the server lacks
         self._enums: tuple[EnumIR, ...] = ()
         # analysis key → FileIR / its composite refs; output key → {path: formatted text}
         self._analyses: dict[str, FileIR] = {}
@@ -162,6 +180,7 @@ class Generator:
         self._outputs: dict[str, dict[str, str]] = {}
         self._disk_loaded_for: str | None = None
         self._disk_analyses: dict[str, Any] = {}
+        self._disk_analyses_saved: set[str] = set()
         self._disk_outputs: dict[str, Any] = {}
 
     # --- the public API -----------------------------------------------------------------
@@ -198,6 +217,8 @@ class Generator:
         hint = None if changed is None else {Path(p).resolve() for p in changed}
         if self._settings is None or hint is None or hint & self._settings.config_files:
             self._settings = None
+            if self._own_resolve:
+                self._resolved = None
             self._load_settings()
         s = self._settings
         assert s is not None
@@ -226,32 +247,22 @@ class Generator:
     def _load_settings(self) -> _Settings:
         if self._settings is not None:
             return self._settings
-        from multica_db_codegen.pipeline import resolve_config
-
         f = self._flags
-        cfg, named, sqlc = resolve_config(
-            schema=f["schema"],
-            queries=f["queries"],
-            out=f["out"],
-            package=f["package"],
-            database_url=f["database_url"],
-            sqlc_config=f["sqlc_config"],
-            cwd=f["cwd"],
-        )
+        if self._resolved is None:
+            gens, _notes = generators(**f)
+            if len(gens) > 1:
+                raise GenerateError(
+                    "this sqlc config holds several packages: use incremental.generators()"
+                )
+            self._resolved = gens[0]._resolved
+        assert self._resolved is not None
+        cfg, named, sqlc = self._resolved
         pyproject = find_pyproject(cfg.root)
         config_files = {p.resolve() for p in (pyproject, sqlc) if p is not None}
         cwd_pyproject = find_pyproject(f["cwd"] or Path.cwd())
         if cwd_pyproject is not None:
             config_files.add(cwd_pyproject.resolve())
-        salt = json.dumps(
-            [
-                cfg.package,
-                repr(cfg.overrides),
-                sorted(cfg.rename.items()),
-                str(cfg.root.resolve()),
-                _ruff_settings(pyproject),
-            ]
-        )
+        salt = json.dumps([repr(cfg), str(cfg.root.resolve()), _ruff_settings(pyproject)])
         self._settings = _Settings(
             cfg=cfg,
             partial=named is not None,
@@ -282,6 +293,7 @@ class Generator:
         self._schema_key = skey
         self.close()
         self._tables = None
+        self._missing = None
         return not first
 
     # --- the project's cache directory --------------------------------------------------
@@ -298,6 +310,7 @@ class Generator:
         analyses = cache.read_json(self._root(), "analysis.json")
         outputs = cache.read_json(self._root(), "output.json")
         self._disk_analyses = analyses if isinstance(analyses, dict) else {}
+        self._disk_analyses_saved = set(self._disk_analyses)
         self._disk_outputs = outputs if isinstance(outputs, dict) else {}
 
     def _analysis(self, akey: str) -> FileIR | None:
@@ -343,6 +356,7 @@ class Generator:
 
     def _connect(self) -> None:
         from multica_db_codegen.analyze.catalog import Catalog
+        from multica_db_codegen.analyze.schema import missing_extensions
         from multica_db_codegen.analyze.server import (
             KEEP_PER_PROJECT,
             apply_schema_at_once,
@@ -377,6 +391,23 @@ class Generator:
             cache.write_json(self._root(), "schemas.json", kept)
         self._conn = conn
         self._catalog = Catalog(conn)
+        self._missing = missing_extensions(conn, chunks)
+        if self._use_cache:
+            self._disk_analyses[self._notes_key()] = {"notes": list(self._missing)}
+
+    def _notes_key(self) -> str:
+        assert self._settings is not None
+        return cache.key("schema notes", self._settings.server, self._schema_key)
+
+    def _schema_notes(self) -> tuple[str, ...]:
+        """Warnings about the schema (extensions the server lacks), known once connected."""
+        from multica_db_codegen.analyze.analyzer import schema_warnings
+
+        if self._missing is None:
+            entry = self._disk_analyses.get(self._notes_key())
+            if isinstance(entry, dict) and isinstance(entry.get("notes"), list):
+                self._missing = [str(n) for n in entry["notes"]]
+        return schema_warnings(self._missing or ())
 
     def _catalog_ir(self) -> tuple[tuple[TableIR, ...], tuple[EnumIR, ...]]:
         if self._tables is None:
@@ -387,7 +418,7 @@ class Generator:
 
     # --- one run ------------------------------------------------------------------------
     def _run(self, s: _Settings, check: bool, schema_changed: bool, started: float) -> Result:
-        from multica_db_codegen.analyze.analyzer import module_name, query_files
+        from multica_db_codegen.analyze.analyzer import module_names, query_files, relative_paths
 
         cfg = s.cfg
         listed = query_files(cfg.queries)
@@ -396,17 +427,8 @@ class Generator:
             same = {p.resolve(): p for p in listed}
             targets = [same.get(p.resolve(), p) for p in query_files(s.named)]
             listed = list(dict.fromkeys([*listed, *targets]))
-        modules: dict[str, Path] = {}
-        errors: list[GenerateError] = []
-        for p in targets:
-            mod = module_name(p)
-            if mod in modules:
-                errors.append(
-                    GenerateError(f"{p} and {modules[mod]} would both generate module {mod!r}")
-                )
-            modules[mod] = p
-        if errors:
-            raise GenerateErrors(errors)
+        rel = relative_paths(listed, [*cfg.queries, *s.named])
+        modules = module_names(listed, rel)  # where a file goes depends on the others
 
         texts: dict[Path, str] = {}
         for p in listed:
@@ -434,8 +456,10 @@ class Generator:
             pending = None
         files = [p for p in listed if p in target_set or p in others]
         context = sorted({r for p in files for r in self._file_refs(akeys[p]) or ()})
+        if cfg.sqlc_rename:  # sqlc's rename is resolved against every query: no reuse
+            context += [akeys[p] for p in files]
         context_key = cache.key("context", s.salt, self._schema_key, "\0".join(context))
-        okeys = {p: cache.key("module", context_key, akeys[p]) for p in files}
+        okeys = {p: cache.key("module", context_key, akeys[p], modules[p], rel[p]) for p in files}
         package_key = cache.key("package", context_key)
 
         missing = [p for p in targets if self._output(okeys[p]) is None]
@@ -444,7 +468,7 @@ class Generator:
         if missing or (package is None and write_package):
             if pending is None and self._conn is None:
                 pending = self._connect_in_background()
-            self._render(s, files, missing, akeys, okeys, package_key, pending)
+            self._render(s, files, missing, akeys, okeys, package_key, pending, modules, rel)
             package = self._output(package_key)
         out: dict[str, str] = {}
         if write_package:
@@ -452,12 +476,16 @@ class Generator:
             out.update(package)
         for p in targets:
             out.update(self._output(okeys[p]) or {})
-        warnings = tuple(
-            f"{q.file}:{q.line}: query {q.name}: {w}"
-            for p in targets
-            if (fir := self._analysis_for_warnings(akeys[p])) is not None
-            for q in fir.queries
-            for w in q.warnings
+        firs = [fir for p in targets if (fir := self._analysis_for_warnings(akeys[p])) is not None]
+        warnings = (
+            *self._schema_notes(),
+            *(w for fir in firs for w in fir.warnings),
+            *(
+                f"{q.file}:{q.line}: query {q.name}: {w}"
+                for fir in firs
+                for q in fir.queries
+                for w in q.warnings
+            ),
         )
         result = self._write(s, out, check, warnings, analyzed, schema_changed, started)
         self._save(s, akeys, okeys, package_key)
@@ -484,9 +512,10 @@ class Generator:
 
         parsed = []
         errors: list[GenerateError] = []
+        notes: dict[Path, list[str]] = {}
         for p in todo:
             try:
-                parsed.append((p, parse_query_file(p, texts[p])))
+                parsed.append((p, parse_query_file(p, texts[p], warnings=notes.setdefault(p, []))))
             except GenerateErrors as exc:
                 errors.extend(exc.errors)
         if pending is not None:
@@ -494,11 +523,13 @@ class Generator:
         if errors:
             raise GenerateErrors(errors)
         assert self._conn is not None and self._catalog is not None
-        firs, failed = analyze_parsed(self._conn, self._catalog, parsed)
+        firs, failed = analyze_parsed(
+            self._conn, self._catalog, parsed, missing=self._missing or ()
+        )
         if failed:
             raise GenerateErrors(failed)
         for p, fir in zip(todo, firs, strict=True):
-            self._analyses[akeys[p]] = fir
+            self._analyses[akeys[p]] = replace(fir, warnings=tuple(notes.get(p, ())))
             self._refs[akeys[p]] = _composite_refs(fir)
         return todo
 
@@ -511,6 +542,8 @@ class Generator:
         okeys: dict[Path, str],
         package_key: str,
         pending: Future[None] | None,
+        modules: dict[Path, str],
+        rel: dict[Path, str],
     ) -> None:
         """Render and format the modules of ``missing`` and the package files."""
         from multica_db_codegen.analyze.ir import AnalysisIR
@@ -525,13 +558,18 @@ class Generator:
             fir = self._analysis(akeys[p])
             if fir is None:  # an entry that cannot be read: analyze the file again
                 raise GenerateError(f"{p}: cached analysis unreadable; run again")
-            firs.append(fir)
+            firs.append(replace(fir, module=modules[p], rel=rel[p]))
         tables, enums = self._catalog_ir()
         ir = AnalysisIR(files=tuple(firs), tables=tables, enums=enums)
+        rename = s.cfg.rename
+        if s.cfg.sqlc_rename:
+            from multica_db_codegen.sqlc_config import python_rename
+
+            rename = {**python_rename(s.cfg.sqlc_rename, ir), **s.cfg.rename}
         settings = Settings(
             package=s.cfg.package,
             overrides=s.cfg.overrides,
-            rename=s.cfg.rename,
+            rename=rename,
             root=str(s.cfg.root),
         )
         rendered = Renderer(ir, settings).render(only={str(p) for p in missing})
@@ -589,6 +627,9 @@ class Generator:
         from multica_db_codegen.analyze.ir_codec import encode
 
         analyses = dict(self._disk_analyses) if s.partial else {}
+        notes = self._disk_analyses.get(self._notes_key())
+        if notes is not None:
+            analyses[self._notes_key()] = notes
         changed = False
         for akey in akeys.values():
             entry = self._disk_analyses.get(akey)
@@ -597,7 +638,7 @@ class Generator:
                 try:
                     entry = {
                         "refs": self._refs[akey],
-                        "warns": any(q.warnings for q in fir.queries),
+                        "warns": bool(fir.warnings) or any(q.warnings for q in fir.queries),
                         "ir": encode(fir),
                     }
                 except (TypeError, ValueError) as exc:
@@ -606,9 +647,10 @@ class Generator:
                 changed = True
             if entry is not None:
                 analyses[akey] = entry
-        if changed or analyses.keys() != self._disk_analyses.keys():
+        if changed or analyses.keys() != self._disk_analyses_saved:
             cache.write_json(self._root(), "analysis.json", analyses)
             self._disk_analyses = analyses
+            self._disk_analyses_saved = set(analyses)
         outputs = dict(self._disk_outputs) if s.partial else {}
         for okey in [*okeys.values(), package_key]:
             found = self._output(okey)
@@ -647,4 +689,55 @@ def _ruff_settings(pyproject: Path | None) -> str:
     return json.dumps(data.get("tool", {}).get("ruff", {}), sort_keys=True, default=str)
 
 
-__all__ = ["Generator", "Result", "schema_key"]
+def generators(
+    *,
+    schema: Sequence[Path] | None = None,
+    queries: Sequence[Path] | None = None,
+    out: Path | None = None,
+    package: str | None = None,
+    database_url: str | None = None,
+    sqlc_config: Path | None = None,
+    cwd: Path | None = None,
+    use_cache: bool | None = None,
+) -> tuple[list[Generator], list[str]]:
+    """One :class:`Generator` per output package of these flags (a sqlc config may hold
+    several), and the notes about the configuration to show the user."""
+    from multica_db_codegen.pipeline import resolve_plan
+
+    found, named = resolve_plan(
+        schema=list(schema) if schema else None,
+        queries=list(queries) if queries else None,
+        out=out,
+        package=package,
+        database_url=database_url,
+        sqlc_config=sqlc_config,
+        cwd=cwd,
+    )
+    several = len(found.configs) > 1
+    gens = []
+    for cfg in found.configs:
+        mine = named
+        if named is not None and several:  # each package writes the named files it has
+            own = {p.resolve() for p in query_files_of(cfg.queries)}
+            mine = [p for p in named if p.resolve() in own]
+            if not mine:
+                continue
+        gens.append(
+            Generator(
+                cwd=cwd,
+                use_cache=use_cache,
+                _resolved=(cfg, mine, found.sqlc),
+            )
+        )
+    if not gens:
+        raise GenerateError("--queries names no query file of this configuration")
+    return gens, list(found.notes)
+
+
+def query_files_of(paths: Sequence[Path]) -> list[Path]:
+    from multica_db_codegen.analyze.analyzer import query_files
+
+    return query_files(paths)
+
+
+__all__ = ["Generator", "Result", "generators", "schema_key"]
