@@ -159,16 +159,14 @@ _environment: str | None = None
 
 
 def environment() -> str:
-    """Digest of what the generator is: computed once per process, the start of every key."""
+    """Digest of what the generator is (source, Python, installed distributions): computed
+    once per process, the start of every key (which adds the ``MULTICA_DB_*`` variables)."""
     global _environment
     if _environment is None:
         h = Hasher()
         h.part(FORMAT)
         h.part(sys.version)
         h.part(_PACKAGE_DIR)
-        for k in sorted(os.environ):
-            if k.startswith("MULTICA_DB_") and k != ENV_OFF:
-                h.part(f"{k}={os.environ[k]}")
         for d in installed():
             h.part(d)
         h.tree(_PACKAGE_DIR, _SOURCE_SUFFIXES)
@@ -180,6 +178,9 @@ def key(*parts: str | bytes) -> str:
     """THE key function: the generator's :func:`environment` and every part, hashed."""
     h = Hasher()
     h.part(environment())
+    for k in sorted(os.environ):  # read every time: a long-lived process may change them
+        if k.startswith("MULTICA_DB_") and k != ENV_OFF:
+            h.part(f"{k}={os.environ[k]}")
     for p in parts:
         h.part(p)
     return h.hexdigest()

@@ -98,11 +98,12 @@ def verify(
     ).configs[0]
     stale = run_generate(
         check=True,
-        schema=list(cfg.schema),
-        queries=list(cfg.queries),
-        out=cfg.out,
-        package=cfg.package,
-        database_url=cfg.database_url,
+        schema=schema,
+        queries=queries,
+        out=out,
+        package=package,
+        database_url=analyzer_url,
+        sqlc_config=sqlc_config,
         cwd=cwd,
     ).changed
     ref = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url))

@@ -111,9 +111,9 @@ def test_one_syntax_error_parses_its_file_once(
     calls: list[str] = []
     real = parse.parse_query_file
 
-    def counting(path: Path | str, text: str | None = None) -> object:
+    def counting(path: Path | str, text: str | None = None, **kw: object) -> object:
         calls.append(str(path))
-        return real(path, text)
+        return real(path, text, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(parse, "parse_query_file", counting)
     monkeypatch.chdir(root)
