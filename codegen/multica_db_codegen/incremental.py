@@ -322,6 +322,8 @@ class Generator:
                 fir = decode(self._disk_analyses[akey]["ir"])
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 cache.log(self._root(), f"analysis.json: entry {akey[:16]} unreadable: {exc!r}")
+                self._disk_analyses.pop(akey, None)  # the next run analyzes the file again
+                self._refs.pop(akey, None)
                 return None
             self._analyses[akey] = fir
         return fir
@@ -553,11 +555,16 @@ class Generator:
         if pending is not None:
             writer.prepare(s.pyproject)  # ruff's settings, asked while the database comes
             pending.result()
+        # The renderer sees every file whose queries use a row type (what it takes from
+        # the other files) and the ones it renders; the rest are not even decoded.
+        needed = set(missing)
         firs = []
         for p in files:
+            if p not in needed and not s.cfg.sqlc_rename and not self._file_refs(akeys[p]):
+                continue
             fir = self._analysis(akeys[p])
             if fir is None:  # an entry that cannot be read: analyze the file again
-                raise GenerateError(f"{p}: cached analysis unreadable; run again")
+                raise GenerateError(f"{p}: its cached analysis was unreadable: run again")
             firs.append(replace(fir, module=modules[p], rel=rel[p]))
         tables, enums = self._catalog_ir()
         ir = AnalysisIR(files=tuple(firs), tables=tables, enums=enums)

@@ -304,11 +304,26 @@ def finish_background(timeout: float = 10.0) -> None:
 
 
 def _drop_unused(admin: psycopg.Connection[Any], name: str) -> bool:
-    """Drop ``name`` unless someone is connected to it (then PostgreSQL refuses)."""
+    """Drop ``name`` unless someone is connected to it.
+
+    Checked first (``DROP DATABASE`` itself would wait 5 s for the other sessions
+    to leave before refusing), and again by PostgreSQL, which refuses to drop a
+    database anyone connected to meanwhile; a lock another session holds on it
+    is waited for one second at most.
+    """
+    busy = admin.execute(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = %s LIMIT 1", (name,)
+    ).fetchone()
+    if busy:
+        return False
     try:
+        admin.execute(b"SET lock_timeout = '1s'")
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"'.encode())
     except psycopg.Error:
         return False
+    finally:
+        with suppress(psycopg.Error):
+            admin.execute(b"RESET lock_timeout")
     return True
 
 
