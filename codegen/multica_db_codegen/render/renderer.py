@@ -615,6 +615,8 @@ class Renderer:
             returns = "None"
         elif q.cmd == "execresult":
             returns = "ExecResult"
+        elif q.cmd == "execlastid":  # the first column of the first row, or None
+            returns = row_cls if row_cls.endswith("| None") or not scalar else f"{row_cls} | None"
         elif q.cmd == "batchone":
             returns = (
                 f"list[{row_cls} | None]"
