@@ -209,3 +209,49 @@ def verify(
     typer.echo(checking.summary(report), err=True)
     if report.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def watch(
+    schema: SchemaOpt = None,
+    queries: QueriesOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output package directory.")] = None,
+    package: Annotated[
+        str | None, typer.Option("--package", help="Import name of the output package.")
+    ] = None,
+    database_url: UrlOpt = None,
+    sqlc_config: SqlcOpt = None,
+    poll: Annotated[
+        bool, typer.Option("--poll", help="Poll for changes (file systems without events).")
+    ] = False,
+) -> None:
+    """Regenerate on every save of a query, schema or config file (Ctrl-C stops)."""
+    import signal
+    import threading
+
+    from multica_db_codegen import watch as watching
+    from multica_db_codegen.pipeline import plan
+
+    try:
+        cfg = plan(
+            schema=schema,
+            queries=queries,
+            out=out,
+            package=package,
+            database_url=database_url,
+            sqlc_config=sqlc_config,
+        ).configs[0]
+    except (GenerateError, GenerateErrors) as exc:
+        _fail(exc)
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: as Ctrl-C
+    watching.run(
+        watching.PipelineEngine(cfg),
+        stop=stop,
+        root=cfg.root,
+        schema=cfg.schema,
+        queries=cfg.queries,
+        echo=lambda line: typer.echo(line, err=line.startswith(("error:", "warning:"))),
+        poll=poll,
+    )
