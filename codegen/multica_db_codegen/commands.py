@@ -247,7 +247,7 @@ def watch(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: as Ctrl-C
     watching.run(
-        watching.PipelineEngine(cfg),
+        watching.PipelineEngine(cfg, sqlc_config),
         stop=stop,
         root=cfg.root,
         schema=cfg.schema,
