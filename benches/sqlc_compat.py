@@ -191,7 +191,7 @@ def main(argv: list[str]) -> int:
         for pkg in load_sqlc_config(config).packages:
             with tempfile.TemporaryDirectory() as tmp:
                 work = Path(tmp)
-                split = split_queries(query_files(pkg.queries), work)
+                split = split_queries(query_files(pkg.queries, flat=True), work)
                 if not split:
                     continue
                 theirs = run_sqlc(work, list(pkg.schema), split)

@@ -62,7 +62,9 @@ def test_commands_run_and_discard_rows_as_sqlc_does(tmp_path: Path, pg_server: s
         assert q.create_job_no_returning(conn, name="lint") is None
         assert q.finish_job(conn, id=job) is None
         assert q.count_done(conn) == 1
+        assert q.touch(conn) is None  # no columns: sqlc accepts it; it runs as :exec
     assert ":execlastid: PostgreSQL has no last insert id" in err
+    assert "query Touch: :one on a statement that returns no columns runs as :exec" in err
 
 
 def test_query_files_skip_what_sqlc_skips(tmp_path: Path, pg_server: str) -> None:
@@ -262,3 +264,18 @@ def test_analyze_json_covers_every_package(tmp_path: Path, pg_server: str) -> No
 
     names = [q["file"].split("/")[-2] for q in json.loads(json.dumps(to_json(doc)))["queries"]]
     assert names == ["accounts", "billing"]
+
+
+def test_layout_reads_paths_as_sqlc_does(tmp_path: Path, pg_server: str) -> None:
+    """``queries: db`` is db's own files (not db/migrations/, not hidden ones); a schema glob."""
+    gen, err = _generated("layout", tmp_path, pg_server)
+    assert "warning" not in err, err
+    assert sorted(p.name for p in (gen.root / "layout" / "queries").glob("*.py")) == [
+        "__init__.py",
+        "query.py",
+    ]
+    q = gen.module("queries.query")
+    ups = sorted((tmp_path / "layout" / "db" / "migrations").glob("*/up.sql"))
+    with database_with(pg_server, ups) as url, psycopg.connect(url) as conn:
+        w = q.add_widget(conn, name="cog", weight=None)
+        assert q.widgets(conn) == [w] and w.weight is None
