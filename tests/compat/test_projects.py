@@ -232,3 +232,33 @@ def test_missing_extension_is_skipped_and_named(tmp_path: Path, pg_server: str) 
     assert "query Lint: function plpgsql_check_function" in run.stderr
     assert "CREATE EXTENSION plpgsql_check was skipped" in run.stderr
     assert "--database-url" in run.stderr
+
+
+def test_a_discovered_config_is_answered_warm_until_a_pyproject_takes_over(
+    tmp_path: Path, pg_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from multica_db_codegen import warm
+    from multica_db_codegen.pipeline import fast_generate
+
+    root = copy_project("py_plugin", tmp_path)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", pg_server)
+    monkeypatch.delenv("MULTICA_DB_NO_CACHE", raising=False)
+    assert fast_generate(["generate"]) == 0  # sqlc.yaml found, its codegen entry followed
+    assert (root / "src" / "authors" / "models.py").is_file()
+    assert warm.answer(["generate"]) == 0
+    (root / "pyproject.toml").write_text("[tool.multica-db]\nout = 'elsewhere'\n")
+    assert warm.answer(["generate"]) is None
+
+
+def test_analyze_json_covers_every_package(tmp_path: Path, pg_server: str) -> None:
+    import json
+
+    from multica_db_codegen.pipeline import run_analyze
+
+    root = copy_project("two_packages", tmp_path)
+    doc = run_analyze(sqlc_config=root / "sqlc.yaml", database_url=pg_server)
+    from multica_db_codegen.analyze.ir import to_json
+
+    names = [q["file"].split("/")[-2] for q in json.loads(json.dumps(to_json(doc)))["queries"]]
+    assert names == ["accounts", "billing"]
