@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -141,18 +142,17 @@ def test_analyze_json_is_the_ir(cli: Cli, project: Project) -> None:
     assert code == 1 and "query Broken" in err
     code, stdout, _ = cli(root, "analyze", "--json", "--keep-going")
     assert code == 1
-    doc = json.loads(stdout)
-    by_name = {q["name"]: q for q in doc["queries"]}
+    by_name = {q["name"]: q for q in _queries(stdout)}
     assert 'column "nope" does not exist' in by_name["Broken"]["error"]
     create = by_name["CreateAuthor"]
     assert create["cmd"] == "one" and create["line"] == 8
-    assert [(p["number"], p["name"], p["pg_type"], p["nullable"]) for p in create["params"]] == [
+    assert [_param(p) for p in create["params"]] == [
         (1, "name", "text", False),
         (2, "mood", "mood", False),
         (3, "tags", "text[]", False),
         (4, "bio", "text", True),
     ]
-    cols = {c["name"]: (c["pg_type"], c["nullable"]) for c in create["columns"]}
+    cols = {c["name"]: (c["type"]["pg_type"], c["nullable"]) for c in create["columns"]}
     assert cols == {
         "id": ("bigint", False),
         "name": ("text", False),
@@ -161,27 +161,36 @@ def test_analyze_json_is_the_ir(cli: Cli, project: Project) -> None:
         "tags": ("text[]", False),
         "born": ("date", True),
     }
-    assert by_name["CountAuthors"]["columns"] == [
-        {"name": "count", "pg_type": "bigint", "nullable": False}
-    ]
+    assert [_column(c) for c in by_name["CountAuthors"]["columns"]] == [("count", "bigint", False)]
+
+
+def _queries(stdout: str) -> list[dict[str, Any]]:
+    """Every query of an ``analyze --json`` document, across its files."""
+    return [q for f in json.loads(stdout)["files"] for q in f["queries"]]
+
+
+def _param(p: dict[str, Any]) -> tuple[int, str, str, bool]:
+    return (p["number"], p["name"], p["type"]["pg_type"], p["nullable"])
+
+
+def _column(c: dict[str, Any]) -> tuple[str, str, bool]:
+    return (c["name"], c["type"]["pg_type"], c["nullable"])
 
 
 def test_analyze_seed_queries_through_the_cli(cli: Cli) -> None:
     code, stdout, err = cli(ROOT, "analyze", "--json")
     assert code == 0, err
-    by_name = {q["name"]: q for q in json.loads(stdout)["queries"]}
+    by_name = {q["name"]: q for q in _queries(stdout)}
     assert len(by_name) >= 17
     upsert = by_name["UpsertAgentRuntime"]
-    assert upsert["columns"][-1] == {"name": "inserted", "pg_type": "boolean", "nullable": False}
+    assert _column(upsert["columns"][-1]) == ("inserted", "boolean", False)
     owner = next(p for p in upsert["params"] if p["name"] == "owner_id")
-    assert owner == {"number": 9, "name": "owner_id", "pg_type": "uuid", "nullable": True}
-    assert by_name["CountActiveAgentsByRuntime"]["columns"] == [
-        {"name": "count", "pg_type": "bigint", "nullable": False}
-    ]
+    assert _param(owner) == (9, "owner_id", "uuid", True)
+    assert owner["column"] == "public.agent_runtime.owner_id"
+    count = by_name["CountActiveAgentsByRuntime"]["columns"]
+    assert [_column(c) for c in count] == [("count", "bigint", False)]
     stale = by_name["MarkStaleRuntimesOffline"]["params"]
-    assert stale == [
-        {"number": 1, "name": "stale_seconds", "pg_type": "double precision", "nullable": False}
-    ]
+    assert [_param(p) for p in stale] == [(1, "stale_seconds", "double precision", False)]
     legacy = by_name["RecordRuntimeLegacyDaemonID"]["params"]
     assert [(p["name"], p["nullable"]) for p in legacy] == [
         ("id", False),
@@ -190,7 +199,7 @@ def test_analyze_seed_queries_through_the_cli(cli: Cli) -> None:
     get = by_name["GetAgentRuntime"]
     assert get["table_model"] == "public.agent_runtime"
     assert {c["name"]: c["nullable"] for c in get["columns"]}["owner_id"] is True
-    assert {c["name"]: c["pg_type"] for c in get["columns"]}["last_seen_at"] == (
+    assert {c["name"]: c["type"]["pg_type"] for c in get["columns"]}["last_seen_at"] == (
         "timestamp with time zone"
     )
 
@@ -221,11 +230,11 @@ def test_select_star_narrowed_by_where_still_returns_the_table_model(
     assert cli(root, "generate")[0] == 0
     code, stdout, _ = cli(root, "analyze", "--json")
     assert code == 0
-    queries = {q["name"]: q for q in json.loads(stdout)["queries"]}
+    queries = {q["name"]: q for q in _queries(stdout)}
     assert queries["ByBio"]["table_model"] == "public.author"
     assert {c["name"]: c["nullable"] for c in queries["ByBio"]["columns"]}["bio"] is False
     # Outer-joined: NOT NULL columns become nullable, so the table model cannot hold them.
-    assert "table_model" not in queries["WithSelf"]
+    assert queries["WithSelf"]["table_model"] is None
     text = (root / "out" / "pkg" / "queries" / "authors.py").read_text()
     assert "-> list[models.Author]:" in text
     assert "class WithSelfRow(BaseModel):" in text
