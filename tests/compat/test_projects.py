@@ -254,28 +254,8 @@ def test_a_discovered_config_is_answered_warm_until_a_pyproject_takes_over(
 
 
 def test_analyze_json_covers_every_package(tmp_path: Path, pg_server: str) -> None:
-    import json
-
     from multica_db_codegen.pipeline import run_analyze
 
     root = copy_project("two_packages", tmp_path)
-    doc = run_analyze(sqlc_config=root / "sqlc.yaml", database_url=pg_server)
-    from multica_db_codegen.analyze.ir import to_json
-
-    names = [q["file"].split("/")[-2] for q in json.loads(json.dumps(to_json(doc)))["queries"]]
-    assert names == ["accounts", "billing"]
-
-
-def test_layout_reads_paths_as_sqlc_does(tmp_path: Path, pg_server: str) -> None:
-    """``queries: db`` is db's own files (not db/migrations/, not hidden ones); a schema glob."""
-    gen, err = _generated("layout", tmp_path, pg_server)
-    assert "warning" not in err, err
-    assert sorted(p.name for p in (gen.root / "layout" / "queries").glob("*.py")) == [
-        "__init__.py",
-        "query.py",
-    ]
-    q = gen.module("queries.query")
-    ups = sorted((tmp_path / "layout" / "db" / "migrations").glob("*/up.sql"))
-    with database_with(pg_server, ups) as url, psycopg.connect(url) as conn:
-        w = q.add_widget(conn, name="cog", weight=None)
-        assert q.widgets(conn) == [w] and w.weight is None
+    ir = run_analyze(sqlc_config=root / "sqlc.yaml", database_url=pg_server)
+    assert [Path(f.path).parent.name for f in ir.files] == ["accounts", "billing"]
