@@ -457,6 +457,8 @@ def _stamp_inputs(cfg: Config, sqlc: Path | None) -> list[str]:
     config = sorted(str(p.resolve()) for p in found if p is not None)
     if sqlc is not None:
         config.append(str(sqlc.resolve()))
+        # a [tool.multica-db] appearing later would take over from the sqlc config
+        config.append(str((Path.cwd() / "pyproject.toml").resolve()))
     return config + [str(p.resolve()) for p in (*cfg.schema, *cfg.queries)]
 
 
