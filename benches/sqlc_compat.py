@@ -168,10 +168,9 @@ def compare(tally: Tally, theirs: dict[str, Any], ours: dict[str, Any]) -> None:
             tally.columns += 1
             tally.columns_same += t == norm(mc["type"]["pg_type"])
             tally.columns_unknown += t in ("any", "anyarray", "")
-            if VERBOSE and t != norm(mc["type"]["pg_type"]):
-                print(
-                    f"  column {name}.{mc['name']}: sqlc {t!r}, ours {norm(mc['type']['pg_type'])!r}"
-                )
+            mine_type = norm(mc["type"]["pg_type"])
+            if VERBOSE and t != mine_type:
+                print(f"  column {name}.{mc['name']}: sqlc {t!r}, ours {mine_type!r}")
 
 
 def projects(argv: list[str]) -> list[Path]:
