@@ -43,9 +43,6 @@ if TYPE_CHECKING:
     from multica_db_codegen.analyze.ir import EnumIR, FileIR, TableIR
     from multica_db_codegen.analyze.schema import SchemaChunk
 
-#: Files every rendering writes besides the query modules.
-_PACKAGE_FILES = ("models.py", "queries/__init__.py", "queries/aio/__init__.py")
-
 
 @dataclass(frozen=True, slots=True)
 class Result:
@@ -199,7 +196,11 @@ class Generator:
     def input_paths(self) -> list[Path]:
         """Every file and folder a run reads: configuration, schema, queries (resolved)."""
         s = self._load_settings()
-        return sorted(s.config_files) + [
+        config = set(s.config_files)
+        if self._resolved is not None and self._resolved[2] is not None:
+            # a [tool.multica-db] appearing later would take over from the sqlc config
+            config.add(((self._flags["cwd"] or Path.cwd()) / "pyproject.toml").resolve())
+        return sorted(config) + [
             p.resolve() for p in (*s.cfg.schema, *(s.named if s.partial else s.cfg.queries))
         ]
 
@@ -423,7 +424,7 @@ class Generator:
         from multica_db_codegen.analyze.analyzer import module_names, query_files, relative_paths
 
         cfg = s.cfg
-        listed = query_files(cfg.queries)
+        listed = query_files(cfg.queries, cfg.flat_query_dirs)
         targets = listed
         if s.partial:  # every configured file shapes models.py; the named ones are written
             same = {p.resolve(): p for p in listed}
@@ -582,12 +583,17 @@ class Generator:
         rendered = Renderer(ir, settings).render(only={str(p) for p in missing})
         formatted = writer.format_sources(rendered, package=s.cfg.package, pyproject=s.pyproject)
         by_path = {str(p): p for p in missing}
+        modules_done: set[str] = set()
         for fir in firs:
             target = by_path.get(fir.path)
             if target is not None:
                 rels = (f"queries/{fir.module}.py", f"queries/aio/{fir.module}.py")
                 self._outputs[okeys[target]] = {r: formatted[r] for r in rels}
-        self._outputs[package_key] = {r: formatted[r] for r in _PACKAGE_FILES}
+                modules_done.update(rels)
+        # models.py, the package modules and the runtime helpers the output ships with
+        self._outputs[package_key] = {
+            r: text for r, text in formatted.items() if r not in modules_done
+        }
 
     def _write(
         self,

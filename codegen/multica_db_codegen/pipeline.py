@@ -102,7 +102,12 @@ def plan(
         # an override for NULL-able columns only yields to one for the same type
         ordered = sorted(pkg.overrides, key=lambda o: o.nullable is True)
         configs.append(
-            replace(cfg, overrides=(*cfg.overrides, *ordered), sqlc_rename=dict(pkg.rename))
+            replace(
+                cfg,
+                overrides=(*cfg.overrides, *ordered),
+                sqlc_rename=dict(pkg.rename),
+                flat_query_dirs=not queries,  # sqlc's own paths: read as sqlc reads them
+            )
         )
     return Plan(configs, list(sqlc.notes), sqlc_config)
 
@@ -157,7 +162,9 @@ def run_analyze(
         cwd=cwd,
     )
     parts = [
-        analyze(Inputs(c.schema, c.queries, c.database_url), keep_going=keep_going)
+        analyze(
+            Inputs(c.schema, c.queries, c.database_url, c.flat_query_dirs), keep_going=keep_going
+        )
         for c in found.configs
     ]
     if len(parts) == 1:
@@ -308,13 +315,20 @@ def _is_generated(path: Path) -> bool:
     return is_generated(path)
 
 
-def report_generate(result: Result, *, check: bool) -> int:
-    """Print a generate run's outcome as the CLI does; return its exit status."""
+def report_generate(result: Result | int, diff_text: str = "", *, check: bool) -> int:
+    """Print a generate (or render) run's outcome as the CLI does; return its exit status.
+
+    ``result``: what the run did, or (render) the number of files that differ.
+    """
+    if isinstance(result, int):
+        changed, summary = result, f"{result} file(s) written"
+    else:
+        changed, diff_text, summary = result.changed, result.diff, result.summary()
     if not check:
-        print(result.summary(), file=sys.stderr)
+        print(summary, file=sys.stderr)
         return 0
-    if result.changed:
-        sys.stdout.write(result.diff)
+    if changed:
+        sys.stdout.write(diff_text)
         print("generated code is stale: run `multica-db generate`", file=sys.stderr)
         return 1
     print("generated code is up to date", file=sys.stderr)

@@ -106,7 +106,7 @@ def verify(
         sqlc_config=sqlc_config,
         cwd=cwd,
     ).changed
-    ref = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url))
+    ref = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url, cfg.flat_query_dirs))
     live = analyze_live(live_url, cfg)
     report = Report(queries=sum(len(f.queries) for f in ref.files), stale_files=stale)
     report.drifts = list(compare(ref, live, cfg))

@@ -96,7 +96,7 @@ def test_a_failing_cache_write_is_logged_and_the_run_succeeds(project: Project) 
     blocker = root / ".multica-db" / "cache" / "output.json"
     blocker.mkdir(parents=True)  # a directory where the file should go: the write fails
     with Generator(cwd=root) as gen:
-        assert gen.regenerate().changed == 5
+        assert gen.regenerate().changed == 11
     log = (root / ".multica-db" / "cache" / "log.txt").read_text()
     assert "cannot write output.json" in log
 
@@ -196,7 +196,7 @@ def test_console_script_runs_generate(project: Project, analyzer_url: str) -> No
     cmd = [sys.executable, "-m", "multica_db_codegen.cli", "generate"]
     first = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     assert first.returncode == 0, first.stderr
-    assert "5 file(s) written" in first.stderr
+    assert "11 file(s) written" in first.stderr
     again = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     assert (again.returncode, again.stderr.strip()) == (0, "0 file(s) written")
 

@@ -51,13 +51,26 @@ class Inputs:
     schema: tuple[Path, ...]
     queries: tuple[Path, ...]
     database_url: str | None = None
+    flat_query_dirs: bool = False  # a directory's own files only, as sqlc reads one
 
 
-def query_files(paths: Iterable[Path]) -> list[Path]:
-    """Every ``.sql`` file named or inside a named directory, in a stable order."""
+def query_files(paths: Iterable[Path], flat: bool = False) -> list[Path]:
+    """Every ``.sql`` file named or inside a named directory, in a stable order.
+
+    ``flat``: only the directory's own files, not hidden ones, as sqlc lists them
+    (a sqlc project's ``queries: db`` must not pick up ``db/migrations/``).
+    """
     files: list[Path] = []
     for p in paths:
-        if p.is_dir():
+        if p.is_dir() and flat:
+            files.extend(
+                sorted(
+                    x
+                    for x in p.iterdir()
+                    if x.suffix == ".sql" and x.is_file() and not x.name.startswith(".")
+                )
+            )
+        elif p.is_dir():
             files.extend(sorted(x for x in p.rglob("*.sql") if x.is_file()))
         elif p.is_file():
             files.append(p)
@@ -123,6 +136,7 @@ def module_names(files: list[Path], rel: dict[Path, str]) -> dict[Path, str]:
 def parse_all(
     paths: Iterable[Path],
     warnings: dict[Path, list[str]] | None = None,
+    flat: bool = False,
 ) -> tuple[list[tuple[Path, list[QuerySpec]]], list[GenerateError]]:
     """Parse every query file (the named ones, and the ``.sql`` files in named folders).
 
@@ -130,7 +144,7 @@ def parse_all(
     """
     parsed: list[tuple[Path, list[QuerySpec]]] = []
     errors: list[GenerateError] = []
-    for f in query_files(paths):
+    for f in query_files(paths, flat):
         notes: list[str] = []
         try:
             parsed.append((f, parse_query_file(f, warnings=notes)))
@@ -149,7 +163,7 @@ def analyze(inputs: Inputs, *, keep_going: bool = False) -> AnalysisIR:
     """
     chunks = load_schema(list(inputs.schema))
     file_warnings: dict[Path, list[str]] = {}
-    parsed, errors = parse_all(inputs.queries, warnings=file_warnings)
+    parsed, errors = parse_all(inputs.queries, warnings=file_warnings, flat=inputs.flat_query_dirs)
     all_files = [path for path, _ in parsed]
     rel = relative_paths(all_files, inputs.queries)
     modules = module_names(all_files, rel)
