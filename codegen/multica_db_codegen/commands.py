@@ -307,8 +307,18 @@ def watch(
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: as Ctrl-C
+    from multica_db_codegen.incremental import Generator
+
+    engine = Generator(
+        schema=schema,
+        queries=queries,
+        out=out,
+        package=package,
+        database_url=database_url,
+        sqlc_config=sqlc_config,
+    )
     watching.run(
-        watching.PipelineEngine(cfg, sqlc_config),
+        engine,
         stop=stop,
         root=cfg.root,
         schema=cfg.schema,

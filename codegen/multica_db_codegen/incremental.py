@@ -217,10 +217,22 @@ class Generator:
         started = time.perf_counter()
         hint = None if changed is None else {Path(p).resolve() for p in changed}
         if self._settings is None or hint is None or hint & self._settings.config_files:
+            before = self._settings
             self._settings = None
             if self._own_resolve:
                 self._resolved = None
             self._load_settings()
+            if (
+                before is not None
+                and self._settings is not None
+                and (
+                    before.server != self._settings.server
+                    or before.cfg.schema != self._settings.cfg.schema
+                )
+            ):
+                self._chunks = None  # another server or schema: start over
+                self._schema_key = ""
+                self.close()
         s = self._settings
         assert s is not None
         schema_changed = self._load_schema(hint)
@@ -552,6 +564,7 @@ class Generator:
         from multica_db_codegen.analyze.ir import AnalysisIR
         from multica_db_codegen.render import writer
         from multica_db_codegen.render.renderer import Renderer, Settings
+        from multica_db_codegen.render.runtime_files import runtime_files
 
         if pending is not None:
             writer.prepare(s.pyproject)  # ruff's settings, asked while the database comes
@@ -580,7 +593,10 @@ class Generator:
             rename=rename,
             root=str(s.cfg.root),
         )
-        rendered = Renderer(ir, settings).render(only={str(p) for p in missing})
+        rendered = {
+            **Renderer(ir, settings).render(only={str(p) for p in missing}),
+            **runtime_files(),
+        }
         formatted = writer.format_sources(rendered, package=s.cfg.package, pyproject=s.pyproject)
         by_path = {str(p): p for p in missing}
         modules_done: set[str] = set()

@@ -199,13 +199,14 @@ def _handle(
 
 
 class PipelineEngine:
-    """An :class:`Engine`: the incremental generator of one output package."""
+    """An :class:`Engine`: the incremental generator of the project ``cfg`` was read from
+    (its configuration is read again when it changes)."""
 
     def __init__(self, cfg: Config, sqlc_config: Path | None = None) -> None:
         from multica_db_codegen.incremental import Generator
 
         self.cfg = cfg
-        self._gen = Generator(cwd=cfg.root, _resolved=(cfg, None, sqlc_config))
+        self._gen = Generator(cwd=cfg.root, sqlc_config=sqlc_config)
 
     def input_paths(self) -> list[Path]:
         return self._gen.input_paths()
