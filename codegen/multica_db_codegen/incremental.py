@@ -461,7 +461,9 @@ class Generator:
         # A partial run does not analyze the other files: those without a cached
         # analysis simply do not take part (see README: models.py is not written).
         others = [
-            p for p in listed if p not in target_set and self._file_refs(akeys[p]) is not None
+            p
+            for p in listed
+            if p not in target_set and p in akeys and self._file_refs(akeys[p]) is not None
         ]
         pending = self._connect_in_background() if todo else None
 
@@ -504,6 +506,12 @@ class Generator:
         )
         result = self._write(s, out, check, warnings, analyzed, schema_changed, started)
         self._save(s, akeys, okeys, package_key)
+        if not s.partial:  # a long-lived instance keeps only what the project holds now
+            live = set(akeys.values())
+            self._analyses = {k: v for k, v in self._analyses.items() if k in live}
+            self._refs = {k: v for k, v in self._refs.items() if k in live}
+            kept = {*okeys.values(), package_key}
+            self._outputs = {k: v for k, v in self._outputs.items() if k in kept}
         return result
 
     def _analysis_for_warnings(self, akey: str) -> FileIR | None:
