@@ -141,7 +141,7 @@ def run_ours(schema: list[Path], queries: list[Path]) -> dict[str, Any]:
         doc = json.loads(done.stdout)
     except json.JSONDecodeError:
         return {}
-    return {q["name"]: q for q in doc.get("queries", [])}
+    return {q["name"]: q for f in doc.get("files", []) for q in f.get("queries", [])}
 
 
 def compare(tally: Tally, theirs: dict[str, Any], ours: dict[str, Any]) -> None:
@@ -157,17 +157,20 @@ def compare(tally: Tally, theirs: dict[str, Any], ours: dict[str, Any]) -> None:
             col = sp.get("column", {})
             t = norm(col.get("type", {}).get("name", ""), bool(col.get("is_array")))
             tally.params += 1
-            tally.params_same += t == norm(mp["pg_type"])
-            tally.params_py += as_python(t) == as_python(norm(mp["pg_type"]))
-            if VERBOSE and t != norm(mp["pg_type"]):
-                print(f"  param {name}.{mp['name']}: sqlc {t!r}, ours {norm(mp['pg_type'])!r}")
+            tally.params_same += t == norm(mp["type"]["pg_type"])
+            tally.params_py += as_python(t) == as_python(norm(mp["type"]["pg_type"]))
+            if VERBOSE and t != norm(mp["type"]["pg_type"]):
+                print(
+                    f"  param {name}.{mp['name']}: sqlc {t!r}, ours {norm(mp['type']['pg_type'])!r}"
+                )
         for sc, mc in zip(sq.get("columns", []), mine["columns"], strict=False):
             t = norm(sc.get("type", {}).get("name", ""), bool(sc.get("is_array")))
             tally.columns += 1
-            tally.columns_same += t == norm(mc["pg_type"])
+            tally.columns_same += t == norm(mc["type"]["pg_type"])
             tally.columns_unknown += t in ("any", "anyarray", "")
-            if VERBOSE and t != norm(mc["pg_type"]):
-                print(f"  column {name}.{mc['name']}: sqlc {t!r}, ours {norm(mc['pg_type'])!r}")
+            mine_type = norm(mc["type"]["pg_type"])
+            if VERBOSE and t != mine_type:
+                print(f"  column {name}.{mc['name']}: sqlc {t!r}, ours {mine_type!r}")
 
 
 def projects(argv: list[str]) -> list[Path]:
@@ -191,7 +194,7 @@ def main(argv: list[str]) -> int:
         for pkg in load_sqlc_config(config).packages:
             with tempfile.TemporaryDirectory() as tmp:
                 work = Path(tmp)
-                split = split_queries(query_files(pkg.queries), work)
+                split = split_queries(query_files(pkg.queries, flat=True), work)
                 if not split:
                     continue
                 theirs = run_sqlc(work, list(pkg.schema), split)

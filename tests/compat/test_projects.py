@@ -62,7 +62,9 @@ def test_commands_run_and_discard_rows_as_sqlc_does(tmp_path: Path, pg_server: s
         assert q.create_job_no_returning(conn, name="lint") is None
         assert q.finish_job(conn, id=job) is None
         assert q.count_done(conn) == 1
+        assert q.touch(conn) is None  # no columns: sqlc accepts it; it runs as :exec
     assert ":execlastid: PostgreSQL has no last insert id" in err
+    assert "query Touch: :one on a statement that returns no columns runs as :exec" in err
 
 
 def test_query_files_skip_what_sqlc_skips(tmp_path: Path, pg_server: str) -> None:
@@ -252,13 +254,8 @@ def test_a_discovered_config_is_answered_warm_until_a_pyproject_takes_over(
 
 
 def test_analyze_json_covers_every_package(tmp_path: Path, pg_server: str) -> None:
-    import json
-
     from multica_db_codegen.pipeline import run_analyze
 
     root = copy_project("two_packages", tmp_path)
-    doc = run_analyze(sqlc_config=root / "sqlc.yaml", database_url=pg_server)
-    from multica_db_codegen.analyze.ir import to_json
-
-    names = [q["file"].split("/")[-2] for q in json.loads(json.dumps(to_json(doc)))["queries"]]
-    assert names == ["accounts", "billing"]
+    ir = run_analyze(sqlc_config=root / "sqlc.yaml", database_url=pg_server)
+    assert [Path(f.path).parent.name for f in ir.files] == ["accounts", "billing"]
