@@ -279,3 +279,17 @@ def test_macros_sqlc_accepts(tmp_path: Path, pg_server: str) -> None:
         conn.execute("INSERT INTO book (author_id, title) VALUES (%s, 't')", (a.id,))
         [row] = q.books_with_authors(conn)
         assert row.author.bio == "a" and row.book.title == "t"
+
+
+def test_one_file_as_schema_and_queries(tmp_path: Path, pg_server: str) -> None:
+    """As sqlc's own tests lay a project out: the annotated queries are not schema."""
+    gen, err = _generated("single_file", tmp_path, pg_server)
+    assert "warning" not in err, err
+    q = gen.module("queries.query")
+    with (
+        database_with(pg_server, [tmp_path / "single_file" / "query.sql"]) as url,
+        psycopg.connect(url) as conn,
+    ):
+        q.insert_foo(conn, a="x", b=2)
+        assert [(r.a, r.b) for r in q.list_foo(conn, min_b=1)] == [("x", 2)]
+        assert q.delete_foo(conn, a="x") == 1
