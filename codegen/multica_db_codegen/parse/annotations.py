@@ -25,7 +25,8 @@ from multica_db_codegen.errors import GenerateError, GenerateErrors, Location, S
 from multica_db_codegen.parse.params import rewrite_parameters
 from multica_db_codegen.parse.spec import Command, QuerySpec
 
-_NAME_RE = re.compile(r"^--\s*name:\s*(?P<rest>.*)$")
+# ``-- name: X :cmd``, or ``/* name: X :cmd */``, which sqlc also reads for PostgreSQL
+_NAME_RE = re.compile(r"^(?:--|/\*)\s*name:\s*(?P<rest>.*?)(?:\s*\*/)?$", re.DOTALL)
 _NAME_ARGS_RE = re.compile(r"^(?P<name>\S+)\s+:(?P<cmd>\S+)\s*$")
 # sqlc accepts any name of letters, digits and underscores (Unicode letters included);
 # the renderer's naming pass makes it a safe Python name (``In`` → ``in_``).
@@ -83,7 +84,7 @@ def parse_query_file(
     comments = [
         _Comment(t.start, t.end + 1, src.text[t.start : t.end + 1])
         for t in tokens
-        if t.name == "SQL_COMMENT"
+        if t.name in ("SQL_COMMENT", "C_COMMENT")
     ]
     annotations: list[_Annotation] = []
     rejected: list[int] = []  # offsets of annotations already reported as malformed
