@@ -145,10 +145,12 @@ def parse_all(
     skip: Container[Path] = (),
     warnings: dict[Path, list[str]] | None = None,
     flat: bool = False,
+    schema_files: Container[Path] = (),
 ) -> tuple[list[tuple[Path, list[QuerySpec] | None]], list[GenerateError]]:
     """Parse every query file; one in ``skip`` (its analysis is cached) is listed with None.
 
-    ``warnings`` receives, per file, what parsing skipped the way sqlc skips it.
+    ``warnings`` receives, per file, what parsing skipped the way sqlc skips it;
+    ``schema_files`` (resolved) are also schema: their DDL is no surprise.
     """
     parsed: list[tuple[Path, list[QuerySpec] | None]] = []
     errors: list[GenerateError] = []
@@ -158,7 +160,8 @@ def parse_all(
             continue
         notes: list[str] = []
         try:
-            parsed.append((f, parse_query_file(f, warnings=notes)))
+            both = f.resolve() in schema_files
+            parsed.append((f, parse_query_file(f, warnings=notes, schema_too=both)))
         except GenerateErrors as exc:
             errors.extend(exc.errors)
         if warnings is not None:
@@ -193,7 +196,11 @@ def analyze(
         cached = session.lookup(query_files(inputs.queries, inputs.flat_query_dirs))
     file_warnings: dict[Path, list[str]] = {}
     parsed, errors = parse_all(
-        inputs.queries, skip=cached, warnings=file_warnings, flat=inputs.flat_query_dirs
+        inputs.queries,
+        skip=cached,
+        warnings=file_warnings,
+        flat=inputs.flat_query_dirs,
+        schema_files={Path(c.file.path).resolve() for c in chunks},
     )
     all_files = [path for path, _ in parsed]
     rel = relative_paths(all_files, inputs.queries)

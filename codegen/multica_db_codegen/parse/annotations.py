@@ -60,12 +60,16 @@ def snake_case(name: str) -> str:
 
 
 def parse_query_file(
-    path: Path | str, text: str | None = None, warnings: list[str] | None = None
+    path: Path | str,
+    text: str | None = None,
+    warnings: list[str] | None = None,
+    schema_too: bool = False,
 ) -> list[QuerySpec]:
     """Every annotated query of one file, or :class:`GenerateErrors` listing all problems.
 
     ``warnings`` receives ``file:line:col: message`` for each statement or annotation
-    skipped the way sqlc skips it.
+    skipped the way sqlc skips it. ``schema_too``: the file is also a schema input, so
+    its statements without an annotation are its schema, skipped here without a word.
     """
     src = SourceFile(str(path), text if text is not None else Path(path).read_text("utf-8"))
     errors: list[GenerateError] = []
@@ -144,7 +148,7 @@ def parse_query_file(
                     f"statement skipped: it follows {prior.name!r} without an annotation "
                     "of its own (sqlc keeps only the first statement under a name)",
                 )
-            else:
+            elif not schema_too:
                 note(at, "statement without a `-- name: Name :cmd` annotation is skipped")
             prev_end = end
             continue
