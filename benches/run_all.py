@@ -23,6 +23,7 @@ MODULES = [
     "query_bench.py",
     "analytics_bench.py",
     "nullability/compare.py",
+    "sqlc_compat.py",
 ]
 
 

@@ -736,7 +736,9 @@ def _first_duplicate(names: list[str]) -> str | None:
 
 def render(ir: AnalysisIR, settings: Settings) -> dict[str, str]:
     """Every generated file's text, keyed by its path relative to the output directory."""
-    return Renderer(ir, settings).render()
+    from multica_db_codegen.render.runtime_files import runtime_files
+
+    return {**Renderer(ir, settings).render(), **runtime_files()}
 
 
 __all__ = ["HEADER", "Renderer", "Settings", "TableIR", "render"]
