@@ -47,11 +47,6 @@ def generate_fails(cli: Cli, root: Path) -> str:
             "query A: two statements under one name",
         ),
         (
-            "-- name: class :one\nSELECT 1;\n",
-            "authors.sql:1:10",
-            "query class: query name 'class' is not a valid Python identifier",
-        ),
-        (
             "-- name: Bad :one\nSELECT * FROM author\nWHERE id = = 1;\n",
             "authors.sql:3:12",
             'query Bad: syntax error at or near "="',

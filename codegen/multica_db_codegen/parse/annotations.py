@@ -8,7 +8,6 @@ comment never splits a query.
 
 from __future__ import annotations
 
-import keyword
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,8 +197,9 @@ def _read_annotation(
             )
         )
         return None
+    # A keyword once snake-cased (``Class``) is fine: the renderer names it ``class_``.
     py = snake_case(name)
-    if not _IDENT_RE.match(name) or not py.isidentifier() or keyword.iskeyword(py):
+    if not _IDENT_RE.match(name) or not py.isidentifier():
         errors.append(
             GenerateError(
                 f"query name {name!r} is not a valid Python identifier once snake-cased ({py!r})",
