@@ -1,4 +1,4 @@
-"""The ``multica-db`` commands (typer): generate, analyze, migrate.
+"""The ``multica-db`` commands (typer): generate, analyze, migrate, verify.
 
 Loaded by cli.py only when a command needs the CLI framework: a plain ``generate``
 runs without it.
@@ -41,7 +41,12 @@ UrlOpt = Annotated[
 ]
 SqlcOpt = Annotated[
     Path | None,
-    typer.Option("--sqlc-config", help="Read schema and queries paths from a sqlc.yaml/json."),
+    typer.Option(
+        "--sqlc-config",
+        help="Generate from a sqlc config (version 1 or 2): every PostgreSQL package "
+        "becomes a Python package. Default: sqlc.yaml/sqlc.yml/sqlc.json in the current "
+        "directory when there is no [tool.multica-db] and no --schema/--queries.",
+    ),
 ]
 
 
@@ -61,7 +66,13 @@ def generate(
     ] = False,
     schema: SchemaOpt = None,
     queries: QueriesOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output package directory.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Output package directory (with several sqlc packages: their parent).",
+        ),
+    ] = None,
     package: Annotated[
         str | None, typer.Option("--package", help="Import name of the output package.")
     ] = None,
@@ -151,3 +162,96 @@ def migrate(
         typer.echo(f"applied {m.up_file}")
     if not applied:
         typer.echo("nothing to apply")
+
+
+@app.command()
+def verify(
+    database_url: Annotated[
+        str, typer.Option("--database-url", help="The live database to check (read-only).")
+    ],
+    schema: SchemaOpt = None,
+    queries: QueriesOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output package directory.")] = None,
+    analyzer_url: Annotated[
+        str | None,
+        typer.Option(
+            "--analyzer-url",
+            help="Server for the schema's analysis database (as generate's --database-url).",
+        ),
+    ] = None,
+    sqlc_config: SqlcOpt = None,
+) -> None:
+    """Check every query against a live database: exit 1 on type or nullability drift."""
+    import psycopg
+
+    from multica_db_codegen import verify as checking
+
+    try:
+        report = checking.verify(
+            live_url=database_url,
+            schema=schema,
+            queries=queries,
+            out=out,
+            analyzer_url=analyzer_url,
+            sqlc_config=sqlc_config,
+        )
+    except (GenerateError, GenerateErrors) as exc:
+        _fail(exc)
+        return
+    except psycopg.Error as exc:  # the live database: unreachable, refused, timed out
+        typer.echo(f"error: {database_url}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    stale = checking.stale_warning(report)
+    if stale:
+        typer.echo(f"warning: {stale}", err=True)
+    for d in report.drifts:
+        typer.echo(str(d))
+    typer.echo(checking.summary(report), err=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def watch(
+    schema: SchemaOpt = None,
+    queries: QueriesOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output package directory.")] = None,
+    package: Annotated[
+        str | None, typer.Option("--package", help="Import name of the output package.")
+    ] = None,
+    database_url: UrlOpt = None,
+    sqlc_config: SqlcOpt = None,
+    poll: Annotated[
+        bool, typer.Option("--poll", help="Poll for changes (file systems without events).")
+    ] = False,
+) -> None:
+    """Regenerate on every save of a query, schema or config file (Ctrl-C stops)."""
+    import signal
+    import threading
+
+    from multica_db_codegen import watch as watching
+    from multica_db_codegen.pipeline import plan
+
+    try:
+        cfg = plan(
+            schema=schema,
+            queries=queries,
+            out=out,
+            package=package,
+            database_url=database_url,
+            sqlc_config=sqlc_config,
+        ).configs[0]
+    except (GenerateError, GenerateErrors) as exc:
+        _fail(exc)
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: as Ctrl-C
+    watching.run(
+        watching.PipelineEngine(cfg),
+        stop=stop,
+        root=cfg.root,
+        schema=cfg.schema,
+        queries=cfg.queries,
+        echo=lambda line: typer.echo(line, err=line.startswith(("error:", "warning:"))),
+        poll=poll,
+    )

@@ -17,6 +17,9 @@ class Override:
     python_type: str  # "decimal.Decimal", "mypkg.money.Money", "float"
     db_type: str | None = None  # as format_type() prints it: "numeric", "public.citext"
     column: str | None = None  # "table.column" or "schema.table.column"
+    # sqlc's ``nullable``: in Go a NULL-able column needs another type; in Python it is
+    # ``T | None`` of the same one, so this only decides between two overrides of one type
+    nullable: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,9 @@ class Config:
     database_url: str | None = None
     overrides: tuple[Override, ...] = ()
     rename: dict[str, str] = field(default_factory=dict)
+    # a sqlc config's ``rename`` (column or Go struct name → Go name), translated for
+    # Python once the schema is known (sqlc_config.python_rename)
+    sqlc_rename: dict[str, str] = field(default_factory=dict)
 
 
 def find_pyproject(start: Path) -> Path | None:

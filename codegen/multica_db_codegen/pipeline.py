@@ -9,34 +9,135 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import keyword
 import os
+import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from multica_db_codegen import warm
 from multica_db_codegen.analyze import cache as caching
 from multica_db_codegen.config import Config, find_pyproject, load_config
+from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.later import later
 
 if TYPE_CHECKING:
     from multica_db_codegen.analyze.ir import AnalysisIR
 
 
-def _inputs(
-    schema: list[Path] | None,
-    queries: list[Path] | None,
-    database_url: str | None,
-    sqlc_config: Path | None,
-) -> tuple[list[Path] | None, list[Path] | None]:
-    if sqlc_config is not None:
-        from multica_db_codegen.sqlc_config import read_sqlc_config
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one command generates: a config per output package, and notes to print."""
 
-        s, q = read_sqlc_config(sqlc_config)
-        schema = schema or s
-        queries = queries or q
-    return schema, queries
+    configs: list[Config]
+    notes: list[str]
+    sqlc: Path | None  # the sqlc config read, if any
+
+
+def plan(
+    *,
+    schema: list[Path] | None = None,
+    queries: list[Path] | None = None,
+    out: Path | None = None,
+    package: str | None = None,
+    database_url: str | None = None,
+    sqlc_config: Path | None = None,
+    cwd: Path | None = None,
+) -> Plan:
+    """One :class:`Config` per package to generate.
+
+    Without ``--sqlc-config`` and with no ``[tool.multica-db]`` nor ``--schema`` /
+    ``--queries``, the ``sqlc.yaml`` / ``sqlc.yml`` / ``sqlc.json`` of the working
+    directory is read, as sqlc reads it. Each PostgreSQL package of a sqlc config is
+    its own output package: ``--out`` is that package's directory when there is one
+    package, their parent directory (``<out>/<name>``) when there are several; a
+    package whose config has a Python ``codegen`` entry goes where it says.
+    """
+    here = cwd or Path.cwd()
+    if sqlc_config is None and not schema and not queries and not _has_own_config(here):
+        from multica_db_codegen.sqlc_config import find_sqlc_config
+
+        sqlc_config = find_sqlc_config(here)
+    if sqlc_config is None:
+        cfg = load_config(
+            cwd=cwd,
+            schema=schema,
+            queries=queries,
+            out=out,
+            package=package,
+            database_url=database_url,
+        )
+        return Plan([cfg], [], None)
+    from multica_db_codegen.sqlc_config import load_sqlc_config
+
+    sqlc = load_sqlc_config(sqlc_config)
+    several = len(sqlc.packages) > 1
+    if several and package is not None:
+        raise GenerateError(
+            f"{sqlc_config}: --package names one package, but this config has "
+            f"{len(sqlc.packages)} PostgreSQL packages (each is named by its config)"
+        )
+    configs: list[Config] = []
+    taken: set[str] = set()
+    for i, pkg in enumerate(sqlc.packages):
+        pkg_out, pkg_name = pkg.out, package
+        if pkg.python_plugin and pkg.out is not None and out is None:
+            pkg_name = package or pkg.name or pkg.out.name
+        elif out is not None and several:
+            pkg_name = _unique(_identifier(pkg.name or f"db{i + 1}"), taken)
+            pkg_out = out / pkg_name
+        elif out is not None:
+            pkg_out = out
+        elif several:
+            raise GenerateError(
+                f"{sqlc_config}: no output directory for {pkg.label}: pass --out DIR "
+                "(each package is written to DIR/<name>) or give it a Python codegen entry"
+            )
+        cfg = load_config(
+            cwd=cwd,
+            schema=list(schema or pkg.schema),
+            queries=list(queries or pkg.queries),
+            out=pkg_out,
+            package=pkg_name,
+            database_url=database_url,
+        )
+        # an override for NULL-able columns only yields to one for the same type
+        ordered = sorted(pkg.overrides, key=lambda o: o.nullable is True)
+        configs.append(
+            replace(cfg, overrides=(*cfg.overrides, *ordered), sqlc_rename=dict(pkg.rename))
+        )
+    return Plan(configs, list(sqlc.notes), sqlc_config)
+
+
+def _has_own_config(cwd: Path) -> bool:
+    """A pyproject.toml (here or above) with a ``[tool.multica-db]`` table."""
+    import tomllib
+
+    pyproject = find_pyproject(cwd)
+    if pyproject is None:
+        return False
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return True  # let load_config report it
+    return bool(data.get("tool", {}).get("multica-db"))
+
+
+def _identifier(name: str) -> str:
+    cleaned = re.sub(r"\W", "_", name).strip("_").lower() or "db"
+    return f"db_{cleaned}" if cleaned[0].isdigit() or keyword.iskeyword(cleaned) else cleaned
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, k = name, 2
+    while candidate in taken:
+        candidate = f"{name}_{k}"
+        k += 1
+    taken.add(candidate)
+    return candidate
 
 
 def run_analyze(
@@ -48,13 +149,30 @@ def run_analyze(
     sqlc_config: Path | None = None,
     cwd: Path | None = None,
 ) -> AnalysisIR:
+    """The analysis of every package; several packages' files and models side by side."""
     from multica_db_codegen.analyze.analyzer import Inputs, analyze
+    from multica_db_codegen.analyze.ir import AnalysisIR
 
-    schema, queries = _inputs(schema, queries, database_url, sqlc_config)
-    cfg = load_config(
-        cwd=cwd, schema=schema, queries=queries, out=Path("."), database_url=database_url
+    found = plan(
+        schema=schema,
+        queries=queries,
+        out=Path("."),
+        database_url=database_url,
+        sqlc_config=sqlc_config,
+        cwd=cwd,
     )
-    return analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url), keep_going=keep_going)
+    parts = [
+        analyze(Inputs(c.schema, c.queries, c.database_url), keep_going=keep_going)
+        for c in found.configs
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    return AnalysisIR(
+        files=tuple(f for p in parts for f in p.files),
+        tables=tuple(t for p in parts for t in p.tables),
+        enums=tuple(e for p in parts for e in p.enums),
+        composites=tuple(c for p in parts for c in p.composites),
+    )
 
 
 def _run_key(cfg: Config, pyproject: Path | None) -> str:
@@ -120,15 +238,29 @@ def run_generate(
 
     ``key``: the run key of these inputs, when the caller has computed it already.
     """
-    schema, queries = _inputs(schema, queries, database_url, sqlc_config)
-    cfg: Config = load_config(
-        cwd=cwd,
+    found = plan(
         schema=schema,
         queries=queries,
         out=out,
         package=package,
         database_url=database_url,
+        sqlc_config=sqlc_config,
+        cwd=cwd,
     )
+    for note in found.notes:
+        warn(note)
+    changed, diffs = 0, []
+    for cfg in found.configs:
+        n, diff_text = _generate_package(cfg, check, warn, key if len(found.configs) == 1 else None)
+        changed += n
+        diffs.append(diff_text)
+    return changed, "".join(diffs)
+
+
+def _generate_package(
+    cfg: Config, check: bool, warn: Callable[[str], None], key: str | None
+) -> tuple[int, str]:
+    """``run_generate`` for one output package."""
     pyproject = find_pyproject(cfg.root)
     cache = caching.ProjectCache(cfg.root) if caching.enabled() else None
     if cache is None:
@@ -188,7 +320,7 @@ def _generate(
         writer.prepare(pyproject)
         preload()
     ir = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url), cache=cache, started=started)
-    warnings = [
+    warnings = [*ir.warnings, *(w for f in ir.files for w in f.warnings)] + [
         f"{q.file}:{q.line}: query {q.name}: {w}"
         for f in ir.files
         for q in f.queries
@@ -196,8 +328,13 @@ def _generate(
     ]
     for w in warnings:
         warn(w)
+    rename = cfg.rename
+    if cfg.sqlc_rename:
+        from multica_db_codegen.sqlc_config import python_rename
+
+        rename = {**python_rename(cfg.sqlc_rename, ir), **cfg.rename}
     settings = Settings(
-        package=cfg.package, overrides=cfg.overrides, rename=cfg.rename, root=str(cfg.root)
+        package=cfg.package, overrides=cfg.overrides, rename=rename, root=str(cfg.root)
     )
     rendered, origins = render_with_origins(ir, settings)
 
@@ -276,14 +413,18 @@ def fast_generate(argv: list[str]) -> int | None:
     warnings: list[str] = []
     try:
         identity = warm.run_identity(argv, os.getcwd())
-        schema, queries = _inputs(schema_flags, query_flags, None, sqlc)
-        cfg = load_config(
-            schema=schema,
-            queries=queries,
+        found = plan(
+            schema=schema_flags,
+            queries=query_flags,
             out=out,
             package=single.get("package"),
             database_url=single.get("database_url"),
+            sqlc_config=sqlc,
         )
+        if len(found.configs) != 1 or found.notes:
+            return None  # several packages, or notes to print: the CLI's path
+        [cfg] = found.configs
+        sqlc = found.sqlc
         stamp_inputs = _stamp_inputs(cfg, sqlc)
         inputs_before = warm.inputs_digest(stamp_inputs)
         key = _run_key(cfg, find_pyproject(cfg.root))

@@ -56,3 +56,14 @@ def make_client(sink: Sink) -> Iterator[MakeClient]:
     yield make
     for client in clients:
         client.close(timeout=0.2)
+
+
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests talk to 127.0.0.1: a developer's own proxy settings must not apply."""
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)

@@ -12,6 +12,7 @@ import contextlib
 import gzip
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -114,19 +115,33 @@ class _Server(ThreadingHTTPServer):
 
 
 class Sink:
-    """Start with :meth:`start`, point a client at :attr:`url`, read :attr:`events`."""
+    """Start with :meth:`start`, point a client at :attr:`url`, read :attr:`events`.
 
-    def __init__(self) -> None:
+    With ``tls`` (a server-side context) it speaks HTTPS and its URL names
+    ``hostname`` (which must match the certificate for a verified connection).
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None, hostname: str = "127.0.0.1") -> None:
         self.state = SinkState()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.state = self.state
+        self._scheme = "http"
+        self._hostname = hostname
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self._scheme}://{self._hostname}:{self.port}"
+
+    @property
+    def port(self) -> int:
+        port: int = self._server.server_address[1]
+        return port
 
     def start(self) -> Sink:
         self._thread.start()
@@ -157,7 +172,7 @@ class Sink:
             for event in r.body["batch"]
         ]
 
-    def wait_for(self, n_events: int, timeout: float = 5.0) -> bool:
+    def wait_for(self, n_events: int, timeout: float = 20.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if len(self.delivered) >= n_events:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
 
 from multica_db.analytics import Event
 from multica_db.analytics.encoding import BatchEncoder
@@ -92,3 +96,90 @@ def test_timestamps_round_trip() -> None:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         assert parsed.tzinfo == UTC
         assert abs(parsed.timestamp() - ts) < 2e-6
+
+
+class Plan(enum.Enum):
+    PRO = "pro"
+
+
+class Tier(enum.IntEnum):
+    GOLD = 3
+
+
+def test_values_posthog_python_ships_are_converted_like_it_does() -> None:
+    enc = encoder()
+    props = {
+        "at": datetime(2024, 1, 2, 3, 4, 5, 123, tzinfo=UTC),
+        "naive": datetime(2024, 1, 2, 3, 4, 5),
+        "day": date(2024, 1, 2),
+        "id": uuid.UUID(int=5),
+        "price": Decimal("1.10"),
+        "plan": Plan.PRO,
+        "tier": Tier.GOLD,
+        "tags": {"a"},
+        "frozen": frozenset({1}),
+        "pair": (1, "x"),
+        "nested": {"when": [date(2024, 1, 3)], "ids": (uuid.UUID(int=6),)},
+    }
+    ((payload, _),) = enc.encode([Event("e", "d", props)]).requests
+    (item,) = decode(enc, payload)["batch"]  # type: ignore[misc]
+    shipped = item["properties"]
+    assert shipped["at"] == "2024-01-02T03:04:05.000123+00:00"
+    assert shipped["naive"] == "2024-01-02T03:04:05"
+    assert shipped["day"] == "2024-01-02"
+    assert shipped["id"] == "00000000-0000-0000-0000-000000000005"
+    assert shipped["price"] == 1.1
+    assert shipped["plan"] == "pro"
+    assert shipped["tier"] == 3
+    assert shipped["tags"] == ["a"]
+    assert shipped["frozen"] == [1]
+    assert shipped["pair"] == [1, "x"]
+    assert shipped["nested"] == {
+        "when": ["2024-01-03"],
+        "ids": ["00000000-0000-0000-0000-000000000006"],
+    }
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        object(),
+        b"bytes",
+        1j,
+        Decimal("NaN"),
+        Decimal("1e400"),
+        float("inf"),
+        "\ud800",
+        {1: "\udcff"},
+    ],
+)
+def test_other_values_drop_only_their_event(value: object) -> None:
+    out = encoder().encode([Event("ok", "a"), Event("bad", "b", {"v": value}), Event("ok", "c")])
+    assert out.dropped == {"unserialisable": 1}
+    assert sum(n for _, n in out.requests) == 2
+
+
+def test_lone_surrogate_anywhere_drops_the_event() -> None:
+    enc = encoder()
+    batch = [Event("x\ud800", "d"), Event("e", "d\udfff"), Event("e", "d", {"k\ud83d": 1})]
+    out = enc.encode([*batch, Event("ok", "d")])
+    assert out.dropped == {"unserialisable": 3}
+    assert sum(n for _, n in out.requests) == 1
+
+
+def test_event_limit_counts_utf8_bytes_not_characters() -> None:
+    enc = encoder(max_event_bytes=3_000)
+    euro = Event("e", "d", {"blob": "€" * 1_500})  # 1,500 characters, 4,500 bytes
+    out = enc.encode([Event("ok", "a"), euro, Event("ok", "b")])
+    assert out.dropped == {"too_large": 1}
+    assert sum(n for _, n in out.requests) == 2
+
+
+def test_request_limit_is_the_whole_body_in_bytes() -> None:
+    limit = 4_000
+    enc = encoder(max_request_bytes=limit)
+    out = enc.encode([Event("e", f"d{i}", {"pad": "é" * 150}) for i in range(40)])
+    assert len(out.requests) > 1
+    assert sum(n for _, n in out.requests) == 40
+    for payload, _ in out.requests:
+        assert len(enc.body(payload, 1_700_000_000.0)) <= limit

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -129,3 +130,46 @@ def test_timestamp_is_taken_when_the_event_is_built() -> None:
 )
 def test_email_domain(email: str, domain: str | None) -> None:
     assert email_domain(email) == domain
+
+
+@pytest.mark.parametrize(
+    ("build", "missing"),
+    [
+        (lambda: analytics.signup(user_id=None, email="a@b.c", method="google_oauth"), "user_id"),
+        (lambda: analytics.workspace_created(user_id="u", workspace_id=None), "workspace_id"),
+        (
+            lambda: analytics.runtime_registered(
+                workspace_id=None, runtime_id=None, provider="p", runtime_mode="m"
+            ),
+            "workspace_id, runtime_id",
+        ),
+        (lambda: analytics.issue_executed(workspace_id=WS, issue_id=None), "issue_id"),
+        (
+            lambda: analytics.team_invite_sent(
+                inviter_id=None, workspace_id=WS, invitation_id="i", invitee_email="x", role="r"
+            ),
+            "inviter_id",
+        ),
+        (
+            lambda: analytics.team_invite_accepted(
+                user_id=USER, workspace_id=WS, invitation_id=None, role="r"
+            ),
+            "invitation_id",
+        ),
+        (lambda: Event("e", None), "distinct_id"),  # type: ignore[arg-type]
+    ],
+)
+def test_none_ids_are_a_type_error_at_the_call(build: Any, missing: str) -> None:
+    with pytest.raises(TypeError, match=f"^{missing}: required, must not be None$"):
+        build()
+
+
+def test_signup_tolerates_a_missing_email() -> None:
+    event = analytics.signup(user_id=USER, email=None, method="google_oauth")
+    assert event.properties["email_domain"] is None
+    # No email in $set_once: null would pin the person's email before it is known.
+    assert event.properties["$set_once"] == {"signup_source": None}
+    invite = analytics.team_invite_sent(
+        inviter_id=USER, workspace_id=WS, invitation_id="i", invitee_email=None, role="member"
+    )
+    assert invite.properties["invitee_email_domain"] is None

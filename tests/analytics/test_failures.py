@@ -164,13 +164,16 @@ def test_drops_are_logged_rate_limited(
     sink.set("hang")
     caplog.set_level(logging.WARNING, logger="multica_db.analytics")
     client = make_client(queue_size=5, batch_size=5, log_interval=0.2, request_timeout=0.3)
+    start = time.monotonic()
     for round_ in range(8):
         for i in range(500):
             client.capture(ev(round_ * 500 + i))
-        time.sleep(0.1)
+        time.sleep(0.1)  # spreads the drops over time; not a synchronisation
+    elapsed = time.monotonic() - start
     records = [r for r in caplog.records if r.name == "multica_db.analytics"]
-    # ~0.8 s of dropping at one summary per 0.2 s: thousands of drops, a few lines.
-    assert 1 <= len(records) <= 6
+    # Thousands of drops, one summary per 0.2 s at most (however long the
+    # rounds took on a busy machine), never one line per event.
+    assert 1 <= len(records) <= elapsed / 0.2 + 2
     assert "queue_full" in records[0].getMessage()
     client.close(0.1)
     closing = [r for r in caplog.records if "close deadline" in r.getMessage()]

@@ -35,6 +35,16 @@ def worker_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == THREAD_NAME]
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll ``condition`` until it holds; the timeout only bounds a hang."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
 # -- deadlines ----------------------------------------------------------------
 
 SLOW_RETRIES = RetryPolicy(max_tries=50, base=5.0, cap=5.0, max_retry_after=60.0)
@@ -104,10 +114,12 @@ def test_late_worker_report_does_not_double_count(sink: Sink, make_client: MakeC
     client = make_client(flush_interval=0.01)
     for i in range(5):
         client.capture(ev(i))
-    time.sleep(0.1)  # the batch is now in flight
+    assert wait_until(lambda: len(sink.requests) == 1)  # the batch is now in flight
+    (thread,) = [t for t in worker_threads() if t.is_alive()][-1:]
     client.close(0.1)
     after_close = client.stats
-    time.sleep(0.5)  # the slow request completes after the deadline
+    thread.join(30)  # the worker finishes the slow request after the deadline, then exits
+    assert not thread.is_alive()
     assert client.stats == after_close
     assert after_close.dropped_by_reason == {"deadline": 5}
     assert after_close.pending == 0
@@ -143,12 +155,15 @@ def test_worker_thread_exits_after_close(make_client: MakeClient) -> None:
 
 
 def test_abandoned_client_worker_exits_when_collected(sink: Sink) -> None:
-    client = PostHogClient("k", host=sink.url, flush_interval=30.0, exit_timeout=0.5)
+    # The grace is an upper bound: the orphaned worker exits as soon as its
+    # queue is drained, so a generous one costs nothing on a fast machine and
+    # keeps a loaded one from cutting the drain short.
+    client = PostHogClient("k", host=sink.url, flush_interval=30.0, exit_timeout=30.0)
     client.capture(ev(0))
     (thread,) = [t for t in threading.enumerate() if t.name == THREAD_NAME and t.is_alive()][-1:]
     del client
     gc.collect()
-    thread.join(2.0)
+    thread.join(30)
     assert not thread.is_alive()
     assert len(sink.delivered) == 1  # the orphan still drained before exiting
 

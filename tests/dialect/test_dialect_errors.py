@@ -73,11 +73,6 @@ def _errors(tmp_path: Path, pg_server: str, queries: str) -> list[str]:
             "1:1",
             ":iter needs a statement that returns columns",
         ),
-        (
-            "-- name: X :batchexec\nSELECT id FROM t WHERE id = $1;\n",
-            "1:1",
-            ":batchexec is for statements that return no rows",
-        ),
     ],
 )
 def test_dialect_errors_are_located(

@@ -131,10 +131,11 @@ def test_sqlc_json_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('{"version": "1", "packages": []}', "only sqlc config version 2"),
+        ('{"version": "3", "packages": []}', "unknown sqlc config version '3'"),
+        ('{"version": "1", "packages": []}', "no postgresql package"),
         (
             '{"version": "2", "sql": [{"engine": "mysql", "schema": "s", "queries": "q"}]}',
-            "engine 'mysql'",
+            "no postgresql package",
         ),
         ('{"version": "2", "sql": []}', "no postgresql package"),
         ("{not json", "cannot read sqlc config"),

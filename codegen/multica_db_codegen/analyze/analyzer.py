@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import keyword
+import os
 import re
 from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,13 @@ from multica_db_codegen.analyze.ir import (
 )
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
-from multica_db_codegen.analyze.schema import SchemaChunk, apply_schema, load_schema
+from multica_db_codegen.analyze.schema import (
+    SchemaChunk,
+    apply_schema,
+    load_schema,
+    missing_extension_hint,
+    missing_extensions,
+)
 from multica_db_codegen.analyze.server import (
     server_url,
     start_session,
@@ -69,27 +77,81 @@ def query_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def module_name(path: Path) -> str:
+    """A module name for a query file: its lower-cased stem, made importable."""
     stem = re.sub(r"\W", "_", path.stem.lower())
-    return stem if stem and not stem[0].isdigit() else f"q_{stem}"
+    if not stem or stem[0].isdigit():
+        stem = f"q_{stem}"
+    if stem.startswith("__"):  # __init__.sql must not become the package's own __init__
+        stem = "q" + stem
+    return stem + "_" if keyword.iskeyword(stem) or keyword.issoftkeyword(stem) else stem
+
+
+def relative_paths(files: list[Path], roots: Iterable[Path]) -> dict[Path, str]:
+    """Each query file's path relative to the queries root it was found under.
+
+    A file named directly is relative to the deepest directory shared by all the
+    files named directly, so ``query.sql`` and ``sql/query.sql`` stay apart.
+    """
+    roots = list(roots)
+    direct = [f for f in files if f in roots]
+    base = Path(os.path.commonpath([str(f.parent.absolute()) for f in direct])) if direct else None
+    out: dict[Path, str] = {}
+    for f in files:
+        under = next((r for r in roots if r.is_dir() and f.is_relative_to(r)), None)
+        if under is not None:
+            out[f] = f.relative_to(under).as_posix()
+        elif base is not None:
+            out[f] = os.path.relpath(f.absolute(), base).replace(os.sep, "/")
+        else:
+            out[f] = f.name
+    return out
+
+
+def module_names(files: list[Path], rel: dict[Path, str]) -> dict[Path, str]:
+    """A distinct module name per file, in file order.
+
+    Files with the same base name in different folders (``query.sql``,
+    ``sql/query.sql``) are different modules: the first keeps the plain name,
+    the next ones are prefixed with their folders (``sql_query``).
+    """
+    taken: set[str] = set()
+    out: dict[Path, str] = {}
+    for f in files:
+        name = module_name(f)
+        if name in taken:
+            folders = [re.sub(r"\W", "_", part.lower()) for part in Path(rel[f]).parts[:-1]]
+            name = module_name(Path("_".join([*folders, f.stem]) + ".sql"))
+        base, k = name, 2
+        while name in taken:
+            name = f"{base}_{k}"
+            k += 1
+        taken.add(name)
+        out[f] = name
+    return out
 
 
 def parse_all(
     paths: Iterable[Path],
     skip: Container[Path] = (),
+    warnings: dict[Path, list[str]] | None = None,
 ) -> tuple[list[tuple[Path, list[QuerySpec] | None]], list[GenerateError]]:
-    """Parse every query file; one in ``skip`` (its analysis is cached) is listed with None."""
+    """Parse every query file; one in ``skip`` (its analysis is cached) is listed with None.
+
+    ``warnings`` receives, per file, what parsing skipped the way sqlc skips it.
+    """
     parsed: list[tuple[Path, list[QuerySpec] | None]] = []
     errors: list[GenerateError] = []
-    # Module names are the renderer's to decide: files with one base name in two
-    # folders (query.sql, sql/query.sql) become two modules there.
     for f in query_files(paths):
         if f in skip:
             parsed.append((f, None))
             continue
+        notes: list[str] = []
         try:
-            parsed.append((f, parse_query_file(f)))
+            parsed.append((f, parse_query_file(f, warnings=notes)))
         except GenerateErrors as exc:
             errors.extend(exc.errors)
+        if warnings is not None:
+            warnings[f] = notes
     return parsed, errors
 
 
@@ -118,7 +180,11 @@ def analyze(
             session = start_session(cache, inputs.database_url, chunks)
     if session is not None:
         cached = session.lookup(query_files(inputs.queries))
-    parsed, errors = parse_all(inputs.queries, skip=cached)
+    file_warnings: dict[Path, list[str]] = {}
+    parsed, errors = parse_all(inputs.queries, skip=cached, warnings=file_warnings)
+    all_files = [path for path, _ in parsed]
+    rel = relative_paths(all_files, inputs.queries)
+    modules = module_names(all_files, rel)
     if errors and not keep_going:
         raise GenerateErrors(errors)
     with (
@@ -127,12 +193,13 @@ def analyze(
     ):
         if fresh:
             apply_schema(conn, chunks)
+        missing = missing_extensions(conn, chunks)
         catalog = Catalog(conn)
         described = _describe_all(conn, catalog, parsed)
         files: list[FileIR] = []
         for path, specs in parsed:
-            if specs is None:
-                files.append(cached[path])
+            if specs is None:  # where it goes depends on the other files: decided afresh
+                files.append(replace(cached[path], module=modules[path], rel=rel[path]))
                 continue
             failed = len(errors)
             queries: list[QueryIR] = []
@@ -140,11 +207,21 @@ def analyze(
                 try:
                     queries.append(analyze_query(conn, catalog, spec, described[id(spec)]))
                 except GenerateError as exc:
+                    if missing and "does not exist" in exc.message:  # the likely cause
+                        exc.hint = missing_extension_hint(missing)
                     if not keep_going:
                         errors.append(exc)
                         continue
                     queries.append(_failed(spec, exc))
-            files.append(FileIR(str(path), module_name(path), tuple(queries)))
+            files.append(
+                FileIR(
+                    str(path),
+                    modules[path],
+                    tuple(queries),
+                    rel=rel[path],
+                    warnings=tuple(file_warnings.get(path, ())),
+                )
+            )
             clean = len(errors) == failed and all(q.error is None for q in queries)
             if session is not None and clean:
                 session.store(path, files[-1], specs[0].location.file.text if specs else None)
@@ -156,6 +233,11 @@ def analyze(
             files=tuple(files),
             tables=tuple(catalog.relations()),
             enums=tuple(catalog.enums()),
+            warnings=tuple(
+                f"schema: CREATE EXTENSION {name} skipped: the analyzer's server does not have "
+                "it (queries using it fail; --database-url can point at a server that has it)"
+                for name in missing
+            ),
         )
 
 
@@ -172,11 +254,11 @@ def _database(inputs: Inputs, session: AnalysisSession | None) -> Iterator[tuple
 def _query_ir(spec: QuerySpec, **analysis: Any) -> QueryIR:
     """The IR of one query: what parsing knows plus what analysis (or its failure) found."""
     line, _ = spec.location.file.line_col(spec.location.offset)
+    analysis.setdefault("cmd", spec.command.value)
     return QueryIR(
         file=spec.location.file.path,
         line=line,
         name=spec.name,
-        cmd=spec.command.value,
         doc=tuple(spec.doc),
         sql=spec.sql,
         statement=spec.statement_kind,
@@ -251,7 +333,7 @@ def analyze_query(
         where = spec.location_of(exc.position - 1) if exc.position else spec.sql_location
         message = exc.message + (f"\nDETAIL: {exc.detail}" if exc.detail else "")
         raise GenerateError(message, location=where, query=spec.name, hint=exc.hint) from None
-    _check_command(spec, described)
+    command_warning = _check_command(spec, described)
     _name_function_args(catalog, spec)
 
     types = catalog.types([*described.param_oids, *(c.type_oid for c in described.columns)])
@@ -313,14 +395,28 @@ def analyze_query(
             )
         )
 
-    warnings: list[str] = []
-    if described.columns and not spec.command.returns_rows and spec.command != Command.COPYFROM:
+    warnings: list[str] = [command_warning] if command_warning else []
+    cmd = spec.command.value
+    if spec.command.returns_rows and not columns:
+        cmd = Command.EXEC.value  # :one/:many on a statement without columns (see above)
+    if spec.command == Command.EXECLASTID:
+        # the first column of the first row, or None: a scalar, never a table's model
+        return _query_ir(
+            spec,
+            params=tuple(params),
+            columns=tuple(columns[:1]),
+            table_model=None,
+            row_guaranteed=False,
+            warnings=tuple(warnings),
+        )
+    if spec.has_returning and not spec.command.returns_rows and cmd != Command.COPYFROM:
         warnings.append(
             f":{spec.command.value} discards the rows RETURNING produces; "
             "use :one or :many to read them"
         )
     ir = _query_ir(
         spec,
+        cmd=cmd,
         params=tuple(params),
         columns=tuple(columns),
         table_model=_table_model(catalog, described, columns),
@@ -368,7 +464,13 @@ def _copy_ir(spec: QuerySpec) -> CopyIR | None:
     return CopyIR(target.relation, target.columns, target.param_numbers)
 
 
-def _check_command(spec: QuerySpec, d: Described) -> None:
+def _check_command(spec: QuerySpec, d: Described) -> str | None:
+    """Refuse only what sqlc refuses; return a warning for what it accepts but is dubious.
+
+    sqlc runs ``:exec``/``:execrows``/``:execresult`` on any statement and discards
+    the rows (``SELECT pg_advisory_xact_lock($1)``); it refuses ``:one``/``:many``
+    only on INSERT/UPDATE/DELETE without RETURNING.
+    """
     if spec.command == Command.COPYFROM:
         try:
             copy_target(spec.tree, spec.sql)
@@ -376,21 +478,25 @@ def _check_command(spec: QuerySpec, d: Described) -> None:
             raise GenerateError(
                 str(exc), location=spec.location_of(exc.offset), query=spec.name
             ) from None
-        return
+        return None
     if spec.command.returns_rows and not d.columns:
-        raise GenerateError(
-            f":{spec.command.value} needs a statement that returns columns "
-            "(add RETURNING, or use :exec / :execrows)",
-            location=spec.location,
-            query=spec.name,
+        if spec.statement_kind in ("insert", "update", "delete"):
+            raise GenerateError(
+                f":{spec.command.value} needs a statement that returns columns "
+                "(add RETURNING, or use :exec / :execrows)",
+                location=spec.location,
+                query=spec.name,
+            )
+        return (
+            f":{spec.command.value} on a statement that returns no columns "
+            "runs as :exec (returns None)"
         )
-    if d.columns and not spec.command.returns_rows and not spec.has_returning:
-        raise GenerateError(
-            f":{spec.command.value} is for statements that return no rows, "
-            f"but this one returns {len(d.columns)} column(s): use :one or :many",
-            location=spec.location,
-            query=spec.name,
+    if spec.command == Command.EXECLASTID and not d.columns:
+        return (
+            ":execlastid: PostgreSQL has no last insert id; add RETURNING id "
+            "to get it (without RETURNING the function returns None)"
         )
+    return None
 
 
 def _name_function_args(catalog: Catalog, spec: QuerySpec) -> None:
@@ -400,7 +506,8 @@ def _name_function_args(catalog: Catalog, spec: QuerySpec) -> None:
         if p.explicit_name or p.func_arg is None or p.name != f"column_{p.number}":
             continue
         found = catalog.function_arg_name(*p.func_arg)
-        name = python_safe(found) if found else None
+        # an argument without a name takes the function's, as sqlc names it
+        name = python_safe(found or p.func_arg[1].lower())
         if name and name not in taken:
             taken.discard(p.name)
             p.name = name

@@ -113,8 +113,10 @@ class FileIR:
     """One query file: its queries render to one module (sync and async)."""
 
     path: str
-    module: str  # python module name, e.g. "agent_runtime"
+    module: str  # python module name, e.g. "agent_runtime"; distinct within a package
     queries: tuple[QueryIR, ...]
+    rel: str = ""  # path relative to its queries root ("sql/query.sql"): tells files apart
+    warnings: tuple[str, ...] = ()  # "file:line:col: …" for what was skipped as sqlc skips it
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,7 @@ class AnalysisIR:
     tables: tuple[TableIR, ...]
     enums: tuple[EnumIR, ...]
     composites: tuple[TableIR, ...] = field(default=())
+    warnings: tuple[str, ...] = ()  # about the schema (an extension the server lacks)
 
 
 def _param_json(p: ParamIR) -> dict[str, Any]:
@@ -168,4 +171,4 @@ def to_json(ir: AnalysisIR) -> dict[str, Any]:
             for t in ir.tables
         ],
         "enums": [{"schema": e.schema, "name": e.name, "labels": list(e.labels)} for e in ir.enums],
-    }
+    } | ({"warnings": list(ir.warnings)} if ir.warnings else {})

@@ -7,12 +7,22 @@ drop below ----``) form, or plain ``.sql`` files and directories. Down
 sections are ignored. Each file runs in one round trip; a file PostgreSQL
 refuses to run in a transaction (``CREATE INDEX CONCURRENTLY``) is replayed
 statement by statement.
+
+sqlc reads a schema without running it, so it takes ``pg_dump`` output and
+migrations written for a production server as they are. What cannot run on the
+analyzer's throwaway database, and cannot change what a query sees, is blanked
+out before anything runs (same offsets, so errors still point at the file):
+psql meta-commands (``\restrict``), ``COPY … FROM stdin`` data, ownership,
+grants, roles, databases, tablespaces and subscriptions. A ``CREATE EXTENSION``
+the server does not have is skipped with a warning, and an error that follows
+from it names the extension. Settings a file changes (pg_dump empties
+``search_path``) end with the file.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +40,55 @@ _TERN_RE = re.compile(r"^----\s*create above\s*/\s*drop below\s*----", re.IGNORE
 _VERSION_RE = re.compile(r"^(\d+)")
 
 
+# Statements that cannot change what a query sees, but can fail on (or reach beyond) a
+# throwaway database: pg_dump's ownership and grants name roles the server may lack.
+_IGNORED_HINT_RE = re.compile(
+    r"\b(GRANT|REVOKE|OWNER\s+TO|ROLE|USER|GROUP|DATABASE|TABLESPACE|SUBSCRIPTION|"
+    r"SECURITY\s+LABEL|DEFAULT\s+PRIVILEGES|COMMENT\s+ON\s+EXTENSION)\b",
+    re.IGNORECASE,
+)
+_IGNORED_STMT_RE = re.compile(
+    r"(GRANT|REVOKE|SECURITY\s+LABEL|ALTER\s+DEFAULT\s+PRIVILEGES|COMMENT\s+ON\s+EXTENSION)\b"
+    r"|(CREATE|ALTER|DROP)\s+(ROLE|USER|GROUP|DATABASE|TABLESPACE|SUBSCRIPTION)\b"
+    r"|ALTER\s[^;]*\bOWNER\s+TO\b",
+    re.IGNORECASE,
+)
+# psql's own commands (pg_dump's \restrict / \unrestrict, \connect): not SQL at all
+_META_RE = re.compile(r"^\\[A-Za-z!?.].*$", re.MULTILINE)
+_COPY_RE = re.compile(r"^COPY\s[^;]*?\bFROM\s+stdin\b[^;]*;[^\n]*\n", re.IGNORECASE | re.MULTILINE)
+_COPY_END_RE = re.compile(r"^\\\.[ \t\r]*$", re.MULTILINE)
+_EXTENSION_RE = re.compile(
+    r"\bCREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(\"(?:[^\"]|\"\")+\"|[A-Za-z_][\w$]*)",
+    re.IGNORECASE,
+)
+_SETTING_RE = re.compile(r"^\s*(SET\s|SELECT\s+pg_catalog\.set_config\b)", re.IGNORECASE | re.M)
+
+
 @dataclass(frozen=True, slots=True)
 class SchemaChunk:
-    """The part of a file to run: ``text[start:end]`` of ``file``."""
+    """The part of a file to run: ``text[start:end]`` of ``file``, ``blank`` regions blanked."""
 
     file: SourceFile
     start: int
     end: int
+    blank: tuple[tuple[int, int], ...] = ()  # [start, end) in the file, replaced by spaces
+    resets: bool = False  # the file changes settings: they are reset after it
 
     @property
     def sql(self) -> str:
-        return self.file.text[self.start : self.end]
+        text = self.file.text
+        if not self.blank:
+            body = text[self.start : self.end]
+        else:
+            parts, at = [], self.start
+            for b0, b1 in self.blank:
+                parts.append(text[at:b0])
+                parts.append(re.sub(r"[^\n]", " ", text[b0:b1]))
+                at = b1
+            parts.append(text[at : self.end])
+            body = "".join(parts)
+        # after a final `-- comment` line, so the reset never joins it
+        return body + "\n;RESET ALL;SET synchronous_commit = off" if self.resets else body
 
 
 def _sort_key(path: Path) -> tuple[int, int, str]:
@@ -84,8 +132,121 @@ def load_schema(paths: list[Path]) -> list[SchemaChunk]:
             src = SourceFile.read(file)
             start, end = _up_section(src)
             if src.text[start:end].strip():
-                chunks.append(SchemaChunk(src, start, end))
+                body = src.text[start:end]
+                chunks.append(
+                    SchemaChunk(
+                        src,
+                        start,
+                        end,
+                        tuple(_ignored(src.text, start, end)),
+                        _SETTING_RE.search(body) is not None,
+                    )
+                )
     return chunks
+
+
+def _ignored(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) regions of ``text[start:end]`` that are not to run (see the module doc)."""
+    body = text[start:end]
+    if "\\" not in body and _IGNORED_HINT_RE.search(body) is None:
+        return []  # the usual migration: nothing to look at closely
+    regions: list[tuple[int, int]] = []
+    for m in _COPY_RE.finditer(body):
+        done = _COPY_END_RE.search(body, m.end())
+        stop = done.end() if done is not None else len(body)
+        regions.append((m.start(), stop))
+    for m in _META_RE.finditer(body):
+        if not any(a <= m.start() < b for a, b in regions):
+            regions.append((m.start(), m.end()))
+    regions.sort()
+    if _IGNORED_HINT_RE.search(body) is not None:
+        regions += _ignored_statements(_blanked(body, regions))
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(regions):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return [(start + a, start + b) for a, b in merged]
+
+
+def _blanked(text: str, regions: list[tuple[int, int]]) -> str:
+    for a, b in regions:
+        text = text[:a] + re.sub(r"[^\n]", " ", text[a:b]) + text[b:]
+    return text
+
+
+def _ignored_statements(text: str) -> list[tuple[int, int]]:
+    """Statements that cannot change what a query sees and need what a throwaway database
+    may lack (a role, a tablespace) or reach beyond it (a database, a subscription)."""
+    from pglast import parser as pgparser
+
+    try:
+        slices = pgparser.split(text, with_parser=False, only_slices=True)
+    except pglast.parser.ParseError:
+        return []  # PostgreSQL will say what is wrong when the file runs
+    out: list[tuple[int, int]] = []
+    for piece in slices:
+        a, b = int(piece.start or 0), int(piece.stop or len(text))
+        first = _skip_space(text, a)
+        if _IGNORED_STMT_RE.match(text, first) is not None:
+            semi = text.find(";", b - 1, b + 1)
+            out.append((first, semi + 1 if semi != -1 else b))
+    return out
+
+
+def extensions_created(chunks: list[SchemaChunk]) -> list[tuple[str, SchemaChunk, int, int]]:
+    """(name, chunk, start, end) of every ``CREATE EXTENSION`` statement, in order."""
+    found: list[tuple[str, SchemaChunk, int, int]] = []
+    for chunk in chunks:
+        sql = chunk.sql
+        if "extension" not in sql.lower():
+            continue
+        for m in _EXTENSION_RE.finditer(sql):
+            raw = m.group(1)
+            name = raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower()
+            semi = sql.find(";", m.end())
+            stop = semi + 1 if semi != -1 else len(sql)
+            found.append((name, chunk, chunk.start + m.start(), chunk.start + stop))
+    return found
+
+
+def missing_extensions(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> list[str]:
+    """Extensions the schema creates that the server does not have, in order."""
+    wanted = [name for name, *_ in extensions_created(chunks)]
+    if not wanted:
+        return []
+    rows = conn.execute(
+        "SELECT name FROM pg_available_extensions WHERE name = ANY(%s)", (wanted,)
+    ).fetchall()
+    available = {r[0] for r in rows}
+    return list(dict.fromkeys(n for n in wanted if n not in available))
+
+
+def without_missing_extensions(
+    conn: psycopg.Connection[Any], chunks: list[SchemaChunk]
+) -> tuple[list[SchemaChunk], list[str]]:
+    """The chunks with each ``CREATE EXTENSION`` the server cannot satisfy blanked out."""
+    missing = set(missing_extensions(conn, chunks))
+    if not missing:
+        return chunks, []
+    extra: dict[int, list[tuple[int, int]]] = {}
+    for name, chunk, a, b in extensions_created(chunks):
+        if name in missing:
+            extra.setdefault(id(chunk), []).append((a, b))
+    out = [
+        replace(c, blank=tuple(sorted((*c.blank, *extra[id(c)])))) if id(c) in extra else c
+        for c in chunks
+    ]
+    return out, sorted(missing)
+
+
+def missing_extension_hint(missing: list[str]) -> str:
+    names = ", ".join(missing)
+    return (
+        f"the schema's CREATE EXTENSION {names} was skipped: the analyzer's server does not "
+        "have it; point --database-url (or MULTICA_DB_ANALYZER_URL) at a PostgreSQL that does"
+    )
 
 
 def apply_schema(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> None:
@@ -95,19 +256,24 @@ def apply_schema(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> No
     each file's commit to reach the disk would only cost time (one fsync per file).
     """
     conn.execute("SET synchronous_commit = off")
+    chunks, missing = without_missing_extensions(conn, chunks)
     for chunk in chunks:
         try:
             conn.execute(chunk.sql.encode())
         except pgerrors.ActiveSqlTransaction:
-            _apply_statements(conn, chunk)
+            _apply_statements(conn, chunk, missing)
         except psycopg.Error as exc:
+            if missing and exc.diag.sqlstate in _MISSING_THING:
+                # what needs a skipped extension is skipped too; queries using it say why
+                _apply_statements(conn, chunk, missing, tolerate=True)
+                continue
             if exc.diag.statement_position:
-                raise _located(exc, chunk, chunk.start) from None
-            raise _find_failing(conn, chunk, exc) from None
+                raise _located(exc, chunk, chunk.start, missing) from None
+            raise _find_failing(conn, chunk, exc, missing) from None
 
 
 def _find_failing(
-    conn: psycopg.Connection[Any], chunk: SchemaChunk, exc: psycopg.Error
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, exc: psycopg.Error, missing: list[str]
 ) -> GenerateError:
     """Point a position-less error (a missing extension, a failing DO block) at its statement.
 
@@ -117,7 +283,7 @@ def _find_failing(
     try:
         stmts = pglast.parse_sql(chunk.sql)
     except pglast.parser.ParseError:
-        return _located(exc, chunk, chunk.start)
+        return _located(exc, chunk, chunk.start, missing)
     conn.execute(b"BEGIN")
     try:
         for raw in stmts:
@@ -129,10 +295,11 @@ def _find_failing(
             except pgerrors.ActiveSqlTransaction:
                 conn.execute(b"ROLLBACK TO SAVEPOINT multica_locate")
             except psycopg.Error as inner:
-                return _located(inner, chunk, chunk.start + _anchor(inner, chunk.sql, begin))
+                at = chunk.start + _anchor(inner, chunk.sql, begin)
+                return _located(inner, chunk, at, missing)
     finally:
         conn.execute(b"ROLLBACK")
-    return _located(exc, chunk, chunk.start)
+    return _located(exc, chunk, chunk.start, missing)
 
 
 def _anchor(exc: psycopg.Error, text: str, begin: int) -> int:
@@ -153,7 +320,11 @@ def _skip_space(text: str, i: int) -> int:
     return i
 
 
-def _apply_statements(conn: psycopg.Connection[Any], chunk: SchemaChunk) -> None:
+def _apply_statements(
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, missing: list[str], tolerate: bool = False
+) -> None:
+    """Run a chunk statement by statement; with ``tolerate``, skip those that fail for want
+    of what a skipped extension would have created."""
     try:
         stmts = pglast.parse_sql(chunk.sql)
     except pglast.parser.ParseError as exc:
@@ -167,13 +338,24 @@ def _apply_statements(conn: psycopg.Connection[Any], chunk: SchemaChunk) -> None
         try:
             conn.execute(chunk.sql[begin:end].encode())
         except psycopg.Error as exc:
-            raise _located(exc, chunk, chunk.start + _anchor(exc, chunk.sql, begin)) from None
+            if tolerate and exc.diag.sqlstate in _MISSING_THING:
+                continue
+            at = chunk.start + _anchor(exc, chunk.sql, begin)
+            raise _located(exc, chunk, at, missing) from None
 
 
-def _located(exc: psycopg.Error, chunk: SchemaChunk, base: int) -> GenerateError:
+#: undefined function, object (a type), table, column, schema: what a skipped extension leaves
+_MISSING_THING = {"42883", "42704", "42P01", "42703", "3F000"}
+
+
+def _located(
+    exc: psycopg.Error, chunk: SchemaChunk, base: int, missing: list[str] | None = None
+) -> GenerateError:
     diag = exc.diag
     message = diag.message_primary or str(exc)
     hint = diag.message_hint
+    if missing and diag.sqlstate in _MISSING_THING:
+        hint = missing_extension_hint(missing)
     if diag.sqlstate == "0A000" and "extension" in message:
         hint = (hint + "; " if hint else "") + (
             "the extension is not installed on the analyzer's server: install it there, "

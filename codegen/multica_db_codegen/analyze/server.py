@@ -138,12 +138,13 @@ def apply_schema_at_once(conn: psycopg.Connection[Any], chunks: list[SchemaChunk
     whole, so the files are applied one by one as usual, which reports any error
     exactly as before.
     """
-    from multica_db_codegen.analyze.schema import apply_schema
+    from multica_db_codegen.analyze.schema import apply_schema, without_missing_extensions
 
     if chunks and _one_transaction_safe(chunks):
         try:
             conn.execute(b"SET synchronous_commit = off")
-            conn.execute("\n;\n".join(c.sql for c in chunks).encode())
+            runnable, _ = without_missing_extensions(conn, chunks)
+            conn.execute("\n;\n".join(c.sql for c in runnable).encode())
             return
         except psycopg.Error:
             pass

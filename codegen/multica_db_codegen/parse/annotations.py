@@ -4,6 +4,12 @@
 its docstring; the statement runs to its ``;``. Statement boundaries come from
 pglast (libpg_query), so a ``;`` inside a string, a dollar-quoted body or a
 comment never splits a query.
+
+What sqlc skips is skipped here too, with a warning rather than an error (sqlc
+users move whole query directories over): a statement without an annotation
+(DDL or a ``SET`` left in a query file), a second statement under one
+annotation (sqlc keeps only the first), a second annotation above one
+statement (the first wins), an annotation with no statement after it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from multica_db_codegen.parse.spec import Command, QuerySpec
 
 _NAME_RE = re.compile(r"^--\s*name:\s*(?P<rest>.*)$")
 _NAME_ARGS_RE = re.compile(r"^(?P<name>\S+)\s+:(?P<cmd>\S+)\s*$")
-_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# sqlc accepts any name of letters, digits and underscores (Unicode letters included);
+# the renderer's naming pass makes it a safe Python name (``In`` → ``in_``).
+_NAME_CHARS_RE = re.compile(r"^\w+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +58,21 @@ def snake_case(name: str) -> str:
     return s.replace("-", "_").lower()
 
 
-def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpec]:
-    """Every annotated query of one file, or :class:`GenerateErrors` listing all problems."""
+def parse_query_file(
+    path: Path | str, text: str | None = None, warnings: list[str] | None = None
+) -> list[QuerySpec]:
+    """Every annotated query of one file, or :class:`GenerateErrors` listing all problems.
+
+    ``warnings`` receives ``file:line:col: message`` for each statement or annotation
+    skipped the way sqlc skips it.
+    """
     src = SourceFile(str(path), text if text is not None else Path(path).read_text("utf-8"))
     errors: list[GenerateError] = []
+    notes: list[str] = warnings if warnings is not None else []
+
+    def note(offset: int, message: str) -> None:
+        line, col = src.line_col(offset)
+        notes.append(f"{src.path}:{line}:{col}: {message}")
 
     try:
         tokens = pgparser.scan(src.text)
@@ -101,28 +120,31 @@ def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpe
     for piece in slices:
         start, end = int(piece.start or 0), int(piece.stop or len(src.text))
         stmt_text = src.text[start:end].rstrip().rstrip(";").rstrip()
-        ann = next((a for a in reversed(annotations) if prev_end <= a.offset < start), None)
+        # As sqlc reads it: the first annotation between the previous statement and
+        # this one names it; any later one there is ignored.
+        between = [a for a in annotations if prev_end <= a.offset < start]
+        ann = between[0] if between else None
+        for extra in between[1:]:
+            used.add(id(extra))
+            note(
+                extra.offset,
+                f"annotation {extra.name!r} is ignored: {between[0].name!r} "
+                "above it already names the statement below (sqlc keeps the first)",
+            )
         if ann is None and any(prev_end <= r < start for r in rejected):
             prev_end = end  # its annotation was already reported: no second error
             continue
         if ann is None:
             prior = next((a for a in reversed(annotations) if a.offset < start), None)
+            at = _skip_space(src.text, start)
             if prior is not None and id(prior) in used:
-                errors.append(
-                    GenerateError(
-                        "two statements under one name: give this statement its own "
-                        "`-- name: Name :cmd` annotation",
-                        location=Location(src, start),
-                        query=prior.name,
-                    )
+                note(
+                    at,
+                    f"statement skipped: it follows {prior.name!r} without an annotation "
+                    "of its own (sqlc keeps only the first statement under a name)",
                 )
             else:
-                errors.append(
-                    GenerateError(
-                        "statement has no `-- name: Name :cmd` annotation above it",
-                        location=Location(src, start),
-                    )
-                )
+                note(at, "statement without a `-- name: Name :cmd` annotation is skipped")
             prev_end = end
             continue
         used.add(id(ann))
@@ -156,13 +178,7 @@ def parse_query_file(path: Path | str, text: str | None = None) -> list[QuerySpe
 
     for ann in annotations:
         if id(ann) not in used and ann.name not in seen_names:
-            errors.append(
-                GenerateError(
-                    "annotation is not followed by a statement",
-                    location=Location(src, ann.offset),
-                    query=ann.name,
-                )
-            )
+            note(ann.offset, f"annotation {ann.name!r} is not followed by a statement: ignored")
     if errors:
         raise GenerateErrors(errors)
     return specs
@@ -197,12 +213,10 @@ def _read_annotation(
             )
         )
         return None
-    # A keyword once snake-cased (``Class``) is fine: the renderer names it ``class_``.
-    py = snake_case(name)
-    if not _IDENT_RE.match(name) or not py.isidentifier():
+    if not _NAME_CHARS_RE.match(name):
         errors.append(
             GenerateError(
-                f"query name {name!r} is not a valid Python identifier once snake-cased ({py!r})",
+                f"invalid query name {name!r}: use letters, digits and underscores",
                 location=Location(src, c.start + c.text.index(name, c.text.index("name:") + 5)),
                 query=name,
             )
@@ -227,6 +241,19 @@ def _doc_lines(src: SourceFile, comments: list[_Comment], ann: _Annotation, stmt
     while lines and not lines[-1].strip():
         lines.pop()
     return [ln.rstrip() for ln in lines]
+
+
+def _skip_space(text: str, i: int) -> int:
+    """The first token at or after ``i``: a statement's slice starts after the last ``;``."""
+    while i < len(text):
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("--", i):
+            nl = text.find("\n", i)
+            i = len(text) if nl == -1 else nl + 1
+        else:
+            break
+    return i
 
 
 def _owner(annotations: list[_Annotation], offset: int) -> _Annotation | None:

@@ -17,6 +17,9 @@ class Command(StrEnum):
     EXEC = "exec"
     EXECROWS = "execrows"
     EXECRESULT = "execresult"
+    # PostgreSQL has no "last insert id": the first column of the first row the
+    # statement returns (``INSERT … RETURNING id``), or None.
+    EXECLASTID = "execlastid"
     COPYFROM = "copyfrom"
     BATCHEXEC = "batchexec"
     BATCHONE = "batchone"

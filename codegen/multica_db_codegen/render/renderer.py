@@ -450,11 +450,11 @@ class Renderer:
             return ResultView(
                 row_cls, maker=self._embed_row(mapper, makers, q, row_cls, own_models)
             )
-        single = len(q.columns) == 1 and q.table_model is None
+        single = (len(q.columns) == 1 and q.table_model is None) or cmd == Command.EXECLASTID
         # A nullable single column of a command that may find no row would make "no row"
         # and "NULL" one None: it gets a one-field row model instead (see README).
         ambiguous = cmd in (Command.ONE, Command.BATCHONE) and not q.row_guaranteed
-        if single and not (q.columns[0].nullable and ambiguous):
+        if single and not (q.columns[0].nullable and ambiguous and cmd != Command.EXECLASTID):
             c = q.columns[0]
             py = mapper.map(self._declared(c), column=_column_key(c, None), dims=c.dims)
             annotation = f"{py.annotation} | None" if c.nullable else py.annotation
@@ -553,29 +553,14 @@ def _quote_ident(name: str) -> str:
 
 
 def _module_names(files: tuple[FileIR, ...]) -> dict[str, str]:
-    """Each query file's module name: its stem, or its path when stems collide.
-
-    ``query.sql`` and ``sql/query.sql`` become ``query`` and ``sql_query``;
-    names are compared case-folded (one file on a case-insensitive file system).
-    """
-    wanted: dict[str, list[FileIR]] = {}
-    for f in files:
-        base = naming.module_base(PurePosixPath(f.path).stem)
-        wanted.setdefault(base.casefold(), []).append(f)
+    """Each query file's module name: the analysis's choice (distinct per package, files with
+    one base name in two folders apart), kept clear of the ``aio`` package, keywords and
+    names that differ only in case (one file on a case-insensitive file system)."""
     scope = naming.Scope(naming.MODULE_RESERVED, casefold=True)
-    out: dict[str, str] = {}
-    for f in files:
-        base = naming.module_base(PurePosixPath(f.path).stem)
-        group = wanted[base.casefold()]
-        if len(group) > 1:  # the folders below the ones the colliding files share
-            parents = [PurePosixPath(g.path).parent.parts for g in group]
-            shared = 0
-            while all(len(p) > shared and p[shared] == parents[0][shared] for p in parents):
-                shared += 1
-            path = PurePosixPath(f.path)
-            base = naming.module_base("_".join([*path.parent.parts[shared:], path.stem]))
-        out[f.path] = scope.claim(base)
-    return out
+    return {
+        f.path: scope.claim(naming.module_base(f.module or PurePosixPath(f.path).stem))
+        for f in files
+    }
 
 
 def _composite_refs(ir: AnalysisIR) -> set[str]:

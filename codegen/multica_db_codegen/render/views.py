@@ -26,6 +26,7 @@ class Command(StrEnum):
     BATCHONE = "batchone"
     BATCHMANY = "batchmany"
     ITER = "iter"
+    EXECLASTID = "execlastid"  # the first column of the first row (RETURNING id), or None
 
     @property
     def takes_sets(self) -> bool:
@@ -184,6 +185,10 @@ class QueryView:
                 return f"AsyncIterator[{row}]" if is_async else f"Iterator[{row}]"
             case Command.EXECROWS | Command.COPYFROM:
                 return "int"
+            case Command.EXECLASTID:
+                if self.result is None:
+                    return "None"
+                return row if self.result.nullable else f"{row} | None"
             case Command.EXECRESULT:
                 return "_runtime.ExecResult"
             case Command.BATCHONE:  # a nullable value here always has its row (see _result)

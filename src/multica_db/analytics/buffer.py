@@ -27,6 +27,8 @@ QUEUE_FULL: Final = "queue_full"
 CLOSED: Final = "closed"
 #: Cut short by a close deadline: still queued, in flight, or denied a retry.
 DEADLINE: Final = "deadline"
+#: In the worker's hands when it hit an unexpected exception.
+WORKER_ERROR: Final = "worker_error"
 
 
 class EventBuffer(Generic[T]):
@@ -49,6 +51,7 @@ class EventBuffer(Generic[T]):
         self._dropped = 0
         self._failed = 0
         self._retried = 0
+        self._worker_errors = 0
         self._reasons: dict[str, int] = {}
 
         # Sequence numbers of accepted events: ``_taken`` have left the deque,
@@ -207,6 +210,24 @@ class EventBuffer(Generic[T]):
         with self._lock:
             self._retried += 1
 
+    def recover(self) -> int:
+        """After an unexpected worker exception: book what it held, count the error.
+
+        Every event taken but not yet settled is dropped as ``worker_error`` and
+        flushers waiting on it are released, so the ledger stays exact and the
+        (restarted) loop begins from a clean slate. Returns the error count.
+        """
+        with self._lock:
+            self._worker_errors += 1
+            if not self._abandoned:
+                if self._in_flight:
+                    self._drop_locked(self._in_flight, WORKER_ERROR)
+                    self._in_flight = 0
+                if self._taken > self._settled_through:
+                    self._settled_through = self._taken
+                    self._settled_cond.notify_all()
+            return self._worker_errors
+
     def pause(self, until: float) -> bool:
         """Sleep until ``until`` for a backoff; ``False`` means give up instead.
 
@@ -246,6 +267,7 @@ class EventBuffer(Generic[T]):
                 dropped=self._dropped,
                 failed=self._failed,
                 retried=self._retried,
+                worker_errors=self._worker_errors,
                 dropped_by_reason=MappingProxyType(dict(self._reasons)),
             )
 

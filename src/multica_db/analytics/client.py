@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import logging
 import os
+import ssl
 import threading
 import time
 import weakref
@@ -23,6 +24,7 @@ from typing import Final
 from multica_db.analytics.buffer import DEADLINE, EventBuffer
 from multica_db.analytics.config import DEFAULT_HOST, Environment, normalise_environment
 from multica_db.analytics.events import Event
+from multica_db.analytics.proxy import ProxySetting
 from multica_db.analytics.retry import RetryPolicy
 from multica_db.analytics.stats import Stats
 from multica_db.analytics.transport import HttpTransport, Transport
@@ -38,7 +40,9 @@ THREAD_NAME: Final = "multica-analytics"
 #: costs tens of milliseconds) and cost less CPU per event.
 DEFAULT_BACKLOG_FACTOR: Final = 4
 
-#: PostHog rejects single events around 1 MB; stay clear of it.
+#: PostHog discards an event over 1 MB and refuses a /batch/ body over 20 MB
+#: (its documented limits, in bytes of UTF-8 JSON); these stay well clear of
+#: both, as posthog-python's own limits do.
 DEFAULT_MAX_EVENT_BYTES: Final = 900 * 1024
 DEFAULT_MAX_REQUEST_BYTES: Final = 5 * 1024 * 1024
 
@@ -62,6 +66,12 @@ class PostHogClient:
     gets to them (a burst, a slow backend), one request takes up to
     ``max_batch_size`` (default ``4 * batch_size``) so the backlog drains in
     fewer round trips; pass ``max_batch_size=batch_size`` for fixed batches.
+
+    Byte limits are UTF-8 bytes of JSON, as PostHog counts them. ``proxy``:
+    ``None`` (default) follows ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``,
+    ``False`` never uses a proxy, an ``http://`` URL always uses that one.
+    ``ssl_context`` or ``ca_bundle`` (a PEM file) replace the system CAs;
+    certificates are always verified unless the context you pass says not to.
     """
 
     def __init__(
@@ -80,6 +90,9 @@ class PostHogClient:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         exit_timeout: float = 1.0,
         log_interval: float = 30.0,
+        proxy: ProxySetting = None,
+        ssl_context: ssl.SSLContext | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
         transport_factory: Callable[[], Transport] | None = None,
     ) -> None:
         if not api_key:
@@ -115,7 +128,13 @@ class PostHogClient:
         )
         host_for_transport = self.host
         self._transport_factory: Callable[[], Transport] = transport_factory or (
-            lambda: HttpTransport(host_for_transport, user_agent=f"{LIB_NAME}/{_lib_version()}")
+            lambda: HttpTransport(
+                host_for_transport,
+                user_agent=f"{LIB_NAME}/{_lib_version()}",
+                proxy=proxy,
+                ssl_context=ssl_context,
+                ca_bundle=ca_bundle,
+            )
         )
         self._transport_factory()  # validate the host now, not on the worker
         self._closed = False

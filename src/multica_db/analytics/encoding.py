@@ -7,10 +7,14 @@ without a network.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Final
+from uuid import UUID
 
 from multica_db.analytics.events import Event
 from multica_db.analytics.stamps import Stamper
@@ -19,12 +23,49 @@ INVALID: Final = "invalid"
 UNSERIALISABLE: Final = "unserialisable"
 TOO_LARGE: Final = "too_large"
 
+#: ``{"api_key":...,"sent_at":"<27 characters>","batch":[`` ... ``]}`` around
+#: the events: counted against ``max_request_bytes`` with the api key's length.
+_BODY_OVERHEAD: Final = len('{"api_key":,"sent_at":"2000-01-01T00:00:00.000000Z","batch":[]}')
+
+
+def _to_json(value: object) -> object:
+    """The non-JSON values posthog-python also ships, converted the same way.
+
+    datetime and date become ISO 8601 strings (``isoformat()``, so a naive
+    datetime stays naive), UUID its string, Decimal a float, set and frozenset a
+    list (tuples are lists already). An Enum ships its value; posthog-python
+    ships a plain Enum as ``null``, which loses the information. Anything else
+    raises, and the event is dropped as ``unserialisable``: guessing a string
+    form for an arbitrary object would ship whatever its ``repr`` leaks.
+    """
+    if isinstance(value, date):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, set | frozenset):
+        return list(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"{type(value).__name__} is not a supported property value")
+
+
 # Shared, because json.dumps with options builds a new encoder per call. No
 # circular-reference bookkeeping: a cyclic property value still fails (with
 # RecursionError) and is dropped like any other unserialisable event. UTF-8
-# instead of \u escapes: smaller, and the encoder skips a pass per string.
+# instead of \u escapes: smaller, and the encoder skips a pass per string. It
+# also means a lone surrogate (a str that is not valid Unicode text, e.g. from
+# a ``\ud800`` JSON escape or a ``surrogateescape``-decoded filename) fails
+# the UTF-8 encoding step: such an event is dropped as ``unserialisable``
+# rather than escaped, because a strict JSON parser rejects an escaped lone
+# surrogate and with it the whole request, i.e. every neighbour of the event.
 _ENCODER: Final = json.JSONEncoder(
-    separators=(",", ":"), allow_nan=False, check_circular=False, ensure_ascii=False
+    separators=(",", ":"),
+    allow_nan=False,
+    check_circular=False,
+    ensure_ascii=False,
+    default=_to_json,
 )
 
 
@@ -50,7 +91,8 @@ class BatchEncoder:
         self._api_key_json = json.dumps(api_key)
         self._base = dict(base_properties)
         self._max_event = max_event_bytes
-        self._max_request = max_request_bytes
+        # Limits are in UTF-8 bytes of the whole body, as PostHog measures them.
+        self._max_request = max(1, max_request_bytes - _BODY_OVERHEAD - len(self._api_key_json))
         self._stamper = Stamper()
 
     def encode(self, batch: list[Event]) -> Encoded:
@@ -68,12 +110,12 @@ class BatchEncoder:
         if not records:
             return out
         try:
-            whole: str | None = _ENCODER.encode(records)
-        except Exception:
+            whole: bytes | None = _ENCODER.encode(records).encode()
+        except BaseException:  # whatever an event holds costs that event, not the worker
             whole = None
         if whole is not None and len(whole) <= min(self._max_event, self._max_request):
             # Every event is smaller than the whole, so all are within limits.
-            out.requests.append((whole[1:-1].encode(), len(records)))
+            out.requests.append((whole[1:-1], len(records)))
             return out
         self._pack(self._one_by_one(records, out.dropped), out.requests)
         return out
@@ -119,7 +161,7 @@ class BatchEncoder:
                         "uuid": uuid,
                     }
                 )
-            except Exception:
+            except BaseException:  # user code (a mapping's copy) may raise anything
                 invalid += 1
         return records, invalid
 
@@ -128,10 +170,10 @@ class BatchEncoder:
         for record in records:
             try:
                 data = _ENCODER.encode(record).encode()
-            except Exception:
+            except BaseException:
                 dropped[UNSERIALISABLE] = dropped.get(UNSERIALISABLE, 0) + 1
                 continue
-            if len(data) > self._max_event:
+            if len(data) > self._max_event or len(data) > self._max_request:
                 dropped[TOO_LARGE] = dropped.get(TOO_LARGE, 0) + 1
                 continue
             encoded.append(data)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, NoReturn
 
 from multica_db.analytics.signup_source import SignupSource
 
@@ -48,6 +48,8 @@ class Event:
     timestamp: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
+        if self.name is None or self.distinct_id is None:
+            _missing(name=self.name, distinct_id=self.distinct_id)
         # Hand-built events get the same read-only copy the constructors make,
         # so the caller cannot mutate what the worker is about to serialise.
         if type(self.properties) is not MappingProxyType:
@@ -58,6 +60,16 @@ class Event:
 # would race with the worker serialising it. (Called directly, not wrapped: the
 # constructors run on request handlers' threads and every call counts.)
 _freeze = MappingProxyType
+
+
+def _missing(**ids: object) -> NoReturn:
+    """Refuse a missing required id at the call, where the bug is.
+
+    ``str(None)`` would otherwise file the event under a PostHog person called
+    ``"None"``, merging every such event into one fake user.
+    """
+    missing = ", ".join(name for name, value in ids.items() if value is None)
+    raise TypeError(f"{missing}: required, must not be None")
 
 
 def _common(workspace_id: Id | None, user_id: Id | None, is_demo: bool) -> dict[str, object]:
@@ -81,12 +93,14 @@ def workspace_distinct_id(workspace_id: Id) -> str:
     return f"workspace:{workspace_id}"
 
 
-def email_domain(email: str) -> str | None:
+def email_domain(email: str | None) -> str | None:
     """The lower-cased domain of an address, or ``None`` when it has none.
 
     Only the domain is ever sent as a plain property: it is what the funnel
     segments on, and it is not personal data the way the full address is.
     """
+    if not isinstance(email, str):
+        return None
     _, at, domain = email.strip().rpartition("@")
     domain = domain.strip().lower()
     return domain if at and domain else None
@@ -95,19 +109,28 @@ def email_domain(email: str) -> str | None:
 def signup(
     *,
     user_id: Id,
-    email: str,
+    email: str | None,
     method: SignupMethod,
     signup_source: SignupSource | None = None,
     workspace_id: Id | None = None,
     is_demo: bool = False,
 ) -> Event:
-    """A user row was newly created (verification code or Google OAuth)."""
+    """A user row was newly created (verification code or Google OAuth).
+
+    ``email=None`` (an identity provider that shares no address) ships no
+    ``email`` at all: ``$set_once`` with ``null`` would pin the person's email
+    to nothing before the real one is known.
+    """
+    if user_id is None:
+        _missing(user_id=user_id)
     props = _common(workspace_id, user_id, is_demo)
     source = dict(signup_source) if signup_source else None
     props["email_domain"] = email_domain(email)
     props["signup_method"] = method
     props["signup_source"] = source
-    set_once: dict[str, object] = {"email": email, "signup_source": source}
+    set_once: dict[str, object] = {"signup_source": source}
+    if email is not None:
+        set_once["email"] = email
     props["$set_once"] = set_once
     return Event("signup", str(user_id), _freeze(props))
 
@@ -122,6 +145,8 @@ def workspace_created(
 
     No ``is_first_workspace``: two concurrent creations would both see "first".
     """
+    if user_id is None or workspace_id is None:
+        _missing(user_id=user_id, workspace_id=workspace_id)
     props = _common(workspace_id, user_id, is_demo)
     return Event("workspace_created", str(user_id), _freeze(props))
 
@@ -139,6 +164,8 @@ def runtime_registered(
 
     A runtime without an owner is attributed to its workspace.
     """
+    if workspace_id is None or runtime_id is None:
+        _missing(workspace_id=workspace_id, runtime_id=runtime_id)
     props = _common(workspace_id, owner_id, is_demo)
     props["runtime_id"] = str(runtime_id)
     props["provider"] = provider
@@ -161,6 +188,8 @@ def issue_executed(
     No ``nth_issue_for_workspace``: counting concurrent first completions is not
     atomic, so PostHog derives the ordinal from the stream.
     """
+    if workspace_id is None or issue_id is None:
+        _missing(workspace_id=workspace_id, issue_id=issue_id)
     props = _common(workspace_id, user_id, is_demo)
     props["issue_id"] = str(issue_id)
     if agent_id is not None:
@@ -176,11 +205,13 @@ def team_invite_sent(
     inviter_id: Id,
     workspace_id: Id,
     invitation_id: Id,
-    invitee_email: str,
+    invitee_email: str | None,
     role: str,
     is_demo: bool = False,
 ) -> Event:
     """CreateInvitation succeeded; only the invitee's domain leaves the process."""
+    if inviter_id is None or workspace_id is None or invitation_id is None:
+        _missing(inviter_id=inviter_id, workspace_id=workspace_id, invitation_id=invitation_id)
     props = _common(workspace_id, inviter_id, is_demo)
     props["invitation_id"] = str(invitation_id)
     props["role"] = role
@@ -198,6 +229,8 @@ def team_invite_accepted(
     is_demo: bool = False,
 ) -> Event:
     """AcceptInvitation succeeded for ``user_id``."""
+    if user_id is None or workspace_id is None or invitation_id is None:
+        _missing(user_id=user_id, workspace_id=workspace_id, invitation_id=invitation_id)
     props = _common(workspace_id, user_id, is_demo)
     props["invitation_id"] = str(invitation_id)
     props["role"] = role

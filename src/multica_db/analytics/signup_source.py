@@ -77,7 +77,15 @@ def _clean(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip()[:MAX_VALUE_CHARS]
-    return value or None
+    if not value:
+        return None
+    try:
+        # A JSON escape like \ud800 decodes to a lone surrogate: not text, and
+        # not shippable (the event carrying it would be dropped whole).
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def decode_signup_source(cookie_value: str | None) -> SignupSource | None:
@@ -85,7 +93,8 @@ def decode_signup_source(cookie_value: str | None) -> SignupSource | None:
 
     ``None`` means: absent, not URL-decodable, not valid UTF-8, longer than
     512 characters once decoded, not a JSON object, or nothing usable inside.
-    Unknown keys and non-string values are dropped; values are capped at
+    Unknown keys, non-string values and values that are not Unicode text (a
+    lone surrogate from a ``\\ud800`` escape) are dropped; values are capped at
     96 characters. Never raises.
     """
     try:

@@ -25,6 +25,9 @@ class Stats:
     * ``failed`` - attempted and given up on: a non-retryable status, or every
       allowed try failed.
     * ``retried`` - extra requests made (not events); a health signal only.
+    * ``worker_errors`` - unexpected exceptions the worker survived (each is
+      logged, the first with its traceback); the events it was handling at
+      that moment are dropped with reason ``worker_error``. Should stay 0.
     """
 
     captured: int = 0
@@ -32,6 +35,7 @@ class Stats:
     dropped: int = 0
     failed: int = 0
     retried: int = 0
+    worker_errors: int = 0
     dropped_by_reason: Mapping[str, int] = field(default_factory=lambda: _NO_REASONS)
 
     @property

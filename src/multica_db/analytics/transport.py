@@ -2,33 +2,48 @@
 
 The worker only needs to know *what to do next* with a batch: it was
 delivered, it is worth trying again (and maybe when), or it never will be.
-This module turns sockets, status codes and headers into exactly that, and
+This module turns ``http.client`` responses and errors into exactly that,
 keeps one keep-alive connection so a steady stream of batches does not pay a
-TCP (and TLS) handshake each time. Standard library only, by design: the
-package's runtime dependencies are psycopg and pydantic, nothing else.
+TCP (and TLS) handshake each time, goes through a proxy when configured, and
+follows a 307/308 redirect within the same origin. Standard library only, by
+design: the package's runtime dependencies are psycopg and pydantic.
 """
 
 from __future__ import annotations
 
 import enum
+import http.client
+import os
 import ssl
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Final, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
-from multica_db.analytics.http11 import Connection, ProtocolError, StaleConnection
+from multica_db.analytics.connection import DeadlineConnection, DeadlineTLSConnection
+from multica_db.analytics.proxy import Proxy, ProxySetting, proxy_for
 
 #: Load balancers commonly drop idle keep-alive connections after ~60 s;
 #: reconnecting before that avoids sending into a half-closed socket.
 _MAX_IDLE_SECONDS: Final = 30.0
+#: The peer closed a kept-alive connection before answering: on a reused
+#: connection that is an idle timeout on its side, not a failure of the batch.
 _STALE_ERRORS: Final = (
-    StaleConnection,
+    http.client.RemoteDisconnected,
     ConnectionResetError,
     ConnectionAbortedError,
     BrokenPipeError,
 )
+#: Acknowledgements are tiny; a bigger body is not worth reading, the
+#: connection is dropped instead.
+_MAX_BODY_BYTES: Final = 64 * 1024
+#: 307/308 hops followed for one request (same origin only).
+_MAX_REDIRECTS: Final = 5
+
+
+class ProtocolError(http.client.HTTPException):
+    """The response's framing cannot be trusted (e.g. conflicting Content-Length)."""
 
 
 class Outcome(enum.Enum):
@@ -54,6 +69,7 @@ class Pending:
     body: bytes
     deadline: float
     reused: bool
+    path: str
 
 
 class Transport(Protocol):
@@ -110,10 +126,23 @@ def classify(status: int, retry_after_header: str | None = None) -> SendResult:
 class HttpTransport:
     """POSTs JSON bodies to ``{host}/batch/`` over one reusable connection.
 
+    ``proxy``: ``None`` reads ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` from
+    the environment, ``False`` connects directly, a URL always uses that
+    proxy. ``ssl_context`` replaces the default (system CAs, verification on);
+    ``ca_bundle`` is a PEM file of CAs to trust instead of the system's.
+
     Not thread-safe: exactly one worker thread owns an instance.
     """
 
-    def __init__(self, host: str, *, user_agent: str = "multica-db") -> None:
+    def __init__(
+        self,
+        host: str,
+        *,
+        user_agent: str = "multica-db",
+        proxy: ProxySetting = None,
+        ssl_context: ssl.SSLContext | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
+    ) -> None:
         parts = urlsplit(host if "://" in host else f"https://{host}")
         try:
             port = parts.port
@@ -121,31 +150,37 @@ class HttpTransport:
             port = -1
         if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
             raise ValueError(f"analytics host must be an http(s) URL, got {host!r}")
+        if ssl_context is not None and ca_bundle is not None:
+            raise ValueError("pass either ssl_context or ca_bundle, not both")
+        if ca_bundle is not None and not os.path.isfile(ca_bundle):
+            raise ValueError(f"ca_bundle is not a file: {os.fspath(ca_bundle)!r}")
         self._https = parts.scheme == "https"
         self._hostname = parts.hostname
         self._port = port or (443 if self._https else 80)
         self._path = parts.path.rstrip("/") + "/batch/"
         default_port = self._port == (443 if self._https else 80)
-        host_header = f"[{self._hostname}]" if ":" in self._hostname else self._hostname
-        if not default_port:
-            host_header = f"{host_header}:{self._port}"
-        self._head_prefix = (
-            f"POST {self._path} HTTP/1.1\r\n"
-            f"Host: {host_header}\r\n"
-            f"User-Agent: {user_agent}\r\n"
-            "Content-Type: application/json\r\n"
-            "Accept: application/json\r\n"
-        ).encode("latin-1")
-        self._conn: Connection | None = None
+        host_text = f"[{self._hostname}]" if ":" in self._hostname else self._hostname
+        self._origin = f"{parts.scheme}://{host_text}" + ("" if default_port else f":{self._port}")
+        self._proxy: Proxy | None = proxy_for(parts.scheme, self._hostname, self._port, proxy)
+        self._headers = {
+            "User-Agent": user_agent,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        if self._proxy is not None and not self._https:
+            self._headers.update(self._proxy.headers)
+        self._ssl_context = ssl_context
+        self._ca_bundle = ca_bundle
+        self._conn: DeadlineConnection | None = None
         self._last_used = 0.0
-        self._tls: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
-        scheme = "https" if self._https else "http"
-        default_port = self._port == (443 if self._https else 80)
-        port = "" if default_port else f":{self._port}"
-        return f"{scheme}://{self._hostname}{port}{self._path}"
+        return self._origin + self._path
+
+    @property
+    def proxy(self) -> Proxy | None:
+        return self._proxy
 
     def post(self, body: bytes, timeout: float) -> SendResult:
         """Send once and wait for the answer."""
@@ -157,65 +192,165 @@ class HttpTransport:
         deadline = time.monotonic() + max(timeout, 0.001)
         if self._conn is not None and time.monotonic() - self._last_used > _MAX_IDLE_SECONDS:
             self.close()
-        reused = self._conn is not None
+        path = self._path
+        reused = self._conn is not None and self._conn.sock is not None
         try:
-            self._send(body, deadline)
+            self._send(body, deadline, path)
         except _STALE_ERRORS as exc:
             self.close()
-            return self._fresh_post(body, deadline) if reused else _retry(exc)
-        except (OSError, ProtocolError, ValueError) as exc:
+            return self._fresh_post(body, deadline, path) if reused else _failure(exc)
+        except Exception as exc:
             self.close()
-            return _retry(exc)
-        return Pending(body, deadline, reused)
+            return _failure(exc)
+        return Pending(body, deadline, reused, path)
 
     def finish(self, pending: Pending) -> SendResult:
-        """Read the response to ``pending``."""
+        """Read the response to ``pending`` (following same-origin 307/308)."""
         try:
-            return self._receive(pending.deadline)
+            return self._receive(pending.body, pending.deadline, pending.path)
         except _STALE_ERRORS as exc:
             self.close()
-            # The server closed a connection we kept alive between batches:
-            # not a failure of this batch, so try once on a fresh socket.
-            return (
-                self._fresh_post(pending.body, pending.deadline)
-                if pending.reused
-                else (_retry(exc))
-            )
-        except (OSError, ProtocolError, ValueError) as exc:
+            if pending.reused:
+                return self._fresh_post(pending.body, pending.deadline, pending.path)
+            return _failure(exc)
+        except Exception as exc:
             self.close()
-            return _retry(exc)
-
-    def _fresh_post(self, body: bytes, deadline: float) -> SendResult:
-        try:
-            self._send(body, deadline)
-            return self._receive(deadline)
-        except (OSError, ProtocolError, ValueError) as exc:
-            self.close()
-            return _retry(exc)
-
-    def _send(self, body: bytes, deadline: float) -> None:
-        conn = self._conn
-        if conn is None:
-            if self._https and self._tls is None:
-                self._tls = ssl.create_default_context()  # loading CAs is slow: once
-            conn = self._conn = Connection.open(self._hostname, self._port, deadline, self._tls)
-        conn.send(self._head_prefix + b"Content-Length: %d\r\n\r\n" % len(body), body, deadline)
-
-    def _receive(self, deadline: float) -> SendResult:
-        conn = self._conn
-        if conn is None:
-            raise ConnectionError("no request in flight")
-        response = conn.read_response(deadline)
-        if response.keep_alive:
-            self._last_used = time.monotonic()
-        else:
-            self.close()
-        return classify(response.status, response.headers.get("retry-after"))
+            return _failure(exc)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+    # -- internals ---------------------------------------------------------
+
+    def _fresh_post(self, body: bytes, deadline: float, path: str) -> SendResult:
+        try:
+            self._send(body, deadline, path)
+            return self._receive(body, deadline, path)
+        except Exception as exc:
+            self.close()
+            return _failure(exc)
+
+    def _connection(self) -> DeadlineConnection:
+        conn = self._conn
+        if conn is not None:
+            return conn
+        proxy = self._proxy
+        host, port = (proxy.host, proxy.port) if proxy is not None else (self._hostname, self._port)
+        if self._https:
+            if self._ssl_context is None:
+                # Loading CAs is slow: once per transport, not per connection.
+                self._ssl_context = ssl.create_default_context(
+                    cafile=os.fspath(self._ca_bundle) if self._ca_bundle is not None else None
+                )
+            conn = DeadlineTLSConnection(host, port, context=self._ssl_context)
+            if proxy is not None:
+                conn.set_tunnel(self._hostname, self._port, headers=proxy.headers)
+        else:
+            conn = DeadlineConnection(host, port)
+        self._conn = conn
+        return conn
+
+    def _target(self, path: str) -> str:
+        # A plain-HTTP proxy takes the absolute URL; a tunnel or a direct
+        # connection, the path.
+        return self._origin + path if self._proxy is not None and not self._https else path
+
+    def _send(self, body: bytes, deadline: float, path: str) -> None:
+        conn = self._connection()
+        conn.deadline = deadline
+        conn.request("POST", self._target(path), body, self._headers)
+
+    def _receive(self, body: bytes, deadline: float, path: str) -> SendResult:
+        for _ in range(_MAX_REDIRECTS + 1):
+            conn = self._conn
+            if conn is None:
+                raise http.client.NotConnected("no request in flight")
+            conn.deadline = deadline
+            response = conn.getresponse()
+            while 100 <= response.status < 200:
+                if response.status == 101:
+                    raise ProtocolError("unexpected 101 Switching Protocols")
+                response.read()  # an interim response (e.g. 103): the real one follows
+                response = conn.next_response("POST")
+            status = response.status
+            retry_after = _header(response, "retry-after")
+            location = _header(response, "location") if status in (307, 308) else None
+            if self._consume(response):
+                self._last_used = time.monotonic()
+            else:
+                self.close()
+            if location is None:
+                return classify(status, retry_after)
+            target = self._same_origin_path(urljoin(self._origin + path, location))
+            if target is None:
+                return SendResult(
+                    Outcome.FATAL, status, None, f"HTTP {status} to another origin: not followed"
+                )
+            path = target
+            if status == 308:
+                self._path = target  # permanent: later batches go there directly
+            self._send(body, deadline, path)
+        return SendResult(Outcome.FATAL, None, None, "too many redirects")
+
+    def _consume(self, response: http.client.HTTPResponse) -> bool:
+        """Read the (small) body; ``True`` if the connection can carry another request.
+
+        Conflicting Content-Length values make the framing untrustworthy
+        (RFC 9112 section 6.3): the response is refused. Identical repeats,
+        and a list of identical values, are one length.
+        """
+        lengths = {
+            value.strip()
+            for field in response.msg.get_all("content-length") or ()
+            for value in _unfold(field).split(",")
+        }
+        if len(lengths) > 1 or any(not value.isdigit() for value in lengths):
+            raise ProtocolError(f"bad Content-Length: {sorted(lengths)!r}"[:120])
+        if response.will_close:
+            return False  # the body (if any) runs to the end of a stream we drop anyway
+        if lengths and not response.chunked:
+            expected = response.length = int(lengths.pop())
+            if expected > _MAX_BODY_BYTES:
+                return False
+            got = len(response.read(expected))
+            if got < expected:  # the peer closed inside the body
+                raise http.client.IncompleteRead(b"", expected - got)
+        else:
+            response.read(_MAX_BODY_BYTES + 1)
+        return response.isclosed()
+
+    def _same_origin_path(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return None
+        if (
+            parts.scheme != ("https" if self._https else "http")
+            or (parts.hostname or "").lower() != self._hostname.lower()
+            or port != self._port
+        ):
+            return None
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _unfold(value: str) -> str:
+    """Collapse obs-fold (a header continued on the next line) into single spaces."""
+    return " ".join(value.split())
+
+
+def _header(response: http.client.HTTPResponse, name: str) -> str | None:
+    value = response.msg.get(name)
+    return None if value is None else _unfold(value)
+
+
+def _failure(exc: BaseException) -> SendResult:
+    """Network and protocol errors retry; a certificate that does not verify will not heal."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return SendResult(Outcome.FATAL, None, None, _describe(exc))
+    return _retry(exc)
 
 
 def _retry(exc: BaseException) -> SendResult:

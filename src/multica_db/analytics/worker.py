@@ -8,6 +8,7 @@ serialises or talks to the network.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -61,9 +62,59 @@ class Worker:
         self._reported_dropped = 0
         self._reported_failed = 0
         self._last_error = ""
+        self._last_error_log = 0.0
 
     def run(self) -> None:
-        """Thread entry point. Must never raise: a dead worker means silent loss.
+        """Thread entry point, supervised: it returns only when the buffer says stop.
+
+        An unexpected exception in the loop (a bug here, or in code an event
+        or the transport brought along) must not end the thread: a dead worker
+        would silently turn every later capture into a ``queue_full`` drop.
+        The events in hand are booked as dropped (``worker_error``), the error
+        is counted in :class:`Stats` and logged (the first with its traceback,
+        later ones once per ``log_interval``), and the loop starts over on a
+        fresh connection after a short pause, so a fault that repeats cannot
+        spin a core.
+        """
+        try:
+            while True:
+                try:
+                    self._loop()
+                    return
+                except BaseException as exc:
+                    if not self._recover(exc):
+                        return
+        finally:
+            with contextlib.suppress(BaseException):
+                self._transport.close()
+            with contextlib.suppress(BaseException):
+                self._report(force=True)
+
+    def _recover(self, exc: BaseException) -> bool:
+        """Book and log an unexpected exception; ``False`` if the worker should stop."""
+        try:
+            errors = self._buffer.recover()
+            self._last_error = f"worker error: {type(exc).__name__}: {exc}"
+            now = time.monotonic()
+            if errors == 1:
+                log.error(
+                    "analytics worker hit an unexpected error; events in hand were dropped "
+                    "and it carries on",
+                    exc_info=exc,
+                )
+                self._last_error_log = now
+            elif now - self._last_error_log >= self._config.log_interval:
+                log.error("analytics worker: %d unexpected errors so far (last: %r)", errors, exc)
+                self._last_error_log = now
+            with contextlib.suppress(BaseException):
+                self._transport.close()
+            backoff = min(1.0, 0.01 * 2.0 ** min(errors, 10))
+            return self._buffer.pause(time.monotonic() + backoff) or not self._buffer.closing
+        except BaseException:  # logging itself failed: keep going
+            return True
+
+    def _loop(self) -> None:
+        """Drain, encode, send until the buffer says stop.
 
         Pipelined: the last request of a batch is written but its response is
         read only after the next batch has been taken and serialised, so the
@@ -84,8 +135,8 @@ class Worker:
                 batch, end = taken
                 requests = self._encode(batch) if batch else []
                 if outstanding is not None:
-                    self._complete(outstanding)
-                    outstanding = None
+                    pending, outstanding = outstanding, None
+                    self._complete(pending)
                 if batch:
                     for payload, count in requests[:-1]:
                         self._deliver(payload, count)
@@ -95,14 +146,9 @@ class Worker:
                 elif time.monotonic() >= deadline:
                     deadline = time.monotonic() + config.flush_interval
                 self._report(force=False)
-        except BaseException:  # pragma: no cover - defensive; nothing should raise here
-            log.exception("analytics worker crashed; remaining events will be dropped at close")
-            raise
         finally:
             if outstanding is not None:
                 self._complete(outstanding)
-            self._transport.close()
-            self._report(force=True)
 
     def _encode(self, batch: list[Event]) -> list[tuple[bytes, int]]:
         encoded = self._encoder.encode(batch)

@@ -1,4 +1,4 @@
-"""The hand-rolled HTTP/1.1 client against raw, scripted server behaviour."""
+"""The HTTP transport against raw, scripted server behaviour: framing, reuse, redirects."""
 
 from __future__ import annotations
 
@@ -132,10 +132,18 @@ def test_connection_not_reused_when_server_closes(response: bytes) -> None:
 
 def test_stale_keep_alive_connection_is_replaced_silently() -> None:
     # Advertises keep-alive, then closes the idle connection (server idle timeout).
-    with raw_server(respond(OK)) as (url, accepted):
+    closed = threading.Event()
+
+    def handler(conn: socket.socket, _: int) -> None:
+        read_request(conn)
+        conn.sendall(OK)
+        conn.shutdown(socket.SHUT_RDWR)
+        closed.set()
+
+    with raw_server(handler) as (url, accepted):
         transport = HttpTransport(url)
         assert transport.post(b"{}", 2.0).outcome is Outcome.OK
-        time.sleep(0.1)
+        assert closed.wait(10)
         assert transport.post(b"{}", 2.0).outcome is Outcome.OK
     assert len(accepted) == 2
 
@@ -154,9 +162,15 @@ def test_retry_after_header_is_read() -> None:
     [
         b"SSH-2.0-OpenSSH\r\n\r\n",
         b"HTTP/1.1 2OO OK\r\n\r\n",
-        b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+        b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/2 200\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
     ],
 )
 def test_malformed_responses_are_retryable_failures(garbage: bytes) -> None:
@@ -167,6 +181,96 @@ def test_malformed_responses_are_retryable_failures(garbage: bytes) -> None:
     with raw_server(handler) as (url, _):
         result = HttpTransport(url).post(b"{}", 1.0)
     assert result.outcome is Outcome.RETRY
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        # RFC 9112 section 2.2: a client may accept a bare LF as a line terminator.
+        b"HTTP/1.1 200 OK\nContent-Length: 2\n\n{}",
+        # Section 6.3: repeated identical Content-Length values are one length.
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+        # Section 5.2: obs-fold is replaced by a space before the value is read.
+        b"HTTP/1.1 200 OK\r\nX-Long: first\r\n  second\r\nContent-Length: 2\r\n\r\n{}",
+        # Interim responses before the final one.
+        b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + OK,
+    ],
+)
+def test_framing_a_mature_client_accepts(response: bytes) -> None:
+    with raw_server(respond(response, OK)) as (url, accepted):
+        transport = HttpTransport(url)
+        assert transport.post(b"{}", 2.0).outcome is Outcome.OK
+        assert transport.post(b"{}", 2.0).outcome is Outcome.OK
+        transport.close()
+    assert len(accepted) == 1  # framing understood: the connection stays usable
+
+
+def test_header_line_without_colon_keeps_the_status_but_not_the_connection() -> None:
+    # As with requests/urllib3: the head ends there, the rest is body to EOF.
+    response = b"HTTP/1.1 200 OK\r\nno colon here\r\nContent-Length: 2\r\n\r\n{}"
+    with raw_server(respond(response, OK)) as (url, accepted):
+        transport = HttpTransport(url)
+        assert transport.post(b"{}", 2.0).outcome is Outcome.OK
+        assert transport.post(b"{}", 2.0).outcome is Outcome.OK
+    assert len(accepted) == 2
+
+
+def test_identical_content_length_list_is_accepted() -> None:
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\n{}"
+    with raw_server(respond(response)) as (url, _):
+        assert HttpTransport(url).post(b"{}", 2.0).outcome is Outcome.OK
+
+
+def test_folded_retry_after_is_read() -> None:
+    response = b"HTTP/1.1 429 Slow Down\r\nRetry-After:\r\n 7\r\nContent-Length: 0\r\n\r\n"
+    with raw_server(respond(response)) as (url, _):
+        result = HttpTransport(url).post(b"{}", 2.0)
+    assert (result.outcome, result.retry_after) == (Outcome.RETRY, 7.0)
+
+
+def redirecting(status: int, location: bytes, seen: list[bytes]) -> Handler:
+    def handler(conn: socket.socket, _: int) -> None:
+        while True:
+            request = read_request(conn)
+            if not request:
+                return
+            seen.append(request.split(b"\r\n", 1)[0])
+            if len(seen) == 1:
+                conn.sendall(
+                    b"HTTP/1.1 %d Moved\r\nLocation: %s\r\nContent-Length: 0\r\n\r\n"
+                    % (status, location)
+                )
+            else:
+                conn.sendall(OK)
+
+    return handler
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_same_origin_redirect_is_followed_with_the_body(status: int) -> None:
+    seen: list[bytes] = []
+    with raw_server(redirecting(status, b"/ingest/batch/", seen)) as (url, _):
+        transport = HttpTransport(url)
+        assert transport.post(b'{"x":1}', 2.0).outcome is Outcome.OK
+        assert transport.post(b'{"x":1}', 2.0).outcome is Outcome.OK
+        transport.close()
+    assert seen[:2] == [b"POST /batch/ HTTP/1.1", b"POST /ingest/batch/ HTTP/1.1"]
+    # 308 is permanent: the next batch goes straight to the new path.
+    expected_third = b"POST /ingest/batch/ HTTP/1.1" if status == 308 else b"POST /batch/ HTTP/1.1"
+    assert seen[2] == expected_third
+
+
+@pytest.mark.parametrize(
+    ("status", "location"),
+    [(307, b"http://elsewhere.invalid/batch/"), (308, b"https://127.0.0.1/batch/"), (302, b"/x")],
+)
+def test_other_redirects_are_not_followed(status: int, location: bytes) -> None:
+    seen: list[bytes] = []
+    with raw_server(redirecting(status, location, seen)) as (url, _):
+        result = HttpTransport(url).post(b"{}", 2.0)
+    assert result.outcome is Outcome.FATAL
+    assert result.status == status
+    assert len(seen) == 1
 
 
 def test_trickling_server_cannot_stretch_the_deadline() -> None:
@@ -181,7 +285,7 @@ def test_trickling_server_cannot_stretch_the_deadline() -> None:
         result = HttpTransport(url).post(b"{}", 0.4)
         elapsed = time.monotonic() - start
     assert result.outcome is Outcome.RETRY
-    assert elapsed < 0.4 + 0.2
+    assert elapsed < 0.4 + 0.5  # the deadline, not 0.4 s per byte
 
 
 def test_request_is_one_well_formed_post() -> None:

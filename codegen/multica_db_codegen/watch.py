@@ -1,0 +1,235 @@
+"""``multica-db watch``: regenerate on every save of a query, schema or config file.
+
+One long-lived generator keeps what a run would otherwise rebuild (parsed queries,
+each file's analysis, the analyzer's connection and the schema's database), so a
+saved query file costs only that file's analysis, rendering and formatting.
+
+File events come from watchfiles (the Rust ``notify`` crate: inotify, FSEvents,
+kqueue, ReadDirectoryChangesW), which batches the burst of events an editor's save
+makes into one set. Where native events do not arrive (network file systems, some
+container mounts), ``--poll`` (or ``WATCHFILES_FORCE_POLLING=1``) makes it poll.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from multica_db_codegen.analyze import cache as caching
+from multica_db_codegen.config import Config, find_pyproject
+from multica_db_codegen.errors import GenerateError, GenerateErrors
+
+#: How long a burst of file events may stay quiet before it is handled (ms). An editor's
+#: save (write, rename, chmod) lands well inside it; the regeneration waits no longer.
+_STEP_MS = 20
+
+_CONFIG_NAMES = {"pyproject.toml", "sqlc.yaml", "sqlc.yml", "sqlc.json"}
+
+
+class Outcome(Protocol):
+    """What one regeneration did (the generator's result)."""
+
+    @property
+    def written(self) -> tuple[Path, ...]: ...
+
+    @property
+    def deleted(self) -> tuple[Path, ...]: ...
+
+    @property
+    def schema_changed(self) -> bool: ...
+
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+
+
+class Engine(Protocol):
+    """A generator that keeps its state between calls."""
+
+    def regenerate(self, changed: Iterable[Path] | None = None) -> Outcome: ...
+
+    def input_paths(self) -> list[Path]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """What a set of saved paths is to the project."""
+
+    queries: tuple[Path, ...]
+    schema: tuple[Path, ...]
+    config: tuple[Path, ...]
+
+    def describe(self, root: Path) -> str:
+        names = [_rel(p, root) for p in (*self.config, *self.schema, *self.queries)]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        return shown
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _under(path: Path, roots: Iterable[Path]) -> bool:
+    p = path.resolve()
+    return any(p == r or r in p.parents for r in roots)
+
+
+def classify(changed: Iterable[Path], schema: Iterable[Path], queries: Iterable[Path]) -> Watched:
+    schema_roots = [s.resolve() for s in schema]
+    query_roots = [q.resolve() for q in queries]
+    q: list[Path] = []
+    s: list[Path] = []
+    c: list[Path] = []
+    for path in sorted(set(changed)):
+        if path.name in _CONFIG_NAMES:
+            c.append(path)
+        elif path.suffix == ".sql" and _under(path, schema_roots):
+            s.append(path)
+        elif path.suffix == ".sql" and _under(path, query_roots):
+            q.append(path)
+    return Watched(tuple(q), tuple(s), tuple(c))
+
+
+def _format_ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def report_line(what: Watched, outcome: Outcome, seconds: float, root: Path) -> str:
+    """One line per handled change: what changed, what was written, how long it took."""
+    parts = []
+    if outcome.schema_changed:
+        parts.append("schema database rebuilt")
+    written = [_rel(p, root) for p in outcome.written]
+    if written:
+        shown = ", ".join(written[:4]) + (f" +{len(written) - 4}" if len(written) > 4 else "")
+        parts.append(f"{len(written)} file(s) written ({shown})")
+    else:
+        parts.append("nothing to write")
+    if outcome.deleted:
+        parts.append(f"{len(outcome.deleted)} removed")
+    return f"{what.describe(root)}: {'; '.join(parts)} in {_format_ms(seconds)}"
+
+
+def run(
+    engine: Engine,
+    *,
+    root: Path,
+    schema: Iterable[Path],
+    queries: Iterable[Path],
+    echo: Callable[[str], None],
+    stop: threading.Event | None = None,
+    poll: bool = False,
+) -> None:
+    """Regenerate once, then on every change until ``stop`` is set or Ctrl-C (returns)."""
+    import watchfiles
+
+    schema = list(schema)
+    queries = list(queries)
+    started = time.perf_counter()
+    _handle(engine, None, Watched((), (), ()), started, root, echo, initial=True)
+    paths = sorted({p.resolve() for p in engine.input_paths() if p.exists()})
+    echo(f"watching {len(paths)} path(s) under {root} (Ctrl-C to stop)")
+
+    def wanted(_change: watchfiles.Change, path: str) -> bool:
+        p = Path(path)
+        return p.suffix == ".sql" or p.name in _CONFIG_NAMES
+
+    try:
+        for batch in watchfiles.watch(
+            *paths,
+            watch_filter=wanted,
+            step=_STEP_MS,
+            stop_event=stop,
+            force_polling=poll or None,
+            raise_interrupt=True,
+        ):
+            saved_at = time.perf_counter()
+            changed = {Path(p) for _, p in batch}
+            what = classify(changed, schema, queries)
+            if not (what.queries or what.schema or what.config):
+                continue
+            _handle(engine, changed, what, saved_at, root, echo, initial=False)
+    except KeyboardInterrupt:
+        pass
+    echo("stopped")
+
+
+def _handle(
+    engine: Engine,
+    changed: set[Path] | None,
+    what: Watched,
+    started: float,
+    root: Path,
+    echo: Callable[[str], None],
+    *,
+    initial: bool,
+) -> None:
+    try:
+        outcome = engine.regenerate(changed)
+    except (GenerateError, GenerateErrors) as exc:
+        errors = exc.errors if isinstance(exc, GenerateErrors) else [exc]
+        for e in errors:
+            echo(f"error: {e}")
+        took = _format_ms(time.perf_counter() - started)
+        head = what.describe(root) if not initial else "generate"
+        echo(f"{head}: {len(errors)} error(s), nothing written in {took}")
+        return
+    for w in outcome.warnings:
+        echo(f"warning: {w}")
+    line = report_line(what, outcome, time.perf_counter() - started, root)
+    echo(f"generate{line}" if initial else line)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    written: tuple[Path, ...]
+    deleted: tuple[Path, ...]
+    schema_changed: bool
+    warnings: tuple[str, ...]
+
+
+class PipelineEngine:
+    """An :class:`Engine` over ``run_generate`` and the project's on-disk caches."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self._schema_digest: str | None = None
+
+    def input_paths(self) -> list[Path]:
+        pyproject = find_pyproject(self.cfg.root)
+        return [*self.cfg.schema, *self.cfg.queries, *([pyproject] if pyproject else [])]
+
+    def regenerate(self, changed: Iterable[Path] | None = None) -> Outcome:
+        from multica_db_codegen.pipeline import run_generate
+
+        before = _snapshot(self.cfg.out)
+        digest = caching.tree_digest(self.cfg.schema)
+        schema_changed = self._schema_digest is not None and digest != self._schema_digest
+        self._schema_digest = digest
+        warnings: list[str] = []
+        run_generate(
+            schema=list(self.cfg.schema),
+            queries=list(self.cfg.queries),
+            out=self.cfg.out,
+            package=self.cfg.package,
+            database_url=self.cfg.database_url,
+            cwd=self.cfg.root,
+            warn=warnings.append,
+        )
+        after = _snapshot(self.cfg.out)
+        return _Outcome(
+            written=tuple(p for p, text in sorted(after.items()) if before.get(p) != text),
+            deleted=tuple(sorted(set(before) - set(after))),
+            schema_changed=schema_changed,
+            warnings=tuple(warnings),
+        )
+
+
+def _snapshot(out: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in out.rglob("*.py")} if out.is_dir() else {}

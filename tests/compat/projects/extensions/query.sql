@@ -1,0 +1,2 @@
+-- name: Kinds :many
+SELECT DISTINCT kind FROM event ORDER BY kind;

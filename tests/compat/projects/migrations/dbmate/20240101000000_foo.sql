@@ -1,0 +1,5 @@
+-- migrate:up
+CREATE TABLE foo (bar int NOT NULL);
+
+-- migrate:down
+DROP TABLE foo;

@@ -1,0 +1,1 @@
+CREATE TABLE post (id int NOT NULL, title text, PRIMARY KEY (id));

@@ -1,0 +1,1 @@
+CREATE TABLE note (id serial PRIMARY KEY, body text NOT NULL);

@@ -1,0 +1,2 @@
+-- name: CountNotes :one
+SELECT count(*) FROM note;

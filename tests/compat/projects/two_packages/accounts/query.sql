@@ -1,0 +1,2 @@
+-- name: CreateAccount :one
+INSERT INTO account (email) VALUES ($1) RETURNING *;

@@ -1,0 +1,1 @@
+CREATE TABLE account (id bigserial PRIMARY KEY, email text NOT NULL);

