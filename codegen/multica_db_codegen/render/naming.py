@@ -66,6 +66,7 @@ BASEMODEL_ATTRS = frozenset(
         "parse_file",
         "from_orm",
         "update_forward_refs",
+        "mro",  # the class's own (pydantic warns a field would shadow it)
     }
 )
 
@@ -171,15 +172,21 @@ def field_base(name: str, index: int) -> str:
     return base
 
 
-def field_scope(*, named_tuple: bool = False) -> Scope:
-    """The fields of one model (or parameter NamedTuple)."""
-    reserved = USED_BUILTINS | IMPORTED | BASEMODEL_ATTRS
+def field_scope(*, named_tuple: bool = False, classes: Iterable[str] = ()) -> Scope:
+    """The fields of one model (or parameter NamedTuple).
+
+    ``classes``: the models module's classes; a field named like one would hide it
+    from the annotations after it (mypy resolves them in the class body first).
+    """
+    reserved = USED_BUILTINS | IMPORTED | BASEMODEL_ATTRS | frozenset(classes)
     return Scope(reserved | TUPLE_ATTRS if named_tuple else reserved)
 
 
-def fields(names: Iterable[str], *, named_tuple: bool = False) -> list[str]:
+def fields(
+    names: Iterable[str], *, named_tuple: bool = False, classes: Iterable[str] = ()
+) -> list[str]:
     """Field names for columns in order (duplicates suffixed, reserved names dodged)."""
-    scope = field_scope(named_tuple=named_tuple)
+    scope = field_scope(named_tuple=named_tuple, classes=classes)
     return [scope.claim(field_base(n, i)) for i, n in enumerate(names)]
 
 

@@ -136,6 +136,7 @@ class Renderer:
             f"{t.schema}.{t.name}": self._class_name(models, t.schema, t.name, singularize=True)
             for t in ir.tables
         }
+        self.model_classes = frozenset([*self.enum_classes.values(), *self.table_classes.values()])
         # Composite types, and the row types of tables and views that queries use as
         # values (``SELECT a FROM author a``, a function returning ``author``).
         row_types = _composite_refs(ir)
@@ -154,6 +155,11 @@ class Renderer:
         }
         self._column_types = {
             (f"{t.schema}.{t.name}", c.name): c.type for t in ir.tables for c in t.columns
+        }
+        # "schema.table.column" → declared dimensions: a parameter stored into a
+        # text[][] column is a nested list too
+        self._column_dims = {
+            f"{t.schema}.{t.name}.{c.name}": c.dims for t in ir.tables for c in t.columns
         }
         self.modules = _module_names(ir.files)
         self.origins: dict[str, dict[str, Origin]] = {}
@@ -264,7 +270,7 @@ class Renderer:
 
     def _field_names(self, columns: tuple[ColumnIR, ...], owner: str | None) -> list[str]:
         rename = self.settings.rename
-        scope = naming.field_scope()
+        scope = naming.field_scope(classes=self.model_classes)
         names = []
         for i, c in enumerate(columns):
             key_table = c.table or owner
@@ -349,7 +355,7 @@ class Renderer:
             wanted.append((name, f"{cls} | None" if e.nullable else cls, False))
             slots.append(_NO_CONVERSION)
             i += e.width
-        scope = naming.field_scope()
+        scope = naming.field_scope(classes=self.model_classes)
         fields = [FieldView(scope.claim(n), a, arb) for n, a, arb in wanted]
         own_models.append(ModelView(row_cls, f"A row of ``{q.name}``.", fields))
         return self._row_maker(
@@ -489,12 +495,15 @@ class Renderer:
         params_class = scope.claim(f"{stem}Params") if cmd.takes_sets else ""
         params = []
         for i, p in enumerate(q.params):
-            py = body.map(p.type, element_nullable=False, column=p.column, dims=p.dims)
+            dims = max(p.dims, self._column_dims.get(p.column or "", 1))
+            py = body.map(p.type, element_nullable=False, column=p.column, dims=dims)
             annotation = f"{py.annotation} | None" if p.nullable else py.annotation
             name = locals_.claim(naming.identifier(p.name, fallback=f"p{p.number}"))
             # Only sqlc.narg parameters may be left out: a parameter that is nullable because
             # its column is (owner_id) must still be passed, so forgetting it is a type error.
-            params.append(ParamView(name, annotation, i, py.dumper, p.nullable, p.optional))
+            params.append(
+                ParamView(name, annotation, i, py.dumper, p.nullable, p.optional, py.sends_text)
+            )
         view = QueryView(
             name=q.name,
             func=func,
@@ -508,7 +517,9 @@ class Renderer:
             params_class=params_class,
         )
         if cmd.takes_sets:
-            fields = naming.fields([p.name for p in params], named_tuple=True)
+            fields = naming.fields(
+                [p.name for p in params], named_tuple=True, classes=self.model_classes
+            )
             own_models.append(
                 ModelView(
                     params_class,
@@ -529,7 +540,9 @@ class Renderer:
         target = q.copy
         if target is None:
             raise GenerateError(f"query {q.name}: :copyfrom without its COPY target in the IR")
-        binary = all(not user_defined(p.type) for p in q.params)
+        binary = all(not user_defined(p.type) for p in q.params) and not any(
+            p.sends_text for p in view.params
+        )
         cols = ", ".join(_quote_ident(c) for c in target.columns)
         view.copy_sql = f"COPY {target.relation} ({cols}) FROM STDIN" + (
             " (FORMAT BINARY)" if binary else ""

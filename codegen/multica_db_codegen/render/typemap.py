@@ -97,6 +97,7 @@ class PyType:
     loader: str | None = None  # applied to non-NULL result values (enums, composites, overrides)
     dumper: str | None = None  # applied to non-NULL parameter values (json, text forms)
     arbitrary: bool = False  # pydantic has no schema for it (overrides, psycopg ranges)
+    sends_text: bool = False  # the dumper gives PostgreSQL's text form (no binary COPY)
 
 
 def _list_of(annotation: str, dims: int, *, element_nullable: bool) -> str:
@@ -208,7 +209,13 @@ class TypeMapper:
                     loader = f"{self._runtime('array_decoder')}({inner.loader})"
                 if element_text is not None:  # jsonb[], hstore[], range[]: psycopg cannot
                     dumper = f"{self._runtime('array_encoder')}({encoder_args or element_text})"
-            return PyType(annotation, loader=loader, dumper=dumper, arbitrary=inner.arbitrary)
+            return PyType(
+                annotation,
+                loader=loader,
+                dumper=dumper,
+                arbitrary=inner.arbitrary,
+                sends_text=dumper is not None,
+            )
         if t.kind == "enum":
             cls = self.enum_classes.get(f"{t.schema}.{t.name}")
             if cls is None:
@@ -221,7 +228,10 @@ class TypeMapper:
                 raise _unsupported(t)
             decoder, encoder = self.codecs[cls]
             return PyType(
-                self.model_ref(cls), loader=self.model_ref(decoder), dumper=self.model_ref(encoder)
+                self.model_ref(cls),
+                loader=self.model_ref(decoder),
+                dumper=self.model_ref(encoder),
+                sends_text=True,
             )
         if t.kind in ("range", "multirange") and t.element is not None:
             inner = self.map(t.element)
@@ -239,6 +249,7 @@ class TypeMapper:
                 loader=f"{self._runtime(t.kind + '_decoder')}({decoder})",
                 dumper=self._runtime(t.kind + "_literal"),
                 arbitrary=True,
+                sends_text=True,
             )
         base = _BASE.get(t.name)
         if base is None:
@@ -251,6 +262,7 @@ class TypeMapper:
                 annotation,
                 loader=self._runtime("parse_hstore"),
                 dumper=self._runtime("hstore_literal"),
+                sends_text=True,
             )
         if t.name in ("json", "jsonb"):
             wrapper = "Json" if t.name == "json" else "Jsonb"

@@ -41,6 +41,7 @@ class Command(StrEnum):
             Command.ITER,
             Command.BATCHONE,
             Command.BATCHMANY,
+            Command.EXECLASTID,
         )
 
 
@@ -61,6 +62,7 @@ class ParamView:
     dumper: str | None  # what a non-NULL value goes through before psycopg sees it
     nullable: bool
     optional: bool  # sqlc.narg: may be left out (defaults to None)
+    sends_text: bool = False  # the dumper gives the value's text form
 
     @property
     def default(self) -> str:
