@@ -19,9 +19,11 @@ from common import HERE, machine
 # Order: corpus + generator speed, query overhead, then the other engineers' benches.
 MODULES = [
     "generator_bench.py",
+    "watch_bench.py",
     "query_bench.py",
     "analytics_bench.py",
     "nullability/compare.py",
+    "sqlc_compat.py",
 ]
 
 

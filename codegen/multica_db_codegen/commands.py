@@ -129,8 +129,41 @@ def analyze(
         return
     doc = to_json(ir)
     sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
-    if any("error" in q for q in doc["queries"]):
+    if any(q.error is not None for f in ir.files for q in f.queries):
         raise typer.Exit(1)
+
+
+@app.command()
+def render(
+    ir: Annotated[Path, typer.Option("--ir", help="An `analyze --json` document to render from.")],
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if stale.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Output package directory.")] = None,
+    package: Annotated[
+        str | None, typer.Option("--package", help="Import name of the output package.")
+    ] = None,
+    sqlc_config: SqlcOpt = None,
+) -> None:
+    """Write what `generate` writes, from a saved analysis: no database, no parsing."""
+    from multica_db_codegen.pipeline import report_generate
+    from multica_db_codegen.render_ir import run_render
+
+    try:
+        changed, diff_text = run_render(
+            ir,
+            check=check,
+            out=out,
+            package=package,
+            sqlc_config=sqlc_config,
+            warn=lambda msg: typer.echo(f"warning: {msg}", err=True),
+        )
+    except (GenerateError, GenerateErrors) as exc:
+        _fail(exc)
+        return
+    status = report_generate(changed, diff_text, check=check)
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()
@@ -247,7 +280,7 @@ def watch(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: as Ctrl-C
     watching.run(
-        watching.PipelineEngine(cfg),
+        watching.PipelineEngine(cfg, sqlc_config),
         stop=stop,
         root=cfg.root,
         schema=cfg.schema,

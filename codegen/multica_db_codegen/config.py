@@ -35,6 +35,7 @@ class Config:
     # a sqlc config's ``rename`` (column or Go struct name → Go name), translated for
     # Python once the schema is known (sqlc_config.python_rename)
     sqlc_rename: dict[str, str] = field(default_factory=dict)
+    flat_query_dirs: bool = False  # a sqlc package: a queries directory's own files only
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -107,7 +107,12 @@ def plan(
         # an override for NULL-able columns only yields to one for the same type
         ordered = sorted(pkg.overrides, key=lambda o: o.nullable is True)
         configs.append(
-            replace(cfg, overrides=(*cfg.overrides, *ordered), sqlc_rename=dict(pkg.rename))
+            replace(
+                cfg,
+                overrides=(*cfg.overrides, *ordered),
+                sqlc_rename=dict(pkg.rename),
+                flat_query_dirs=not queries,  # sqlc's own paths: read as sqlc reads them
+            )
         )
     return Plan(configs, list(sqlc.notes), sqlc_config)
 
@@ -162,7 +167,9 @@ def run_analyze(
         cwd=cwd,
     )
     parts = [
-        analyze(Inputs(c.schema, c.queries, c.database_url), keep_going=keep_going)
+        analyze(
+            Inputs(c.schema, c.queries, c.database_url, c.flat_query_dirs), keep_going=keep_going
+        )
         for c in found.configs
     ]
     if len(parts) == 1:
@@ -319,7 +326,8 @@ def _generate(
     if started is not None:  # work that would otherwise wait for the schema's database
         writer.prepare(pyproject)
         preload()
-    ir = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url), cache=cache, started=started)
+    inputs = Inputs(cfg.schema, cfg.queries, cfg.database_url, cfg.flat_query_dirs)
+    ir = analyze(inputs, cache=cache, started=started)
     warnings = [*ir.warnings, *(w for f in ir.files for w in f.warnings)] + [
         f"{q.file}:{q.line}: query {q.name}: {w}"
         for f in ir.files
@@ -465,6 +473,8 @@ def _stamp_inputs(cfg: Config, sqlc: Path | None) -> list[str]:
     config = sorted(str(p.resolve()) for p in found if p is not None)
     if sqlc is not None:
         config.append(str(sqlc.resolve()))
+        # a [tool.multica-db] appearing later would take over from the sqlc config
+        config.append(str((Path.cwd() / "pyproject.toml").resolve()))
     return config + [str(p.resolve()) for p in (*cfg.schema, *cfg.queries)]
 
 

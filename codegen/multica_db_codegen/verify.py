@@ -107,7 +107,9 @@ def verify(
         cwd=cwd,
     )
     cache = caching.ProjectCache(cfg.root) if caching.enabled() else None
-    ref = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url), cache=cache)
+    ref = analyze(
+        Inputs(cfg.schema, cfg.queries, cfg.database_url, cfg.flat_query_dirs), cache=cache
+    )
     live = analyze_live(live_url, cfg)
     report = Report(queries=sum(len(f.queries) for f in ref.files), stale_files=stale)
     report.drifts = list(compare(ref, live, cfg))

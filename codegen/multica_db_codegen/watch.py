@@ -25,7 +25,11 @@ from multica_db_codegen.errors import GenerateError, GenerateErrors
 
 #: How long a burst of file events may stay quiet before it is handled (ms). An editor's
 #: save (write, rename, chmod) lands well inside it; the regeneration waits no longer.
-_STEP_MS = 20
+_STEP_MS = 10
+
+#: How long the watcher waits for events before it reports an empty batch (ms): the first
+#: one marks the watches as set up; later ones are skipped (and let a stop be noticed).
+_READY_MS = 200
 
 _CONFIG_NAMES = {"pyproject.toml", "sqlc.yaml", "sqlc.yml", "sqlc.json"}
 
@@ -134,7 +138,7 @@ def run(
     started = time.perf_counter()
     _handle(engine, None, Watched((), (), ()), started, root, echo, initial=True)
     paths = sorted({p.resolve() for p in engine.input_paths() if p.exists()})
-    echo(f"watching {len(paths)} path(s) under {root} (Ctrl-C to stop)")
+    ready = False
 
     def wanted(_change: watchfiles.Change, path: str) -> bool:
         p = Path(path)
@@ -148,7 +152,16 @@ def run(
             stop_event=stop,
             force_polling=poll or None,
             raise_interrupt=True,
+            # The first (empty) batch says the watches are in place: only then is a save
+            # sure to be seen, so only then does "watching" appear.
+            yield_on_timeout=True,
+            rust_timeout=_READY_MS,
         ):
+            if not ready:
+                ready = True
+                echo(f"watching {len(paths)} path(s) under {root} (Ctrl-C to stop)")
+            if not batch:
+                continue
             saved_at = time.perf_counter()
             changed = {Path(p) for _, p in batch}
             what = classify(changed, schema, queries)
@@ -197,13 +210,14 @@ class _Outcome:
 class PipelineEngine:
     """An :class:`Engine` over ``run_generate`` and the project's on-disk caches."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, sqlc_config: Path | None = None) -> None:
         self.cfg = cfg
+        self.sqlc_config = sqlc_config
         self._schema_digest: str | None = None
 
     def input_paths(self) -> list[Path]:
-        pyproject = find_pyproject(self.cfg.root)
-        return [*self.cfg.schema, *self.cfg.queries, *([pyproject] if pyproject else [])]
+        config = [find_pyproject(self.cfg.root), self.sqlc_config]
+        return [*self.cfg.schema, *self.cfg.queries, *(p for p in config if p is not None)]
 
     def regenerate(self, changed: Iterable[Path] | None = None) -> Outcome:
         from multica_db_codegen.pipeline import run_generate

@@ -175,6 +175,10 @@ def test_drops_are_logged_rate_limited(
     # rounds took on a busy machine), never one line per event.
     assert 1 <= len(records) <= elapsed / 0.2 + 2
     assert "queue_full" in records[0].getMessage()
+    before = len(caplog.records)
     client.close(0.1)
-    closing = [r for r in caplog.records if "close deadline" in r.getMessage()]
-    assert len(closing) == 1
+    closing = [r.getMessage() for r in caplog.records[before:]]
+    # The deadline drops are summed up in a line or two (by close, or by the
+    # worker if it booked them first), however many events they were.
+    assert 1 <= len(closing) <= 2
+    assert any("deadline" in line for line in closing)

@@ -85,7 +85,7 @@ def test_fast_path_generates_checks_and_leaves_errors_to_the_cli(
     assert fast_generate(["generate", "--check"]) == 1  # nothing generated yet: stale
     assert "+++ b/out/pkg/models.py" in capsys.readouterr().out
     assert fast_generate(["generate"]) == 0
-    assert "5 file(s) written" in capsys.readouterr().err
+    assert "11 file(s) written" in capsys.readouterr().err
     assert fast_generate(["generate"]) == 0  # the run cache answers
     assert "0 file(s) written" in capsys.readouterr().err
     assert fast_generate(["generate", "--check"]) == 0
@@ -103,7 +103,7 @@ def test_console_script_runs_generate(project: Project, analyzer_url: str) -> No
     cmd = [sys.executable, "-m", "multica_db_codegen.cli", "generate"]
     first = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     assert first.returncode == 0, first.stderr
-    assert "5 file(s) written" in first.stderr
+    assert "11 file(s) written" in first.stderr
     again = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     assert (again.returncode, again.stderr.strip()) == (0, "0 file(s) written")
 

@@ -23,7 +23,8 @@ def test_cli_json_reports_the_corpus_expectations(
          "--database-url", pg_server],
         capture_output=True, text=True, check=True, cwd=tmp_path, env=env, timeout=120,
     )  # fmt: skip
-    queries = {q["name"]: q for q in json.loads(done.stdout)["queries"]}
+    doc = json.loads(done.stdout)
+    queries = {q["name"]: q for f in doc["files"] for q in f["queries"]}
     for case in corpus:
         cols = queries[case.name]["columns"]
         assert [(c["name"], c["nullable"]) for c in cols] == [

@@ -185,3 +185,17 @@ def test_other_errors_pass_through_unchanged(pgbouncer: Pgbouncer) -> None:
         with pytest.raises(errors.InvalidSqlStatementName) as info:
             conn.execute("EXECUTE mine")  # the user's own statement: not psycopg's to explain
         assert pooling.explain(info.value) is None
+
+
+def test_a_statement_timeout_set_in_the_transaction_applies_through_pgbouncer(
+    pgbouncer: Pgbouncer, items: types.ModuleType
+) -> None:
+    """``SET LOCAL`` travels with the transaction, so the pooler cannot lose it."""
+    with psycopg.connect(pgbouncer.url, prepare_threshold=None) as conn:
+        with pytest.raises(errors.QueryCanceled), conn.transaction():
+            conn.execute("SET LOCAL statement_timeout = '1ms'")
+            conn.execute("SELECT pg_sleep(5)")
+        with conn.transaction():  # the setting ended with its transaction
+            assert items.list_items(conn, prefix="timeout:") == []
+            row = conn.execute("SHOW statement_timeout").fetchone()
+        assert row is not None and row[0] == "0"

@@ -61,13 +61,26 @@ class Inputs:
     schema: tuple[Path, ...]
     queries: tuple[Path, ...]
     database_url: str | None = None
+    flat_query_dirs: bool = False  # a directory's own files only, as sqlc reads one
 
 
-def query_files(paths: Iterable[Path]) -> list[Path]:
-    """Every ``.sql`` file named or inside a named directory, in a stable order."""
+def query_files(paths: Iterable[Path], flat: bool = False) -> list[Path]:
+    """Every ``.sql`` file named or inside a named directory, in a stable order.
+
+    ``flat``: only the directory's own files, not hidden ones, as sqlc lists them
+    (a sqlc project's ``queries: db`` must not pick up ``db/migrations/``).
+    """
     files: list[Path] = []
     for p in paths:
-        if p.is_dir():
+        if p.is_dir() and flat:
+            files.extend(
+                sorted(
+                    x
+                    for x in p.iterdir()
+                    if x.suffix == ".sql" and x.is_file() and not x.name.startswith(".")
+                )
+            )
+        elif p.is_dir():
             files.extend(sorted(x for x in p.rglob("*.sql") if x.is_file()))
         elif p.is_file():
             files.append(p)
@@ -134,20 +147,24 @@ def parse_all(
     paths: Iterable[Path],
     skip: Container[Path] = (),
     warnings: dict[Path, list[str]] | None = None,
+    flat: bool = False,
+    schema_files: Container[Path] = (),
 ) -> tuple[list[tuple[Path, list[QuerySpec] | None]], list[GenerateError]]:
     """Parse every query file; one in ``skip`` (its analysis is cached) is listed with None.
 
-    ``warnings`` receives, per file, what parsing skipped the way sqlc skips it.
+    ``warnings`` receives, per file, what parsing skipped the way sqlc skips it;
+    ``schema_files`` (resolved) are also schema: their DDL is no surprise.
     """
     parsed: list[tuple[Path, list[QuerySpec] | None]] = []
     errors: list[GenerateError] = []
-    for f in query_files(paths):
+    for f in query_files(paths, flat):
         if f in skip:
             parsed.append((f, None))
             continue
         notes: list[str] = []
         try:
-            parsed.append((f, parse_query_file(f, warnings=notes)))
+            both = f.resolve() in schema_files
+            parsed.append((f, parse_query_file(f, warnings=notes, schema_too=both)))
         except GenerateErrors as exc:
             errors.extend(exc.errors)
         if warnings is not None:
@@ -179,9 +196,15 @@ def analyze(
         if cache is not None:
             session = start_session(cache, inputs.database_url, chunks)
     if session is not None:
-        cached = session.lookup(query_files(inputs.queries))
+        cached = session.lookup(query_files(inputs.queries, inputs.flat_query_dirs))
     file_warnings: dict[Path, list[str]] = {}
-    parsed, errors = parse_all(inputs.queries, skip=cached, warnings=file_warnings)
+    parsed, errors = parse_all(
+        inputs.queries,
+        skip=cached,
+        warnings=file_warnings,
+        flat=inputs.flat_query_dirs,
+        schema_files={Path(c.file.path).resolve() for c in chunks},
+    )
     all_files = [path for path, _ in parsed]
     rel = relative_paths(all_files, inputs.queries)
     modules = module_names(all_files, rel)

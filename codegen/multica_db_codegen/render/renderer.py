@@ -661,16 +661,19 @@ def _column_key(c: ColumnIR, owner: str | None) -> str | None:
 
 def render(ir: AnalysisIR, settings: Settings) -> dict[str, str]:
     """Every generated file's text, keyed by its path relative to the output directory."""
-    return Renderer(ir, settings).render()
+    from multica_db_codegen.render.runtime_files import runtime_files
+
+    return {**Renderer(ir, settings).render(), **runtime_files()}
 
 
 def render_with_origins(
     ir: AnalysisIR, settings: Settings
 ) -> tuple[dict[str, str], dict[str, dict[str, Origin]]]:
     """:func:`render`, plus which query each top-level name of each module comes from."""
+    from multica_db_codegen.render.runtime_files import runtime_files
+
     r = Renderer(ir, settings)
-    files = r.render()
-    return files, r.origins
+    return {**r.render(), **runtime_files()}, r.origins
 
 
 __all__ = ["HEADER", "Origin", "Renderer", "Settings", "TableIR", "render", "render_with_origins"]

@@ -111,10 +111,26 @@ def format_sources(
     """Sort imports and format exactly as ``ruff check --fix`` / ``ruff format`` would.
 
     Each module is compiled first and checked with ruff's F rules after formatting;
-    a failure is a :class:`GeneratorBug` naming the query and the line.
+    a failure is a :class:`GeneratorBug` naming the query and the line. The runtime
+    package is written as it is: the same bytes in every project, whatever its ruff
+    settings.
     """
+    verbatim = {rel: text for rel, text in files.items() if rel.startswith("runtime/")}
+    files = {rel: text for rel, text in files.items() if rel not in verbatim}
+    if not files:
+        return verbatim
+    formatted = _format(files, package=package, pyproject=pyproject, origins=origins or {})
+    return {**formatted, **verbatim}
+
+
+def _format(
+    files: dict[str, str],
+    *,
+    package: str,
+    pyproject: Path | None,
+    origins: dict[str, dict[str, Origin]],
+) -> dict[str, str]:
     ruff = _ruff()
-    origins = origins or {}
     check_compiles(files, origins)
     config = ["--config", str(pyproject)] if pyproject is not None else []
     with tempfile.TemporaryDirectory(prefix="multica-db-render-") as tmp:
@@ -271,19 +287,28 @@ def plan(out: Path, files: dict[str, str]) -> Plan:
     for rel, text in sorted(files.items()):
         path = out / rel
         current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if current is not None and rel.startswith("runtime/") and not _has_header(current):
+            raise GenerateError(
+                f"{path} was not written by multica-db: the generated runtime package "
+                "needs its place (move the file, or choose another --out)"
+            )
         if current == text:
             unchanged += 1
         else:
             writes[path] = text
     produced = {out / rel for rel in files}
     deletes = []
-    for sub in ("queries", "queries/aio"):
+    for sub in ("queries", "queries/aio", "runtime"):
         d = out / sub
         if d.is_dir():
             for p in sorted(d.glob("*.py")):
                 if p not in produced and is_generated(p):
                     deletes.append(p)
     return Plan(writes, deletes, unchanged)
+
+
+def _has_header(text: str) -> bool:
+    return text.split("\n", 1)[0] == HEADER
 
 
 def is_generated(path: Path) -> bool:

@@ -18,3 +18,6 @@ INSERT INTO job (name) VALUES ($1);
 
 -- name: CountDone :one
 SELECT count(*) FROM job WHERE done;
+
+-- name: Touch :one
+SELECT FROM job;

@@ -1,0 +1,2 @@
+-- an editor's scratch file: sqlc skips hidden files
+SELECT nope FROM nowhere;

@@ -1,0 +1,1 @@
+CREATE TABLE widget (id serial PRIMARY KEY, name text NOT NULL);
