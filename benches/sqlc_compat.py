@@ -44,7 +44,17 @@ _ALIASES = {
     "timestamptz": "timestamp with time zone", "timestamp": "timestamp without time zone",
     "timetz": "time with time zone", "time": "time without time zone",
     "decimal": "numeric", "bpchar": "character", "char": "character",
+    "varbit": "bit varying",
 }  # fmt: skip
+
+
+def sqlc_type(column: dict[str, Any]) -> str:
+    """A sqlc JSON column's type, schema-qualified outside pg_catalog and public."""
+    t = column.get("type") or {}
+    schema, name = t.get("schema") or "", t.get("name") or ""
+    if schema and schema not in ("pg_catalog", "public") and "." not in name:
+        name = f"{schema}.{name}"
+    return norm(name, bool(column.get("is_array")))
 
 
 def norm(name: str, array: bool = False) -> str:
@@ -154,8 +164,7 @@ def compare(tally: Tally, theirs: dict[str, Any], ours: dict[str, Any]) -> None:
             continue
         tally.both_ok += 1
         for sp, mp in zip(sq.get("params", []), mine["params"], strict=False):
-            col = sp.get("column", {})
-            t = norm(col.get("type", {}).get("name", ""), bool(col.get("is_array")))
+            t = sqlc_type(sp.get("column", {}))
             tally.params += 1
             tally.params_same += t == norm(mp["type"]["pg_type"])
             tally.params_py += as_python(t) == as_python(norm(mp["type"]["pg_type"]))
@@ -164,7 +173,7 @@ def compare(tally: Tally, theirs: dict[str, Any], ours: dict[str, Any]) -> None:
                     f"  param {name}.{mp['name']}: sqlc {t!r}, ours {norm(mp['type']['pg_type'])!r}"
                 )
         for sc, mc in zip(sq.get("columns", []), mine["columns"], strict=False):
-            t = norm(sc.get("type", {}).get("name", ""), bool(sc.get("is_array")))
+            t = sqlc_type(sc)
             tally.columns += 1
             tally.columns_same += t == norm(mc["type"]["pg_type"])
             tally.columns_unknown += t in ("any", "anyarray", "")

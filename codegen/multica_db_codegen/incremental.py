@@ -475,6 +475,7 @@ class Generator:
         context = sorted({r for p in files for r in self._file_refs(akeys[p]) or ()})
         if cfg.sqlc_rename:  # sqlc's rename is resolved against every query: no reuse
             context += [akeys[p] for p in files]
+        context += [modules[p] for p in files]  # module names are claimed in file order
         context_key = cache.key("context", s.salt, self._schema_key, "\0".join(context))
         okeys = {p: cache.key("module", context_key, akeys[p], modules[p], rel[p]) for p in files}
         package_key = cache.key("package", context_key)
@@ -536,9 +537,16 @@ class Generator:
         parsed = []
         errors: list[GenerateError] = []
         notes: dict[Path, list[str]] = {}
+        schema_files = {Path(c.file.path).resolve() for c in self._chunks or ()}
         for p in todo:
             try:
-                parsed.append((p, parse_query_file(p, texts[p], warnings=notes.setdefault(p, []))))
+                specs = parse_query_file(
+                    p,
+                    texts[p],
+                    warnings=notes.setdefault(p, []),
+                    schema_too=p.resolve() in schema_files,  # its DDL is no surprise
+                )
+                parsed.append((p, specs))
             except GenerateErrors as exc:
                 errors.extend(exc.errors)
         if pending is not None:
@@ -569,9 +577,9 @@ class Generator:
         rel: dict[Path, str],
     ) -> None:
         """Render and format the modules of ``missing`` and the package files."""
-        from multica_db_codegen.analyze.ir import AnalysisIR
+        from multica_db_codegen.analyze.ir import AnalysisIR, FileIR
         from multica_db_codegen.render import writer
-        from multica_db_codegen.render.renderer import Renderer, Settings
+        from multica_db_codegen.render.renderer import Renderer, Settings, use_bytecode_cache
         from multica_db_codegen.render.runtime_files import runtime_files
 
         if pending is not None:
@@ -583,6 +591,8 @@ class Generator:
         firs = []
         for p in files:
             if p not in needed and not s.cfg.sqlc_rename and not self._file_refs(akeys[p]):
+                # its module name still takes part in naming the others
+                firs.append(FileIR(str(p), modules[p], (), rel=rel[p]))
                 continue
             fir = self._analysis(akeys[p])
             if fir is None:  # an entry that cannot be read: analyze the file again
@@ -601,17 +611,19 @@ class Generator:
             rename=rename,
             root=str(s.cfg.root),
         )
-        rendered = {
-            **Renderer(ir, settings).render(only={str(p) for p in missing}),
-            **runtime_files(),
-        }
-        formatted = writer.format_sources(rendered, package=s.cfg.package, pyproject=s.pyproject)
+        use_bytecode_cache(Path(cache.user_cache_dir()) / "jinja2")
+        renderer = Renderer(ir, settings)
+        rendered = {**renderer.render(only={str(p) for p in missing}), **runtime_files()}
+        formatted = writer.format_sources(
+            rendered, package=s.cfg.package, pyproject=s.pyproject, origins=renderer.origins
+        )
         by_path = {str(p): p for p in missing}
         modules_done: set[str] = set()
         for fir in firs:
             target = by_path.get(fir.path)
             if target is not None:
-                rels = (f"queries/{fir.module}.py", f"queries/aio/{fir.module}.py")
+                module = renderer.modules[fir.path]
+                rels = (f"queries/{module}.py", f"queries/aio/{module}.py")
                 self._outputs[okeys[target]] = {r: formatted[r] for r in rels}
                 modules_done.update(rels)
         # models.py, the package modules and the runtime helpers the output ships with

@@ -24,7 +24,7 @@ from multica_db_codegen.errors import GenerateError, GenerateErrors
 
 #: How long a burst of file events may stay quiet before it is handled (ms). An editor's
 #: save (write, rename, chmod) lands well inside it; the regeneration waits no longer.
-_STEP_MS = 20
+_STEP_MS = 10
 
 #: How long the watcher waits for events before it reports an empty batch (ms): the first
 #: one marks the watches as set up; later ones are skipped (and let a stop be noticed).

@@ -76,10 +76,10 @@ def test_every_event_is_delivered_once_with_a_unique_uuid(
 def test_a_backlog_drains_in_bigger_requests(sink: Sink, make_client: MakeClient) -> None:
     client = make_client(batch_size=10, max_batch_size=40, flush_interval=30.0)
     client._started = True  # hold the worker back while a backlog builds up
-    for i in range(100):
+    for i in range(101):
         client.capture(ev(i))
     client._started = False
-    client.capture(ev(100))  # starts the worker
+    client._start()  # the worker starts with the whole backlog already queued
     assert client.flush(3.0)
     sizes = [len(r.body["batch"]) for r in sink.requests if r.body]
     assert sum(sizes) == 101

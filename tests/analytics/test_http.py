@@ -314,3 +314,24 @@ def test_oversized_response_body_closes_the_connection() -> None:
         assert transport.post(b"{}", 2.0).outcome is Outcome.OK
         assert transport.post(b"{}", 2.0).outcome is Outcome.OK
     assert len(accepted) == 2
+
+
+def silent(conn: socket.socket, _: int) -> None:
+    """Accept, read whatever comes, never answer (a stuck proxy or TLS peer)."""
+    with contextlib.suppress(OSError):
+        while conn.recv(65536):
+            pass
+
+
+@pytest.mark.parametrize("route", ["proxy", "tls"])
+def test_the_deadline_covers_tunnel_and_handshake(route: str) -> None:
+    with raw_server(silent) as (url, _):
+        if route == "proxy":  # CONNECT is sent, the 200 never comes
+            transport = HttpTransport("https://localhost:1", proxy=url)
+        else:  # TCP connects, the TLS handshake never completes
+            transport = HttpTransport(url.replace("http://", "https://"))
+        start = time.monotonic()
+        result = transport.post(b"{}", 0.4)
+        elapsed = time.monotonic() - start
+    assert result.outcome is Outcome.RETRY
+    assert 0.35 <= elapsed < 0.4 + 0.5

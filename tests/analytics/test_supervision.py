@@ -64,3 +64,22 @@ def test_huge_event_does_not_fail_its_neighbours(sink: Sink, make_client: MakeCl
     assert len(sink.delivered) == 9
     assert client.stats.dropped_by_reason == {"too_large": 1}
     assert client.stats.failed == 0
+
+
+class Treacherous(dict[str, object]):
+    """A mapping whose items() raises what no ``except Exception`` catches."""
+
+    def items(self):  # type: ignore[no-untyped-def,override]
+        raise SystemExit("from inside a property value")
+
+
+def test_property_raising_baseexception_drops_only_its_event(
+    sink: Sink, make_client: MakeClient
+) -> None:
+    client = make_client(flush_interval=30.0)
+    client.capture(Event("bad", "u", {"nested": Treacherous(a=1)}))
+    client.capture(Event("good", "u"))
+    assert client.flush(10.0)
+    assert [e["event"] for e in sink.delivered] == ["good"]
+    assert client.stats.dropped_by_reason == {"unserialisable": 1}
+    assert client.stats.worker_errors == 0

@@ -208,7 +208,7 @@ def test_pg_dump_with_data_and_grants(tmp_path: Path, pg_server: str) -> None:
     root = copy_project("pg_dump", tmp_path)
     dump = (root / "dump.sql").read_text()
     extra = (
-        "CREATE ROLE multica_compat_nobody;\n"
+        "CREATE ROLE multica_compat_nobody;\nSET ROLE multica_compat_nobody;\n"
         "GRANT SELECT ON TABLE public.tag TO multica_compat_nobody;\n"
         "COPY public.tag (id, name) FROM stdin;\n1\ta\n2\tit's; odd\n\\.\n\n"
         "ALTER TABLE public.tag OWNER TO multica_compat_nobody;\n"
@@ -259,3 +259,37 @@ def test_analyze_json_covers_every_package(tmp_path: Path, pg_server: str) -> No
     root = copy_project("two_packages", tmp_path)
     ir = run_analyze(sqlc_config=root / "sqlc.yaml", database_url=pg_server)
     assert [Path(f.path).parent.name for f in ir.files] == ["accounts", "billing"]
+
+
+def test_macros_sqlc_accepts(tmp_path: Path, pg_server: str) -> None:
+    """``/* name: */``, @name, sqlc.arg/narg/embed, and sqlc.slice as ``= ANY`` of a list."""
+    gen, _ = _generated("macros", tmp_path, pg_server)
+    q = gen.module("queries.query")
+    with (
+        database_with(pg_server, [tmp_path / "macros" / "schema.sql"]) as url,
+        psycopg.connect(url) as conn,
+    ):
+        a = q.create_author(conn, name="Ann")  # bio: sqlc.narg, may be left out
+        b = q.create_author(conn, name="Bob", bio="b")
+        assert q.authors_by_ids(conn, ids=[b.id, a.id]) == [a, b]
+        assert q.authors_by_ids(conn, ids=[]) == []
+        assert q.authors_except(conn, skip=[a.id], name="nobody") == [b.id]
+        q.update_bio(conn, id=a.id, bio="a")
+        q.update_bio(conn, id=a.id)
+        conn.execute("INSERT INTO book (author_id, title) VALUES (%s, 't')", (a.id,))
+        [row] = q.books_with_authors(conn)
+        assert row.author.bio == "a" and row.book.title == "t"
+
+
+def test_one_file_as_schema_and_queries(tmp_path: Path, pg_server: str) -> None:
+    """As sqlc's own tests lay a project out: the annotated queries are not schema."""
+    gen, err = _generated("single_file", tmp_path, pg_server)
+    assert "warning" not in err, err
+    q = gen.module("queries.query")
+    with (
+        database_with(pg_server, [tmp_path / "single_file" / "query.sql"]) as url,
+        psycopg.connect(url) as conn,
+    ):
+        q.insert_foo(conn, a="x", b=2)
+        assert [(r.a, r.b) for r in q.list_foo(conn, min_b=1)] == [("x", 2)]
+        assert q.delete_foo(conn, a="x") == 1

@@ -122,5 +122,23 @@ def test_gap_in_positional_parameters_is_an_error() -> None:
 
 def test_unknown_macro_is_located() -> None:
     with pytest.raises(GenerateErrors) as info:
+        parse_query_file("q.sql", "-- name: Q :one\nSELECT sqlc.splice(ids);\n")
+    assert "q.sql:2:8: query Q: unknown macro sqlc.splice()" in str(info.value)
+
+
+def test_sqlc_slice_becomes_any_of_an_array() -> None:
+    """sqlc accepts ``IN (sqlc.slice(x))`` on PostgreSQL: here it is ``= ANY($N)``."""
+    [q] = parse_query_file(
+        "q.sql",
+        "-- name: Q :many\nSELECT id FROM t\n"
+        "WHERE id IN (sqlc.slice('ids')) AND kind NOT IN (sqlc.slice(kinds)) AND x = $1;\n",
+    )
+    assert q.sql == "SELECT id FROM t\nWHERE id = ANY($2) AND kind <> ALL($3) AND x = $1"
+    assert [(p.number, p.name) for p in q.params] == [(1, "x"), (2, "ids"), (3, "kinds")]
+    with pytest.raises(GenerateErrors, match="must be the whole list of an IN"):
         parse_query_file("q.sql", "-- name: Q :one\nSELECT sqlc.slice(ids);\n")
-    assert "q.sql:2:8: query Q: unknown macro sqlc.slice()" in str(info.value)
+
+
+def test_slash_star_annotation_as_sqlc_reads_it() -> None:
+    [q] = parse_query_file("q.sql", "/* name: GetT :one */\nSELECT 1 AS one;\n")
+    assert (q.name, q.command) == ("GetT", Command.ONE)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from multica_db_codegen.analyze.describe import (
 from multica_db_codegen.analyze.ir import (
     AnalysisIR,
     ColumnIR,
+    CopyIR,
     EmbedIR,
     FileIR,
     ParamIR,
@@ -38,6 +40,7 @@ from multica_db_codegen.analyze.schema import (
     missing_extensions,
 )
 from multica_db_codegen.analyze.server import server_url, throwaway_database
+from multica_db_codegen.analyze.stars import expand_stars
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
 from multica_db_codegen.parse.params import child_slots, python_safe
@@ -137,17 +140,20 @@ def parse_all(
     paths: Iterable[Path],
     warnings: dict[Path, list[str]] | None = None,
     flat: bool = False,
+    schema_files: Container[Path] = (),
 ) -> tuple[list[tuple[Path, list[QuerySpec]]], list[GenerateError]]:
     """Parse every query file (the named ones, and the ``.sql`` files in named folders).
 
-    ``warnings`` receives, per file, what parsing skipped the way sqlc skips it.
+    ``warnings`` receives, per file, what parsing skipped the way sqlc skips it;
+    ``schema_files`` (resolved) are also schema: their DDL is no surprise.
     """
     parsed: list[tuple[Path, list[QuerySpec]]] = []
     errors: list[GenerateError] = []
     for f in query_files(paths, flat):
         notes: list[str] = []
         try:
-            parsed.append((f, parse_query_file(f, warnings=notes)))
+            both = f.resolve() in schema_files
+            parsed.append((f, parse_query_file(f, warnings=notes, schema_too=both)))
         except GenerateErrors as exc:
             errors.extend(exc.errors)
         if warnings is not None:
@@ -163,7 +169,12 @@ def analyze(inputs: Inputs, *, keep_going: bool = False) -> AnalysisIR:
     """
     chunks = load_schema(list(inputs.schema))
     file_warnings: dict[Path, list[str]] = {}
-    parsed, errors = parse_all(inputs.queries, warnings=file_warnings, flat=inputs.flat_query_dirs)
+    parsed, errors = parse_all(
+        inputs.queries,
+        warnings=file_warnings,
+        flat=inputs.flat_query_dirs,
+        schema_files={Path(c.file.path).resolve() for c in chunks},
+    )
     all_files = [path for path, _ in parsed]
     rel = relative_paths(all_files, inputs.queries)
     modules = module_names(all_files, rel)
@@ -338,6 +349,7 @@ def analyze_query(
     attrs = catalog.attributes((c.table_oid, c.attnum) for c in described.columns)
 
     params: list[ParamIR] = []
+    cast_dims = _param_cast_dims(spec.tree)
     for p, oid in zip(spec.params, described.param_oids, strict=True):
         nullable = p.nullable
         if not nullable and p.target is not None:
@@ -349,7 +361,17 @@ def analyze_query(
             if p.target is not None
             else None
         )
-        params.append(ParamIR(p.number, p.name, types[oid], nullable, column, optional=p.nullable))
+        params.append(
+            ParamIR(
+                p.number,
+                p.name,
+                types[oid],
+                nullable,
+                column,
+                optional=p.nullable,
+                dims=cast_dims.get(p.number, 1),
+            )
+        )
 
     facts = [
         ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))
@@ -371,6 +393,7 @@ def analyze_query(
                 nullable=nullable,
                 table=f"{attr.schema}.{attr.table}" if attr else None,
                 table_column=attr.column if attr else None,
+                dims=attr.dims if attr else 1,
             )
         )
 
@@ -393,7 +416,7 @@ def analyze_query(
             f":{spec.command.value} discards the rows RETURNING produces; "
             "use :one or :many to read them"
         )
-    return _query_ir(
+    ir = _query_ir(
         spec,
         cmd=cmd,
         params=tuple(params),
@@ -402,7 +425,45 @@ def analyze_query(
         row_guaranteed=_row_guaranteed(spec),
         warnings=tuple(warnings),
         embeds=tuple(_embeds(catalog, spec, described, columns)),
+        copy=_copy_ir(spec),
     )
+
+    # Generated code reads rows by position: a star would pick up a column a later
+    # migration adds. The SQL it runs names the columns instead (as sqlc does).
+    def width(schema: str | None, name: str) -> int | None:
+        cols = catalog.relation_columns(schema, name)
+        return None if cols is None else len(cols)
+
+    expanded = expand_stars(spec.sql, spec.tree, [c.name for c in described.columns], width)
+    return ir if expanded == spec.sql else dataclasses.replace(ir, sql=expanded)
+
+
+def _param_cast_dims(tree: Any) -> dict[int, int]:
+    """``$1::text[][]`` → {1: 2}: a parameter's dimensions as its cast declares them."""
+    out: dict[int, int] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.ParamRef):
+            bounds = len(node.typeName.arrayBounds or ()) if node.typeName is not None else 0
+            if bounds > 1:
+                out[int(node.arg.number or 0)] = bounds
+        if isinstance(node, ast.Node):
+            for attr in child_slots(type(node)):
+                child = getattr(node, attr)
+                if child is not None:
+                    stack.append(child)
+        elif isinstance(node, tuple | list):
+            stack.extend(node)
+    return out
+
+
+def _copy_ir(spec: QuerySpec) -> CopyIR | None:
+    """What the renderer needs to write the COPY of a ``:copyfrom`` (checked already)."""
+    if spec.command != Command.COPYFROM:
+        return None
+    target = copy_target(spec.tree, spec.sql)
+    return CopyIR(target.relation, target.columns, target.param_numbers)
 
 
 def _check_command(spec: QuerySpec, d: Described) -> str | None:

@@ -13,7 +13,8 @@ migrations written for a production server as they are. What cannot run on the
 analyzer's throwaway database, and cannot change what a query sees, is blanked
 out before anything runs (same offsets, so errors still point at the file):
 psql meta-commands (``\restrict``), ``COPY … FROM stdin`` data, ownership,
-grants, roles, databases, tablespaces and subscriptions. A ``CREATE EXTENSION``
+grants, roles, databases, tablespaces and subscriptions, and annotated queries
+(sqlc projects often name one file as both ``schema`` and ``queries``). A ``CREATE EXTENSION``
 the server does not have is skipped with a warning, and an error that follows
 from it names the extension. Settings a file changes (pg_dump empties
 ``search_path``) end with the file.
@@ -50,6 +51,7 @@ _IGNORED_HINT_RE = re.compile(
 _IGNORED_STMT_RE = re.compile(
     r"(GRANT|REVOKE|SECURITY\s+LABEL|ALTER\s+DEFAULT\s+PRIVILEGES|COMMENT\s+ON\s+EXTENSION)\b"
     r"|(CREATE|ALTER|DROP)\s+(ROLE|USER|GROUP|DATABASE|TABLESPACE|SUBSCRIPTION)\b"
+    r"|(SET|RESET)\s+(ROLE|SESSION\s+AUTHORIZATION)\b"
     r"|ALTER\s[^;]*\bOWNER\s+TO\b",
     re.IGNORECASE,
 )
@@ -61,6 +63,8 @@ _EXTENSION_RE = re.compile(
     r"\bCREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(\"(?:[^\"]|\"\")+\"|[A-Za-z_][\w$]*)",
     re.IGNORECASE,
 )
+# a sqlc query annotation: a statement under one is a query, even in a schema file
+_ANNOTATION_RE = re.compile(r"^[ \t]*(?:--|/\*)[ \t]*name:", re.MULTILINE)
 _SETTING_RE = re.compile(r"^\s*(SET\s|SELECT\s+pg_catalog\.set_config\b)", re.IGNORECASE | re.M)
 
 
@@ -148,7 +152,8 @@ def load_schema(paths: list[Path]) -> list[SchemaChunk]:
 def _ignored(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """[start, end) regions of ``text[start:end]`` that are not to run (see the module doc)."""
     body = text[start:end]
-    if "\\" not in body and _IGNORED_HINT_RE.search(body) is None:
+    queries = _ANNOTATION_RE.search(body) is not None
+    if "\\" not in body and not queries and _IGNORED_HINT_RE.search(body) is None:
         return []  # the usual migration: nothing to look at closely
     regions: list[tuple[int, int]] = []
     for m in _COPY_RE.finditer(body):
@@ -159,7 +164,7 @@ def _ignored(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if not any(a <= m.start() < b for a, b in regions):
             regions.append((m.start(), m.end()))
     regions.sort()
-    if _IGNORED_HINT_RE.search(body) is not None:
+    if queries or _IGNORED_HINT_RE.search(body) is not None:
         regions += _ignored_statements(_blanked(body, regions))
     merged: list[tuple[int, int]] = []
     for a, b in sorted(regions):
@@ -188,11 +193,23 @@ def _ignored_statements(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for piece in slices:
         a, b = int(piece.start or 0), int(piece.stop or len(text))
-        first = _skip_space(text, a)
-        if _IGNORED_STMT_RE.match(text, first) is not None:
+        first = _skip_comments(text, a)
+        annotated = _ANNOTATION_RE.search(text, a, first) is not None  # a query, not schema
+        if annotated or _IGNORED_STMT_RE.match(text, first) is not None:
             semi = text.find(";", b - 1, b + 1)
             out.append((first, semi + 1 if semi != -1 else b))
     return out
+
+
+def _skip_comments(text: str, i: int) -> int:
+    """The first token at or after ``i``, past whitespace, ``--`` and ``/* */`` comments."""
+    while True:
+        j = _skip_space(text, i)
+        if text.startswith("/*", j):
+            close = text.find("*/", j + 2)
+            i = len(text) if close == -1 else close + 2
+        else:
+            return j
 
 
 def extensions_created(chunks: list[SchemaChunk]) -> list[tuple[str, SchemaChunk, int, int]]:

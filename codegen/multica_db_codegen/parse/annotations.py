@@ -25,7 +25,8 @@ from multica_db_codegen.errors import GenerateError, GenerateErrors, Location, S
 from multica_db_codegen.parse.params import rewrite_parameters
 from multica_db_codegen.parse.spec import Command, QuerySpec
 
-_NAME_RE = re.compile(r"^--\s*name:\s*(?P<rest>.*)$")
+# ``-- name: X :cmd``, or ``/* name: X :cmd */``, which sqlc also reads for PostgreSQL
+_NAME_RE = re.compile(r"^(?:--|/\*)\s*name:\s*(?P<rest>.*?)(?:\s*\*/)?$", re.DOTALL)
 _NAME_ARGS_RE = re.compile(r"^(?P<name>\S+)\s+:(?P<cmd>\S+)\s*$")
 # sqlc accepts any name of letters, digits and underscores (Unicode letters included);
 # the renderer's naming pass makes it a safe Python name (``In`` → ``in_``).
@@ -59,12 +60,16 @@ def snake_case(name: str) -> str:
 
 
 def parse_query_file(
-    path: Path | str, text: str | None = None, warnings: list[str] | None = None
+    path: Path | str,
+    text: str | None = None,
+    warnings: list[str] | None = None,
+    schema_too: bool = False,
 ) -> list[QuerySpec]:
     """Every annotated query of one file, or :class:`GenerateErrors` listing all problems.
 
     ``warnings`` receives ``file:line:col: message`` for each statement or annotation
-    skipped the way sqlc skips it.
+    skipped the way sqlc skips it. ``schema_too``: the file is also a schema input, so
+    its statements without an annotation are its schema, skipped here without a word.
     """
     src = SourceFile(str(path), text if text is not None else Path(path).read_text("utf-8"))
     errors: list[GenerateError] = []
@@ -83,7 +88,7 @@ def parse_query_file(
     comments = [
         _Comment(t.start, t.end + 1, src.text[t.start : t.end + 1])
         for t in tokens
-        if t.name == "SQL_COMMENT"
+        if t.name in ("SQL_COMMENT", "C_COMMENT")
     ]
     annotations: list[_Annotation] = []
     rejected: list[int] = []  # offsets of annotations already reported as malformed
@@ -143,7 +148,7 @@ def parse_query_file(
                     f"statement skipped: it follows {prior.name!r} without an annotation "
                     "of its own (sqlc keeps only the first statement under a name)",
                 )
-            else:
+            elif not schema_too:
                 note(at, "statement without a `-- name: Name :cmd` annotation is skipped")
             prev_end = end
             continue

@@ -2,7 +2,10 @@
 
 sqlc's dialect mixes ``$N``, ``@name``, ``sqlc.arg(name)`` and ``sqlc.narg(name)``.
 PostgreSQL only knows ``$N``, so named parameters are numbered after the highest
-``$N`` (one number per distinct name) and rewritten in place. The rewritten SQL
+``$N`` (one number per distinct name) and rewritten in place. sqlc also accepts
+``x IN (sqlc.slice(name))`` on PostgreSQL (a list parameter); PostgreSQL has no
+list-valued placeholder, so it becomes ``x = ANY($N)`` (``NOT IN``: ``<> ALL``),
+and the parameter is an array. The rewritten SQL
 is parsed again to name positional parameters from their context, the way sqlc
 does: the column they are compared with, assigned to or inserted into.
 """
@@ -28,9 +31,10 @@ _RESERVED = {"conn", "self", "cls", "cur", "row", "rows"}
 class _Occurrence:
     start: int
     end: int  # exclusive
-    kind: str  # "positional" | "named" | "narg" | "embed"
+    kind: str  # "positional" | "named" | "narg" | "embed" | "slice"
     name: str
     number: int = 0
+    negated: bool = False  # sqlc.slice under NOT IN
 
 
 def rewrite_parameters(
@@ -72,6 +76,8 @@ def rewrite_parameters(
             if occ.kind == "narg":
                 params[number].nullable = True
             replacement = f"${number}"
+            if occ.kind == "slice":
+                replacement = f"<> ALL(${number})" if occ.negated else f"= ANY(${number})"
         pieces.append(replacement)
         out_len += len(replacement)
         cursor = occ.end
@@ -142,18 +148,41 @@ def _find(sql: str, loc: Location, query: str) -> list[_Occurrence]:
                         location=Location(loc.file, loc.offset + t.start),
                         query=query,
                     )
-                if fname not in ("arg", "narg", "embed"):
+                if fname not in ("arg", "narg", "embed", "slice"):
                     raise GenerateError(
-                        f"unknown macro sqlc.{fname}() (expected sqlc.arg, sqlc.narg, sqlc.embed)",
+                        f"unknown macro sqlc.{fname}() "
+                        "(expected sqlc.arg, sqlc.narg, sqlc.slice, sqlc.embed)",
                         location=Location(loc.file, loc.offset + t.start),
                         query=query,
                     )
+                if fname == "slice":
+                    out.append(_slice(sql, tokens, i, loc, query))
+                    i += 7
+                    continue
                 kind = {"arg": "named", "narg": "narg", "embed": "embed"}[fname]
                 out.append(_Occurrence(t.start, rpar.end + 1, kind, _ident(sql, arg)))
                 i += 6
                 continue
         i += 1
     return out
+
+
+def _slice(sql: str, tokens: Any, i: int, loc: Location, query: str) -> _Occurrence:
+    """``[NOT] IN (sqlc.slice(name))``, from ``IN`` (or ``NOT``) to the list's ``)``."""
+
+    def text(j: int) -> str:
+        return str(sql[tokens[j].start : tokens[j].end + 1]) if 0 <= j < len(tokens) else ""
+
+    if not (i >= 2 and tokens[i - 2].name == "IN_P" and text(i - 1) == "(" and text(i + 6) == ")"):
+        raise GenerateError(
+            "sqlc.slice() must be the whole list of an IN: x IN (sqlc.slice(name))",
+            location=Location(loc.file, loc.offset + tokens[i].start),
+            query=query,
+        )
+    negated = i >= 3 and tokens[i - 3].name in ("NOT", "NOT_LA")
+    start = tokens[i - 3 if negated else i - 2].start
+    name = _ident(sql, tokens[i + 4])
+    return _Occurrence(start, tokens[i + 6].end + 1, "slice", name, negated=negated)
 
 
 def _is_word(t: Any) -> bool:
