@@ -315,8 +315,14 @@ def _generate(
 
     from multica_db_codegen.analyze.analyzer import Inputs, analyze
     from multica_db_codegen.render import writer
-    from multica_db_codegen.render.renderer import Settings, preload, render
+    from multica_db_codegen.render.renderer import (
+        Settings,
+        preload,
+        render_with_origins,
+        use_bytecode_cache,
+    )
 
+    use_bytecode_cache(caching.user_cache_dir() / "jinja2")
     if started is not None:  # work that would otherwise wait for the schema's database
         writer.prepare(pyproject)
         preload()
@@ -338,10 +344,12 @@ def _generate(
     settings = Settings(
         package=cfg.package, overrides=cfg.overrides, rename=rename, root=str(cfg.root)
     )
-    rendered = render(ir, settings)
+    rendered, origins = render_with_origins(ir, settings)
 
     def fmt(todo: dict[str, str]) -> dict[str, str]:
-        return writer.format_sources(todo, package=cfg.package, pyproject=pyproject)
+        return writer.format_sources(
+            todo, package=cfg.package, pyproject=pyproject, origins=origins
+        )
 
     if cache is None:
         return _write(cfg.out, cfg.root, fmt(rendered), check)

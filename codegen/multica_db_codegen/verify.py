@@ -167,6 +167,7 @@ class _Types:
         self._mapper = TypeMapper(
             enum_classes=r.enum_classes,
             composite_classes=r.composite_classes,
+            codecs=r.codecs,
             overrides=cfg.overrides,
             in_models=False,
         )

@@ -340,7 +340,14 @@ def array_decoder(element: Decoder | None = None) -> Callable[[Any], list[Any]]:
             return parse_array(value, element)
         if element is None:
             return list(value)
-        return [None if v is None else element(v) for v in value]
+        return [convert(v) for v in value]
+
+    def convert(v: Any) -> Any:
+        if v is None:
+            return None
+        if isinstance(v, list):  # a sub-array of a multidimensional array
+            return [convert(x) for x in v]
+        return element(v) if element is not None else v
 
     return decode
 
@@ -476,16 +483,27 @@ def json_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def array_encoder(element: Encoder | None = None) -> Callable[[Iterable[Any]], str]:
-    """The array literal of values whose text form ``element`` gives (default :func:`pg_text`)."""
+def array_encoder(element: Encoder | None = None, dims: int = 1) -> Callable[[Iterable[Any]], str]:
+    """The array literal of values whose text form ``element`` gives (default :func:`pg_text`).
+
+    ``dims``: the array's dimensions; lists nested that deep are sub-arrays (unquoted),
+    deeper ones are values (a JSON array inside a ``jsonb[]``).
+    """
     text = element or pg_text
 
+    def encode_level(values: Iterable[Any], depth: int) -> str:
+        parts = []
+        for v in values:
+            if v is None:
+                parts.append("NULL")
+            elif depth < dims and isinstance(v, list | tuple):
+                parts.append(encode_level(v, depth + 1))
+            else:
+                parts.append(_quote(text(v), doubled=False))
+        return "{" + ",".join(parts) + "}"
+
     def encode(values: Iterable[Any]) -> str:
-        return (
-            "{"
-            + ",".join("NULL" if v is None else _quote(text(v), doubled=False) for v in values)
-            + "}"
-        )
+        return encode_level(values, 1)
 
     return encode
 

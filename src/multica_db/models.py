@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import datetime
+import enum
 import uuid
-from enum import StrEnum
 
-from pydantic import BaseModel, JsonValue
+import pydantic
 
 
-class InvitationStatus(StrEnum):
+class InvitationStatus(enum.StrEnum):
     """PostgreSQL enum ``invitation_status``."""
 
     PENDING = "pending"
@@ -19,7 +19,7 @@ class InvitationStatus(StrEnum):
     EXPIRED = "expired"
 
 
-class IssueStatus(StrEnum):
+class IssueStatus(enum.StrEnum):
     """PostgreSQL enum ``issue_status``."""
 
     BACKLOG = "backlog"
@@ -30,7 +30,7 @@ class IssueStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class MemberRole(StrEnum):
+class MemberRole(enum.StrEnum):
     """PostgreSQL enum ``member_role``."""
 
     OWNER = "owner"
@@ -38,7 +38,7 @@ class MemberRole(StrEnum):
     MEMBER = "member"
 
 
-class TaskStatus(StrEnum):
+class TaskStatus(enum.StrEnum):
     """PostgreSQL enum ``task_status``."""
 
     QUEUED = "queued"
@@ -49,7 +49,7 @@ class TaskStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class Agent(BaseModel):
+class Agent(pydantic.BaseModel):
     """A row of the table ``public.agent``."""
 
     id: uuid.UUID
@@ -63,7 +63,7 @@ class Agent(BaseModel):
     archived_at: datetime.datetime | None
 
 
-class AgentRuntime(BaseModel):
+class AgentRuntime(pydantic.BaseModel):
     """A row of the table ``public.agent_runtime``."""
 
     id: uuid.UUID
@@ -74,7 +74,7 @@ class AgentRuntime(BaseModel):
     provider: str
     status: str
     device_info: str
-    metadata: JsonValue
+    metadata: pydantic.JsonValue
     owner_id: uuid.UUID | None
     last_seen_at: datetime.datetime
     created_at: datetime.datetime
@@ -82,7 +82,7 @@ class AgentRuntime(BaseModel):
     legacy_daemon_id: str | None
 
 
-class AgentTaskQueue(BaseModel):
+class AgentTaskQueue(pydantic.BaseModel):
     """A row of the table ``public.agent_task_queue``."""
 
     id: uuid.UUID
@@ -92,7 +92,7 @@ class AgentTaskQueue(BaseModel):
     status: TaskStatus
     priority: int
     attempt: int
-    result: JsonValue | None
+    result: pydantic.JsonValue | None
     error: str | None
     dispatched_at: datetime.datetime | None
     started_at: datetime.datetime | None
@@ -100,7 +100,7 @@ class AgentTaskQueue(BaseModel):
     created_at: datetime.datetime
 
 
-class AppUser(BaseModel):
+class AppUser(pydantic.BaseModel):
     """A row of the table ``public.app_user``."""
 
     id: uuid.UUID
@@ -111,7 +111,7 @@ class AppUser(BaseModel):
     updated_at: datetime.datetime
 
 
-class Invitation(BaseModel):
+class Invitation(pydantic.BaseModel):
     """A row of the table ``public.invitation``."""
 
     id: uuid.UUID
@@ -127,7 +127,7 @@ class Invitation(BaseModel):
     created_at: datetime.datetime
 
 
-class Issue(BaseModel):
+class Issue(pydantic.BaseModel):
     """A row of the table ``public.issue``."""
 
     id: uuid.UUID
@@ -143,7 +143,7 @@ class Issue(BaseModel):
     first_executed_at: datetime.datetime | None
 
 
-class Workspace(BaseModel):
+class Workspace(pydantic.BaseModel):
     """A row of the table ``public.workspace``."""
 
     id: uuid.UUID
@@ -155,7 +155,7 @@ class Workspace(BaseModel):
     updated_at: datetime.datetime
 
 
-class WorkspaceMember(BaseModel):
+class WorkspaceMember(pydantic.BaseModel):
     """A row of the table ``public.workspace_member``."""
 
     workspace_id: uuid.UUID

@@ -50,7 +50,7 @@ def test_query_edit_schema_edit_and_config_edit_all_change_output(
     pyproject = root / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + '\n[tool.multica-db.rename]\nauthor = "Writer"\n')
     assert cli(root, "generate")[0] == 0
-    assert "class Writer(BaseModel)" in (out / "models.py").read_text()
+    assert "class Writer(pydantic.BaseModel)" in (out / "models.py").read_text()
 
 
 def test_cached_and_uncached_runs_agree(

@@ -237,7 +237,7 @@ def test_select_star_narrowed_by_where_still_returns_the_table_model(
     assert queries["WithSelf"]["table_model"] is None
     text = (root / "out" / "pkg" / "queries" / "authors.py").read_text()
     assert "-> list[models.Author]:" in text
-    assert "class WithSelfRow(BaseModel):" in text
+    assert "class WithSelfRow(pydantic.BaseModel):" in text
 
 
 def test_only_narg_parameters_may_be_left_out(cli: Cli, project: Project) -> None:

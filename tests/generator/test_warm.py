@@ -161,7 +161,9 @@ def test_templates_compile_once_into_the_user_cache(tmp_path: Path, usable: bool
     if not usable:
         cache.write_text("a file where a directory should be")
     probe = (
+        "from multica_db_codegen.analyze.cache import user_cache_dir\n"
         "from multica_db_codegen.render import renderer\n"
+        "renderer.use_bytecode_cache(user_cache_dir() / 'jinja2')\n"
         "renderer.preload()\n"
         "print(renderer._env.bytecode_cache is not None)\n"
     )

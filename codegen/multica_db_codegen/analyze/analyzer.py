@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import os
 import re
@@ -26,6 +27,7 @@ from multica_db_codegen.analyze.describe import (
 from multica_db_codegen.analyze.ir import (
     AnalysisIR,
     ColumnIR,
+    CopyIR,
     EmbedIR,
     FileIR,
     ParamIR,
@@ -45,6 +47,7 @@ from multica_db_codegen.analyze.server import (
     start_session,
     throwaway_database,
 )
+from multica_db_codegen.analyze.stars import expand_stars
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
 from multica_db_codegen.parse.params import child_slots, python_safe
@@ -367,6 +370,7 @@ def analyze_query(
     attrs = catalog.attributes((c.table_oid, c.attnum) for c in described.columns)
 
     params: list[ParamIR] = []
+    cast_dims = _param_cast_dims(spec.tree)
     for p, oid in zip(spec.params, described.param_oids, strict=True):
         nullable = p.nullable
         if not nullable and p.target is not None:
@@ -378,7 +382,17 @@ def analyze_query(
             if p.target is not None
             else None
         )
-        params.append(ParamIR(p.number, p.name, types[oid], nullable, column, optional=p.nullable))
+        params.append(
+            ParamIR(
+                p.number,
+                p.name,
+                types[oid],
+                nullable,
+                column,
+                optional=p.nullable,
+                dims=cast_dims.get(p.number, 1),
+            )
+        )
 
     facts = [
         ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))
@@ -400,6 +414,7 @@ def analyze_query(
                 nullable=nullable,
                 table=f"{attr.schema}.{attr.table}" if attr else None,
                 table_column=attr.column if attr else None,
+                dims=attr.dims if attr else 1,
             )
         )
 
@@ -422,7 +437,7 @@ def analyze_query(
             f":{spec.command.value} discards the rows RETURNING produces; "
             "use :one or :many to read them"
         )
-    return _query_ir(
+    ir = _query_ir(
         spec,
         cmd=cmd,
         params=tuple(params),
@@ -431,7 +446,45 @@ def analyze_query(
         row_guaranteed=_row_guaranteed(spec),
         warnings=tuple(warnings),
         embeds=tuple(_embeds(catalog, spec, described, columns)),
+        copy=_copy_ir(spec),
     )
+
+    # Generated code reads rows by position: a star would pick up a column a later
+    # migration adds. The SQL it runs names the columns instead (as sqlc does).
+    def width(schema: str | None, name: str) -> int | None:
+        cols = catalog.relation_columns(schema, name)
+        return None if cols is None else len(cols)
+
+    expanded = expand_stars(spec.sql, spec.tree, [c.name for c in described.columns], width)
+    return ir if expanded == spec.sql else dataclasses.replace(ir, sql=expanded)
+
+
+def _param_cast_dims(tree: Any) -> dict[int, int]:
+    """``$1::text[][]`` → {1: 2}: a parameter's dimensions as its cast declares them."""
+    out: dict[int, int] = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.ParamRef):
+            bounds = len(node.typeName.arrayBounds or ()) if node.typeName is not None else 0
+            if bounds > 1:
+                out[int(node.arg.number or 0)] = bounds
+        if isinstance(node, ast.Node):
+            for attr in child_slots(type(node)):
+                child = getattr(node, attr)
+                if child is not None:
+                    stack.append(child)
+        elif isinstance(node, tuple | list):
+            stack.extend(node)
+    return out
+
+
+def _copy_ir(spec: QuerySpec) -> CopyIR | None:
+    """What the renderer needs to write the COPY of a ``:copyfrom`` (checked already)."""
+    if spec.command != Command.COPYFROM:
+        return None
+    target = copy_target(spec.tree, spec.sql)
+    return CopyIR(target.relation, target.columns, target.param_numbers)
 
 
 def _check_command(spec: QuerySpec, d: Described) -> str | None:

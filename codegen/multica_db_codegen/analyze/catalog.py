@@ -23,6 +23,7 @@ class Attribute:
     column: str
     notnull: bool
     relkind: str
+    dims: int = 1  # an array column's declared dimensions (text[][] → 2)
 
 
 class Catalog:
@@ -99,7 +100,8 @@ class Catalog:
             rows = self.conn.execute(
                 """
                 SELECT a.attrelid::int, a.attnum::int, n.nspname, c.relname, a.attname,
-                       a.attnotnull OR coalesce(dt.typnotnull, false), c.relkind
+                       a.attnotnull OR coalesce(dt.typnotnull, false), c.relkind,
+                       a.attndims::int
                 FROM pg_attribute a
                 JOIN pg_class c ON c.oid = a.attrelid
                 LEFT JOIN pg_type dt ON dt.oid = a.atttypid AND dt.typtype = 'd'
@@ -111,8 +113,8 @@ class Catalog:
             ).fetchall()
             for k in want:
                 self._attrs[k] = None
-            for rel, num, nsp, table, col, notnull, relkind in rows:
-                self._attrs[(rel, num)] = Attribute(nsp, table, col, notnull, relkind)
+            for rel, num, nsp, table, col, notnull, relkind, dims in rows:
+                self._attrs[(rel, num)] = Attribute(nsp, table, col, notnull, relkind, max(dims, 1))
         return {k: a for k in keys if (a := self._attrs.get(k)) is not None}
 
     def relation_columns(self, schema: str | None, name: str) -> list[tuple[str, bool]] | None:
@@ -233,7 +235,8 @@ class Catalog:
         """Every user table, view and composite type: one generated model each."""
         rows = self.conn.execute(
             """
-            SELECT n.nspname, c.relname, c.relkind, a.attname, a.atttypid::int, a.attnotnull
+            SELECT n.nspname, c.relname, c.relkind, a.attname, a.atttypid::int, a.attnotnull,
+                   a.attndims::int
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -255,7 +258,7 @@ class Catalog:
         ).fetchall()
         types = self.types(r[4] for r in rows)
         grouped: dict[tuple[str, str, str], list[ColumnIR]] = {}
-        for nsp, rel, kind, col, typ, notnull in rows:
+        for nsp, rel, kind, col, typ, notnull, dims in rows:
             if rel in TOOL_TABLES:
                 continue
             t = types[typ]
@@ -265,7 +268,12 @@ class Catalog:
                 nullable = not domain_not_null
             grouped.setdefault((nsp, rel, _KINDS[kind]), []).append(
                 ColumnIR(
-                    name=col, type=t, nullable=nullable, table=f"{nsp}.{rel}", table_column=col
+                    name=col,
+                    type=t,
+                    nullable=nullable,
+                    table=f"{nsp}.{rel}",
+                    table_column=col,
+                    dims=max(dims, 1),
                 )
             )
         return [TableIR(s, n, k, tuple(cols)) for (s, n, k), cols in grouped.items()]

@@ -40,6 +40,7 @@ class ParamIR:
     nullable: bool
     column: str | None = None  # "schema.table.column" it is inserted into or assigned to
     optional: bool = False  # sqlc.narg: the caller may leave it out (defaults to NULL)
+    dims: int = 1  # an array's declared dimensions ($1::text[][] → 2)
 
     @property
     def pg_type(self) -> str:
@@ -54,6 +55,7 @@ class ColumnIR:
     table: str | None = None  # "schema.table" of a direct column reference
     table_column: str | None = None
     embed: str | None = None  # sqlc.embed: the model this column is nested into
+    dims: int = 1  # an array's declared dimensions (a text[][] column → 2)
 
     @property
     def pg_type(self) -> str:
@@ -72,6 +74,15 @@ class EmbedIR:
 
 
 @dataclass(frozen=True, slots=True)
+class CopyIR:
+    """``:copyfrom``: the ``COPY`` that replaces ``INSERT INTO t (cols) VALUES ($1, …)``."""
+
+    relation: str  # quoted as written: "schema"."table"
+    columns: tuple[str, ...]  # target columns, in the INSERT's order
+    param_numbers: tuple[int, ...]  # the parameter feeding each column
+
+
+@dataclass(frozen=True, slots=True)
 class QueryIR:
     file: str
     line: int
@@ -87,6 +98,7 @@ class QueryIR:
     warnings: tuple[str, ...] = ()
     embeds: tuple[EmbedIR, ...] = ()
     error: str | None = None
+    copy: CopyIR | None = None  # :copyfrom only
 
 
 @dataclass(frozen=True, slots=True)

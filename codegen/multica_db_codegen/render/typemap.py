@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from multica_db_codegen.analyze.ir import TypeRef
 from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
-from multica_db_codegen.render import naming
 
 _BASE: dict[str, tuple[str, str | None]] = {
     # typname: (annotation, module to import)
@@ -48,8 +47,8 @@ _BASE: dict[str, tuple[str, str | None]] = {
     "timestamp": ("datetime.datetime", "datetime"),
     "timestamptz": ("datetime.datetime", "datetime"),
     "interval": ("datetime.timedelta", "datetime"),
-    "json": ("JsonValue", "pydantic"),
-    "jsonb": ("JsonValue", "pydantic"),
+    "json": ("pydantic.JsonValue", "pydantic"),
+    "jsonb": ("pydantic.JsonValue", "pydantic"),
     "inet": (
         "ipaddress.IPv4Address | ipaddress.IPv6Address"
         " | ipaddress.IPv4Interface | ipaddress.IPv6Interface",
@@ -70,28 +69,43 @@ _TEXTUAL = {"str"}
 
 @dataclass(slots=True)
 class Imports:
-    """What a rendered module must import, collected while mapping types."""
+    """What a rendered module must import, collected while mapping types.
 
-    modules: set[str] = field(default_factory=set)  # import X
-    pydantic: set[str] = field(default_factory=set)  # from pydantic import X
-    runtime: set[str] = field(default_factory=set)  # from multica_db._runtime import X
-    psycopg_range: bool = False
-    models: bool = False  # the generated models module
+    Everything is imported as a module and named qualified (``pydantic.BaseModel``,
+    ``psycopg.types.range.Range``), so no table, column or query can shadow it.
+    """
+
+    modules: set[str] = field(default_factory=set)  # import X (or X.Y)
+    runtime: bool = False  # from multica_db import _runtime
+    models: bool = False  # from <package> import models
 
     def merge(self, other: Imports) -> None:
         self.modules |= other.modules
-        self.pydantic |= other.pydantic
         self.runtime |= other.runtime
-        self.psycopg_range |= other.psycopg_range
         self.models |= other.models
 
 
 @dataclass(frozen=True, slots=True)
 class PyType:
+    """How one PostgreSQL type looks in Python and crosses the wire.
+
+    Each callable is an expression naming a function of one non-NULL value;
+    ``None`` means the value passes as it is.
+    """
+
     annotation: str
-    converter: str | None = None  # applied to non-NULL result values (enums, overrides)
-    json: str | None = None  # "Json" / "Jsonb": wrap parameters for psycopg
-    encoder: str | None = None  # applied to non-NULL parameters: their text form for PostgreSQL
+    loader: str | None = None  # applied to non-NULL result values (enums, composites, overrides)
+    dumper: str | None = None  # applied to non-NULL parameter values (json, text forms)
+    arbitrary: bool = False  # pydantic has no schema for it (overrides, psycopg ranges)
+    sends_text: bool = False  # the dumper gives PostgreSQL's text form (no binary COPY)
+
+
+def _list_of(annotation: str, dims: int, *, element_nullable: bool) -> str:
+    inner = f"{annotation} | None" if element_nullable else annotation
+    out = f"list[{inner}]"
+    for _ in range(dims - 1):  # sub-arrays of a multidimensional array are never NULL
+        out = f"list[{out}]"
+    return out
 
 
 class TypeMapper:
@@ -102,24 +116,41 @@ class TypeMapper:
         *,
         enum_classes: dict[str, str],
         composite_classes: dict[str, str],
+        codecs: dict[str, tuple[str, str]],
         overrides: tuple[Override, ...],
         in_models: bool,
     ) -> None:
         self.enum_classes = enum_classes  # "schema.name" -> class name
         self.composite_classes = composite_classes
+        self.codecs = codecs  # composite class -> (decoder, encoder) in the models module
         self.overrides = overrides
         self.in_models = in_models
         self.imports = Imports()
 
-    def _model_ref(self, cls: str) -> str:
+    def child(self) -> TypeMapper:
+        """A mapper like this one recording its own imports (what one function body uses)."""
+        return TypeMapper(
+            enum_classes=self.enum_classes,
+            composite_classes=self.composite_classes,
+            codecs=self.codecs,
+            overrides=self.overrides,
+            in_models=self.in_models,
+        )
+
+    def model_ref(self, name: str) -> str:
+        """A name defined in the models module, as this module refers to it."""
         if self.in_models:
-            return cls
+            return name
         self.imports.models = True
-        return f"models.{cls}"
+        return f"models.{name}"
 
     def _runtime(self, name: str) -> str:
-        self.imports.runtime.add(name)
-        return name
+        self.imports.runtime = True
+        return f"_runtime.{name}"
+
+    def _module(self, module: str, name: str) -> str:
+        self.imports.modules.add(module)
+        return f"{module}.{name}"
 
     def _override(self, t: TypeRef, column: str | None) -> str | None:
         for o in self.overrides:
@@ -141,78 +172,102 @@ class TypeMapper:
         return path
 
     def map(
-        self, t: TypeRef, *, column: str | None = None, element_nullable: bool = True
+        self,
+        t: TypeRef,
+        *,
+        column: str | None = None,
+        element_nullable: bool = True,
+        dims: int = 1,
     ) -> PyType:
-        """The annotation for a non-NULL value of ``t`` (callers add ``| None``)."""
+        """The annotation for a non-NULL value of ``t`` (callers add ``| None``).
+
+        ``dims``: an array's declared dimensions (``text[][]`` → 2): nested lists.
+        """
         override = self._override(t, column)
         if override is not None:
-            return PyType(self._use_path(override), converter=self._use_path(override))
+            path = self._use_path(override)
+            return PyType(path, loader=path, arbitrary=True)
         if t.kind == "domain" and t.base is not None:
-            return self.map(t.base, element_nullable=element_nullable)
+            return self.map(t.base, element_nullable=element_nullable, dims=dims)
         if t.kind == "array" and t.element is not None:
             inner = self.map(t.element)
-            elem = f"{inner.annotation} | None" if element_nullable else inner.annotation
-            conv = None
-            encoder = None
+            annotation = _list_of(inner.annotation, max(dims, 1), element_nullable=element_nullable)
+            loader = None
+            dumper = None
+            element_text = self.text_encoder(t.element)
+            encoder_args = ", ".join([element_text or "None", str(dims)] if dims > 1 else [])
             if user_defined(t.element):
                 # psycopg does not know the array's OID: it arrives as text
                 decoder = self.text_decoder(t.element)
-                conv = f"{self._runtime('array_decoder')}({decoder or ''})"
+                loader = f"{self._runtime('array_decoder')}({decoder or ''})"
                 # psycopg would send a list of str as text[], which PostgreSQL will not
                 # compare with an enum[]: send the array's text form, typed by the server
-                element = self.text_encoder(t.element)
-                encoder = (
-                    f"{self._runtime('array_encoder')}({element})"
-                    if element is not None
-                    else self._runtime("array_literal")
-                )
-            elif inner.converter is not None:
-                conv = f"{self._runtime('array_decoder')}({inner.converter})"
-            return PyType(f"list[{elem}]", converter=conv, encoder=encoder)
+                args = encoder_args or element_text or ""
+                dumper = f"{self._runtime('array_encoder')}({args})"
+            else:
+                if inner.loader is not None:
+                    loader = f"{self._runtime('array_decoder')}({inner.loader})"
+                if element_text is not None:  # jsonb[], hstore[], range[]: psycopg cannot
+                    dumper = f"{self._runtime('array_encoder')}({encoder_args or element_text})"
+            return PyType(
+                annotation,
+                loader=loader,
+                dumper=dumper,
+                arbitrary=inner.arbitrary,
+                sends_text=dumper is not None,
+            )
         if t.kind == "enum":
             cls = self.enum_classes.get(f"{t.schema}.{t.name}")
             if cls is None:
                 raise GenerateError(f"enum {t.pg_type} is not in the schema's enums")
-            ref = self._model_ref(cls)
-            return PyType(ref, converter=ref)
+            ref = self.model_ref(cls)
+            return PyType(ref, loader=ref)
         if t.kind == "composite":
             cls = self.composite_classes.get(f"{t.schema}.{t.name}")
             if cls is None:
                 raise _unsupported(t)
-            ref = self._model_ref(cls)
-            decoder = self._model_ref(decoder_name(cls))
-            return PyType(ref, converter=decoder, encoder=self._model_ref(encoder_name(cls)))
+            decoder, encoder = self.codecs[cls]
+            return PyType(
+                self.model_ref(cls),
+                loader=self.model_ref(decoder),
+                dumper=self.model_ref(encoder),
+                sends_text=True,
+            )
         if t.kind in ("range", "multirange") and t.element is not None:
             inner = self.map(t.element)
-            self.imports.psycopg_range = True
-            wrapper = "Range" if t.kind == "range" else "Multirange"
+            if t.kind == "range":
+                wrapper = self._module("psycopg.types.range", "Range")
+            else:
+                wrapper = self._module("psycopg.types.multirange", "Multirange")
             annotation = f"{wrapper}[{inner.annotation}]"
             if t.oid < FIRST_USER_OID:
-                return PyType(annotation)
+                return PyType(annotation, arbitrary=True)
             # a user-defined range type: its OID is unknown to psycopg, so it travels as text
-            kind = t.kind
             decoder = self.text_decoder(t.element) or ""
             return PyType(
                 annotation,
-                converter=f"{self._runtime(kind + '_decoder')}({decoder})",
-                encoder=self._runtime(kind + "_literal"),
+                loader=f"{self._runtime(t.kind + '_decoder')}({decoder})",
+                dumper=self._runtime(t.kind + "_literal"),
+                arbitrary=True,
+                sends_text=True,
             )
         base = _BASE.get(t.name)
         if base is None:
             raise _unsupported(t)
         annotation, module = base
-        if module == "pydantic":
-            self.imports.pydantic.add(annotation)
-        elif module is not None:
+        if module is not None:
             self.imports.modules.add(module)
         if t.name == "hstore":
             return PyType(
                 annotation,
-                converter=self._runtime("parse_hstore"),
-                encoder=self._runtime("hstore_literal"),
+                loader=self._runtime("parse_hstore"),
+                dumper=self._runtime("hstore_literal"),
+                sends_text=True,
             )
-        json = {"json": "Json", "jsonb": "Jsonb"}.get(t.name)
-        return PyType(annotation, json=json)
+        if t.name in ("json", "jsonb"):
+            wrapper = "Json" if t.name == "json" else "Jsonb"
+            return PyType(annotation, dumper=self._module("psycopg.types.json", wrapper))
+        return PyType(annotation)
 
     def text_encoder(self, t: TypeRef) -> str | None:
         """An expression giving the text form of a ``t`` nested in a literal.
@@ -222,14 +277,14 @@ class TypeMapper:
         if t.kind == "domain" and t.base is not None:
             return self.text_encoder(t.base)
         if t.kind == "composite":
-            return self.map(t).encoder
+            return self.map(t).dumper
         if t.kind == "array" and t.element is not None:
             element = self.text_encoder(t.element)
             return None if element is None else f"{self._runtime('array_encoder')}({element})"
         if t.name in ("json", "jsonb"):
             return self._runtime("json_text")
         if t.kind in ("range", "multirange") and t.oid >= FIRST_USER_OID:
-            return self.map(t).encoder
+            return self.map(t).dumper
         if t.kind in ("range", "multirange"):
             return self._runtime(f"{t.kind}_literal")
         if t.name == "hstore":
@@ -246,7 +301,7 @@ class TypeMapper:
         if t.kind in ("enum", "composite") or (
             t.kind in ("range", "multirange") and t.oid >= FIRST_USER_OID
         ):
-            return self.map(t).converter
+            return self.map(t).loader
         if t.kind == "array" and t.element is not None:
             if not user_defined(t.element):
                 return f"{self._runtime('text_loader')}({t.oid})"
@@ -260,16 +315,6 @@ class TypeMapper:
         if self.map(t).annotation in _TEXTUAL:
             return None
         return f"{self._runtime('text_loader')}({t.oid})"
-
-
-def encoder_name(cls: str) -> str:
-    """The models-module function that encodes composite ``cls`` as its text form."""
-    return f"encode_{naming.function(cls)}"
-
-
-def decoder_name(cls: str) -> str:
-    """The models-module function that decodes composite ``cls`` from its text form."""
-    return f"decode_{naming.function(cls)}"
 
 
 def user_defined(t: TypeRef) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from multica_db_codegen.errors import GenerateError
-from multica_db_codegen.render.renderer import HEADER
+from multica_db_codegen.render.renderer import HEADER, Origin
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -34,23 +34,104 @@ def _ruff() -> str:
         return found
 
 
+class GeneratorBug(GenerateError):
+    """Generated code that does not compile or fails ruff's F rules: never written."""
+
+
+def _origin(text: str, line: int, origins: dict[str, Origin]) -> Origin | None:
+    """The query whose top-level definition holds ``line`` (1-based) of a generated module."""
+    lines = text.splitlines()
+    for i in range(min(line, len(lines)) - 1, -1, -1):
+        head = lines[i]
+        if head[:1].isspace() or not head:
+            continue
+        for prefix in ("async def ", "def ", "class "):
+            if head.startswith(prefix):
+                name = head[len(prefix) :].split("(", 1)[0].split(":", 1)[0].strip()
+                return origins.get(name)
+        name = head.split("=", 1)[0].strip()
+        if name in origins:
+            return origins[name]
+    return None
+
+
+def _bug(rel: str, text: str, line: int, message: str, origins: dict[str, Origin]) -> GeneratorBug:
+    lines = text.splitlines()
+    excerpt = lines[line - 1] if 0 < line <= len(lines) else ""
+    found = _origin(text, line, origins)
+    where = f" (query {found.query} at {found.file}:{found.line})" if found else ""
+    return GeneratorBug(
+        f"generated {rel}:{line}: {message}{where} — a generator bug, nothing was written\n"
+        f"    {excerpt.strip()}",
+        hint="please report it with the query above",
+    )
+
+
+def check_compiles(files: dict[str, str], origins: dict[str, dict[str, Origin]]) -> None:
+    """Every module must be valid Python before ruff sees it (ruff's own errors are terse)."""
+    for rel, text in files.items():
+        try:
+            compile(text, rel, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            raise _bug(rel, text, exc.lineno or 0, exc.msg, origins.get(rel, {})) from None
+
+
+def _check_pyflakes(
+    ruff: str, root: Path, files: dict[str, str], origins: dict[str, dict[str, Origin]]
+) -> None:
+    """ruff's F rules (undefined, redefined, unused names…) on the formatted modules."""
+    import json
+
+    done = subprocess.run(
+        [
+            *(ruff, "check", "--isolated", "--no-cache", "--select", "F,E9"),
+            *("--output-format", "json", "--exit-zero", str(root)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+    )
+    if done.returncode != 0:
+        raise GeneratorBug("ruff failed on generated code (a generator bug):\n" + done.stderr)
+    for item in json.loads(done.stdout or "[]"):
+        rel = Path(item["filename"]).resolve().relative_to(root.resolve()).as_posix()
+        line = int((item.get("location") or {}).get("row") or 0)
+        message = f"{item.get('code')} {item.get('message')}"
+        raise _bug(rel, files.get(rel, ""), line, message, origins.get(rel, {}))
+
+
 def format_sources(
-    files: dict[str, str], *, package: str, pyproject: Path | None
+    files: dict[str, str],
+    *,
+    package: str,
+    pyproject: Path | None,
+    origins: dict[str, dict[str, Origin]] | None = None,
 ) -> dict[str, str]:
     """Sort imports and format exactly as ``ruff check --fix`` / ``ruff format`` would.
 
-    The runtime package is written as it is: the same bytes in every project,
-    whatever its ruff settings.
+    Each module is compiled first and checked with ruff's F rules after formatting;
+    a failure is a :class:`GeneratorBug` naming the query and the line. The runtime
+    package is written as it is: the same bytes in every project, whatever its ruff
+    settings.
     """
     verbatim = {rel: text for rel, text in files.items() if rel.startswith("runtime/")}
     files = {rel: text for rel, text in files.items() if rel not in verbatim}
     if not files:
         return verbatim
-    return {**_format(files, package=package, pyproject=pyproject), **verbatim}
+    formatted = _format(files, package=package, pyproject=pyproject, origins=origins or {})
+    return {**formatted, **verbatim}
 
 
-def _format(files: dict[str, str], *, package: str, pyproject: Path | None) -> dict[str, str]:
+def _format(
+    files: dict[str, str],
+    *,
+    package: str,
+    pyproject: Path | None,
+    origins: dict[str, dict[str, Origin]],
+) -> dict[str, str]:
     ruff = _ruff()
+    check_compiles(files, origins)
     config = ["--config", str(pyproject)] if pyproject is not None else []
     with tempfile.TemporaryDirectory(prefix="multica-db-render-") as tmp:
         root = Path(tmp)
@@ -79,7 +160,7 @@ def _format(files: dict[str, str], *, package: str, pyproject: Path | None) -> d
             # the user's own ruff runs (the project root), never wherever we were started.
             done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=project_dir)
             if done.returncode not in (0, 1):
-                raise GenerateError(
+                raise GeneratorBug(
                     "ruff failed on generated code (a generator bug):\n" + done.stdout + done.stderr
                 )
         limit = _line_length(pyproject)
@@ -87,6 +168,7 @@ def _format(files: dict[str, str], *, package: str, pyproject: Path | None) -> d
             rel: _drop_unneeded_noqa((root / rel).read_text(encoding="utf-8"), limit)
             for rel in files
         }
+        _check_pyflakes(ruff, root, out, origins)
         if any(NOQA_LINE in text for text in out.values()) and not _e501_answer(
             ruff, config, project_dir, root
         ):

@@ -8,19 +8,28 @@ import datetime
 import uuid
 from typing import Any
 
-from psycopg import Connection, RawCursor
-from psycopg.types.json import Jsonb
-from pydantic import BaseModel, JsonValue
+import psycopg
+import psycopg.rows
+import psycopg.types.json
+import pydantic
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows, row_maker
+from multica_db import _runtime, models
 
-LIST_AGENT_RUNTIMES = """SELECT * FROM agent_runtime
+LIST_AGENT_RUNTIMES = """SELECT
+    id, workspace_id, daemon_id, name, runtime_mode, provider, status,
+    device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
+    legacy_daemon_id FROM agent_runtime
 WHERE workspace_id = $1
 ORDER BY created_at ASC"""
-GET_AGENT_RUNTIME = """SELECT * FROM agent_runtime
+GET_AGENT_RUNTIME = """SELECT
+    id, workspace_id, daemon_id, name, runtime_mode, provider, status,
+    device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
+    legacy_daemon_id FROM agent_runtime
 WHERE id = $1"""
-GET_AGENT_RUNTIME_FOR_WORKSPACE = """SELECT * FROM agent_runtime
+GET_AGENT_RUNTIME_FOR_WORKSPACE = """SELECT
+    id, workspace_id, daemon_id, name, runtime_mode, provider, status,
+    device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
+    legacy_daemon_id FROM agent_runtime
 WHERE id = $1 AND workspace_id = $2"""
 UPSERT_AGENT_RUNTIME = """INSERT INTO agent_runtime (
 workspace_id,
@@ -44,11 +53,17 @@ metadata = EXCLUDED.metadata,
 owner_id = COALESCE(EXCLUDED.owner_id, agent_runtime.owner_id),
 last_seen_at = now(),
 updated_at = now()
-RETURNING *, (xmax = 0) AS inserted"""
+RETURNING
+    id, workspace_id, daemon_id, name, runtime_mode, provider, status,
+    device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
+    legacy_daemon_id, (xmax = 0) AS inserted"""
 UPDATE_AGENT_RUNTIME_HEARTBEAT = """UPDATE agent_runtime
 SET status = 'online', last_seen_at = now(), updated_at = now()
 WHERE id = $1
-RETURNING *"""
+RETURNING
+    id, workspace_id, daemon_id, name, runtime_mode, provider, status,
+    device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
+    legacy_daemon_id"""
 SET_AGENT_RUNTIME_OFFLINE = """UPDATE agent_runtime
 SET status = 'offline', updated_at = now()
 WHERE id = $1"""
@@ -64,7 +79,10 @@ AND runtime_id IN (
 SELECT id FROM agent_runtime WHERE status = 'offline'
 )
 RETURNING id, agent_id, issue_id"""
-LIST_AGENT_RUNTIMES_BY_OWNER = """SELECT * FROM agent_runtime
+LIST_AGENT_RUNTIMES_BY_OWNER = """SELECT
+    id, workspace_id, daemon_id, name, runtime_mode, provider, status,
+    device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
+    legacy_daemon_id FROM agent_runtime
 WHERE workspace_id = $1 AND owner_id = $2
 ORDER BY created_at ASC"""
 DELETE_AGENT_RUNTIME = "DELETE FROM agent_runtime WHERE id = $1"
@@ -74,7 +92,10 @@ COUNT_ACTIVE_AGENTS_BY_RUNTIME = (
 DELETE_ARCHIVED_AGENTS_BY_RUNTIME = (
     "DELETE FROM agent WHERE runtime_id = $1 AND archived_at IS NOT NULL"
 )
-FIND_LEGACY_RUNTIMES_BY_DAEMON_ID = """SELECT * FROM agent_runtime
+FIND_LEGACY_RUNTIMES_BY_DAEMON_ID = """SELECT
+    id, workspace_id, daemon_id, name, runtime_mode, provider, status,
+    device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
+    legacy_daemon_id FROM agent_runtime
 WHERE workspace_id = $1
 AND provider = $2
 AND LOWER(daemon_id) = LOWER($3)"""
@@ -94,7 +115,7 @@ AND id NOT IN (SELECT DISTINCT runtime_id FROM agent)
 RETURNING id, workspace_id"""
 
 
-class UpsertAgentRuntimeRow(BaseModel):
+class UpsertAgentRuntimeRow(pydantic.BaseModel):
     """A row of ``UpsertAgentRuntime``."""
 
     id: uuid.UUID
@@ -105,7 +126,7 @@ class UpsertAgentRuntimeRow(BaseModel):
     provider: str
     status: str
     device_info: str
-    metadata: JsonValue
+    metadata: pydantic.JsonValue
     owner_id: uuid.UUID | None
     last_seen_at: datetime.datetime
     created_at: datetime.datetime
@@ -114,14 +135,14 @@ class UpsertAgentRuntimeRow(BaseModel):
     inserted: bool
 
 
-class MarkStaleRuntimesOfflineRow(BaseModel):
+class MarkStaleRuntimesOfflineRow(pydantic.BaseModel):
     """A row of ``MarkStaleRuntimesOffline``."""
 
     id: uuid.UUID
     workspace_id: uuid.UUID
 
 
-class FailTasksForOfflineRuntimesRow(BaseModel):
+class FailTasksForOfflineRuntimesRow(pydantic.BaseModel):
     """A row of ``FailTasksForOfflineRuntimes``."""
 
     id: uuid.UUID
@@ -129,14 +150,14 @@ class FailTasksForOfflineRuntimesRow(BaseModel):
     issue_id: uuid.UUID
 
 
-class DeleteStaleOfflineRuntimesRow(BaseModel):
+class DeleteStaleOfflineRuntimesRow(pydantic.BaseModel):
     """A row of ``DeleteStaleOfflineRuntimes``."""
 
     id: uuid.UUID
     workspace_id: uuid.UUID
 
 
-_make_agent_runtime = row_maker(
+_make_agent_runtime = _runtime.row_maker(
     models.AgentRuntime,
     (
         "id",
@@ -155,7 +176,7 @@ _make_agent_runtime = row_maker(
         "legacy_daemon_id",
     ),
 )
-_make_upsert_agent_runtime_row = row_maker(
+_make_upsert_agent_runtime_row = _runtime.row_maker(
     UpsertAgentRuntimeRow,
     (
         "id",
@@ -175,59 +196,69 @@ _make_upsert_agent_runtime_row = row_maker(
         "inserted",
     ),
 )
-_make_mark_stale_runtimes_offline_row = row_maker(
+_make_mark_stale_runtimes_offline_row = _runtime.row_maker(
     MarkStaleRuntimesOfflineRow,
     ("id", "workspace_id"),
 )
-_make_fail_tasks_for_offline_runtimes_row = row_maker(
+_make_fail_tasks_for_offline_runtimes_row = _runtime.row_maker(
     FailTasksForOfflineRuntimesRow,
     ("id", "agent_id", "issue_id"),
 )
-_make_delete_stale_offline_runtimes_row = row_maker(
+_make_delete_stale_offline_runtimes_row = _runtime.row_maker(
     DeleteStaleOfflineRuntimesRow,
     ("id", "workspace_id"),
 )
 
 
 def list_agent_runtimes(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
 ) -> list[models.AgentRuntime]:
     """Run ``ListAgentRuntimes`` (:many)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(LIST_AGENT_RUNTIMES, (workspace_id,))
         rows = cur.fetchall()
-    return make_rows(_make_agent_runtime, rows)
+    return _runtime.make_rows(_make_agent_runtime, rows)
 
 
 def get_agent_runtime(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``GetAgentRuntime`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(GET_AGENT_RUNTIME, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_agent_runtime(row)
+    if row is None:
+        return None
+    return _make_agent_runtime(row)
 
 
 def get_agent_runtime_for_workspace(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
     workspace_id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``GetAgentRuntimeForWorkspace`` (:one)."""
-    with RawCursor(conn) as cur:
-        cur.execute(GET_AGENT_RUNTIME_FOR_WORKSPACE, (id, workspace_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            GET_AGENT_RUNTIME_FOR_WORKSPACE,
+            (
+                id,
+                workspace_id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_agent_runtime(row)
+    if row is None:
+        return None
+    return _make_agent_runtime(row)
 
 
 def upsert_agent_runtime(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     daemon_id: str,
@@ -236,13 +267,13 @@ def upsert_agent_runtime(
     provider: str,
     status: str,
     device_info: str,
-    metadata: JsonValue,
+    metadata: pydantic.JsonValue,
     owner_id: uuid.UUID | None,
 ) -> UpsertAgentRuntimeRow:
     """(xmax = 0) AS inserted distinguishes a fresh insert (true) from an upsert
     that updated an existing row (false). Analytics reads this to fire the
     runtime_registered event only on first-time registration."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(
             UPSERT_AGENT_RUNTIME,
             (
@@ -253,111 +284,119 @@ def upsert_agent_runtime(
                 provider,
                 status,
                 device_info,
-                Jsonb(metadata),
+                psycopg.types.json.Jsonb(metadata),
                 owner_id,
             ),
         )
         row = cur.fetchone()
     if row is None:
-        raise NoRowError("UpsertAgentRuntime returned no row")
+        raise _runtime.NoRowError("UpsertAgentRuntime returned no row")
     return _make_upsert_agent_runtime_row(row)
 
 
 def update_agent_runtime_heartbeat(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``UpdateAgentRuntimeHeartbeat`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(UPDATE_AGENT_RUNTIME_HEARTBEAT, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_agent_runtime(row)
+    if row is None:
+        return None
+    return _make_agent_runtime(row)
 
 
 def set_agent_runtime_offline(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> None:
     """Run ``SetAgentRuntimeOffline`` (:exec)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(SET_AGENT_RUNTIME_OFFLINE, (id,))
 
 
 def mark_stale_runtimes_offline(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     stale_seconds: float,
 ) -> list[MarkStaleRuntimesOfflineRow]:
     """Run ``MarkStaleRuntimesOffline`` (:many)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(MARK_STALE_RUNTIMES_OFFLINE, (stale_seconds,))
         rows = cur.fetchall()
-    return make_rows(_make_mark_stale_runtimes_offline_row, rows)
+    return _runtime.make_rows(_make_mark_stale_runtimes_offline_row, rows)
 
 
 def fail_tasks_for_offline_runtimes(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
 ) -> list[FailTasksForOfflineRuntimesRow]:
     """Marks dispatched/running tasks as failed when their runtime is offline.
     This cleans up orphaned tasks after a daemon crash or network partition."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(FAIL_TASKS_FOR_OFFLINE_RUNTIMES, None)
         rows = cur.fetchall()
-    return make_rows(_make_fail_tasks_for_offline_runtimes_row, rows)
+    return _runtime.make_rows(_make_fail_tasks_for_offline_runtimes_row, rows)
 
 
 def list_agent_runtimes_by_owner(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     owner_id: uuid.UUID,
 ) -> list[models.AgentRuntime]:
     """Run ``ListAgentRuntimesByOwner`` (:many)."""
-    with RawCursor(conn) as cur:
-        cur.execute(LIST_AGENT_RUNTIMES_BY_OWNER, (workspace_id, owner_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            LIST_AGENT_RUNTIMES_BY_OWNER,
+            (
+                workspace_id,
+                owner_id,
+            ),
+        )
         rows = cur.fetchall()
-    return make_rows(_make_agent_runtime, rows)
+    return _runtime.make_rows(_make_agent_runtime, rows)
 
 
 def delete_agent_runtime(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> None:
     """Run ``DeleteAgentRuntime`` (:exec)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(DELETE_AGENT_RUNTIME, (id,))
 
 
 def count_active_agents_by_runtime(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     runtime_id: uuid.UUID,
 ) -> int:
     """Run ``CountActiveAgentsByRuntime`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(COUNT_ACTIVE_AGENTS_BY_RUNTIME, (runtime_id,))
         row = cur.fetchone()
     if row is None:
-        raise NoRowError("CountActiveAgentsByRuntime returned no row")
+        raise _runtime.NoRowError("CountActiveAgentsByRuntime returned no row")
     _value: int = row[0]
     return _value
 
 
 def delete_archived_agents_by_runtime(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     runtime_id: uuid.UUID,
 ) -> None:
     """Run ``DeleteArchivedAgentsByRuntime`` (:exec)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(DELETE_ARCHIVED_AGENTS_BY_RUNTIME, (runtime_id,))
 
 
 def find_legacy_runtimes_by_daemon_id(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     provider: str,
@@ -378,27 +417,40 @@ def find_legacy_runtimes_by_daemon_id(
     same workspace+provider). A single-row lookup would consolidate only one
     of them and leave the rest orphaned. Callers must merge every returned
     row into the new UUID-keyed runtime."""
-    with RawCursor(conn) as cur:
-        cur.execute(FIND_LEGACY_RUNTIMES_BY_DAEMON_ID, (workspace_id, provider, daemon_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            FIND_LEGACY_RUNTIMES_BY_DAEMON_ID,
+            (
+                workspace_id,
+                provider,
+                daemon_id,
+            ),
+        )
         rows = cur.fetchall()
-    return make_rows(_make_agent_runtime, rows)
+    return _runtime.make_rows(_make_agent_runtime, rows)
 
 
 def reassign_agents_to_runtime(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     new_runtime_id: uuid.UUID,
     old_runtime_id: uuid.UUID,
 ) -> int:
     """Re-points every agent referencing old_runtime_id at new_runtime_id."""
-    with RawCursor(conn) as cur:
-        cur.execute(REASSIGN_AGENTS_TO_RUNTIME, (new_runtime_id, old_runtime_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            REASSIGN_AGENTS_TO_RUNTIME,
+            (
+                new_runtime_id,
+                old_runtime_id,
+            ),
+        )
         _affected: int = cur.rowcount
     return _affected
 
 
 def reassign_tasks_to_runtime(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     new_runtime_id: uuid.UUID,
     old_runtime_id: uuid.UUID,
@@ -406,14 +458,20 @@ def reassign_tasks_to_runtime(
     """Re-points every queued/running/completed task referencing old_runtime_id.
     Required before deleting the old runtime row because agent_task_queue has
     an ON DELETE CASCADE FK that would otherwise drop historical tasks."""
-    with RawCursor(conn) as cur:
-        cur.execute(REASSIGN_TASKS_TO_RUNTIME, (new_runtime_id, old_runtime_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            REASSIGN_TASKS_TO_RUNTIME,
+            (
+                new_runtime_id,
+                old_runtime_id,
+            ),
+        )
         _affected: int = cur.rowcount
     return _affected
 
 
 def record_runtime_legacy_daemon_id(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
     legacy_daemon_id: str | None,
@@ -422,19 +480,25 @@ def record_runtime_legacy_daemon_id(
     this row. Useful for debugging when tracing back why a given runtime row
     subsumed an old one, and only overwrites NULL so the earliest merge is
     preserved."""
-    with RawCursor(conn) as cur:
-        cur.execute(RECORD_RUNTIME_LEGACY_DAEMON_ID, (id, legacy_daemon_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            RECORD_RUNTIME_LEGACY_DAEMON_ID,
+            (
+                id,
+                legacy_daemon_id,
+            ),
+        )
 
 
 def delete_stale_offline_runtimes(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     stale_seconds: float,
 ) -> list[DeleteStaleOfflineRuntimesRow]:
     """Deletes runtimes that have been offline for longer than the TTL and have
     no agents bound (active or archived). The FK constraint on agent.runtime_id
     is ON DELETE RESTRICT, so we must exclude all agent references."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(DELETE_STALE_OFFLINE_RUNTIMES, (stale_seconds,))
         rows = cur.fetchall()
-    return make_rows(_make_delete_stale_offline_runtimes_row, rows)
+    return _runtime.make_rows(_make_delete_stale_offline_runtimes_row, rows)

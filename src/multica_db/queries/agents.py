@@ -7,33 +7,45 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import Connection, RawCursor
+import psycopg
+import psycopg.rows
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows, row_maker
+from multica_db import _runtime, models
 
 CREATE_AGENT = """INSERT INTO agent (workspace_id, runtime_id, name, instructions, owner_id)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING *"""
-GET_AGENT = """SELECT * FROM agent
+RETURNING
+    id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
+    updated_at, archived_at"""
+GET_AGENT = """SELECT
+    id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
+    updated_at, archived_at FROM agent
 WHERE id = $1"""
 ARCHIVE_AGENT = """UPDATE agent
 SET archived_at = now(), updated_at = now()
 WHERE id = $1 AND archived_at IS NULL
-RETURNING *"""
-LIST_AGENTS_BY_WORKSPACE = """SELECT * FROM agent
+RETURNING
+    id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
+    updated_at, archived_at"""
+LIST_AGENTS_BY_WORKSPACE = """SELECT
+    id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
+    updated_at, archived_at FROM agent
 WHERE workspace_id = $1
   AND ($2::boolean OR archived_at IS NULL)
 ORDER BY created_at, id"""
-LIST_AGENTS_BY_RUNTIME = """SELECT * FROM agent
+LIST_AGENTS_BY_RUNTIME = """SELECT
+    id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
+    updated_at, archived_at FROM agent
 WHERE runtime_id = $1
   AND ($2::boolean OR archived_at IS NULL)
 ORDER BY created_at, id"""
-LIST_AGENTS_BY_IDS = """SELECT * FROM agent
+LIST_AGENTS_BY_IDS = """SELECT
+    id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
+    updated_at, archived_at FROM agent
 WHERE id = ANY($1::uuid[])
 ORDER BY created_at, id"""
 
-_make_agent = row_maker(
+_make_agent = _runtime.row_maker(
     models.Agent,
     (
         "id",
@@ -50,7 +62,7 @@ _make_agent = row_maker(
 
 
 def create_agent(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     runtime_id: uuid.UUID,
@@ -59,72 +71,97 @@ def create_agent(
     owner_id: uuid.UUID | None = None,
 ) -> models.Agent:
     """Run ``CreateAgent`` (:one)."""
-    with RawCursor(conn) as cur:
-        cur.execute(CREATE_AGENT, (workspace_id, runtime_id, name, instructions, owner_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            CREATE_AGENT,
+            (
+                workspace_id,
+                runtime_id,
+                name,
+                instructions,
+                owner_id,
+            ),
+        )
         row = cur.fetchone()
     if row is None:
-        raise NoRowError("CreateAgent returned no row")
+        raise _runtime.NoRowError("CreateAgent returned no row")
     return _make_agent(row)
 
 
 def get_agent(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.Agent | None:
     """Run ``GetAgent`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(GET_AGENT, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_agent(row)
+    if row is None:
+        return None
+    return _make_agent(row)
 
 
 def archive_agent(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.Agent | None:
     """Archiving keeps the row (tasks and issues still reference it); only the
     first archive sets archived_at, a repeat returns no row."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(ARCHIVE_AGENT, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_agent(row)
+    if row is None:
+        return None
+    return _make_agent(row)
 
 
 def list_agents_by_workspace(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     include_archived: bool,
 ) -> list[models.Agent]:
     """Run ``ListAgentsByWorkspace`` (:many)."""
-    with RawCursor(conn) as cur:
-        cur.execute(LIST_AGENTS_BY_WORKSPACE, (workspace_id, include_archived))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            LIST_AGENTS_BY_WORKSPACE,
+            (
+                workspace_id,
+                include_archived,
+            ),
+        )
         rows = cur.fetchall()
-    return make_rows(_make_agent, rows)
+    return _runtime.make_rows(_make_agent, rows)
 
 
 def list_agents_by_runtime(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     runtime_id: uuid.UUID,
     include_archived: bool,
 ) -> list[models.Agent]:
     """Run ``ListAgentsByRuntime`` (:many)."""
-    with RawCursor(conn) as cur:
-        cur.execute(LIST_AGENTS_BY_RUNTIME, (runtime_id, include_archived))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            LIST_AGENTS_BY_RUNTIME,
+            (
+                runtime_id,
+                include_archived,
+            ),
+        )
         rows = cur.fetchall()
-    return make_rows(_make_agent, rows)
+    return _runtime.make_rows(_make_agent, rows)
 
 
 def list_agents_by_ids(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     ids: list[uuid.UUID],
 ) -> list[models.Agent]:
     """Run ``ListAgentsByIds`` (:many)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(LIST_AGENTS_BY_IDS, (ids,))
         rows = cur.fetchall()
-    return make_rows(_make_agent, rows)
+    return _runtime.make_rows(_make_agent, rows)

@@ -8,21 +8,27 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import Connection, RawCursor
-from pydantic import BaseModel
+import psycopg
+import psycopg.rows
+import pydantic
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows, row_maker
+from multica_db import _runtime, models
 
 CREATE_INVITATION = """INSERT INTO invitation (workspace_id, email, role, token, invited_by, expires_at)
 VALUES (
     $1, $2, $3, $4, $5,
     now() + make_interval(secs => $6::double precision)
 )
-RETURNING *"""
-GET_INVITATION_BY_TOKEN = """SELECT * FROM invitation
+RETURNING
+    id, workspace_id, email, role, token, status, invited_by, accepted_by,
+    accepted_at, expires_at, created_at"""
+GET_INVITATION_BY_TOKEN = """SELECT
+    id, workspace_id, email, role, token, status, invited_by, accepted_by,
+    accepted_at, expires_at, created_at FROM invitation
 WHERE token = $1"""
-LIST_PENDING_INVITATIONS = """SELECT * FROM invitation
+LIST_PENDING_INVITATIONS = """SELECT
+    id, workspace_id, email, role, token, status, invited_by, accepted_by,
+    accepted_at, expires_at, created_at FROM invitation
 WHERE workspace_id = $1
   AND status = 'pending'
   AND expires_at > now()
@@ -41,25 +47,29 @@ ACCEPT_INVITATION = """WITH accepted AS (
     SELECT workspace_id, accepted_by, role FROM accepted
     ON CONFLICT (workspace_id, user_id) DO NOTHING
 )
-SELECT * FROM accepted"""
+SELECT
+    id, workspace_id, email, role, token, status, invited_by, accepted_by,
+    accepted_at, expires_at, created_at FROM accepted"""
 REVOKE_INVITATION = """UPDATE invitation
 SET status = 'revoked'
 WHERE id = $1 AND workspace_id = $2 AND status = 'pending'
-RETURNING *"""
+RETURNING
+    id, workspace_id, email, role, token, status, invited_by, accepted_by,
+    accepted_at, expires_at, created_at"""
 EXPIRE_INVITATIONS = """UPDATE invitation
 SET status = 'expired'
 WHERE status = 'pending' AND expires_at <= now()
 RETURNING id, workspace_id"""
 
 
-class ExpireInvitationsRow(BaseModel):
+class ExpireInvitationsRow(pydantic.BaseModel):
     """A row of ``ExpireInvitations``."""
 
     id: uuid.UUID
     workspace_id: uuid.UUID
 
 
-_make_invitation = row_maker(
+_make_invitation = _runtime.row_maker(
     models.Invitation,
     (
         "id",
@@ -79,14 +89,14 @@ _make_invitation = row_maker(
         5: models.InvitationStatus,
     },
 )
-_make_expire_invitations_row = row_maker(
+_make_expire_invitations_row = _runtime.row_maker(
     ExpireInvitationsRow,
     ("id", "workspace_id"),
 )
 
 
 def create_invitation(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     email: str,
@@ -96,40 +106,52 @@ def create_invitation(
     ttl_seconds: float,
 ) -> models.Invitation:
     """The expiry is computed by the database clock so every node agrees on it."""
-    with RawCursor(conn) as cur:
-        cur.execute(CREATE_INVITATION, (workspace_id, email, role, token, invited_by, ttl_seconds))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            CREATE_INVITATION,
+            (
+                workspace_id,
+                email,
+                role,
+                token,
+                invited_by,
+                ttl_seconds,
+            ),
+        )
         row = cur.fetchone()
     if row is None:
-        raise NoRowError("CreateInvitation returned no row")
+        raise _runtime.NoRowError("CreateInvitation returned no row")
     return _make_invitation(row)
 
 
 def get_invitation_by_token(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     token: str,
 ) -> models.Invitation | None:
     """Run ``GetInvitationByToken`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(GET_INVITATION_BY_TOKEN, (token,))
         row = cur.fetchone()
-    return None if row is None else _make_invitation(row)
+    if row is None:
+        return None
+    return _make_invitation(row)
 
 
 def list_pending_invitations(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
 ) -> list[models.Invitation]:
     """Pending and not yet past their expiry (the sweep may not have run yet)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(LIST_PENDING_INVITATIONS, (workspace_id,))
         rows = cur.fetchall()
-    return make_rows(_make_invitation, rows)
+    return _runtime.make_rows(_make_invitation, rows)
 
 
 def accept_invitation(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     user_id: uuid.UUID,
     token: str,
@@ -138,31 +160,47 @@ def accept_invitation(
     waits on the row lock, re-checks the WHERE clause against the committed row,
     finds it no longer pending and returns no row. The membership is inserted in
     the same statement; an existing membership is kept as it is."""
-    with RawCursor(conn) as cur:
-        cur.execute(ACCEPT_INVITATION, (user_id, token))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            ACCEPT_INVITATION,
+            (
+                user_id,
+                token,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_invitation(row)
+    if row is None:
+        return None
+    return _make_invitation(row)
 
 
 def revoke_invitation(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
     workspace_id: uuid.UUID,
 ) -> models.Invitation | None:
     """Only a pending invitation can be revoked; the workspace scope stops one
     workspace's admin revoking another's invitation by id."""
-    with RawCursor(conn) as cur:
-        cur.execute(REVOKE_INVITATION, (id, workspace_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            REVOKE_INVITATION,
+            (
+                id,
+                workspace_id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_invitation(row)
+    if row is None:
+        return None
+    return _make_invitation(row)
 
 
 def expire_invitations(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
 ) -> list[ExpireInvitationsRow]:
     """The sweep: pending invitations past their expiry become 'expired'."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(EXPIRE_INVITATIONS, None)
         rows = cur.fetchall()
-    return make_rows(_make_expire_invitations_row, rows)
+    return _runtime.make_rows(_make_expire_invitations_row, rows)

@@ -9,10 +9,10 @@ import datetime
 import uuid
 from typing import Any
 
-from psycopg import Connection, RawCursor
+import psycopg
+import psycopg.rows
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows, row_maker
+from multica_db import _runtime, models
 
 LOCK_WORKSPACE_FOR_ISSUE_NUMBER = """SELECT id FROM workspace
 WHERE id = $1
@@ -22,10 +22,16 @@ SELECT $1, COALESCE(max(number), 0) + 1, $2, $3, $4,
        $5, $6
 FROM issue
 WHERE workspace_id = $1
-RETURNING *"""
-GET_ISSUE = """SELECT * FROM issue
+RETURNING
+    id, workspace_id, number, title, description, status, assignee_agent_id,
+    creator_id, created_at, updated_at, first_executed_at"""
+GET_ISSUE = """SELECT
+    id, workspace_id, number, title, description, status, assignee_agent_id,
+    creator_id, created_at, updated_at, first_executed_at FROM issue
 WHERE id = $1"""
-LIST_ISSUES_BY_WORKSPACE = """SELECT * FROM issue
+LIST_ISSUES_BY_WORKSPACE = """SELECT
+    id, workspace_id, number, title, description, status, assignee_agent_id,
+    creator_id, created_at, updated_at, first_executed_at FROM issue
 WHERE workspace_id = $1
   AND ($2::issue_status IS NULL OR status = $2::issue_status)
 ORDER BY number DESC
@@ -33,15 +39,21 @@ LIMIT $3"""
 UPDATE_ISSUE_STATUS = """UPDATE issue
 SET status = $1, updated_at = now()
 WHERE id = $2
-RETURNING *"""
+RETURNING
+    id, workspace_id, number, title, description, status, assignee_agent_id,
+    creator_id, created_at, updated_at, first_executed_at"""
 ASSIGN_ISSUE = """UPDATE issue
 SET assignee_agent_id = $1, updated_at = now()
 WHERE id = $2
-RETURNING *"""
+RETURNING
+    id, workspace_id, number, title, description, status, assignee_agent_id,
+    creator_id, created_at, updated_at, first_executed_at"""
 MARK_ISSUE_FIRST_EXECUTED = """UPDATE issue
 SET first_executed_at = now()
 WHERE id = $1 AND first_executed_at IS NULL"""
-LIST_EXECUTED_ISSUES = """SELECT * FROM issue
+LIST_EXECUTED_ISSUES = """SELECT
+    id, workspace_id, number, title, description, status, assignee_agent_id,
+    creator_id, created_at, updated_at, first_executed_at FROM issue
 WHERE workspace_id = $1
   AND first_executed_at IS NOT NULL
 ORDER BY first_executed_at DESC, id
@@ -51,7 +63,7 @@ WHERE workspace_id = $1
   AND first_executed_at IS NOT NULL
   AND ($2::timestamptz IS NULL OR first_executed_at >= $2::timestamptz)"""
 
-_make_issue = row_maker(
+_make_issue = _runtime.row_maker(
     models.Issue,
     (
         "id",
@@ -73,7 +85,7 @@ _make_issue = row_maker(
 
 
 def lock_workspace_for_issue_number(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
 ) -> uuid.UUID | None:
@@ -82,7 +94,7 @@ def lock_workspace_for_issue_number(
     CreateIssue: under READ COMMITTED the next statement's snapshot then sees
     every issue committed by the previous lock holder. NO KEY UPDATE does not
     block the KEY SHARE locks foreign-key inserts take on the workspace row."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(LOCK_WORKSPACE_FOR_ISSUE_NUMBER, (workspace_id,))
         row = cur.fetchone()
     if row is None:
@@ -92,7 +104,7 @@ def lock_workspace_for_issue_number(
 
 
 def create_issue(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     title: str,
@@ -102,68 +114,103 @@ def create_issue(
     creator_id: uuid.UUID | None = None,
 ) -> models.Issue | None:
     """Numbers are per workspace (1, 2, 3, ...). See LockWorkspaceForIssueNumber."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(
-            CREATE_ISSUE, (workspace_id, title, description, status, assignee_agent_id, creator_id)
+            CREATE_ISSUE,
+            (
+                workspace_id,
+                title,
+                description,
+                status,
+                assignee_agent_id,
+                creator_id,
+            ),
         )
         row = cur.fetchone()
-    return None if row is None else _make_issue(row)
+    if row is None:
+        return None
+    return _make_issue(row)
 
 
 def get_issue(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.Issue | None:
     """Run ``GetIssue`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(GET_ISSUE, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_issue(row)
+    if row is None:
+        return None
+    return _make_issue(row)
 
 
 def list_issues_by_workspace(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     status: models.IssueStatus | None = None,
     max_rows: int,
 ) -> list[models.Issue]:
     """Newest first; sqlc.narg(status) filters to one status when given."""
-    with RawCursor(conn) as cur:
-        cur.execute(LIST_ISSUES_BY_WORKSPACE, (workspace_id, status, max_rows))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            LIST_ISSUES_BY_WORKSPACE,
+            (
+                workspace_id,
+                status,
+                max_rows,
+            ),
+        )
         rows = cur.fetchall()
-    return make_rows(_make_issue, rows)
+    return _runtime.make_rows(_make_issue, rows)
 
 
 def update_issue_status(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     status: models.IssueStatus,
     id: uuid.UUID,
 ) -> models.Issue | None:
     """Run ``UpdateIssueStatus`` (:one)."""
-    with RawCursor(conn) as cur:
-        cur.execute(UPDATE_ISSUE_STATUS, (status, id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            UPDATE_ISSUE_STATUS,
+            (
+                status,
+                id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_issue(row)
+    if row is None:
+        return None
+    return _make_issue(row)
 
 
 def assign_issue(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     agent_id: uuid.UUID | None = None,
     id: uuid.UUID,
 ) -> models.Issue | None:
     """A NULL agent unassigns."""
-    with RawCursor(conn) as cur:
-        cur.execute(ASSIGN_ISSUE, (agent_id, id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            ASSIGN_ISSUE,
+            (
+                agent_id,
+                id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_issue(row)
+    if row is None:
+        return None
+    return _make_issue(row)
 
 
 def mark_issue_first_executed(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> int:
@@ -171,36 +218,48 @@ def mark_issue_first_executed(
     concurrent completions, exactly one sees first_executed_at IS NULL (the
     others wait on the row lock, re-check the predicate and match nothing), so
     exactly one caller gets 1 and emits the event; everyone else gets 0."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(MARK_ISSUE_FIRST_EXECUTED, (id,))
         _affected: int = cur.rowcount
     return _affected
 
 
 def list_executed_issues(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     max_rows: int,
 ) -> list[models.Issue]:
     """Served by the partial index issue_workspace_first_executed_idx."""
-    with RawCursor(conn) as cur:
-        cur.execute(LIST_EXECUTED_ISSUES, (workspace_id, max_rows))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            LIST_EXECUTED_ISSUES,
+            (
+                workspace_id,
+                max_rows,
+            ),
+        )
         rows = cur.fetchall()
-    return make_rows(_make_issue, rows)
+    return _runtime.make_rows(_make_issue, rows)
 
 
 def count_executed_issues_in_workspace(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     since: datetime.datetime | None = None,
 ) -> int:
     """sqlc.narg(since) counts only issues first executed at or after it."""
-    with RawCursor(conn) as cur:
-        cur.execute(COUNT_EXECUTED_ISSUES_IN_WORKSPACE, (workspace_id, since))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            COUNT_EXECUTED_ISSUES_IN_WORKSPACE,
+            (
+                workspace_id,
+                since,
+            ),
+        )
         row = cur.fetchone()
     if row is None:
-        raise NoRowError("CountExecutedIssuesInWorkspace returned no row")
+        raise _runtime.NoRowError("CountExecutedIssuesInWorkspace returned no row")
     _value: int = row[0]
     return _value

@@ -7,18 +7,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import Connection, RawCursor
-from psycopg.types.json import Jsonb
-from pydantic import JsonValue
+import psycopg
+import psycopg.rows
+import psycopg.types.json
+import pydantic
 
-from multica_db import models
-from multica_db._runtime import make_rows, row_maker
+from multica_db import _runtime, models
 
 ENQUEUE_TASK = """INSERT INTO agent_task_queue (agent_id, issue_id, runtime_id, priority)
 SELECT a.id, $1, a.runtime_id, $2
 FROM agent a
 WHERE a.id = $3 AND a.archived_at IS NULL
-RETURNING *"""
+RETURNING
+    id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
+    dispatched_at, started_at, completed_at, created_at"""
 CLAIM_NEXT_TASK = """UPDATE agent_task_queue
 SET status = 'dispatched', dispatched_at = now(), attempt = attempt + 1
 WHERE id = (
@@ -29,41 +31,59 @@ WHERE id = (
     FOR UPDATE SKIP LOCKED
 )
   AND status = 'queued'
-RETURNING *"""
+RETURNING
+    id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
+    dispatched_at, started_at, completed_at, created_at"""
 START_TASK = """UPDATE agent_task_queue
 SET status = 'running', started_at = now()
 WHERE id = $1 AND status = 'dispatched'
-RETURNING *"""
+RETURNING
+    id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
+    dispatched_at, started_at, completed_at, created_at"""
 COMPLETE_TASK = """UPDATE agent_task_queue
 SET status = 'completed', completed_at = now(), result = $1, error = NULL
 WHERE id = $2 AND status IN ('dispatched', 'running')
-RETURNING *"""
+RETURNING
+    id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
+    dispatched_at, started_at, completed_at, created_at"""
 FAIL_TASK = """UPDATE agent_task_queue
 SET status = 'failed', completed_at = now(), error = $1::text
 WHERE id = $2 AND status IN ('dispatched', 'running')
-RETURNING *"""
+RETURNING
+    id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
+    dispatched_at, started_at, completed_at, created_at"""
 RETRY_TASK = """UPDATE agent_task_queue
 SET status = 'queued', error = NULL, dispatched_at = NULL, started_at = NULL, completed_at = NULL
 WHERE id = $1 AND status = 'failed'
-RETURNING *"""
+RETURNING
+    id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
+    dispatched_at, started_at, completed_at, created_at"""
 CANCEL_TASK = """UPDATE agent_task_queue
 SET status = 'cancelled', completed_at = now()
 WHERE id = $1 AND status IN ('queued', 'dispatched', 'running')
-RETURNING *"""
+RETURNING
+    id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
+    dispatched_at, started_at, completed_at, created_at"""
 CANCEL_TASKS_FOR_ISSUE = """UPDATE agent_task_queue
 SET status = 'cancelled', completed_at = now()
 WHERE issue_id = $1 AND status IN ('queued', 'dispatched', 'running')"""
-GET_TASK = """SELECT * FROM agent_task_queue
+GET_TASK = """SELECT
+    id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
+    dispatched_at, started_at, completed_at, created_at FROM agent_task_queue
 WHERE id = $1"""
-LIST_TASKS_BY_ISSUE = """SELECT * FROM agent_task_queue
+LIST_TASKS_BY_ISSUE = """SELECT
+    id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
+    dispatched_at, started_at, completed_at, created_at FROM agent_task_queue
 WHERE issue_id = $1
 ORDER BY created_at, id"""
-LIST_TASKS_BY_RUNTIME = """SELECT * FROM agent_task_queue
+LIST_TASKS_BY_RUNTIME = """SELECT
+    id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
+    dispatched_at, started_at, completed_at, created_at FROM agent_task_queue
 WHERE runtime_id = $1
   AND ($2::task_status IS NULL OR status = $2::task_status)
 ORDER BY created_at, id"""
 
-_make_agent_task_queue = row_maker(
+_make_agent_task_queue = _runtime.row_maker(
     models.AgentTaskQueue,
     (
         "id",
@@ -87,7 +107,7 @@ _make_agent_task_queue = row_maker(
 
 
 def enqueue_task(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     issue_id: uuid.UUID,
     priority: int,
@@ -95,14 +115,23 @@ def enqueue_task(
 ) -> models.AgentTaskQueue | None:
     """The task runs on the agent's runtime; an archived (or missing) agent gets no
     task and no row is returned."""
-    with RawCursor(conn) as cur:
-        cur.execute(ENQUEUE_TASK, (issue_id, priority, agent_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            ENQUEUE_TASK,
+            (
+                issue_id,
+                priority,
+                agent_id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 def claim_next_task(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     runtime_id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
@@ -112,119 +141,151 @@ def claim_next_task(
     waiting behind it, so N workers claim N different tasks at once. The outer
     status guard is defence in depth: without the locking clause it would still
     prevent double claims (though workers would then come back empty-handed)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(CLAIM_NEXT_TASK, (runtime_id,))
         row = cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 def start_task(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``StartTask`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(START_TASK, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 def complete_task(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
-    result: JsonValue | None = None,
+    result: pydantic.JsonValue | None = None,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Only a live (dispatched or running) task completes; a duplicate completion
     report returns no row."""
-    with RawCursor(conn) as cur:
-        cur.execute(COMPLETE_TASK, (None if result is None else Jsonb(result), id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            COMPLETE_TASK,
+            (
+                None if result is None else psycopg.types.json.Jsonb(result),
+                id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 def fail_task(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     error: str | None,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``FailTask`` (:one)."""
-    with RawCursor(conn) as cur:
-        cur.execute(FAIL_TASK, (error, id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            FAIL_TASK,
+            (
+                error,
+                id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 def retry_task(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Puts a failed task back in the queue; attempt keeps counting."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(RETRY_TASK, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 def cancel_task(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``CancelTask`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(CANCEL_TASK, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 def cancel_tasks_for_issue(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     issue_id: uuid.UUID,
 ) -> int:
     """On re-assignment: the old agent's unfinished tasks for the issue stop."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(CANCEL_TASKS_FOR_ISSUE, (issue_id,))
         _affected: int = cur.rowcount
     return _affected
 
 
 def get_task(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``GetTask`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(GET_TASK, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 def list_tasks_by_issue(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     issue_id: uuid.UUID,
 ) -> list[models.AgentTaskQueue]:
     """Run ``ListTasksByIssue`` (:many)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(LIST_TASKS_BY_ISSUE, (issue_id,))
         rows = cur.fetchall()
-    return make_rows(_make_agent_task_queue, rows)
+    return _runtime.make_rows(_make_agent_task_queue, rows)
 
 
 def list_tasks_by_runtime(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     runtime_id: uuid.UUID,
     status: models.TaskStatus | None = None,
 ) -> list[models.AgentTaskQueue]:
     """sqlc.narg(status) narrows to one status when given."""
-    with RawCursor(conn) as cur:
-        cur.execute(LIST_TASKS_BY_RUNTIME, (runtime_id, status))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            LIST_TASKS_BY_RUNTIME,
+            (
+                runtime_id,
+                status,
+            ),
+        )
         rows = cur.fetchall()
-    return make_rows(_make_agent_task_queue, rows)
+    return _runtime.make_rows(_make_agent_task_queue, rows)

@@ -8,21 +8,21 @@ import datetime
 import uuid
 from typing import Any
 
-from psycopg import Connection, RawCursor
-from pydantic import BaseModel
+import psycopg
+import psycopg.rows
+import pydantic
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows, row_maker
+from multica_db import _runtime, models
 
 FIND_OR_CREATE_USER = """INSERT INTO app_user (email, name, avatar_url)
 VALUES ($1, $2, $3)
 ON CONFLICT (lower(email)) DO UPDATE SET email = app_user.email
-RETURNING *, (xmax = 0) AS created"""
-GET_USER = """SELECT * FROM app_user
+RETURNING id, email, name, avatar_url, created_at, updated_at, (xmax = 0) AS created"""
+GET_USER = """SELECT id, email, name, avatar_url, created_at, updated_at FROM app_user
 WHERE id = $1"""
-GET_USER_BY_EMAIL = """SELECT * FROM app_user
+GET_USER_BY_EMAIL = """SELECT id, email, name, avatar_url, created_at, updated_at FROM app_user
 WHERE lower(email) = lower($1)"""
-LIST_USERS_BY_IDS = """SELECT * FROM app_user
+LIST_USERS_BY_IDS = """SELECT id, email, name, avatar_url, created_at, updated_at FROM app_user
 WHERE id = ANY($1::uuid[])
 ORDER BY created_at, id"""
 UPDATE_USER_PROFILE = """UPDATE app_user
@@ -30,10 +30,10 @@ SET name = COALESCE($1, name),
     avatar_url = COALESCE($2, avatar_url),
     updated_at = now()
 WHERE id = $3
-RETURNING *"""
+RETURNING id, email, name, avatar_url, created_at, updated_at"""
 
 
-class FindOrCreateUserRow(BaseModel):
+class FindOrCreateUserRow(pydantic.BaseModel):
     """A row of ``FindOrCreateUser``."""
 
     id: uuid.UUID
@@ -45,18 +45,18 @@ class FindOrCreateUserRow(BaseModel):
     created: bool
 
 
-_make_find_or_create_user_row = row_maker(
+_make_find_or_create_user_row = _runtime.row_maker(
     FindOrCreateUserRow,
     ("id", "email", "name", "avatar_url", "created_at", "updated_at", "created"),
 )
-_make_app_user = row_maker(
+_make_app_user = _runtime.row_maker(
     models.AppUser,
     ("id", "email", "name", "avatar_url", "created_at", "updated_at"),
 )
 
 
 def find_or_create_user(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     email: str,
     name: str,
@@ -68,59 +68,79 @@ def find_or_create_user(
     The no-op update (email = app_user.email) makes RETURNING yield the existing
     row, and (xmax = 0) AS created is true only for the transaction that
     actually inserted it, which is what gates the signup event."""
-    with RawCursor(conn) as cur:
-        cur.execute(FIND_OR_CREATE_USER, (email, name, avatar_url))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            FIND_OR_CREATE_USER,
+            (
+                email,
+                name,
+                avatar_url,
+            ),
+        )
         row = cur.fetchone()
     if row is None:
-        raise NoRowError("FindOrCreateUser returned no row")
+        raise _runtime.NoRowError("FindOrCreateUser returned no row")
     return _make_find_or_create_user_row(row)
 
 
 def get_user(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AppUser | None:
     """Run ``GetUser`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(GET_USER, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_app_user(row)
+    if row is None:
+        return None
+    return _make_app_user(row)
 
 
 def get_user_by_email(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     email: str,
 ) -> models.AppUser | None:
     """Case-insensitive, matching the unique index (and using it)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(GET_USER_BY_EMAIL, (email,))
         row = cur.fetchone()
-    return None if row is None else _make_app_user(row)
+    if row is None:
+        return None
+    return _make_app_user(row)
 
 
 def list_users_by_ids(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     ids: list[uuid.UUID],
 ) -> list[models.AppUser]:
     """Run ``ListUsersByIds`` (:many)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(LIST_USERS_BY_IDS, (ids,))
         rows = cur.fetchall()
-    return make_rows(_make_app_user, rows)
+    return _runtime.make_rows(_make_app_user, rows)
 
 
 def update_user_profile(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     name: str | None = None,
     avatar_url: str | None = None,
     id: uuid.UUID,
 ) -> models.AppUser | None:
     """NULL arguments leave the field as it is."""
-    with RawCursor(conn) as cur:
-        cur.execute(UPDATE_USER_PROFILE, (name, avatar_url, id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            UPDATE_USER_PROFILE,
+            (
+                name,
+                avatar_url,
+                id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_app_user(row)
+    if row is None:
+        return None
+    return _make_app_user(row)

@@ -9,11 +9,11 @@ import datetime
 import uuid
 from typing import Any
 
-from psycopg import Connection, RawCursor
-from pydantic import BaseModel
+import psycopg
+import psycopg.rows
+import pydantic
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows, row_maker
+from multica_db import _runtime, models
 
 CREATE_WORKSPACE_WITH_OWNER = """WITH ws AS (
     INSERT INTO workspace (name, slug, description, created_by)
@@ -25,10 +25,10 @@ CREATE_WORKSPACE_WITH_OWNER = """WITH ws AS (
     INSERT INTO workspace_member (workspace_id, user_id, role)
     SELECT ws.id, $4, 'owner' FROM ws
 )
-SELECT * FROM ws"""
-GET_WORKSPACE = """SELECT * FROM workspace
+SELECT id, name, slug, description, created_by, created_at, updated_at FROM ws"""
+GET_WORKSPACE = """SELECT id, name, slug, description, created_by, created_at, updated_at FROM workspace
 WHERE id = $1"""
-GET_WORKSPACE_BY_SLUG = """SELECT * FROM workspace
+GET_WORKSPACE_BY_SLUG = """SELECT id, name, slug, description, created_by, created_at, updated_at FROM workspace
 WHERE slug = $1"""
 LIST_WORKSPACES_FOR_USER = """SELECT w.id, w.name, w.slug, w.description, w.created_by, w.created_at, w.updated_at,
        m.role, m.created_at AS joined_at
@@ -41,13 +41,13 @@ WHERE id = $1"""
 ADD_WORKSPACE_MEMBER = """INSERT INTO workspace_member (workspace_id, user_id, role)
 VALUES ($1, $2, $3)
 ON CONFLICT (workspace_id, user_id) DO NOTHING
-RETURNING *"""
-GET_WORKSPACE_MEMBER = """SELECT * FROM workspace_member
+RETURNING workspace_id, user_id, role, created_at"""
+GET_WORKSPACE_MEMBER = """SELECT workspace_id, user_id, role, created_at FROM workspace_member
 WHERE workspace_id = $1 AND user_id = $2"""
 UPDATE_WORKSPACE_MEMBER_ROLE = """UPDATE workspace_member
 SET role = $1
 WHERE workspace_id = $2 AND user_id = $3
-RETURNING *"""
+RETURNING workspace_id, user_id, role, created_at"""
 REMOVE_WORKSPACE_MEMBER = """DELETE FROM workspace_member
 WHERE workspace_id = $1 AND user_id = $2"""
 LIST_WORKSPACE_MEMBERS = """SELECT m.workspace_id, m.user_id, m.role, m.created_at AS joined_at,
@@ -61,7 +61,7 @@ COUNT_WORKSPACE_MEMBERS = """SELECT count(*) FROM workspace_member
 WHERE workspace_id = $1"""
 
 
-class ListWorkspacesForUserRow(BaseModel):
+class ListWorkspacesForUserRow(pydantic.BaseModel):
     """A row of ``ListWorkspacesForUser``."""
 
     id: uuid.UUID
@@ -75,7 +75,7 @@ class ListWorkspacesForUserRow(BaseModel):
     joined_at: datetime.datetime
 
 
-class ListWorkspaceMembersRow(BaseModel):
+class ListWorkspaceMembersRow(pydantic.BaseModel):
     """A row of ``ListWorkspaceMembers``."""
 
     workspace_id: uuid.UUID
@@ -87,11 +87,11 @@ class ListWorkspaceMembersRow(BaseModel):
     avatar_url: str | None
 
 
-_make_workspace = row_maker(
+_make_workspace = _runtime.row_maker(
     models.Workspace,
     ("id", "name", "slug", "description", "created_by", "created_at", "updated_at"),
 )
-_make_list_workspaces_for_user_row = row_maker(
+_make_list_workspaces_for_user_row = _runtime.row_maker(
     ListWorkspacesForUserRow,
     (
         "id",
@@ -108,14 +108,14 @@ _make_list_workspaces_for_user_row = row_maker(
         7: models.MemberRole,
     },
 )
-_make_workspace_member = row_maker(
+_make_workspace_member = _runtime.row_maker(
     models.WorkspaceMember,
     ("workspace_id", "user_id", "role", "created_at"),
     {
         2: models.MemberRole,
     },
 )
-_make_list_workspace_members_row = row_maker(
+_make_list_workspace_members_row = _runtime.row_maker(
     ListWorkspaceMembersRow,
     ("workspace_id", "user_id", "role", "joined_at", "email", "name", "avatar_url"),
     {
@@ -125,7 +125,7 @@ _make_list_workspace_members_row = row_maker(
 
 
 def create_workspace_with_owner(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     name: str,
     slug: str,
@@ -135,62 +135,76 @@ def create_workspace_with_owner(
     """The workspace and its owner membership in one statement: both rows exist or
     neither does, even outside an explicit transaction. An unknown owner creates
     nothing and returns no row."""
-    with RawCursor(conn) as cur:
-        cur.execute(CREATE_WORKSPACE_WITH_OWNER, (name, slug, description, owner_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            CREATE_WORKSPACE_WITH_OWNER,
+            (
+                name,
+                slug,
+                description,
+                owner_id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_workspace(row)
+    if row is None:
+        return None
+    return _make_workspace(row)
 
 
 def get_workspace(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> models.Workspace | None:
     """Run ``GetWorkspace`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(GET_WORKSPACE, (id,))
         row = cur.fetchone()
-    return None if row is None else _make_workspace(row)
+    if row is None:
+        return None
+    return _make_workspace(row)
 
 
 def get_workspace_by_slug(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     slug: str,
 ) -> models.Workspace | None:
     """Run ``GetWorkspaceBySlug`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(GET_WORKSPACE_BY_SLUG, (slug,))
         row = cur.fetchone()
-    return None if row is None else _make_workspace(row)
+    if row is None:
+        return None
+    return _make_workspace(row)
 
 
 def list_workspaces_for_user(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     user_id: uuid.UUID,
 ) -> list[ListWorkspacesForUserRow]:
     """Every workspace the user belongs to, with the user's role in it."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(LIST_WORKSPACES_FOR_USER, (user_id,))
         rows = cur.fetchall()
-    return make_rows(_make_list_workspaces_for_user_row, rows)
+    return _runtime.make_rows(_make_list_workspaces_for_user_row, rows)
 
 
 def delete_workspace(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     id: uuid.UUID,
 ) -> int:
     """Run ``DeleteWorkspace`` (:execrows)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(DELETE_WORKSPACE, (id,))
         _affected: int = cur.rowcount
     return _affected
 
 
 def add_workspace_member(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -199,75 +213,113 @@ def add_workspace_member(
     """Idempotent: an existing membership is left untouched (its role is not
     downgraded) and no row is returned, so callers can tell "joined now" from
     "was already a member"."""
-    with RawCursor(conn) as cur:
-        cur.execute(ADD_WORKSPACE_MEMBER, (workspace_id, user_id, role))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            ADD_WORKSPACE_MEMBER,
+            (
+                workspace_id,
+                user_id,
+                role,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_workspace_member(row)
+    if row is None:
+        return None
+    return _make_workspace_member(row)
 
 
 def get_workspace_member(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
 ) -> models.WorkspaceMember | None:
     """Run ``GetWorkspaceMember`` (:one)."""
-    with RawCursor(conn) as cur:
-        cur.execute(GET_WORKSPACE_MEMBER, (workspace_id, user_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            GET_WORKSPACE_MEMBER,
+            (
+                workspace_id,
+                user_id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_workspace_member(row)
+    if row is None:
+        return None
+    return _make_workspace_member(row)
 
 
 def update_workspace_member_role(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     role: models.MemberRole,
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
 ) -> models.WorkspaceMember | None:
     """Run ``UpdateWorkspaceMemberRole`` (:one)."""
-    with RawCursor(conn) as cur:
-        cur.execute(UPDATE_WORKSPACE_MEMBER_ROLE, (role, workspace_id, user_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            UPDATE_WORKSPACE_MEMBER_ROLE,
+            (
+                role,
+                workspace_id,
+                user_id,
+            ),
+        )
         row = cur.fetchone()
-    return None if row is None else _make_workspace_member(row)
+    if row is None:
+        return None
+    return _make_workspace_member(row)
 
 
 def remove_workspace_member(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
 ) -> int:
     """Run ``RemoveWorkspaceMember`` (:execrows)."""
-    with RawCursor(conn) as cur:
-        cur.execute(REMOVE_WORKSPACE_MEMBER, (workspace_id, user_id))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            REMOVE_WORKSPACE_MEMBER,
+            (
+                workspace_id,
+                user_id,
+            ),
+        )
         _affected: int = cur.rowcount
     return _affected
 
 
 def list_workspace_members(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
     role: models.MemberRole | None = None,
 ) -> list[ListWorkspaceMembersRow]:
     """Members with their profile; sqlc.narg(role) narrows to one role when given."""
-    with RawCursor(conn) as cur:
-        cur.execute(LIST_WORKSPACE_MEMBERS, (workspace_id, role))
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        cur.execute(
+            LIST_WORKSPACE_MEMBERS,
+            (
+                workspace_id,
+                role,
+            ),
+        )
         rows = cur.fetchall()
-    return make_rows(_make_list_workspace_members_row, rows)
+    return _runtime.make_rows(_make_list_workspace_members_row, rows)
 
 
 def count_workspace_members(
-    conn: Connection[Any],
+    conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
 ) -> int:
     """Run ``CountWorkspaceMembers`` (:one)."""
-    with RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         cur.execute(COUNT_WORKSPACE_MEMBERS, (workspace_id,))
         row = cur.fetchone()
     if row is None:
-        raise NoRowError("CountWorkspaceMembers returned no row")
+        raise _runtime.NoRowError("CountWorkspaceMembers returned no row")
     _value: int = row[0]
     return _value

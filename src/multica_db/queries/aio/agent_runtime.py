@@ -7,12 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncRawCursor
-from psycopg.types.json import Jsonb
-from pydantic import JsonValue
+import psycopg
+import psycopg.rows
+import psycopg.types.json
+import pydantic
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows
+from multica_db import _runtime, models
 from multica_db.queries.agent_runtime import (
     COUNT_ACTIVE_AGENTS_BY_RUNTIME,
     DELETE_AGENT_RUNTIME,
@@ -44,44 +44,54 @@ from multica_db.queries.agent_runtime import (
 
 
 async def list_agent_runtimes(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
 ) -> list[models.AgentRuntime]:
     """Run ``ListAgentRuntimes`` (:many)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(LIST_AGENT_RUNTIMES, (workspace_id,))
         rows = await cur.fetchall()
-    return make_rows(_make_agent_runtime, rows)
+    return _runtime.make_rows(_make_agent_runtime, rows)
 
 
 async def get_agent_runtime(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``GetAgentRuntime`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(GET_AGENT_RUNTIME, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_agent_runtime(row)
+    if row is None:
+        return None
+    return _make_agent_runtime(row)
 
 
 async def get_agent_runtime_for_workspace(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
     workspace_id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``GetAgentRuntimeForWorkspace`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(GET_AGENT_RUNTIME_FOR_WORKSPACE, (id, workspace_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            GET_AGENT_RUNTIME_FOR_WORKSPACE,
+            (
+                id,
+                workspace_id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_agent_runtime(row)
+    if row is None:
+        return None
+    return _make_agent_runtime(row)
 
 
 async def upsert_agent_runtime(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     daemon_id: str,
@@ -90,13 +100,13 @@ async def upsert_agent_runtime(
     provider: str,
     status: str,
     device_info: str,
-    metadata: JsonValue,
+    metadata: pydantic.JsonValue,
     owner_id: uuid.UUID | None,
 ) -> UpsertAgentRuntimeRow:
     """(xmax = 0) AS inserted distinguishes a fresh insert (true) from an upsert
     that updated an existing row (false). Analytics reads this to fire the
     runtime_registered event only on first-time registration."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(
             UPSERT_AGENT_RUNTIME,
             (
@@ -107,111 +117,119 @@ async def upsert_agent_runtime(
                 provider,
                 status,
                 device_info,
-                Jsonb(metadata),
+                psycopg.types.json.Jsonb(metadata),
                 owner_id,
             ),
         )
         row = await cur.fetchone()
     if row is None:
-        raise NoRowError("UpsertAgentRuntime returned no row")
+        raise _runtime.NoRowError("UpsertAgentRuntime returned no row")
     return _make_upsert_agent_runtime_row(row)
 
 
 async def update_agent_runtime_heartbeat(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``UpdateAgentRuntimeHeartbeat`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(UPDATE_AGENT_RUNTIME_HEARTBEAT, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_agent_runtime(row)
+    if row is None:
+        return None
+    return _make_agent_runtime(row)
 
 
 async def set_agent_runtime_offline(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> None:
     """Run ``SetAgentRuntimeOffline`` (:exec)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(SET_AGENT_RUNTIME_OFFLINE, (id,))
 
 
 async def mark_stale_runtimes_offline(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     stale_seconds: float,
 ) -> list[MarkStaleRuntimesOfflineRow]:
     """Run ``MarkStaleRuntimesOffline`` (:many)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(MARK_STALE_RUNTIMES_OFFLINE, (stale_seconds,))
         rows = await cur.fetchall()
-    return make_rows(_make_mark_stale_runtimes_offline_row, rows)
+    return _runtime.make_rows(_make_mark_stale_runtimes_offline_row, rows)
 
 
 async def fail_tasks_for_offline_runtimes(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
 ) -> list[FailTasksForOfflineRuntimesRow]:
     """Marks dispatched/running tasks as failed when their runtime is offline.
     This cleans up orphaned tasks after a daemon crash or network partition."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(FAIL_TASKS_FOR_OFFLINE_RUNTIMES, None)
         rows = await cur.fetchall()
-    return make_rows(_make_fail_tasks_for_offline_runtimes_row, rows)
+    return _runtime.make_rows(_make_fail_tasks_for_offline_runtimes_row, rows)
 
 
 async def list_agent_runtimes_by_owner(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     owner_id: uuid.UUID,
 ) -> list[models.AgentRuntime]:
     """Run ``ListAgentRuntimesByOwner`` (:many)."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(LIST_AGENT_RUNTIMES_BY_OWNER, (workspace_id, owner_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            LIST_AGENT_RUNTIMES_BY_OWNER,
+            (
+                workspace_id,
+                owner_id,
+            ),
+        )
         rows = await cur.fetchall()
-    return make_rows(_make_agent_runtime, rows)
+    return _runtime.make_rows(_make_agent_runtime, rows)
 
 
 async def delete_agent_runtime(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> None:
     """Run ``DeleteAgentRuntime`` (:exec)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(DELETE_AGENT_RUNTIME, (id,))
 
 
 async def count_active_agents_by_runtime(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     runtime_id: uuid.UUID,
 ) -> int:
     """Run ``CountActiveAgentsByRuntime`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(COUNT_ACTIVE_AGENTS_BY_RUNTIME, (runtime_id,))
         row = await cur.fetchone()
     if row is None:
-        raise NoRowError("CountActiveAgentsByRuntime returned no row")
+        raise _runtime.NoRowError("CountActiveAgentsByRuntime returned no row")
     _value: int = row[0]
     return _value
 
 
 async def delete_archived_agents_by_runtime(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     runtime_id: uuid.UUID,
 ) -> None:
     """Run ``DeleteArchivedAgentsByRuntime`` (:exec)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(DELETE_ARCHIVED_AGENTS_BY_RUNTIME, (runtime_id,))
 
 
 async def find_legacy_runtimes_by_daemon_id(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     provider: str,
@@ -232,27 +250,40 @@ async def find_legacy_runtimes_by_daemon_id(
     same workspace+provider). A single-row lookup would consolidate only one
     of them and leave the rest orphaned. Callers must merge every returned
     row into the new UUID-keyed runtime."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(FIND_LEGACY_RUNTIMES_BY_DAEMON_ID, (workspace_id, provider, daemon_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            FIND_LEGACY_RUNTIMES_BY_DAEMON_ID,
+            (
+                workspace_id,
+                provider,
+                daemon_id,
+            ),
+        )
         rows = await cur.fetchall()
-    return make_rows(_make_agent_runtime, rows)
+    return _runtime.make_rows(_make_agent_runtime, rows)
 
 
 async def reassign_agents_to_runtime(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     new_runtime_id: uuid.UUID,
     old_runtime_id: uuid.UUID,
 ) -> int:
     """Re-points every agent referencing old_runtime_id at new_runtime_id."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(REASSIGN_AGENTS_TO_RUNTIME, (new_runtime_id, old_runtime_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            REASSIGN_AGENTS_TO_RUNTIME,
+            (
+                new_runtime_id,
+                old_runtime_id,
+            ),
+        )
         _affected: int = cur.rowcount
     return _affected
 
 
 async def reassign_tasks_to_runtime(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     new_runtime_id: uuid.UUID,
     old_runtime_id: uuid.UUID,
@@ -260,14 +291,20 @@ async def reassign_tasks_to_runtime(
     """Re-points every queued/running/completed task referencing old_runtime_id.
     Required before deleting the old runtime row because agent_task_queue has
     an ON DELETE CASCADE FK that would otherwise drop historical tasks."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(REASSIGN_TASKS_TO_RUNTIME, (new_runtime_id, old_runtime_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            REASSIGN_TASKS_TO_RUNTIME,
+            (
+                new_runtime_id,
+                old_runtime_id,
+            ),
+        )
         _affected: int = cur.rowcount
     return _affected
 
 
 async def record_runtime_legacy_daemon_id(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
     legacy_daemon_id: str | None,
@@ -276,19 +313,25 @@ async def record_runtime_legacy_daemon_id(
     this row. Useful for debugging when tracing back why a given runtime row
     subsumed an old one, and only overwrites NULL so the earliest merge is
     preserved."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(RECORD_RUNTIME_LEGACY_DAEMON_ID, (id, legacy_daemon_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            RECORD_RUNTIME_LEGACY_DAEMON_ID,
+            (
+                id,
+                legacy_daemon_id,
+            ),
+        )
 
 
 async def delete_stale_offline_runtimes(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     stale_seconds: float,
 ) -> list[DeleteStaleOfflineRuntimesRow]:
     """Deletes runtimes that have been offline for longer than the TTL and have
     no agents bound (active or archived). The FK constraint on agent.runtime_id
     is ON DELETE RESTRICT, so we must exclude all agent references."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(DELETE_STALE_OFFLINE_RUNTIMES, (stale_seconds,))
         rows = await cur.fetchall()
-    return make_rows(_make_delete_stale_offline_runtimes_row, rows)
+    return _runtime.make_rows(_make_delete_stale_offline_runtimes_row, rows)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncRawCursor
+import psycopg
+import psycopg.rows
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows
+from multica_db import _runtime, models
 from multica_db.queries.agents import (
     ARCHIVE_AGENT,
     CREATE_AGENT,
@@ -23,7 +23,7 @@ from multica_db.queries.agents import (
 
 
 async def create_agent(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     runtime_id: uuid.UUID,
@@ -32,72 +32,97 @@ async def create_agent(
     owner_id: uuid.UUID | None = None,
 ) -> models.Agent:
     """Run ``CreateAgent`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(CREATE_AGENT, (workspace_id, runtime_id, name, instructions, owner_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            CREATE_AGENT,
+            (
+                workspace_id,
+                runtime_id,
+                name,
+                instructions,
+                owner_id,
+            ),
+        )
         row = await cur.fetchone()
     if row is None:
-        raise NoRowError("CreateAgent returned no row")
+        raise _runtime.NoRowError("CreateAgent returned no row")
     return _make_agent(row)
 
 
 async def get_agent(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.Agent | None:
     """Run ``GetAgent`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(GET_AGENT, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_agent(row)
+    if row is None:
+        return None
+    return _make_agent(row)
 
 
 async def archive_agent(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.Agent | None:
     """Archiving keeps the row (tasks and issues still reference it); only the
     first archive sets archived_at, a repeat returns no row."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(ARCHIVE_AGENT, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_agent(row)
+    if row is None:
+        return None
+    return _make_agent(row)
 
 
 async def list_agents_by_workspace(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     include_archived: bool,
 ) -> list[models.Agent]:
     """Run ``ListAgentsByWorkspace`` (:many)."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(LIST_AGENTS_BY_WORKSPACE, (workspace_id, include_archived))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            LIST_AGENTS_BY_WORKSPACE,
+            (
+                workspace_id,
+                include_archived,
+            ),
+        )
         rows = await cur.fetchall()
-    return make_rows(_make_agent, rows)
+    return _runtime.make_rows(_make_agent, rows)
 
 
 async def list_agents_by_runtime(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     runtime_id: uuid.UUID,
     include_archived: bool,
 ) -> list[models.Agent]:
     """Run ``ListAgentsByRuntime`` (:many)."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(LIST_AGENTS_BY_RUNTIME, (runtime_id, include_archived))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            LIST_AGENTS_BY_RUNTIME,
+            (
+                runtime_id,
+                include_archived,
+            ),
+        )
         rows = await cur.fetchall()
-    return make_rows(_make_agent, rows)
+    return _runtime.make_rows(_make_agent, rows)
 
 
 async def list_agents_by_ids(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     ids: list[uuid.UUID],
 ) -> list[models.Agent]:
     """Run ``ListAgentsByIds`` (:many)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(LIST_AGENTS_BY_IDS, (ids,))
         rows = await cur.fetchall()
-    return make_rows(_make_agent, rows)
+    return _runtime.make_rows(_make_agent, rows)

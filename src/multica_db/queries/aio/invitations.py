@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncRawCursor
+import psycopg
+import psycopg.rows
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows
+from multica_db import _runtime, models
 from multica_db.queries.invitations import (
     ACCEPT_INVITATION,
     CREATE_INVITATION,
@@ -25,7 +25,7 @@ from multica_db.queries.invitations import (
 
 
 async def create_invitation(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     email: str,
@@ -35,42 +35,52 @@ async def create_invitation(
     ttl_seconds: float,
 ) -> models.Invitation:
     """The expiry is computed by the database clock so every node agrees on it."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(
-            CREATE_INVITATION, (workspace_id, email, role, token, invited_by, ttl_seconds)
+            CREATE_INVITATION,
+            (
+                workspace_id,
+                email,
+                role,
+                token,
+                invited_by,
+                ttl_seconds,
+            ),
         )
         row = await cur.fetchone()
     if row is None:
-        raise NoRowError("CreateInvitation returned no row")
+        raise _runtime.NoRowError("CreateInvitation returned no row")
     return _make_invitation(row)
 
 
 async def get_invitation_by_token(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     token: str,
 ) -> models.Invitation | None:
     """Run ``GetInvitationByToken`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(GET_INVITATION_BY_TOKEN, (token,))
         row = await cur.fetchone()
-    return None if row is None else _make_invitation(row)
+    if row is None:
+        return None
+    return _make_invitation(row)
 
 
 async def list_pending_invitations(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
 ) -> list[models.Invitation]:
     """Pending and not yet past their expiry (the sweep may not have run yet)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(LIST_PENDING_INVITATIONS, (workspace_id,))
         rows = await cur.fetchall()
-    return make_rows(_make_invitation, rows)
+    return _runtime.make_rows(_make_invitation, rows)
 
 
 async def accept_invitation(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     user_id: uuid.UUID,
     token: str,
@@ -79,31 +89,47 @@ async def accept_invitation(
     waits on the row lock, re-checks the WHERE clause against the committed row,
     finds it no longer pending and returns no row. The membership is inserted in
     the same statement; an existing membership is kept as it is."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(ACCEPT_INVITATION, (user_id, token))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            ACCEPT_INVITATION,
+            (
+                user_id,
+                token,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_invitation(row)
+    if row is None:
+        return None
+    return _make_invitation(row)
 
 
 async def revoke_invitation(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
     workspace_id: uuid.UUID,
 ) -> models.Invitation | None:
     """Only a pending invitation can be revoked; the workspace scope stops one
     workspace's admin revoking another's invitation by id."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(REVOKE_INVITATION, (id, workspace_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            REVOKE_INVITATION,
+            (
+                id,
+                workspace_id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_invitation(row)
+    if row is None:
+        return None
+    return _make_invitation(row)
 
 
 async def expire_invitations(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
 ) -> list[ExpireInvitationsRow]:
     """The sweep: pending invitations past their expiry become 'expired'."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(EXPIRE_INVITATIONS, None)
         rows = await cur.fetchall()
-    return make_rows(_make_expire_invitations_row, rows)
+    return _runtime.make_rows(_make_expire_invitations_row, rows)

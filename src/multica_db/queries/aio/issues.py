@@ -8,10 +8,10 @@ import datetime
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncRawCursor
+import psycopg
+import psycopg.rows
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows
+from multica_db import _runtime, models
 from multica_db.queries.issues import (
     ASSIGN_ISSUE,
     COUNT_EXECUTED_ISSUES_IN_WORKSPACE,
@@ -27,7 +27,7 @@ from multica_db.queries.issues import (
 
 
 async def lock_workspace_for_issue_number(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
 ) -> uuid.UUID | None:
@@ -36,7 +36,7 @@ async def lock_workspace_for_issue_number(
     CreateIssue: under READ COMMITTED the next statement's snapshot then sees
     every issue committed by the previous lock holder. NO KEY UPDATE does not
     block the KEY SHARE locks foreign-key inserts take on the workspace row."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(LOCK_WORKSPACE_FOR_ISSUE_NUMBER, (workspace_id,))
         row = await cur.fetchone()
     if row is None:
@@ -46,7 +46,7 @@ async def lock_workspace_for_issue_number(
 
 
 async def create_issue(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     title: str,
@@ -56,68 +56,103 @@ async def create_issue(
     creator_id: uuid.UUID | None = None,
 ) -> models.Issue | None:
     """Numbers are per workspace (1, 2, 3, ...). See LockWorkspaceForIssueNumber."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(
-            CREATE_ISSUE, (workspace_id, title, description, status, assignee_agent_id, creator_id)
+            CREATE_ISSUE,
+            (
+                workspace_id,
+                title,
+                description,
+                status,
+                assignee_agent_id,
+                creator_id,
+            ),
         )
         row = await cur.fetchone()
-    return None if row is None else _make_issue(row)
+    if row is None:
+        return None
+    return _make_issue(row)
 
 
 async def get_issue(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.Issue | None:
     """Run ``GetIssue`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(GET_ISSUE, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_issue(row)
+    if row is None:
+        return None
+    return _make_issue(row)
 
 
 async def list_issues_by_workspace(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     status: models.IssueStatus | None = None,
     max_rows: int,
 ) -> list[models.Issue]:
     """Newest first; sqlc.narg(status) filters to one status when given."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(LIST_ISSUES_BY_WORKSPACE, (workspace_id, status, max_rows))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            LIST_ISSUES_BY_WORKSPACE,
+            (
+                workspace_id,
+                status,
+                max_rows,
+            ),
+        )
         rows = await cur.fetchall()
-    return make_rows(_make_issue, rows)
+    return _runtime.make_rows(_make_issue, rows)
 
 
 async def update_issue_status(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     status: models.IssueStatus,
     id: uuid.UUID,
 ) -> models.Issue | None:
     """Run ``UpdateIssueStatus`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(UPDATE_ISSUE_STATUS, (status, id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            UPDATE_ISSUE_STATUS,
+            (
+                status,
+                id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_issue(row)
+    if row is None:
+        return None
+    return _make_issue(row)
 
 
 async def assign_issue(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     agent_id: uuid.UUID | None = None,
     id: uuid.UUID,
 ) -> models.Issue | None:
     """A NULL agent unassigns."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(ASSIGN_ISSUE, (agent_id, id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            ASSIGN_ISSUE,
+            (
+                agent_id,
+                id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_issue(row)
+    if row is None:
+        return None
+    return _make_issue(row)
 
 
 async def mark_issue_first_executed(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> int:
@@ -125,36 +160,48 @@ async def mark_issue_first_executed(
     concurrent completions, exactly one sees first_executed_at IS NULL (the
     others wait on the row lock, re-check the predicate and match nothing), so
     exactly one caller gets 1 and emits the event; everyone else gets 0."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(MARK_ISSUE_FIRST_EXECUTED, (id,))
         _affected: int = cur.rowcount
     return _affected
 
 
 async def list_executed_issues(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     max_rows: int,
 ) -> list[models.Issue]:
     """Served by the partial index issue_workspace_first_executed_idx."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(LIST_EXECUTED_ISSUES, (workspace_id, max_rows))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            LIST_EXECUTED_ISSUES,
+            (
+                workspace_id,
+                max_rows,
+            ),
+        )
         rows = await cur.fetchall()
-    return make_rows(_make_issue, rows)
+    return _runtime.make_rows(_make_issue, rows)
 
 
 async def count_executed_issues_in_workspace(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     since: datetime.datetime | None = None,
 ) -> int:
     """sqlc.narg(since) counts only issues first executed at or after it."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(COUNT_EXECUTED_ISSUES_IN_WORKSPACE, (workspace_id, since))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            COUNT_EXECUTED_ISSUES_IN_WORKSPACE,
+            (
+                workspace_id,
+                since,
+            ),
+        )
         row = await cur.fetchone()
     if row is None:
-        raise NoRowError("CountExecutedIssuesInWorkspace returned no row")
+        raise _runtime.NoRowError("CountExecutedIssuesInWorkspace returned no row")
     _value: int = row[0]
     return _value

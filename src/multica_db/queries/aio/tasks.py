@@ -7,12 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncRawCursor
-from psycopg.types.json import Jsonb
-from pydantic import JsonValue
+import psycopg
+import psycopg.rows
+import psycopg.types.json
+import pydantic
 
-from multica_db import models
-from multica_db._runtime import make_rows
+from multica_db import _runtime, models
 from multica_db.queries.tasks import (
     CANCEL_TASK,
     CANCEL_TASKS_FOR_ISSUE,
@@ -30,7 +30,7 @@ from multica_db.queries.tasks import (
 
 
 async def enqueue_task(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     issue_id: uuid.UUID,
     priority: int,
@@ -38,14 +38,23 @@ async def enqueue_task(
 ) -> models.AgentTaskQueue | None:
     """The task runs on the agent's runtime; an archived (or missing) agent gets no
     task and no row is returned."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(ENQUEUE_TASK, (issue_id, priority, agent_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            ENQUEUE_TASK,
+            (
+                issue_id,
+                priority,
+                agent_id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 async def claim_next_task(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     runtime_id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
@@ -55,119 +64,151 @@ async def claim_next_task(
     waiting behind it, so N workers claim N different tasks at once. The outer
     status guard is defence in depth: without the locking clause it would still
     prevent double claims (though workers would then come back empty-handed)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(CLAIM_NEXT_TASK, (runtime_id,))
         row = await cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 async def start_task(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``StartTask`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(START_TASK, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 async def complete_task(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
-    result: JsonValue | None = None,
+    result: pydantic.JsonValue | None = None,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Only a live (dispatched or running) task completes; a duplicate completion
     report returns no row."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(COMPLETE_TASK, (None if result is None else Jsonb(result), id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            COMPLETE_TASK,
+            (
+                None if result is None else psycopg.types.json.Jsonb(result),
+                id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 async def fail_task(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     error: str | None,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``FailTask`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(FAIL_TASK, (error, id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            FAIL_TASK,
+            (
+                error,
+                id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 async def retry_task(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Puts a failed task back in the queue; attempt keeps counting."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(RETRY_TASK, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 async def cancel_task(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``CancelTask`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(CANCEL_TASK, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 async def cancel_tasks_for_issue(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     issue_id: uuid.UUID,
 ) -> int:
     """On re-assignment: the old agent's unfinished tasks for the issue stop."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(CANCEL_TASKS_FOR_ISSUE, (issue_id,))
         _affected: int = cur.rowcount
     return _affected
 
 
 async def get_task(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``GetTask`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(GET_TASK, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_agent_task_queue(row)
+    if row is None:
+        return None
+    return _make_agent_task_queue(row)
 
 
 async def list_tasks_by_issue(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     issue_id: uuid.UUID,
 ) -> list[models.AgentTaskQueue]:
     """Run ``ListTasksByIssue`` (:many)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(LIST_TASKS_BY_ISSUE, (issue_id,))
         rows = await cur.fetchall()
-    return make_rows(_make_agent_task_queue, rows)
+    return _runtime.make_rows(_make_agent_task_queue, rows)
 
 
 async def list_tasks_by_runtime(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     runtime_id: uuid.UUID,
     status: models.TaskStatus | None = None,
 ) -> list[models.AgentTaskQueue]:
     """sqlc.narg(status) narrows to one status when given."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(LIST_TASKS_BY_RUNTIME, (runtime_id, status))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            LIST_TASKS_BY_RUNTIME,
+            (
+                runtime_id,
+                status,
+            ),
+        )
         rows = await cur.fetchall()
-    return make_rows(_make_agent_task_queue, rows)
+    return _runtime.make_rows(_make_agent_task_queue, rows)

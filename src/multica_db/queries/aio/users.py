@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncRawCursor
+import psycopg
+import psycopg.rows
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows
+from multica_db import _runtime, models
 from multica_db.queries.users import (
     FIND_OR_CREATE_USER,
     GET_USER,
@@ -24,7 +24,7 @@ from multica_db.queries.users import (
 
 
 async def find_or_create_user(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     email: str,
     name: str,
@@ -36,59 +36,79 @@ async def find_or_create_user(
     The no-op update (email = app_user.email) makes RETURNING yield the existing
     row, and (xmax = 0) AS created is true only for the transaction that
     actually inserted it, which is what gates the signup event."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(FIND_OR_CREATE_USER, (email, name, avatar_url))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            FIND_OR_CREATE_USER,
+            (
+                email,
+                name,
+                avatar_url,
+            ),
+        )
         row = await cur.fetchone()
     if row is None:
-        raise NoRowError("FindOrCreateUser returned no row")
+        raise _runtime.NoRowError("FindOrCreateUser returned no row")
     return _make_find_or_create_user_row(row)
 
 
 async def get_user(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.AppUser | None:
     """Run ``GetUser`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(GET_USER, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_app_user(row)
+    if row is None:
+        return None
+    return _make_app_user(row)
 
 
 async def get_user_by_email(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     email: str,
 ) -> models.AppUser | None:
     """Case-insensitive, matching the unique index (and using it)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(GET_USER_BY_EMAIL, (email,))
         row = await cur.fetchone()
-    return None if row is None else _make_app_user(row)
+    if row is None:
+        return None
+    return _make_app_user(row)
 
 
 async def list_users_by_ids(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     ids: list[uuid.UUID],
 ) -> list[models.AppUser]:
     """Run ``ListUsersByIds`` (:many)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(LIST_USERS_BY_IDS, (ids,))
         rows = await cur.fetchall()
-    return make_rows(_make_app_user, rows)
+    return _runtime.make_rows(_make_app_user, rows)
 
 
 async def update_user_profile(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     name: str | None = None,
     avatar_url: str | None = None,
     id: uuid.UUID,
 ) -> models.AppUser | None:
     """NULL arguments leave the field as it is."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(UPDATE_USER_PROFILE, (name, avatar_url, id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            UPDATE_USER_PROFILE,
+            (
+                name,
+                avatar_url,
+                id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_app_user(row)
+    if row is None:
+        return None
+    return _make_app_user(row)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncRawCursor
+import psycopg
+import psycopg.rows
 
-from multica_db import models
-from multica_db._runtime import NoRowError, make_rows
+from multica_db import _runtime, models
 from multica_db.queries.workspaces import (
     ADD_WORKSPACE_MEMBER,
     COUNT_WORKSPACE_MEMBERS,
@@ -33,7 +33,7 @@ from multica_db.queries.workspaces import (
 
 
 async def create_workspace_with_owner(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     name: str,
     slug: str,
@@ -43,62 +43,76 @@ async def create_workspace_with_owner(
     """The workspace and its owner membership in one statement: both rows exist or
     neither does, even outside an explicit transaction. An unknown owner creates
     nothing and returns no row."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(CREATE_WORKSPACE_WITH_OWNER, (name, slug, description, owner_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            CREATE_WORKSPACE_WITH_OWNER,
+            (
+                name,
+                slug,
+                description,
+                owner_id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_workspace(row)
+    if row is None:
+        return None
+    return _make_workspace(row)
 
 
 async def get_workspace(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> models.Workspace | None:
     """Run ``GetWorkspace`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(GET_WORKSPACE, (id,))
         row = await cur.fetchone()
-    return None if row is None else _make_workspace(row)
+    if row is None:
+        return None
+    return _make_workspace(row)
 
 
 async def get_workspace_by_slug(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     slug: str,
 ) -> models.Workspace | None:
     """Run ``GetWorkspaceBySlug`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(GET_WORKSPACE_BY_SLUG, (slug,))
         row = await cur.fetchone()
-    return None if row is None else _make_workspace(row)
+    if row is None:
+        return None
+    return _make_workspace(row)
 
 
 async def list_workspaces_for_user(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     user_id: uuid.UUID,
 ) -> list[ListWorkspacesForUserRow]:
     """Every workspace the user belongs to, with the user's role in it."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(LIST_WORKSPACES_FOR_USER, (user_id,))
         rows = await cur.fetchall()
-    return make_rows(_make_list_workspaces_for_user_row, rows)
+    return _runtime.make_rows(_make_list_workspaces_for_user_row, rows)
 
 
 async def delete_workspace(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     id: uuid.UUID,
 ) -> int:
     """Run ``DeleteWorkspace`` (:execrows)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(DELETE_WORKSPACE, (id,))
         _affected: int = cur.rowcount
     return _affected
 
 
 async def add_workspace_member(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -107,75 +121,113 @@ async def add_workspace_member(
     """Idempotent: an existing membership is left untouched (its role is not
     downgraded) and no row is returned, so callers can tell "joined now" from
     "was already a member"."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(ADD_WORKSPACE_MEMBER, (workspace_id, user_id, role))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            ADD_WORKSPACE_MEMBER,
+            (
+                workspace_id,
+                user_id,
+                role,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_workspace_member(row)
+    if row is None:
+        return None
+    return _make_workspace_member(row)
 
 
 async def get_workspace_member(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
 ) -> models.WorkspaceMember | None:
     """Run ``GetWorkspaceMember`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(GET_WORKSPACE_MEMBER, (workspace_id, user_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            GET_WORKSPACE_MEMBER,
+            (
+                workspace_id,
+                user_id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_workspace_member(row)
+    if row is None:
+        return None
+    return _make_workspace_member(row)
 
 
 async def update_workspace_member_role(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     role: models.MemberRole,
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
 ) -> models.WorkspaceMember | None:
     """Run ``UpdateWorkspaceMemberRole`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(UPDATE_WORKSPACE_MEMBER_ROLE, (role, workspace_id, user_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            UPDATE_WORKSPACE_MEMBER_ROLE,
+            (
+                role,
+                workspace_id,
+                user_id,
+            ),
+        )
         row = await cur.fetchone()
-    return None if row is None else _make_workspace_member(row)
+    if row is None:
+        return None
+    return _make_workspace_member(row)
 
 
 async def remove_workspace_member(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
 ) -> int:
     """Run ``RemoveWorkspaceMember`` (:execrows)."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(REMOVE_WORKSPACE_MEMBER, (workspace_id, user_id))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            REMOVE_WORKSPACE_MEMBER,
+            (
+                workspace_id,
+                user_id,
+            ),
+        )
         _affected: int = cur.rowcount
     return _affected
 
 
 async def list_workspace_members(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
     role: models.MemberRole | None = None,
 ) -> list[ListWorkspaceMembersRow]:
     """Members with their profile; sqlc.narg(role) narrows to one role when given."""
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(LIST_WORKSPACE_MEMBERS, (workspace_id, role))
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
+        await cur.execute(
+            LIST_WORKSPACE_MEMBERS,
+            (
+                workspace_id,
+                role,
+            ),
+        )
         rows = await cur.fetchall()
-    return make_rows(_make_list_workspace_members_row, rows)
+    return _runtime.make_rows(_make_list_workspace_members_row, rows)
 
 
 async def count_workspace_members(
-    conn: AsyncConnection[Any],
+    conn: psycopg.AsyncConnection[Any],
     *,
     workspace_id: uuid.UUID,
 ) -> int:
     """Run ``CountWorkspaceMembers`` (:one)."""
-    async with AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
         await cur.execute(COUNT_WORKSPACE_MEMBERS, (workspace_id,))
         row = await cur.fetchone()
     if row is None:
-        raise NoRowError("CountWorkspaceMembers returned no row")
+        raise _runtime.NoRowError("CountWorkspaceMembers returned no row")
     _value: int = row[0]
     return _value

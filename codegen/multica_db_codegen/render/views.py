@@ -1,0 +1,247 @@
+"""Typed view objects the templates place: every decision about the output is made here.
+
+A :class:`ParamView` knows its Python name, its annotation and how its value is
+adapted for a call, a batch row and a COPY row; a :class:`ColumnView` knows how
+a result value loads; a :class:`QueryView` knows what its function returns and
+which helpers its body calls. Expressions are composed from these parts (a
+value expression wrapped in a dumper), never produced by editing code text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Command(StrEnum):
+    """The sqlc commands (the IR's ``cmd``)."""
+
+    ONE = "one"
+    MANY = "many"
+    EXEC = "exec"
+    EXECROWS = "execrows"
+    EXECRESULT = "execresult"
+    COPYFROM = "copyfrom"
+    BATCHEXEC = "batchexec"
+    BATCHONE = "batchone"
+    BATCHMANY = "batchmany"
+    ITER = "iter"
+    EXECLASTID = "execlastid"  # the first column of the first row (RETURNING id), or None
+
+    @property
+    def takes_sets(self) -> bool:
+        """The function takes many parameter sets (an iterable of tuples)."""
+        return self in (Command.COPYFROM, Command.BATCHEXEC, Command.BATCHONE, Command.BATCHMANY)
+
+    @property
+    def reads_rows(self) -> bool:
+        return self in (
+            Command.ONE,
+            Command.MANY,
+            Command.ITER,
+            Command.BATCHONE,
+            Command.BATCHMANY,
+            Command.EXECLASTID,
+        )
+
+
+def apply(fn: str | None, value: str, *, nullable: bool) -> str:
+    """``fn(value)``; NULL (``None``) passes untouched when ``nullable``."""
+    if fn is None:
+        return value
+    if nullable:
+        return f"None if {value} is None else {fn}({value})"
+    return f"{fn}({value})"
+
+
+@dataclass(frozen=True, slots=True)
+class ParamView:
+    name: str  # the keyword argument (and the NamedTuple field of a parameter set)
+    annotation: str  # with ``| None`` when NULL may be sent
+    index: int  # position among the query's parameters ($N - 1)
+    dumper: str | None  # what a non-NULL value goes through before psycopg sees it
+    nullable: bool
+    optional: bool  # sqlc.narg: may be left out (defaults to None)
+    sends_text: bool = False  # the dumper gives the value's text form
+
+    @property
+    def default(self) -> str:
+        return " = None" if self.optional else ""
+
+    @property
+    def call_arg(self) -> str:
+        """The value sent for a direct call (the keyword argument)."""
+        return apply(self.dumper, self.name, nullable=self.nullable)
+
+    @property
+    def batch_arg(self) -> str:
+        """The value sent for parameter set ``p`` (a NamedTuple or a plain tuple)."""
+        return apply(self.dumper, f"p[{self.index}]", nullable=self.nullable)
+
+    @property
+    def copy_arg(self) -> str:
+        """The value written for COPY row ``row`` (a NamedTuple or a plain tuple)."""
+        return apply(self.dumper, f"row[{self.index}]", nullable=self.nullable)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldView:
+    name: str
+    annotation: str
+    arbitrary: bool = False  # a type pydantic has no schema for (overrides, psycopg ranges)
+
+
+@dataclass(slots=True)
+class ModelView:
+    """A class the module defines: a row model, or a parameter set's NamedTuple."""
+
+    class_name: str
+    doc: str
+    fields: list[FieldView]
+    named_tuple: bool = False
+
+    @property
+    def arbitrary(self) -> bool:
+        return any(f.arbitrary for f in self.fields)
+
+
+@dataclass(slots=True)
+class MakerView:
+    """A module-level function building a model from a result tuple (``_runtime.row_maker``)."""
+
+    var: str
+    cls: str
+    fields: tuple[str, ...]
+    loaders: list[tuple[int, str]]  # column position → loader of non-NULL values
+    embeds: list[tuple[int, int, str, bool]] = field(default_factory=list)
+
+    @property
+    def fields_literal(self) -> str:
+        return repr(self.fields)
+
+
+@dataclass(slots=True)
+class CodecView:
+    """A composite type's text decoder (``cls`` set) or encoder, in the models module."""
+
+    var: str
+    cls: str
+    fields: tuple[str, ...]
+    converters: list[tuple[int, str]]
+    factory: str
+
+    @property
+    def fields_literal(self) -> str:
+        return repr(self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultView:
+    """What one result row becomes."""
+
+    annotation: str  # the type of one row's value (``| None`` included for a nullable scalar)
+    maker: str | None = None  # a MakerView var: the row is a model built by it
+    loader: str | None = None  # a scalar's loader (None: the value is used as it is)
+    nullable: bool = False  # a scalar that may be NULL
+
+    @property
+    def from_row(self) -> str:
+        """The value of result tuple ``row``."""
+        if self.maker is not None:
+            return f"{self.maker}(row)"
+        return apply(self.loader, "row[0]", nullable=self.nullable)
+
+
+@dataclass(slots=True)
+class QueryView:
+    name: str  # the query's name as annotated
+    func: str
+    const: str
+    cmd: Command
+    doc: str
+    sql_literal: str
+    params: list[ParamView]
+    result: ResultView | None
+    guaranteed: bool  # :one that always returns a row
+    params_class: str = ""  # parameter-set commands: the NamedTuple of one set
+    copy_const: str = ""
+    copy_sql: str = ""
+    copy_types: str = ""  # copy: set_types([...]) argument, "" for text format
+    copy_order: tuple[int, ...] = ()  # copy: the parameter feeding each COPY column
+    uses_runtime: bool = False  # a parameter's dumper or a scalar's loader is a runtime helper
+    uses_models: bool = False
+
+    @property
+    def row_type(self) -> str:
+        return self.result.annotation if self.result is not None else "None"
+
+    def returns(self, *, is_async: bool) -> str:
+        """The function's return annotation."""
+        row = self.row_type
+        match self.cmd:
+            case Command.ONE:
+                return row if self.guaranteed else f"{row} | None"
+            case Command.MANY:
+                return f"list[{row}]"
+            case Command.ITER:
+                return f"AsyncIterator[{row}]" if is_async else f"Iterator[{row}]"
+            case Command.EXECROWS | Command.COPYFROM:
+                return "int"
+            case Command.EXECLASTID:
+                if self.result is None:
+                    return "None"
+                return row if self.result.nullable else f"{row} | None"
+            case Command.EXECRESULT:
+                return "_runtime.ExecResult"
+            case Command.BATCHONE:  # a nullable value here always has its row (see _result)
+                nullable = self.result is not None and self.result.nullable
+                return f"list[{row}]" if nullable else f"list[{row} | None]"
+            case Command.BATCHMANY:
+                return f"list[list[{row}]]"
+            case _:
+                return "None"
+
+    @property
+    def call_args(self) -> str:
+        """The parameters tuple of a direct call."""
+        if not self.params:
+            return "None"
+        return "(" + ", ".join(p.call_arg for p in self.params) + ",)"
+
+    @property
+    def set_annotation(self) -> str:
+        """One parameter set: the NamedTuple, or a plain tuple in the same order."""
+        plain = ", ".join(p.annotation for p in self.params) or "()"
+        return f"{self.params_class} | tuple[{plain}]"
+
+    @property
+    def batch_sets(self) -> str:
+        """What executemany gets for ``params``."""
+        if all(p.dumper is None for p in self.params):
+            return "params"
+        one = ", ".join(p.batch_arg for p in self.params)
+        return f"[({one},) for p in params]"
+
+    @property
+    def copy_row(self) -> str:
+        """What COPY's write_row gets for ``row`` (columns in the COPY's order)."""
+        in_order = self.copy_order == tuple(range(len(self.params)))
+        if in_order and all(p.dumper is None for p in self.params):
+            return "row"
+        return "(" + ", ".join(self.params[i].copy_arg for i in self.copy_order) + ",)"
+
+    @property
+    def many_models(self) -> bool:
+        return (
+            self.cmd == Command.MANY and self.result is not None and self.result.maker is not None
+        )
+
+    @property
+    def needs_runtime(self) -> bool:
+        """Whether this function's body names ``_runtime``."""
+        return (
+            self.uses_runtime
+            or self.many_models
+            or self.cmd in (Command.ITER, Command.EXECRESULT)
+            or (self.cmd == Command.ONE and self.guaranteed)
+        )
