@@ -26,6 +26,7 @@ from multica_db_codegen.analyze.ir import (
 from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.render import naming
+from multica_db_codegen.render.runtime_files import runtime_files
 from multica_db_codegen.render.typemap import TypeMapper, user_defined
 from multica_db_codegen.render.views import (
     CodecView,
@@ -214,6 +215,7 @@ class Renderer:
             sync, aio = self.query_module(f, module)
             files[f"queries/{module}.py"] = sync
             files[f"queries/aio/{module}.py"] = aio
+        files.update(runtime_files())  # the same for every package (render/runtime_files.py)
         return files
 
     def models(self) -> str:
@@ -670,9 +672,7 @@ def _column_key(c: ColumnIR, owner: str | None) -> str | None:
 
 def render(ir: AnalysisIR, settings: Settings) -> dict[str, str]:
     """Every generated file's text, keyed by its path relative to the output directory."""
-    from multica_db_codegen.render.runtime_files import runtime_files
-
-    return {**Renderer(ir, settings).render(), **runtime_files()}
+    return Renderer(ir, settings).render()
 
 
 def render_with_origins(
