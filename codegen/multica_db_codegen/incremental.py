@@ -24,6 +24,7 @@ before anything is written; the instance stays usable for the next call.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -537,7 +538,7 @@ class Generator:
         parsed = []
         errors: list[GenerateError] = []
         notes: dict[Path, list[str]] = {}
-        schema_files = {Path(c.file.path).resolve() for c in self._chunks or ()}
+        schema_files = _resolved(tuple(c.file.path for c in self._chunks or ()))
         for p in todo:
             try:
                 specs = parse_query_file(
@@ -708,6 +709,13 @@ class Generator:
         if outputs.keys() != self._disk_outputs.keys():
             cache.write_json(self._root(), "output.json", outputs)
             self._disk_outputs = outputs
+
+
+@functools.lru_cache(maxsize=4)
+def _resolved(paths: tuple[str, ...]) -> frozenset[Path]:
+    """The schema's files, resolved once per schema (hundreds of paths: watch mode's every
+    save would otherwise pay for resolving them all again)."""
+    return frozenset(Path(p).resolve() for p in paths)
 
 
 def _other_modules(out: Path, files: dict[str, str]) -> list[Path]:
