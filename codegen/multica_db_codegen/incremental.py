@@ -614,7 +614,13 @@ class Generator:
         )
         use_bytecode_cache(Path(cache.user_cache_dir()) / "jinja2")
         renderer = Renderer(ir, settings)
-        rendered = {**renderer.render(only={str(p) for p in missing}), **runtime_files()}
+        # With models.py and the package modules unchanged (their key holds), only the
+        # changed query modules are rendered and formatted: watch mode's one file per save.
+        package_cached = self._output(package_key) is not None
+        only = {str(p) for p in missing}
+        rendered = renderer.render(only=only, package=not package_cached)
+        if not package_cached:
+            rendered.update(runtime_files())
         formatted = writer.format_sources(
             rendered, package=s.cfg.package, pyproject=s.pyproject, origins=renderer.origins
         )
@@ -627,6 +633,8 @@ class Generator:
                 rels = (f"queries/{module}.py", f"queries/aio/{module}.py")
                 self._outputs[okeys[target]] = {r: formatted[r] for r in rels}
                 modules_done.update(rels)
+        if package_cached:
+            return
         # models.py, the package modules and the runtime helpers the output ships with
         self._outputs[package_key] = {
             r: text for r, text in formatted.items() if r not in modules_done
