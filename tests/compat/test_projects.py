@@ -242,18 +242,18 @@ def test_missing_extension_is_skipped_and_named(tmp_path: Path, pg_server: str) 
 def test_a_discovered_config_is_answered_warm_until_a_pyproject_takes_over(
     tmp_path: Path, pg_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from multica_db_codegen import warm
-    from multica_db_codegen.pipeline import fast_generate
+    from multica_db_codegen import cache
+    from multica_db_codegen.cli import run
 
     root = copy_project("py_plugin", tmp_path)
     monkeypatch.chdir(root)
     monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", pg_server)
     monkeypatch.delenv("MULTICA_DB_NO_CACHE", raising=False)
-    assert fast_generate(["generate"]) == 0  # sqlc.yaml found, its codegen entry followed
+    assert run(["generate"]) == 0  # sqlc.yaml found, its codegen entry followed
     assert (root / "src" / "authors" / "models.py").is_file()
-    assert warm.answer(["generate"]) == 0
+    assert cache.answer(["generate"]) == 0
     (root / "pyproject.toml").write_text("[tool.multica-db]\nout = 'elsewhere'\n")
-    assert warm.answer(["generate"]) is None
+    assert cache.answer(["generate"]) is None
 
 
 def test_analyze_json_covers_every_package(tmp_path: Path, pg_server: str) -> None:
