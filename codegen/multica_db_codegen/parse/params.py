@@ -355,7 +355,7 @@ def _name_from_context(tree: Any, params: dict[int, Param]) -> None:
 def python_safe(name: str) -> str:
     cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
     if not cleaned or cleaned[0].isdigit():
-        cleaned = "p_" + cleaned
+        cleaned = "f_" + cleaned
     if keyword.iskeyword(cleaned) or cleaned in _RESERVED:
         cleaned += "_"
     return cleaned
