@@ -202,3 +202,20 @@ def test_golden(name: str) -> None:
     if os.environ.get("MULTICA_DB_UPDATE_GOLDEN") == "1" or not golden.exists():
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
+
+
+def test_render_imports_nothing_of_parse_or_analyze_but_the_ir() -> None:
+    import ast
+
+    render_dir = Path(writer.__file__).parent
+    for path in render_dir.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                stage = name.startswith(("multica_db_codegen.parse", "multica_db_codegen.analyze"))
+                assert not stage or name == "multica_db_codegen.analyze.ir", (path.name, name)
