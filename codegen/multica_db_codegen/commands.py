@@ -23,6 +23,27 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _version(value: bool) -> None:
+    if value:
+        from multica_db_codegen.cache import version
+
+        typer.echo(f"multica-db {version('multica-db')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    _version_flag: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Typed Python query functions from annotated PostgreSQL."""
+
+
 SchemaOpt = Annotated[
     list[Path] | None,
     typer.Option("--schema", help="Schema file or migrations directory (repeatable)."),
@@ -61,6 +82,7 @@ def _fail(exc: GenerateError | GenerateErrors) -> None:
 
 @app.command()
 def generate(
+    ctx: typer.Context,
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if stale.")
     ] = False,
@@ -79,11 +101,16 @@ def generate(
     database_url: UrlOpt = None,
     sqlc_config: SqlcOpt = None,
 ) -> None:
-    """Generate typed query modules (sync and async) and models."""
+    """Generate typed query modules (sync and async) and models.
+
+    With --queries naming some of the project's query files, only their modules
+    are regenerated; every other generated module is left as it is.
+    """
     from multica_db_codegen.pipeline import report_generate, run_generate
 
+    argv = ctx.obj.get("argv") if isinstance(ctx.obj, dict) else None
     try:
-        changed, diff_text = run_generate(
+        result = run_generate(
             check=check,
             schema=schema,
             queries=queries,
@@ -92,11 +119,12 @@ def generate(
             database_url=database_url,
             sqlc_config=sqlc_config,
             warn=lambda msg: typer.echo(f"warning: {msg}", err=True),
+            argv=argv,
         )
     except (GenerateError, GenerateErrors) as exc:
         _fail(exc)
         return
-    status = report_generate(changed, diff_text, check=check)
+    status = report_generate(result, check=check)
     if status:
         raise typer.Exit(status)
 
@@ -279,8 +307,18 @@ def watch(
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: as Ctrl-C
+    from multica_db_codegen.incremental import Generator
+
+    engine = Generator(
+        schema=schema,
+        queries=queries,
+        out=out,
+        package=package,
+        database_url=database_url,
+        sqlc_config=sqlc_config,
+    )
     watching.run(
-        watching.PipelineEngine(cfg, sqlc_config),
+        engine,
         stop=stop,
         root=cfg.root,
         schema=cfg.schema,
@@ -288,3 +326,31 @@ def watch(
         echo=lambda line: typer.echo(line, err=line.startswith(("error:", "warning:"))),
         poll=poll,
     )
+
+
+@app.command()
+def clean(
+    database_url: UrlOpt = None,
+    keep_server: Annotated[
+        bool,
+        typer.Option(
+            "--keep-server", help="Keep the embedded server's data (drop only databases)."
+        ),
+    ] = False,
+) -> None:
+    """Remove every database and file the generator made, and say what was removed.
+
+    On the analyzer's server: every schema, spare, build and throwaway database
+    (one in use by a running generator is kept and named). On disk: the
+    project's .multica-db/ directory and the user cache (compiled templates and
+    the embedded server, stopped first). Generated code is left alone.
+    """
+    from multica_db_codegen.clean import clean as run_clean
+
+    try:
+        lines = run_clean(database_url=database_url, keep_server=keep_server)
+    except GenerateError as exc:
+        _fail(exc)
+        return
+    for line in lines:
+        typer.echo(line)

@@ -1,7 +1,7 @@
 """Generate a package from a schema and queries into a temporary directory, and import it.
 
 Each generated package gets its own import name, so tests never see each other's
-modules; the runtime helpers come from ``multica_db._runtime`` as for any user.
+modules, and its own ``runtime`` subpackage: nothing comes from multica_db.
 """
 
 from __future__ import annotations

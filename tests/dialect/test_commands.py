@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
 from multica_db_codegen.pipeline import run_generate
 from tests.dialect.harness import Generated
@@ -27,7 +26,7 @@ def _author(dialect: Generated, conn: Conn, name: str) -> int:
 def test_execresult_reports_rowcount_and_command_tag(dialect: Generated, dconn: Conn) -> None:
     q = dialect.module("queries.authors")
     books = dialect.module("queries.books")
-    runtime = pytest.importorskip("multica_db._runtime")
+    runtime = dialect.module("runtime")  # the package's own, not multica_db's
     a = _author(dialect, dconn, "ada")
     books.add_books(dconn, [books.AddBooksParams(a, "one"), books.AddBooksParams(a, "two")])
     result = books.delete_books(dconn, author_id=a)

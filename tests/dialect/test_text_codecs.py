@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg.types.range import Range
 
-from multica_db._runtime import (
+from multica_db.runtime.pgtext import (
     array_literal,
     hstore_literal,
     parse_array,

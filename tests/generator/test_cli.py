@@ -89,11 +89,16 @@ def test_generated_package_type_checks_and_runs(cli: Cli, project: Project, pg_s
     root = project(QUERIES)
     assert cli(root, "generate")[0] == 0
     pkg_root = root / "out"
-    # The generated code imports its runtime helpers; give it this repository's.
+    # The package carries its own runtime: nothing is copied in, nothing from multica_db used.
     (pkg_root / "pkg" / "__init__.py").write_text("")
-    (pkg_root / "pkg" / "_runtime.py").write_text(
-        (ROOT / "src" / "multica_db" / "_runtime.py").read_text()
-    )
+    alone = subprocess.run(
+        [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, '.'); "
+         "import pkg.queries.authors, pkg.queries.aio.authors; "
+         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('multica_db', "
+         "'multica_db_codegen')))"],
+        cwd=pkg_root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (alone.returncode, alone.stdout.strip()) == (0, "[]"), alone.stderr
     mypy = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "pkg"],
         cwd=pkg_root,

@@ -9,6 +9,7 @@ the IR.
 from __future__ import annotations
 
 import keyword
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +26,7 @@ from multica_db_codegen.analyze.ir import (
 from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.render import naming
+from multica_db_codegen.render.runtime_files import runtime_files
 from multica_db_codegen.render.typemap import TypeMapper, user_defined
 from multica_db_codegen.render.views import (
     CodecView,
@@ -190,8 +192,14 @@ class Renderer:
         )
 
     # --- files --------------------------------------------------------------------------
-    def render(self) -> dict[str, str]:
-        """Relative path (POSIX) → source text, for every generated file."""
+    def render(self, only: Collection[str] | None = None) -> dict[str, str]:
+        """Relative path (POSIX) → source text, for every generated file.
+
+        ``only``: the paths (``FileIR.path``) of the query files whose modules to
+        render; the models and package modules are always rendered. Every file of the
+        IR still shapes the output (a row type any query uses is decoded in models.py),
+        so an incremental run passes the whole IR and renders only what changed.
+        """
         files: dict[str, str] = {"models.py": self.models()}
         init = _env.get_template("package_init.py.j2")
         files["queries/__init__.py"] = init.render(
@@ -201,10 +209,13 @@ class Renderer:
             doc="Generated query modules: one per query file (asyncio)."
         )
         for f in self.ir.files:
+            if only is not None and f.path not in only:
+                continue
             module = self.modules[f.path]
             sync, aio = self.query_module(f, module)
             files[f"queries/{module}.py"] = sync
             files[f"queries/aio/{module}.py"] = aio
+        files.update(runtime_files())  # the same for every package (render/runtime_files.py)
         return files
 
     def models(self) -> str:
@@ -672,9 +683,7 @@ def _column_key(c: ColumnIR, owner: str | None) -> str | None:
 
 def render(ir: AnalysisIR, settings: Settings) -> dict[str, str]:
     """Every generated file's text, keyed by its path relative to the output directory."""
-    from multica_db_codegen.render.runtime_files import runtime_files
-
-    return {**Renderer(ir, settings).render(), **runtime_files()}
+    return Renderer(ir, settings).render()
 
 
 def render_with_origins(

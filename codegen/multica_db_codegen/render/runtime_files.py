@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from importlib import resources
 
-from multica_db_codegen.render.renderer import HEADER
-
 #: The subpackage of the output the runtime is written to.
 RUNTIME_DIR = "runtime"
 
 
 def runtime_files() -> dict[str, str]:
     """``{"runtime/<module>.py": text}`` for every module of the runtime package."""
+    from multica_db_codegen.render.renderer import HEADER  # renderer imports this module
+
     # Located without importing it: the runtime imports psycopg, the generator need not.
     source = resources.files("multica_db_codegen").joinpath("runtime")
     return {

@@ -76,7 +76,7 @@ class Imports:
     """
 
     modules: set[str] = field(default_factory=set)  # import X (or X.Y)
-    runtime: bool = False  # from multica_db import _runtime
+    runtime: bool = False  # from <package> import runtime as _runtime
     models: bool = False  # from <package> import models
 
     def merge(self, other: Imports) -> None:
@@ -146,7 +146,7 @@ class TypeMapper:
 
     def _runtime(self, name: str) -> str:
         self.imports.runtime = True
-        return f"_runtime.{name}"
+        return f"_runtime.pgtext.{name}"
 
     def _module(self, module: str, name: str) -> str:
         self.imports.modules.add(module)
@@ -272,7 +272,7 @@ class TypeMapper:
     def text_encoder(self, t: TypeRef) -> str | None:
         """An expression giving the text form of a ``t`` nested in a literal.
 
-        ``None`` when the generic :func:`multica_db._runtime.pg_text` is right.
+        ``None`` when the generic :func:`runtime.pgtext.pg_text` is right.
         """
         if t.kind == "domain" and t.base is not None:
             return self.text_encoder(t.base)

@@ -241,9 +241,5 @@ class QueryView:
     @property
     def needs_runtime(self) -> bool:
         """Whether this function's body names ``_runtime``."""
-        return (
-            self.uses_runtime
-            or self.many_models
-            or self.cmd in (Command.ITER, Command.EXECRESULT)
-            or (self.cmd == Command.ONE and self.guaranteed)
-        )
+        # every function but COPY and the pipelined batches runs on a cursor of the runtime's
+        return self.uses_runtime or not self.cmd.takes_sets

@@ -13,7 +13,8 @@ import psycopg.rows
 import psycopg.types.json
 import pydantic
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 
 LIST_AGENT_RUNTIMES = """SELECT
     id, workspace_id, daemon_id, name, runtime_mode, provider, status,
@@ -157,7 +158,7 @@ class DeleteStaleOfflineRuntimesRow(pydantic.BaseModel):
     workspace_id: uuid.UUID
 
 
-_make_agent_runtime = _runtime.row_maker(
+_make_agent_runtime = _runtime.rows.row_maker(
     models.AgentRuntime,
     (
         "id",
@@ -176,7 +177,7 @@ _make_agent_runtime = _runtime.row_maker(
         "legacy_daemon_id",
     ),
 )
-_make_upsert_agent_runtime_row = _runtime.row_maker(
+_make_upsert_agent_runtime_row = _runtime.rows.row_maker(
     UpsertAgentRuntimeRow,
     (
         "id",
@@ -196,15 +197,15 @@ _make_upsert_agent_runtime_row = _runtime.row_maker(
         "inserted",
     ),
 )
-_make_mark_stale_runtimes_offline_row = _runtime.row_maker(
+_make_mark_stale_runtimes_offline_row = _runtime.rows.row_maker(
     MarkStaleRuntimesOfflineRow,
     ("id", "workspace_id"),
 )
-_make_fail_tasks_for_offline_runtimes_row = _runtime.row_maker(
+_make_fail_tasks_for_offline_runtimes_row = _runtime.rows.row_maker(
     FailTasksForOfflineRuntimesRow,
     ("id", "agent_id", "issue_id"),
 )
-_make_delete_stale_offline_runtimes_row = _runtime.row_maker(
+_make_delete_stale_offline_runtimes_row = _runtime.rows.row_maker(
     DeleteStaleOfflineRuntimesRow,
     ("id", "workspace_id"),
 )
@@ -216,10 +217,11 @@ def list_agent_runtimes(
     workspace_id: uuid.UUID,
 ) -> list[models.AgentRuntime]:
     """Run ``ListAgentRuntimes`` (:many)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(LIST_AGENT_RUNTIMES, (workspace_id,))
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_agent_runtime, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(LIST_AGENT_RUNTIMES, (workspace_id,))
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent_runtime(row) for row in rows]
 
 
 def get_agent_runtime(
@@ -228,9 +230,10 @@ def get_agent_runtime(
     id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``GetAgentRuntime`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(GET_AGENT_RUNTIME, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(GET_AGENT_RUNTIME, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_runtime(row)
@@ -243,15 +246,16 @@ def get_agent_runtime_for_workspace(
     workspace_id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``GetAgentRuntimeForWorkspace`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            GET_AGENT_RUNTIME_FOR_WORKSPACE,
-            (
-                id,
-                workspace_id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        GET_AGENT_RUNTIME_FOR_WORKSPACE,
+        (
+            id,
+            workspace_id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_runtime(row)
@@ -273,22 +277,23 @@ def upsert_agent_runtime(
     """(xmax = 0) AS inserted distinguishes a fresh insert (true) from an upsert
     that updated an existing row (false). Analytics reads this to fire the
     runtime_registered event only on first-time registration."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            UPSERT_AGENT_RUNTIME,
-            (
-                workspace_id,
-                daemon_id,
-                name,
-                runtime_mode,
-                provider,
-                status,
-                device_info,
-                psycopg.types.json.Jsonb(metadata),
-                owner_id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        UPSERT_AGENT_RUNTIME,
+        (
+            workspace_id,
+            daemon_id,
+            name,
+            runtime_mode,
+            provider,
+            status,
+            device_info,
+            psycopg.types.json.Jsonb(metadata),
+            owner_id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("UpsertAgentRuntime returned no row")
     return _make_upsert_agent_runtime_row(row)
@@ -300,9 +305,10 @@ def update_agent_runtime_heartbeat(
     id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``UpdateAgentRuntimeHeartbeat`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(UPDATE_AGENT_RUNTIME_HEARTBEAT, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(UPDATE_AGENT_RUNTIME_HEARTBEAT, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_runtime(row)
@@ -314,8 +320,9 @@ def set_agent_runtime_offline(
     id: uuid.UUID,
 ) -> None:
     """Run ``SetAgentRuntimeOffline`` (:exec)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(SET_AGENT_RUNTIME_OFFLINE, (id,))
+    cur = _runtime.cursors.take(conn)
+    cur.execute(SET_AGENT_RUNTIME_OFFLINE, (id,))
+    _runtime.cursors.give_back(conn, cur)
 
 
 def mark_stale_runtimes_offline(
@@ -324,10 +331,11 @@ def mark_stale_runtimes_offline(
     stale_seconds: float,
 ) -> list[MarkStaleRuntimesOfflineRow]:
     """Run ``MarkStaleRuntimesOffline`` (:many)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(MARK_STALE_RUNTIMES_OFFLINE, (stale_seconds,))
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_mark_stale_runtimes_offline_row, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(MARK_STALE_RUNTIMES_OFFLINE, (stale_seconds,))
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_mark_stale_runtimes_offline_row(row) for row in rows]
 
 
 def fail_tasks_for_offline_runtimes(
@@ -335,10 +343,11 @@ def fail_tasks_for_offline_runtimes(
 ) -> list[FailTasksForOfflineRuntimesRow]:
     """Marks dispatched/running tasks as failed when their runtime is offline.
     This cleans up orphaned tasks after a daemon crash or network partition."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(FAIL_TASKS_FOR_OFFLINE_RUNTIMES, None)
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_fail_tasks_for_offline_runtimes_row, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(FAIL_TASKS_FOR_OFFLINE_RUNTIMES, None)
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_fail_tasks_for_offline_runtimes_row(row) for row in rows]
 
 
 def list_agent_runtimes_by_owner(
@@ -348,16 +357,17 @@ def list_agent_runtimes_by_owner(
     owner_id: uuid.UUID,
 ) -> list[models.AgentRuntime]:
     """Run ``ListAgentRuntimesByOwner`` (:many)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            LIST_AGENT_RUNTIMES_BY_OWNER,
-            (
-                workspace_id,
-                owner_id,
-            ),
-        )
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_agent_runtime, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        LIST_AGENT_RUNTIMES_BY_OWNER,
+        (
+            workspace_id,
+            owner_id,
+        ),
+    )
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent_runtime(row) for row in rows]
 
 
 def delete_agent_runtime(
@@ -366,8 +376,9 @@ def delete_agent_runtime(
     id: uuid.UUID,
 ) -> None:
     """Run ``DeleteAgentRuntime`` (:exec)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(DELETE_AGENT_RUNTIME, (id,))
+    cur = _runtime.cursors.take(conn)
+    cur.execute(DELETE_AGENT_RUNTIME, (id,))
+    _runtime.cursors.give_back(conn, cur)
 
 
 def count_active_agents_by_runtime(
@@ -376,9 +387,10 @@ def count_active_agents_by_runtime(
     runtime_id: uuid.UUID,
 ) -> int:
     """Run ``CountActiveAgentsByRuntime`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(COUNT_ACTIVE_AGENTS_BY_RUNTIME, (runtime_id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(COUNT_ACTIVE_AGENTS_BY_RUNTIME, (runtime_id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("CountActiveAgentsByRuntime returned no row")
     _value: int = row[0]
@@ -391,8 +403,9 @@ def delete_archived_agents_by_runtime(
     runtime_id: uuid.UUID,
 ) -> None:
     """Run ``DeleteArchivedAgentsByRuntime`` (:exec)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(DELETE_ARCHIVED_AGENTS_BY_RUNTIME, (runtime_id,))
+    cur = _runtime.cursors.take(conn)
+    cur.execute(DELETE_ARCHIVED_AGENTS_BY_RUNTIME, (runtime_id,))
+    _runtime.cursors.give_back(conn, cur)
 
 
 def find_legacy_runtimes_by_daemon_id(
@@ -417,17 +430,18 @@ def find_legacy_runtimes_by_daemon_id(
     same workspace+provider). A single-row lookup would consolidate only one
     of them and leave the rest orphaned. Callers must merge every returned
     row into the new UUID-keyed runtime."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            FIND_LEGACY_RUNTIMES_BY_DAEMON_ID,
-            (
-                workspace_id,
-                provider,
-                daemon_id,
-            ),
-        )
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_agent_runtime, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        FIND_LEGACY_RUNTIMES_BY_DAEMON_ID,
+        (
+            workspace_id,
+            provider,
+            daemon_id,
+        ),
+    )
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent_runtime(row) for row in rows]
 
 
 def reassign_agents_to_runtime(
@@ -437,15 +451,16 @@ def reassign_agents_to_runtime(
     old_runtime_id: uuid.UUID,
 ) -> int:
     """Re-points every agent referencing old_runtime_id at new_runtime_id."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            REASSIGN_AGENTS_TO_RUNTIME,
-            (
-                new_runtime_id,
-                old_runtime_id,
-            ),
-        )
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        REASSIGN_AGENTS_TO_RUNTIME,
+        (
+            new_runtime_id,
+            old_runtime_id,
+        ),
+    )
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -458,15 +473,16 @@ def reassign_tasks_to_runtime(
     """Re-points every queued/running/completed task referencing old_runtime_id.
     Required before deleting the old runtime row because agent_task_queue has
     an ON DELETE CASCADE FK that would otherwise drop historical tasks."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            REASSIGN_TASKS_TO_RUNTIME,
-            (
-                new_runtime_id,
-                old_runtime_id,
-            ),
-        )
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        REASSIGN_TASKS_TO_RUNTIME,
+        (
+            new_runtime_id,
+            old_runtime_id,
+        ),
+    )
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -480,14 +496,15 @@ def record_runtime_legacy_daemon_id(
     this row. Useful for debugging when tracing back why a given runtime row
     subsumed an old one, and only overwrites NULL so the earliest merge is
     preserved."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            RECORD_RUNTIME_LEGACY_DAEMON_ID,
-            (
-                id,
-                legacy_daemon_id,
-            ),
-        )
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        RECORD_RUNTIME_LEGACY_DAEMON_ID,
+        (
+            id,
+            legacy_daemon_id,
+        ),
+    )
+    _runtime.cursors.give_back(conn, cur)
 
 
 def delete_stale_offline_runtimes(
@@ -498,7 +515,8 @@ def delete_stale_offline_runtimes(
     """Deletes runtimes that have been offline for longer than the TTL and have
     no agents bound (active or archived). The FK constraint on agent.runtime_id
     is ON DELETE RESTRICT, so we must exclude all agent references."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(DELETE_STALE_OFFLINE_RUNTIMES, (stale_seconds,))
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_delete_stale_offline_runtimes_row, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(DELETE_STALE_OFFLINE_RUNTIMES, (stale_seconds,))
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_delete_stale_offline_runtimes_row(row) for row in rows]

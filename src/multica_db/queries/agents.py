@@ -10,7 +10,8 @@ from typing import Any
 import psycopg
 import psycopg.rows
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 
 CREATE_AGENT = """INSERT INTO agent (workspace_id, runtime_id, name, instructions, owner_id)
 VALUES ($1, $2, $3, $4, $5)
@@ -45,7 +46,7 @@ LIST_AGENTS_BY_IDS = """SELECT
 WHERE id = ANY($1::uuid[])
 ORDER BY created_at, id"""
 
-_make_agent = _runtime.row_maker(
+_make_agent = _runtime.rows.row_maker(
     models.Agent,
     (
         "id",
@@ -71,18 +72,19 @@ def create_agent(
     owner_id: uuid.UUID | None = None,
 ) -> models.Agent:
     """Run ``CreateAgent`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            CREATE_AGENT,
-            (
-                workspace_id,
-                runtime_id,
-                name,
-                instructions,
-                owner_id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        CREATE_AGENT,
+        (
+            workspace_id,
+            runtime_id,
+            name,
+            instructions,
+            owner_id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("CreateAgent returned no row")
     return _make_agent(row)
@@ -94,9 +96,10 @@ def get_agent(
     id: uuid.UUID,
 ) -> models.Agent | None:
     """Run ``GetAgent`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(GET_AGENT, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(GET_AGENT, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent(row)
@@ -109,9 +112,10 @@ def archive_agent(
 ) -> models.Agent | None:
     """Archiving keeps the row (tasks and issues still reference it); only the
     first archive sets archived_at, a repeat returns no row."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(ARCHIVE_AGENT, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(ARCHIVE_AGENT, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent(row)
@@ -124,16 +128,17 @@ def list_agents_by_workspace(
     include_archived: bool,
 ) -> list[models.Agent]:
     """Run ``ListAgentsByWorkspace`` (:many)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            LIST_AGENTS_BY_WORKSPACE,
-            (
-                workspace_id,
-                include_archived,
-            ),
-        )
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_agent, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        LIST_AGENTS_BY_WORKSPACE,
+        (
+            workspace_id,
+            include_archived,
+        ),
+    )
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent(row) for row in rows]
 
 
 def list_agents_by_runtime(
@@ -143,16 +148,17 @@ def list_agents_by_runtime(
     include_archived: bool,
 ) -> list[models.Agent]:
     """Run ``ListAgentsByRuntime`` (:many)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            LIST_AGENTS_BY_RUNTIME,
-            (
-                runtime_id,
-                include_archived,
-            ),
-        )
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_agent, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        LIST_AGENTS_BY_RUNTIME,
+        (
+            runtime_id,
+            include_archived,
+        ),
+    )
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent(row) for row in rows]
 
 
 def list_agents_by_ids(
@@ -161,7 +167,8 @@ def list_agents_by_ids(
     ids: list[uuid.UUID],
 ) -> list[models.Agent]:
     """Run ``ListAgentsByIds`` (:many)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(LIST_AGENTS_BY_IDS, (ids,))
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_agent, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(LIST_AGENTS_BY_IDS, (ids,))
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent(row) for row in rows]

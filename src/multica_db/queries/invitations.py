@@ -12,7 +12,8 @@ import psycopg
 import psycopg.rows
 import pydantic
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 
 CREATE_INVITATION = """INSERT INTO invitation (workspace_id, email, role, token, invited_by, expires_at)
 VALUES (
@@ -69,7 +70,7 @@ class ExpireInvitationsRow(pydantic.BaseModel):
     workspace_id: uuid.UUID
 
 
-_make_invitation = _runtime.row_maker(
+_make_invitation = _runtime.rows.row_maker(
     models.Invitation,
     (
         "id",
@@ -89,7 +90,7 @@ _make_invitation = _runtime.row_maker(
         5: models.InvitationStatus,
     },
 )
-_make_expire_invitations_row = _runtime.row_maker(
+_make_expire_invitations_row = _runtime.rows.row_maker(
     ExpireInvitationsRow,
     ("id", "workspace_id"),
 )
@@ -106,19 +107,20 @@ def create_invitation(
     ttl_seconds: float,
 ) -> models.Invitation:
     """The expiry is computed by the database clock so every node agrees on it."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            CREATE_INVITATION,
-            (
-                workspace_id,
-                email,
-                role,
-                token,
-                invited_by,
-                ttl_seconds,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        CREATE_INVITATION,
+        (
+            workspace_id,
+            email,
+            role,
+            token,
+            invited_by,
+            ttl_seconds,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("CreateInvitation returned no row")
     return _make_invitation(row)
@@ -130,9 +132,10 @@ def get_invitation_by_token(
     token: str,
 ) -> models.Invitation | None:
     """Run ``GetInvitationByToken`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(GET_INVITATION_BY_TOKEN, (token,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(GET_INVITATION_BY_TOKEN, (token,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_invitation(row)
@@ -144,10 +147,11 @@ def list_pending_invitations(
     workspace_id: uuid.UUID,
 ) -> list[models.Invitation]:
     """Pending and not yet past their expiry (the sweep may not have run yet)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(LIST_PENDING_INVITATIONS, (workspace_id,))
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_invitation, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(LIST_PENDING_INVITATIONS, (workspace_id,))
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_invitation(row) for row in rows]
 
 
 def accept_invitation(
@@ -160,15 +164,16 @@ def accept_invitation(
     waits on the row lock, re-checks the WHERE clause against the committed row,
     finds it no longer pending and returns no row. The membership is inserted in
     the same statement; an existing membership is kept as it is."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            ACCEPT_INVITATION,
-            (
-                user_id,
-                token,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        ACCEPT_INVITATION,
+        (
+            user_id,
+            token,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_invitation(row)
@@ -182,15 +187,16 @@ def revoke_invitation(
 ) -> models.Invitation | None:
     """Only a pending invitation can be revoked; the workspace scope stops one
     workspace's admin revoking another's invitation by id."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            REVOKE_INVITATION,
-            (
-                id,
-                workspace_id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        REVOKE_INVITATION,
+        (
+            id,
+            workspace_id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_invitation(row)
@@ -200,7 +206,8 @@ def expire_invitations(
     conn: psycopg.Connection[Any],
 ) -> list[ExpireInvitationsRow]:
     """The sweep: pending invitations past their expiry become 'expired'."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(EXPIRE_INVITATIONS, None)
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_expire_invitations_row, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(EXPIRE_INVITATIONS, None)
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_expire_invitations_row(row) for row in rows]

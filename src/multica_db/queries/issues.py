@@ -12,7 +12,8 @@ from typing import Any
 import psycopg
 import psycopg.rows
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 
 LOCK_WORKSPACE_FOR_ISSUE_NUMBER = """SELECT id FROM workspace
 WHERE id = $1
@@ -63,7 +64,7 @@ WHERE workspace_id = $1
   AND first_executed_at IS NOT NULL
   AND ($2::timestamptz IS NULL OR first_executed_at >= $2::timestamptz)"""
 
-_make_issue = _runtime.row_maker(
+_make_issue = _runtime.rows.row_maker(
     models.Issue,
     (
         "id",
@@ -94,9 +95,10 @@ def lock_workspace_for_issue_number(
     CreateIssue: under READ COMMITTED the next statement's snapshot then sees
     every issue committed by the previous lock holder. NO KEY UPDATE does not
     block the KEY SHARE locks foreign-key inserts take on the workspace row."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(LOCK_WORKSPACE_FOR_ISSUE_NUMBER, (workspace_id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(LOCK_WORKSPACE_FOR_ISSUE_NUMBER, (workspace_id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     _value: uuid.UUID = row[0]
@@ -114,19 +116,20 @@ def create_issue(
     creator_id: uuid.UUID | None = None,
 ) -> models.Issue | None:
     """Numbers are per workspace (1, 2, 3, ...). See LockWorkspaceForIssueNumber."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            CREATE_ISSUE,
-            (
-                workspace_id,
-                title,
-                description,
-                status,
-                assignee_agent_id,
-                creator_id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        CREATE_ISSUE,
+        (
+            workspace_id,
+            title,
+            description,
+            status,
+            assignee_agent_id,
+            creator_id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_issue(row)
@@ -138,9 +141,10 @@ def get_issue(
     id: uuid.UUID,
 ) -> models.Issue | None:
     """Run ``GetIssue`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(GET_ISSUE, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(GET_ISSUE, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_issue(row)
@@ -154,17 +158,18 @@ def list_issues_by_workspace(
     max_rows: int,
 ) -> list[models.Issue]:
     """Newest first; sqlc.narg(status) filters to one status when given."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            LIST_ISSUES_BY_WORKSPACE,
-            (
-                workspace_id,
-                status,
-                max_rows,
-            ),
-        )
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_issue, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        LIST_ISSUES_BY_WORKSPACE,
+        (
+            workspace_id,
+            status,
+            max_rows,
+        ),
+    )
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_issue(row) for row in rows]
 
 
 def update_issue_status(
@@ -174,15 +179,16 @@ def update_issue_status(
     id: uuid.UUID,
 ) -> models.Issue | None:
     """Run ``UpdateIssueStatus`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            UPDATE_ISSUE_STATUS,
-            (
-                status,
-                id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        UPDATE_ISSUE_STATUS,
+        (
+            status,
+            id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_issue(row)
@@ -195,15 +201,16 @@ def assign_issue(
     id: uuid.UUID,
 ) -> models.Issue | None:
     """A NULL agent unassigns."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            ASSIGN_ISSUE,
-            (
-                agent_id,
-                id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        ASSIGN_ISSUE,
+        (
+            agent_id,
+            id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_issue(row)
@@ -218,9 +225,10 @@ def mark_issue_first_executed(
     concurrent completions, exactly one sees first_executed_at IS NULL (the
     others wait on the row lock, re-check the predicate and match nothing), so
     exactly one caller gets 1 and emits the event; everyone else gets 0."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(MARK_ISSUE_FIRST_EXECUTED, (id,))
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take(conn)
+    cur.execute(MARK_ISSUE_FIRST_EXECUTED, (id,))
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -231,16 +239,17 @@ def list_executed_issues(
     max_rows: int,
 ) -> list[models.Issue]:
     """Served by the partial index issue_workspace_first_executed_idx."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            LIST_EXECUTED_ISSUES,
-            (
-                workspace_id,
-                max_rows,
-            ),
-        )
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_issue, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        LIST_EXECUTED_ISSUES,
+        (
+            workspace_id,
+            max_rows,
+        ),
+    )
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_issue(row) for row in rows]
 
 
 def count_executed_issues_in_workspace(
@@ -250,15 +259,16 @@ def count_executed_issues_in_workspace(
     since: datetime.datetime | None = None,
 ) -> int:
     """sqlc.narg(since) counts only issues first executed at or after it."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            COUNT_EXECUTED_ISSUES_IN_WORKSPACE,
-            (
-                workspace_id,
-                since,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        COUNT_EXECUTED_ISSUES_IN_WORKSPACE,
+        (
+            workspace_id,
+            since,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("CountExecutedIssuesInWorkspace returned no row")
     _value: int = row[0]

@@ -12,7 +12,8 @@ import psycopg.rows
 import psycopg.types.json
 import pydantic
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 
 ENQUEUE_TASK = """INSERT INTO agent_task_queue (agent_id, issue_id, runtime_id, priority)
 SELECT a.id, $1, a.runtime_id, $2
@@ -83,7 +84,7 @@ WHERE runtime_id = $1
   AND ($2::task_status IS NULL OR status = $2::task_status)
 ORDER BY created_at, id"""
 
-_make_agent_task_queue = _runtime.row_maker(
+_make_agent_task_queue = _runtime.rows.row_maker(
     models.AgentTaskQueue,
     (
         "id",
@@ -115,16 +116,17 @@ def enqueue_task(
 ) -> models.AgentTaskQueue | None:
     """The task runs on the agent's runtime; an archived (or missing) agent gets no
     task and no row is returned."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            ENQUEUE_TASK,
-            (
-                issue_id,
-                priority,
-                agent_id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        ENQUEUE_TASK,
+        (
+            issue_id,
+            priority,
+            agent_id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -141,9 +143,10 @@ def claim_next_task(
     waiting behind it, so N workers claim N different tasks at once. The outer
     status guard is defence in depth: without the locking clause it would still
     prevent double claims (though workers would then come back empty-handed)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(CLAIM_NEXT_TASK, (runtime_id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(CLAIM_NEXT_TASK, (runtime_id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -155,9 +158,10 @@ def start_task(
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``StartTask`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(START_TASK, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(START_TASK, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -171,15 +175,16 @@ def complete_task(
 ) -> models.AgentTaskQueue | None:
     """Only a live (dispatched or running) task completes; a duplicate completion
     report returns no row."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            COMPLETE_TASK,
-            (
-                None if result is None else psycopg.types.json.Jsonb(result),
-                id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        COMPLETE_TASK,
+        (
+            None if result is None else psycopg.types.json.Jsonb(result),
+            id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -192,15 +197,16 @@ def fail_task(
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``FailTask`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            FAIL_TASK,
-            (
-                error,
-                id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        FAIL_TASK,
+        (
+            error,
+            id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -212,9 +218,10 @@ def retry_task(
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Puts a failed task back in the queue; attempt keeps counting."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(RETRY_TASK, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(RETRY_TASK, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -226,9 +233,10 @@ def cancel_task(
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``CancelTask`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(CANCEL_TASK, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(CANCEL_TASK, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -240,9 +248,10 @@ def cancel_tasks_for_issue(
     issue_id: uuid.UUID,
 ) -> int:
     """On re-assignment: the old agent's unfinished tasks for the issue stop."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(CANCEL_TASKS_FOR_ISSUE, (issue_id,))
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take(conn)
+    cur.execute(CANCEL_TASKS_FOR_ISSUE, (issue_id,))
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -252,9 +261,10 @@ def get_task(
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``GetTask`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(GET_TASK, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(GET_TASK, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -266,10 +276,11 @@ def list_tasks_by_issue(
     issue_id: uuid.UUID,
 ) -> list[models.AgentTaskQueue]:
     """Run ``ListTasksByIssue`` (:many)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(LIST_TASKS_BY_ISSUE, (issue_id,))
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_agent_task_queue, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(LIST_TASKS_BY_ISSUE, (issue_id,))
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent_task_queue(row) for row in rows]
 
 
 def list_tasks_by_runtime(
@@ -279,13 +290,14 @@ def list_tasks_by_runtime(
     status: models.TaskStatus | None = None,
 ) -> list[models.AgentTaskQueue]:
     """sqlc.narg(status) narrows to one status when given."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            LIST_TASKS_BY_RUNTIME,
-            (
-                runtime_id,
-                status,
-            ),
-        )
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_agent_task_queue, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        LIST_TASKS_BY_RUNTIME,
+        (
+            runtime_id,
+            status,
+        ),
+    )
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent_task_queue(row) for row in rows]

@@ -12,7 +12,8 @@ import psycopg
 import psycopg.rows
 import pydantic
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 
 FIND_OR_CREATE_USER = """INSERT INTO app_user (email, name, avatar_url)
 VALUES ($1, $2, $3)
@@ -45,11 +46,11 @@ class FindOrCreateUserRow(pydantic.BaseModel):
     created: bool
 
 
-_make_find_or_create_user_row = _runtime.row_maker(
+_make_find_or_create_user_row = _runtime.rows.row_maker(
     FindOrCreateUserRow,
     ("id", "email", "name", "avatar_url", "created_at", "updated_at", "created"),
 )
-_make_app_user = _runtime.row_maker(
+_make_app_user = _runtime.rows.row_maker(
     models.AppUser,
     ("id", "email", "name", "avatar_url", "created_at", "updated_at"),
 )
@@ -68,16 +69,17 @@ def find_or_create_user(
     The no-op update (email = app_user.email) makes RETURNING yield the existing
     row, and (xmax = 0) AS created is true only for the transaction that
     actually inserted it, which is what gates the signup event."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            FIND_OR_CREATE_USER,
-            (
-                email,
-                name,
-                avatar_url,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        FIND_OR_CREATE_USER,
+        (
+            email,
+            name,
+            avatar_url,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("FindOrCreateUser returned no row")
     return _make_find_or_create_user_row(row)
@@ -89,9 +91,10 @@ def get_user(
     id: uuid.UUID,
 ) -> models.AppUser | None:
     """Run ``GetUser`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(GET_USER, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(GET_USER, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_app_user(row)
@@ -103,9 +106,10 @@ def get_user_by_email(
     email: str,
 ) -> models.AppUser | None:
     """Case-insensitive, matching the unique index (and using it)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(GET_USER_BY_EMAIL, (email,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(GET_USER_BY_EMAIL, (email,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_app_user(row)
@@ -117,10 +121,11 @@ def list_users_by_ids(
     ids: list[uuid.UUID],
 ) -> list[models.AppUser]:
     """Run ``ListUsersByIds`` (:many)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(LIST_USERS_BY_IDS, (ids,))
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_app_user, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(LIST_USERS_BY_IDS, (ids,))
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_app_user(row) for row in rows]
 
 
 def update_user_profile(
@@ -131,16 +136,17 @@ def update_user_profile(
     id: uuid.UUID,
 ) -> models.AppUser | None:
     """NULL arguments leave the field as it is."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            UPDATE_USER_PROFILE,
-            (
-                name,
-                avatar_url,
-                id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        UPDATE_USER_PROFILE,
+        (
+            name,
+            avatar_url,
+            id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_app_user(row)

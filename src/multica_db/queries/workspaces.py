@@ -13,7 +13,8 @@ import psycopg
 import psycopg.rows
 import pydantic
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 
 CREATE_WORKSPACE_WITH_OWNER = """WITH ws AS (
     INSERT INTO workspace (name, slug, description, created_by)
@@ -87,11 +88,11 @@ class ListWorkspaceMembersRow(pydantic.BaseModel):
     avatar_url: str | None
 
 
-_make_workspace = _runtime.row_maker(
+_make_workspace = _runtime.rows.row_maker(
     models.Workspace,
     ("id", "name", "slug", "description", "created_by", "created_at", "updated_at"),
 )
-_make_list_workspaces_for_user_row = _runtime.row_maker(
+_make_list_workspaces_for_user_row = _runtime.rows.row_maker(
     ListWorkspacesForUserRow,
     (
         "id",
@@ -108,14 +109,14 @@ _make_list_workspaces_for_user_row = _runtime.row_maker(
         7: models.MemberRole,
     },
 )
-_make_workspace_member = _runtime.row_maker(
+_make_workspace_member = _runtime.rows.row_maker(
     models.WorkspaceMember,
     ("workspace_id", "user_id", "role", "created_at"),
     {
         2: models.MemberRole,
     },
 )
-_make_list_workspace_members_row = _runtime.row_maker(
+_make_list_workspace_members_row = _runtime.rows.row_maker(
     ListWorkspaceMembersRow,
     ("workspace_id", "user_id", "role", "joined_at", "email", "name", "avatar_url"),
     {
@@ -135,17 +136,18 @@ def create_workspace_with_owner(
     """The workspace and its owner membership in one statement: both rows exist or
     neither does, even outside an explicit transaction. An unknown owner creates
     nothing and returns no row."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            CREATE_WORKSPACE_WITH_OWNER,
-            (
-                name,
-                slug,
-                description,
-                owner_id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        CREATE_WORKSPACE_WITH_OWNER,
+        (
+            name,
+            slug,
+            description,
+            owner_id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace(row)
@@ -157,9 +159,10 @@ def get_workspace(
     id: uuid.UUID,
 ) -> models.Workspace | None:
     """Run ``GetWorkspace`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(GET_WORKSPACE, (id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(GET_WORKSPACE, (id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace(row)
@@ -171,9 +174,10 @@ def get_workspace_by_slug(
     slug: str,
 ) -> models.Workspace | None:
     """Run ``GetWorkspaceBySlug`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(GET_WORKSPACE_BY_SLUG, (slug,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(GET_WORKSPACE_BY_SLUG, (slug,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace(row)
@@ -185,10 +189,11 @@ def list_workspaces_for_user(
     user_id: uuid.UUID,
 ) -> list[ListWorkspacesForUserRow]:
     """Every workspace the user belongs to, with the user's role in it."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(LIST_WORKSPACES_FOR_USER, (user_id,))
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_list_workspaces_for_user_row, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(LIST_WORKSPACES_FOR_USER, (user_id,))
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_list_workspaces_for_user_row(row) for row in rows]
 
 
 def delete_workspace(
@@ -197,9 +202,10 @@ def delete_workspace(
     id: uuid.UUID,
 ) -> int:
     """Run ``DeleteWorkspace`` (:execrows)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(DELETE_WORKSPACE, (id,))
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take(conn)
+    cur.execute(DELETE_WORKSPACE, (id,))
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -213,16 +219,17 @@ def add_workspace_member(
     """Idempotent: an existing membership is left untouched (its role is not
     downgraded) and no row is returned, so callers can tell "joined now" from
     "was already a member"."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            ADD_WORKSPACE_MEMBER,
-            (
-                workspace_id,
-                user_id,
-                role,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        ADD_WORKSPACE_MEMBER,
+        (
+            workspace_id,
+            user_id,
+            role,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace_member(row)
@@ -235,15 +242,16 @@ def get_workspace_member(
     user_id: uuid.UUID,
 ) -> models.WorkspaceMember | None:
     """Run ``GetWorkspaceMember`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            GET_WORKSPACE_MEMBER,
-            (
-                workspace_id,
-                user_id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        GET_WORKSPACE_MEMBER,
+        (
+            workspace_id,
+            user_id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace_member(row)
@@ -257,16 +265,17 @@ def update_workspace_member_role(
     user_id: uuid.UUID,
 ) -> models.WorkspaceMember | None:
     """Run ``UpdateWorkspaceMemberRole`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            UPDATE_WORKSPACE_MEMBER_ROLE,
-            (
-                role,
-                workspace_id,
-                user_id,
-            ),
-        )
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        UPDATE_WORKSPACE_MEMBER_ROLE,
+        (
+            role,
+            workspace_id,
+            user_id,
+        ),
+    )
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace_member(row)
@@ -279,15 +288,16 @@ def remove_workspace_member(
     user_id: uuid.UUID,
 ) -> int:
     """Run ``RemoveWorkspaceMember`` (:execrows)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            REMOVE_WORKSPACE_MEMBER,
-            (
-                workspace_id,
-                user_id,
-            ),
-        )
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        REMOVE_WORKSPACE_MEMBER,
+        (
+            workspace_id,
+            user_id,
+        ),
+    )
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -298,16 +308,17 @@ def list_workspace_members(
     role: models.MemberRole | None = None,
 ) -> list[ListWorkspaceMembersRow]:
     """Members with their profile; sqlc.narg(role) narrows to one role when given."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(
-            LIST_WORKSPACE_MEMBERS,
-            (
-                workspace_id,
-                role,
-            ),
-        )
-        rows = cur.fetchall()
-    return _runtime.make_rows(_make_list_workspace_members_row, rows)
+    cur = _runtime.cursors.take(conn)
+    cur.execute(
+        LIST_WORKSPACE_MEMBERS,
+        (
+            workspace_id,
+            role,
+        ),
+    )
+    rows = cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_list_workspace_members_row(row) for row in rows]
 
 
 def count_workspace_members(
@@ -316,9 +327,10 @@ def count_workspace_members(
     workspace_id: uuid.UUID,
 ) -> int:
     """Run ``CountWorkspaceMembers`` (:one)."""
-    with psycopg.RawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        cur.execute(COUNT_WORKSPACE_MEMBERS, (workspace_id,))
-        row = cur.fetchone()
+    cur = _runtime.cursors.take(conn)
+    cur.execute(COUNT_WORKSPACE_MEMBERS, (workspace_id,))
+    row = cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("CountWorkspaceMembers returned no row")
     _value: int = row[0]

@@ -77,16 +77,30 @@ def _fast(model: type[M], fields: tuple[str, ...]) -> Maker[M]:
     # copies (model_copy, pickle) get their own set. Saves a set per row.
     new = model.__new__
     fields_set = set(fields)
+    width = len(fields)
+    # The slots' own setters: what object.__setattr__ would find, without the lookup
+    # (uses_fast_path has checked that these are the slots an instance has).
+    set_fields_set, set_extra, set_private = (_slot_setter(model, name) for name in _STATE[1:])
 
     def make(row: Sequence[Any]) -> M:
+        if len(row) != width:
+            raise ValueError(f"a row of {len(row)} values for {width} fields of {model.__name__}")
         m = new(model)
-        _setattr(m, "__dict__", dict(zip(fields, row, strict=True)))
-        _setattr(m, "__pydantic_fields_set__", fields_set)
-        _setattr(m, "__pydantic_extra__", None)
-        _setattr(m, "__pydantic_private__", None)
+        _setattr(m, "__dict__", dict(zip(fields, row, strict=False)))  # width checked above
+        set_fields_set(m, fields_set)
+        set_extra(m, None)
+        set_private(m, None)
         return m
 
     return make
+
+
+def _slot_setter(model: type[BaseModel], name: str) -> Callable[[Any, Any], None]:
+    for klass in model.__mro__:
+        if name in vars(klass):
+            setter: Callable[[Any, Any], None] = vars(klass)[name].__set__
+            return setter
+    raise AttributeError(name)  # unreachable after uses_fast_path
 
 
 def _public(model: type[M], fields: tuple[str, ...]) -> Maker[M]:

@@ -12,7 +12,8 @@ import psycopg.rows
 import psycopg.types.json
 import pydantic
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 from multica_db.queries.agent_runtime import (
     COUNT_ACTIVE_AGENTS_BY_RUNTIME,
     DELETE_AGENT_RUNTIME,
@@ -49,10 +50,11 @@ async def list_agent_runtimes(
     workspace_id: uuid.UUID,
 ) -> list[models.AgentRuntime]:
     """Run ``ListAgentRuntimes`` (:many)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(LIST_AGENT_RUNTIMES, (workspace_id,))
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_agent_runtime, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(LIST_AGENT_RUNTIMES, (workspace_id,))
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent_runtime(row) for row in rows]
 
 
 async def get_agent_runtime(
@@ -61,9 +63,10 @@ async def get_agent_runtime(
     id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``GetAgentRuntime`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(GET_AGENT_RUNTIME, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(GET_AGENT_RUNTIME, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_runtime(row)
@@ -76,15 +79,16 @@ async def get_agent_runtime_for_workspace(
     workspace_id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``GetAgentRuntimeForWorkspace`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            GET_AGENT_RUNTIME_FOR_WORKSPACE,
-            (
-                id,
-                workspace_id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        GET_AGENT_RUNTIME_FOR_WORKSPACE,
+        (
+            id,
+            workspace_id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_runtime(row)
@@ -106,22 +110,23 @@ async def upsert_agent_runtime(
     """(xmax = 0) AS inserted distinguishes a fresh insert (true) from an upsert
     that updated an existing row (false). Analytics reads this to fire the
     runtime_registered event only on first-time registration."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            UPSERT_AGENT_RUNTIME,
-            (
-                workspace_id,
-                daemon_id,
-                name,
-                runtime_mode,
-                provider,
-                status,
-                device_info,
-                psycopg.types.json.Jsonb(metadata),
-                owner_id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        UPSERT_AGENT_RUNTIME,
+        (
+            workspace_id,
+            daemon_id,
+            name,
+            runtime_mode,
+            provider,
+            status,
+            device_info,
+            psycopg.types.json.Jsonb(metadata),
+            owner_id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("UpsertAgentRuntime returned no row")
     return _make_upsert_agent_runtime_row(row)
@@ -133,9 +138,10 @@ async def update_agent_runtime_heartbeat(
     id: uuid.UUID,
 ) -> models.AgentRuntime | None:
     """Run ``UpdateAgentRuntimeHeartbeat`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(UPDATE_AGENT_RUNTIME_HEARTBEAT, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(UPDATE_AGENT_RUNTIME_HEARTBEAT, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_runtime(row)
@@ -147,8 +153,9 @@ async def set_agent_runtime_offline(
     id: uuid.UUID,
 ) -> None:
     """Run ``SetAgentRuntimeOffline`` (:exec)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(SET_AGENT_RUNTIME_OFFLINE, (id,))
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(SET_AGENT_RUNTIME_OFFLINE, (id,))
+    _runtime.cursors.give_back(conn, cur)
 
 
 async def mark_stale_runtimes_offline(
@@ -157,10 +164,11 @@ async def mark_stale_runtimes_offline(
     stale_seconds: float,
 ) -> list[MarkStaleRuntimesOfflineRow]:
     """Run ``MarkStaleRuntimesOffline`` (:many)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(MARK_STALE_RUNTIMES_OFFLINE, (stale_seconds,))
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_mark_stale_runtimes_offline_row, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(MARK_STALE_RUNTIMES_OFFLINE, (stale_seconds,))
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_mark_stale_runtimes_offline_row(row) for row in rows]
 
 
 async def fail_tasks_for_offline_runtimes(
@@ -168,10 +176,11 @@ async def fail_tasks_for_offline_runtimes(
 ) -> list[FailTasksForOfflineRuntimesRow]:
     """Marks dispatched/running tasks as failed when their runtime is offline.
     This cleans up orphaned tasks after a daemon crash or network partition."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(FAIL_TASKS_FOR_OFFLINE_RUNTIMES, None)
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_fail_tasks_for_offline_runtimes_row, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(FAIL_TASKS_FOR_OFFLINE_RUNTIMES, None)
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_fail_tasks_for_offline_runtimes_row(row) for row in rows]
 
 
 async def list_agent_runtimes_by_owner(
@@ -181,16 +190,17 @@ async def list_agent_runtimes_by_owner(
     owner_id: uuid.UUID,
 ) -> list[models.AgentRuntime]:
     """Run ``ListAgentRuntimesByOwner`` (:many)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            LIST_AGENT_RUNTIMES_BY_OWNER,
-            (
-                workspace_id,
-                owner_id,
-            ),
-        )
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_agent_runtime, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        LIST_AGENT_RUNTIMES_BY_OWNER,
+        (
+            workspace_id,
+            owner_id,
+        ),
+    )
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent_runtime(row) for row in rows]
 
 
 async def delete_agent_runtime(
@@ -199,8 +209,9 @@ async def delete_agent_runtime(
     id: uuid.UUID,
 ) -> None:
     """Run ``DeleteAgentRuntime`` (:exec)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(DELETE_AGENT_RUNTIME, (id,))
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(DELETE_AGENT_RUNTIME, (id,))
+    _runtime.cursors.give_back(conn, cur)
 
 
 async def count_active_agents_by_runtime(
@@ -209,9 +220,10 @@ async def count_active_agents_by_runtime(
     runtime_id: uuid.UUID,
 ) -> int:
     """Run ``CountActiveAgentsByRuntime`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(COUNT_ACTIVE_AGENTS_BY_RUNTIME, (runtime_id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(COUNT_ACTIVE_AGENTS_BY_RUNTIME, (runtime_id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("CountActiveAgentsByRuntime returned no row")
     _value: int = row[0]
@@ -224,8 +236,9 @@ async def delete_archived_agents_by_runtime(
     runtime_id: uuid.UUID,
 ) -> None:
     """Run ``DeleteArchivedAgentsByRuntime`` (:exec)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(DELETE_ARCHIVED_AGENTS_BY_RUNTIME, (runtime_id,))
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(DELETE_ARCHIVED_AGENTS_BY_RUNTIME, (runtime_id,))
+    _runtime.cursors.give_back(conn, cur)
 
 
 async def find_legacy_runtimes_by_daemon_id(
@@ -250,17 +263,18 @@ async def find_legacy_runtimes_by_daemon_id(
     same workspace+provider). A single-row lookup would consolidate only one
     of them and leave the rest orphaned. Callers must merge every returned
     row into the new UUID-keyed runtime."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            FIND_LEGACY_RUNTIMES_BY_DAEMON_ID,
-            (
-                workspace_id,
-                provider,
-                daemon_id,
-            ),
-        )
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_agent_runtime, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        FIND_LEGACY_RUNTIMES_BY_DAEMON_ID,
+        (
+            workspace_id,
+            provider,
+            daemon_id,
+        ),
+    )
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent_runtime(row) for row in rows]
 
 
 async def reassign_agents_to_runtime(
@@ -270,15 +284,16 @@ async def reassign_agents_to_runtime(
     old_runtime_id: uuid.UUID,
 ) -> int:
     """Re-points every agent referencing old_runtime_id at new_runtime_id."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            REASSIGN_AGENTS_TO_RUNTIME,
-            (
-                new_runtime_id,
-                old_runtime_id,
-            ),
-        )
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        REASSIGN_AGENTS_TO_RUNTIME,
+        (
+            new_runtime_id,
+            old_runtime_id,
+        ),
+    )
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -291,15 +306,16 @@ async def reassign_tasks_to_runtime(
     """Re-points every queued/running/completed task referencing old_runtime_id.
     Required before deleting the old runtime row because agent_task_queue has
     an ON DELETE CASCADE FK that would otherwise drop historical tasks."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            REASSIGN_TASKS_TO_RUNTIME,
-            (
-                new_runtime_id,
-                old_runtime_id,
-            ),
-        )
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        REASSIGN_TASKS_TO_RUNTIME,
+        (
+            new_runtime_id,
+            old_runtime_id,
+        ),
+    )
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -313,14 +329,15 @@ async def record_runtime_legacy_daemon_id(
     this row. Useful for debugging when tracing back why a given runtime row
     subsumed an old one, and only overwrites NULL so the earliest merge is
     preserved."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            RECORD_RUNTIME_LEGACY_DAEMON_ID,
-            (
-                id,
-                legacy_daemon_id,
-            ),
-        )
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        RECORD_RUNTIME_LEGACY_DAEMON_ID,
+        (
+            id,
+            legacy_daemon_id,
+        ),
+    )
+    _runtime.cursors.give_back(conn, cur)
 
 
 async def delete_stale_offline_runtimes(
@@ -331,7 +348,8 @@ async def delete_stale_offline_runtimes(
     """Deletes runtimes that have been offline for longer than the TTL and have
     no agents bound (active or archived). The FK constraint on agent.runtime_id
     is ON DELETE RESTRICT, so we must exclude all agent references."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(DELETE_STALE_OFFLINE_RUNTIMES, (stale_seconds,))
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_delete_stale_offline_runtimes_row, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(DELETE_STALE_OFFLINE_RUNTIMES, (stale_seconds,))
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_delete_stale_offline_runtimes_row(row) for row in rows]

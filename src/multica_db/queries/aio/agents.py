@@ -10,7 +10,8 @@ from typing import Any
 import psycopg
 import psycopg.rows
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 from multica_db.queries.agents import (
     ARCHIVE_AGENT,
     CREATE_AGENT,
@@ -32,18 +33,19 @@ async def create_agent(
     owner_id: uuid.UUID | None = None,
 ) -> models.Agent:
     """Run ``CreateAgent`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            CREATE_AGENT,
-            (
-                workspace_id,
-                runtime_id,
-                name,
-                instructions,
-                owner_id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        CREATE_AGENT,
+        (
+            workspace_id,
+            runtime_id,
+            name,
+            instructions,
+            owner_id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("CreateAgent returned no row")
     return _make_agent(row)
@@ -55,9 +57,10 @@ async def get_agent(
     id: uuid.UUID,
 ) -> models.Agent | None:
     """Run ``GetAgent`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(GET_AGENT, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(GET_AGENT, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent(row)
@@ -70,9 +73,10 @@ async def archive_agent(
 ) -> models.Agent | None:
     """Archiving keeps the row (tasks and issues still reference it); only the
     first archive sets archived_at, a repeat returns no row."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(ARCHIVE_AGENT, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(ARCHIVE_AGENT, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent(row)
@@ -85,16 +89,17 @@ async def list_agents_by_workspace(
     include_archived: bool,
 ) -> list[models.Agent]:
     """Run ``ListAgentsByWorkspace`` (:many)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            LIST_AGENTS_BY_WORKSPACE,
-            (
-                workspace_id,
-                include_archived,
-            ),
-        )
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_agent, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        LIST_AGENTS_BY_WORKSPACE,
+        (
+            workspace_id,
+            include_archived,
+        ),
+    )
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent(row) for row in rows]
 
 
 async def list_agents_by_runtime(
@@ -104,16 +109,17 @@ async def list_agents_by_runtime(
     include_archived: bool,
 ) -> list[models.Agent]:
     """Run ``ListAgentsByRuntime`` (:many)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            LIST_AGENTS_BY_RUNTIME,
-            (
-                runtime_id,
-                include_archived,
-            ),
-        )
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_agent, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        LIST_AGENTS_BY_RUNTIME,
+        (
+            runtime_id,
+            include_archived,
+        ),
+    )
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent(row) for row in rows]
 
 
 async def list_agents_by_ids(
@@ -122,7 +128,8 @@ async def list_agents_by_ids(
     ids: list[uuid.UUID],
 ) -> list[models.Agent]:
     """Run ``ListAgentsByIds`` (:many)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(LIST_AGENTS_BY_IDS, (ids,))
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_agent, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(LIST_AGENTS_BY_IDS, (ids,))
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent(row) for row in rows]

@@ -10,7 +10,8 @@ from typing import Any
 import psycopg
 import psycopg.rows
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 from multica_db.queries.invitations import (
     ACCEPT_INVITATION,
     CREATE_INVITATION,
@@ -35,19 +36,20 @@ async def create_invitation(
     ttl_seconds: float,
 ) -> models.Invitation:
     """The expiry is computed by the database clock so every node agrees on it."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            CREATE_INVITATION,
-            (
-                workspace_id,
-                email,
-                role,
-                token,
-                invited_by,
-                ttl_seconds,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        CREATE_INVITATION,
+        (
+            workspace_id,
+            email,
+            role,
+            token,
+            invited_by,
+            ttl_seconds,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("CreateInvitation returned no row")
     return _make_invitation(row)
@@ -59,9 +61,10 @@ async def get_invitation_by_token(
     token: str,
 ) -> models.Invitation | None:
     """Run ``GetInvitationByToken`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(GET_INVITATION_BY_TOKEN, (token,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(GET_INVITATION_BY_TOKEN, (token,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_invitation(row)
@@ -73,10 +76,11 @@ async def list_pending_invitations(
     workspace_id: uuid.UUID,
 ) -> list[models.Invitation]:
     """Pending and not yet past their expiry (the sweep may not have run yet)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(LIST_PENDING_INVITATIONS, (workspace_id,))
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_invitation, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(LIST_PENDING_INVITATIONS, (workspace_id,))
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_invitation(row) for row in rows]
 
 
 async def accept_invitation(
@@ -89,15 +93,16 @@ async def accept_invitation(
     waits on the row lock, re-checks the WHERE clause against the committed row,
     finds it no longer pending and returns no row. The membership is inserted in
     the same statement; an existing membership is kept as it is."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            ACCEPT_INVITATION,
-            (
-                user_id,
-                token,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        ACCEPT_INVITATION,
+        (
+            user_id,
+            token,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_invitation(row)
@@ -111,15 +116,16 @@ async def revoke_invitation(
 ) -> models.Invitation | None:
     """Only a pending invitation can be revoked; the workspace scope stops one
     workspace's admin revoking another's invitation by id."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            REVOKE_INVITATION,
-            (
-                id,
-                workspace_id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        REVOKE_INVITATION,
+        (
+            id,
+            workspace_id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_invitation(row)
@@ -129,7 +135,8 @@ async def expire_invitations(
     conn: psycopg.AsyncConnection[Any],
 ) -> list[ExpireInvitationsRow]:
     """The sweep: pending invitations past their expiry become 'expired'."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(EXPIRE_INVITATIONS, None)
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_expire_invitations_row, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(EXPIRE_INVITATIONS, None)
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_expire_invitations_row(row) for row in rows]

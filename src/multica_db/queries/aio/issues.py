@@ -11,7 +11,8 @@ from typing import Any
 import psycopg
 import psycopg.rows
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 from multica_db.queries.issues import (
     ASSIGN_ISSUE,
     COUNT_EXECUTED_ISSUES_IN_WORKSPACE,
@@ -36,9 +37,10 @@ async def lock_workspace_for_issue_number(
     CreateIssue: under READ COMMITTED the next statement's snapshot then sees
     every issue committed by the previous lock holder. NO KEY UPDATE does not
     block the KEY SHARE locks foreign-key inserts take on the workspace row."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(LOCK_WORKSPACE_FOR_ISSUE_NUMBER, (workspace_id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(LOCK_WORKSPACE_FOR_ISSUE_NUMBER, (workspace_id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     _value: uuid.UUID = row[0]
@@ -56,19 +58,20 @@ async def create_issue(
     creator_id: uuid.UUID | None = None,
 ) -> models.Issue | None:
     """Numbers are per workspace (1, 2, 3, ...). See LockWorkspaceForIssueNumber."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            CREATE_ISSUE,
-            (
-                workspace_id,
-                title,
-                description,
-                status,
-                assignee_agent_id,
-                creator_id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        CREATE_ISSUE,
+        (
+            workspace_id,
+            title,
+            description,
+            status,
+            assignee_agent_id,
+            creator_id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_issue(row)
@@ -80,9 +83,10 @@ async def get_issue(
     id: uuid.UUID,
 ) -> models.Issue | None:
     """Run ``GetIssue`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(GET_ISSUE, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(GET_ISSUE, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_issue(row)
@@ -96,17 +100,18 @@ async def list_issues_by_workspace(
     max_rows: int,
 ) -> list[models.Issue]:
     """Newest first; sqlc.narg(status) filters to one status when given."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            LIST_ISSUES_BY_WORKSPACE,
-            (
-                workspace_id,
-                status,
-                max_rows,
-            ),
-        )
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_issue, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        LIST_ISSUES_BY_WORKSPACE,
+        (
+            workspace_id,
+            status,
+            max_rows,
+        ),
+    )
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_issue(row) for row in rows]
 
 
 async def update_issue_status(
@@ -116,15 +121,16 @@ async def update_issue_status(
     id: uuid.UUID,
 ) -> models.Issue | None:
     """Run ``UpdateIssueStatus`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            UPDATE_ISSUE_STATUS,
-            (
-                status,
-                id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        UPDATE_ISSUE_STATUS,
+        (
+            status,
+            id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_issue(row)
@@ -137,15 +143,16 @@ async def assign_issue(
     id: uuid.UUID,
 ) -> models.Issue | None:
     """A NULL agent unassigns."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            ASSIGN_ISSUE,
-            (
-                agent_id,
-                id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        ASSIGN_ISSUE,
+        (
+            agent_id,
+            id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_issue(row)
@@ -160,9 +167,10 @@ async def mark_issue_first_executed(
     concurrent completions, exactly one sees first_executed_at IS NULL (the
     others wait on the row lock, re-check the predicate and match nothing), so
     exactly one caller gets 1 and emits the event; everyone else gets 0."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(MARK_ISSUE_FIRST_EXECUTED, (id,))
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(MARK_ISSUE_FIRST_EXECUTED, (id,))
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -173,16 +181,17 @@ async def list_executed_issues(
     max_rows: int,
 ) -> list[models.Issue]:
     """Served by the partial index issue_workspace_first_executed_idx."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            LIST_EXECUTED_ISSUES,
-            (
-                workspace_id,
-                max_rows,
-            ),
-        )
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_issue, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        LIST_EXECUTED_ISSUES,
+        (
+            workspace_id,
+            max_rows,
+        ),
+    )
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_issue(row) for row in rows]
 
 
 async def count_executed_issues_in_workspace(
@@ -192,15 +201,16 @@ async def count_executed_issues_in_workspace(
     since: datetime.datetime | None = None,
 ) -> int:
     """sqlc.narg(since) counts only issues first executed at or after it."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            COUNT_EXECUTED_ISSUES_IN_WORKSPACE,
-            (
-                workspace_id,
-                since,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        COUNT_EXECUTED_ISSUES_IN_WORKSPACE,
+        (
+            workspace_id,
+            since,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("CountExecutedIssuesInWorkspace returned no row")
     _value: int = row[0]

@@ -12,7 +12,8 @@ import psycopg.rows
 import psycopg.types.json
 import pydantic
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 from multica_db.queries.tasks import (
     CANCEL_TASK,
     CANCEL_TASKS_FOR_ISSUE,
@@ -38,16 +39,17 @@ async def enqueue_task(
 ) -> models.AgentTaskQueue | None:
     """The task runs on the agent's runtime; an archived (or missing) agent gets no
     task and no row is returned."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            ENQUEUE_TASK,
-            (
-                issue_id,
-                priority,
-                agent_id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        ENQUEUE_TASK,
+        (
+            issue_id,
+            priority,
+            agent_id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -64,9 +66,10 @@ async def claim_next_task(
     waiting behind it, so N workers claim N different tasks at once. The outer
     status guard is defence in depth: without the locking clause it would still
     prevent double claims (though workers would then come back empty-handed)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(CLAIM_NEXT_TASK, (runtime_id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(CLAIM_NEXT_TASK, (runtime_id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -78,9 +81,10 @@ async def start_task(
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``StartTask`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(START_TASK, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(START_TASK, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -94,15 +98,16 @@ async def complete_task(
 ) -> models.AgentTaskQueue | None:
     """Only a live (dispatched or running) task completes; a duplicate completion
     report returns no row."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            COMPLETE_TASK,
-            (
-                None if result is None else psycopg.types.json.Jsonb(result),
-                id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        COMPLETE_TASK,
+        (
+            None if result is None else psycopg.types.json.Jsonb(result),
+            id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -115,15 +120,16 @@ async def fail_task(
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``FailTask`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            FAIL_TASK,
-            (
-                error,
-                id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        FAIL_TASK,
+        (
+            error,
+            id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -135,9 +141,10 @@ async def retry_task(
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Puts a failed task back in the queue; attempt keeps counting."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(RETRY_TASK, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(RETRY_TASK, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -149,9 +156,10 @@ async def cancel_task(
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``CancelTask`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(CANCEL_TASK, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(CANCEL_TASK, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -163,9 +171,10 @@ async def cancel_tasks_for_issue(
     issue_id: uuid.UUID,
 ) -> int:
     """On re-assignment: the old agent's unfinished tasks for the issue stop."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(CANCEL_TASKS_FOR_ISSUE, (issue_id,))
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(CANCEL_TASKS_FOR_ISSUE, (issue_id,))
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -175,9 +184,10 @@ async def get_task(
     id: uuid.UUID,
 ) -> models.AgentTaskQueue | None:
     """Run ``GetTask`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(GET_TASK, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(GET_TASK, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_agent_task_queue(row)
@@ -189,10 +199,11 @@ async def list_tasks_by_issue(
     issue_id: uuid.UUID,
 ) -> list[models.AgentTaskQueue]:
     """Run ``ListTasksByIssue`` (:many)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(LIST_TASKS_BY_ISSUE, (issue_id,))
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_agent_task_queue, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(LIST_TASKS_BY_ISSUE, (issue_id,))
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent_task_queue(row) for row in rows]
 
 
 async def list_tasks_by_runtime(
@@ -202,13 +213,14 @@ async def list_tasks_by_runtime(
     status: models.TaskStatus | None = None,
 ) -> list[models.AgentTaskQueue]:
     """sqlc.narg(status) narrows to one status when given."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            LIST_TASKS_BY_RUNTIME,
-            (
-                runtime_id,
-                status,
-            ),
-        )
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_agent_task_queue, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        LIST_TASKS_BY_RUNTIME,
+        (
+            runtime_id,
+            status,
+        ),
+    )
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_agent_task_queue(row) for row in rows]

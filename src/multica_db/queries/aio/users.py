@@ -10,7 +10,8 @@ from typing import Any
 import psycopg
 import psycopg.rows
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 from multica_db.queries.users import (
     FIND_OR_CREATE_USER,
     GET_USER,
@@ -36,16 +37,17 @@ async def find_or_create_user(
     The no-op update (email = app_user.email) makes RETURNING yield the existing
     row, and (xmax = 0) AS created is true only for the transaction that
     actually inserted it, which is what gates the signup event."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            FIND_OR_CREATE_USER,
-            (
-                email,
-                name,
-                avatar_url,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        FIND_OR_CREATE_USER,
+        (
+            email,
+            name,
+            avatar_url,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("FindOrCreateUser returned no row")
     return _make_find_or_create_user_row(row)
@@ -57,9 +59,10 @@ async def get_user(
     id: uuid.UUID,
 ) -> models.AppUser | None:
     """Run ``GetUser`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(GET_USER, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(GET_USER, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_app_user(row)
@@ -71,9 +74,10 @@ async def get_user_by_email(
     email: str,
 ) -> models.AppUser | None:
     """Case-insensitive, matching the unique index (and using it)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(GET_USER_BY_EMAIL, (email,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(GET_USER_BY_EMAIL, (email,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_app_user(row)
@@ -85,10 +89,11 @@ async def list_users_by_ids(
     ids: list[uuid.UUID],
 ) -> list[models.AppUser]:
     """Run ``ListUsersByIds`` (:many)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(LIST_USERS_BY_IDS, (ids,))
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_app_user, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(LIST_USERS_BY_IDS, (ids,))
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_app_user(row) for row in rows]
 
 
 async def update_user_profile(
@@ -99,16 +104,17 @@ async def update_user_profile(
     id: uuid.UUID,
 ) -> models.AppUser | None:
     """NULL arguments leave the field as it is."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            UPDATE_USER_PROFILE,
-            (
-                name,
-                avatar_url,
-                id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        UPDATE_USER_PROFILE,
+        (
+            name,
+            avatar_url,
+            id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_app_user(row)

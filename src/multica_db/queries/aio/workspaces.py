@@ -10,7 +10,8 @@ from typing import Any
 import psycopg
 import psycopg.rows
 
-from multica_db import _runtime, models
+from multica_db import models
+from multica_db import runtime as _runtime
 from multica_db.queries.workspaces import (
     ADD_WORKSPACE_MEMBER,
     COUNT_WORKSPACE_MEMBERS,
@@ -43,17 +44,18 @@ async def create_workspace_with_owner(
     """The workspace and its owner membership in one statement: both rows exist or
     neither does, even outside an explicit transaction. An unknown owner creates
     nothing and returns no row."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            CREATE_WORKSPACE_WITH_OWNER,
-            (
-                name,
-                slug,
-                description,
-                owner_id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        CREATE_WORKSPACE_WITH_OWNER,
+        (
+            name,
+            slug,
+            description,
+            owner_id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace(row)
@@ -65,9 +67,10 @@ async def get_workspace(
     id: uuid.UUID,
 ) -> models.Workspace | None:
     """Run ``GetWorkspace`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(GET_WORKSPACE, (id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(GET_WORKSPACE, (id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace(row)
@@ -79,9 +82,10 @@ async def get_workspace_by_slug(
     slug: str,
 ) -> models.Workspace | None:
     """Run ``GetWorkspaceBySlug`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(GET_WORKSPACE_BY_SLUG, (slug,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(GET_WORKSPACE_BY_SLUG, (slug,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace(row)
@@ -93,10 +97,11 @@ async def list_workspaces_for_user(
     user_id: uuid.UUID,
 ) -> list[ListWorkspacesForUserRow]:
     """Every workspace the user belongs to, with the user's role in it."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(LIST_WORKSPACES_FOR_USER, (user_id,))
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_list_workspaces_for_user_row, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(LIST_WORKSPACES_FOR_USER, (user_id,))
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_list_workspaces_for_user_row(row) for row in rows]
 
 
 async def delete_workspace(
@@ -105,9 +110,10 @@ async def delete_workspace(
     id: uuid.UUID,
 ) -> int:
     """Run ``DeleteWorkspace`` (:execrows)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(DELETE_WORKSPACE, (id,))
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(DELETE_WORKSPACE, (id,))
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -121,16 +127,17 @@ async def add_workspace_member(
     """Idempotent: an existing membership is left untouched (its role is not
     downgraded) and no row is returned, so callers can tell "joined now" from
     "was already a member"."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            ADD_WORKSPACE_MEMBER,
-            (
-                workspace_id,
-                user_id,
-                role,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        ADD_WORKSPACE_MEMBER,
+        (
+            workspace_id,
+            user_id,
+            role,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace_member(row)
@@ -143,15 +150,16 @@ async def get_workspace_member(
     user_id: uuid.UUID,
 ) -> models.WorkspaceMember | None:
     """Run ``GetWorkspaceMember`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            GET_WORKSPACE_MEMBER,
-            (
-                workspace_id,
-                user_id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        GET_WORKSPACE_MEMBER,
+        (
+            workspace_id,
+            user_id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace_member(row)
@@ -165,16 +173,17 @@ async def update_workspace_member_role(
     user_id: uuid.UUID,
 ) -> models.WorkspaceMember | None:
     """Run ``UpdateWorkspaceMemberRole`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            UPDATE_WORKSPACE_MEMBER_ROLE,
-            (
-                role,
-                workspace_id,
-                user_id,
-            ),
-        )
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        UPDATE_WORKSPACE_MEMBER_ROLE,
+        (
+            role,
+            workspace_id,
+            user_id,
+        ),
+    )
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         return None
     return _make_workspace_member(row)
@@ -187,15 +196,16 @@ async def remove_workspace_member(
     user_id: uuid.UUID,
 ) -> int:
     """Run ``RemoveWorkspaceMember`` (:execrows)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            REMOVE_WORKSPACE_MEMBER,
-            (
-                workspace_id,
-                user_id,
-            ),
-        )
-        _affected: int = cur.rowcount
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        REMOVE_WORKSPACE_MEMBER,
+        (
+            workspace_id,
+            user_id,
+        ),
+    )
+    _affected: int = cur.rowcount
+    _runtime.cursors.give_back(conn, cur)
     return _affected
 
 
@@ -206,16 +216,17 @@ async def list_workspace_members(
     role: models.MemberRole | None = None,
 ) -> list[ListWorkspaceMembersRow]:
     """Members with their profile; sqlc.narg(role) narrows to one role when given."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(
-            LIST_WORKSPACE_MEMBERS,
-            (
-                workspace_id,
-                role,
-            ),
-        )
-        rows = await cur.fetchall()
-    return _runtime.make_rows(_make_list_workspace_members_row, rows)
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(
+        LIST_WORKSPACE_MEMBERS,
+        (
+            workspace_id,
+            role,
+        ),
+    )
+    rows = await cur.fetchall()
+    _runtime.cursors.give_back(conn, cur)
+    return [_make_list_workspace_members_row(row) for row in rows]
 
 
 async def count_workspace_members(
@@ -224,9 +235,10 @@ async def count_workspace_members(
     workspace_id: uuid.UUID,
 ) -> int:
     """Run ``CountWorkspaceMembers`` (:one)."""
-    async with psycopg.AsyncRawCursor(conn, row_factory=psycopg.rows.tuple_row) as cur:
-        await cur.execute(COUNT_WORKSPACE_MEMBERS, (workspace_id,))
-        row = await cur.fetchone()
+    cur = _runtime.cursors.take_async(conn)
+    await cur.execute(COUNT_WORKSPACE_MEMBERS, (workspace_id,))
+    row = await cur.fetchone()
+    _runtime.cursors.give_back(conn, cur)
     if row is None:
         raise _runtime.NoRowError("CountWorkspaceMembers returned no row")
     _value: int = row[0]
