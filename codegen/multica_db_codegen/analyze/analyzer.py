@@ -11,8 +11,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pglast
 import psycopg
 from pglast import ast
+from pglast import parser as pgparser
 from pglast.enums import JoinType, OnConflictAction
 
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
@@ -326,11 +328,12 @@ def analyze_query(
     described: Described | DescribeError | None = None,
 ) -> QueryIR:
     """``described``: the statement's description (or PostgreSQL's error) if already read."""
+    cast: list[int] = []
     try:
         if described is None:
             described = describe(conn, spec.sql)
         elif isinstance(described, DescribeError):
-            raise described
+            described = _cast_untyped(conn, spec, described, cast)
     except DescribeError as exc:
         where = spec.location_of(exc.position - 1) if exc.position else spec.sql_location
         message = exc.message + (f"\nDETAIL: {exc.detail}" if exc.detail else "")
@@ -398,6 +401,11 @@ def analyze_query(
         )
 
     warnings: list[str] = [command_warning] if command_warning else []
+    warnings += [
+        f"PostgreSQL cannot tell the type of parameter ${n} (sqlc types it any): it is sent "
+        f"as text; write ${n}::type to choose another"
+        for n in cast
+    ]
     cmd = spec.command.value
     if spec.command.returns_rows and not columns:
         cmd = Command.EXEC.value  # :one/:many on a statement without columns (see above)
@@ -464,6 +472,49 @@ def _copy_ir(spec: QuerySpec) -> CopyIR | None:
         return None
     target = copy_target(spec.tree, spec.sql)
     return CopyIR(target.relation, target.columns, target.param_numbers)
+
+
+_UNTYPED_RE = re.compile(r"could not determine data type of parameter \$(\d+)")
+
+
+def _cast_untyped(
+    conn: psycopg.Connection[Any], spec: QuerySpec, exc: DescribeError, cast: list[int]
+) -> Described:
+    """Describe again with each parameter PostgreSQL cannot type cast to text.
+
+    sqlc accepts ``WHERE $1 IS NULL`` and types the parameter ``any``; PostgreSQL can
+    neither prepare nor run it as written, so the SQL sent gets ``$1::text`` (a value
+    of unknown type is text to PostgreSQL). ``cast`` receives the parameters cast.
+    Raises the (last) :class:`DescribeError` when that is not the problem.
+    """
+    while True:
+        m = _UNTYPED_RE.search(exc.message)
+        if m is None or int(m.group(1)) in cast:
+            raise exc
+        cast.append(int(m.group(1)))
+        _cast_parameter(spec, int(m.group(1)))
+        try:
+            return describe(conn, spec.sql)
+        except DescribeError as again:
+            exc = again
+
+
+def _cast_parameter(spec: QuerySpec, number: int) -> None:
+    """Write ``::text`` after every ``$number`` of the SQL, keeping error offsets right."""
+    ends = [
+        int(t.end) + 1
+        for t in pgparser.scan(spec.sql)
+        if t.name == "PARAM" and spec.sql[t.start : t.end + 1] == f"${number}"
+    ]
+    suffix = "::text"
+    for at in reversed(ends):
+        back = spec.original_offset(at) - spec.sql_location.offset
+        spec.sql = spec.sql[:at] + suffix + spec.sql[at:]
+        spec.offset_map = sorted(
+            [(new + len(suffix) if new >= at else new, old) for new, old in spec.offset_map]
+            + [(at + len(suffix), back)]
+        )
+    spec.tree = pglast.parse_sql(spec.sql)[0].stmt
 
 
 def _check_command(spec: QuerySpec, d: Described) -> str | None:

@@ -256,8 +256,18 @@ class Renderer:
                 if (enc := mapper.text_encoder(c.type)) is not None
             ]
             decode, encode = self.codecs[cls]
-            codecs.append(CodecView(decode, cls, names, decoders, "composite_decoder"))
-            codecs.append(CodecView(encode, "", names, encoders, "composite_encoder"))
+            nested = tuple(
+                sorted(
+                    self.composite_classes[k]
+                    for c in t.columns
+                    for k in _nested_composites(c.type)
+                    if k in self.composite_classes
+                )
+            )
+            codecs.append(CodecView(decode, cls, names, decoders, "composite_decoder", nested))
+            codecs.append(
+                CodecView(encode, "", names, encoders, "composite_encoder", nested, encodes=cls)
+            )
         if codecs:
             mapper.imports.runtime = True
         return _env.get_template("models.py.j2").render(
@@ -613,17 +623,18 @@ def _composite_refs(ir: AnalysisIR) -> set[str]:
 
 def _codec_order(codecs: list[CodecView]) -> list[CodecView]:
     """Composite codecs after the codecs of the composites nested in them."""
-    by_var = {d.var: d for d in codecs}
+    encoders = {d.encodes: d for d in codecs if not d.cls}
+    decoders = {d.cls: d for d in codecs if d.cls}
     done: dict[str, CodecView] = {}
 
     def visit(d: CodecView) -> None:
         if d.var in done:
             return
         done[d.var] = d  # composites cannot nest themselves, so no cycle
-        for _, conv in d.converters:
-            for var, other in by_var.items():
-                if var != d.var and var in _names_in(conv):
-                    visit(other)
+        for cls in d.nested:
+            other = decoders.get(cls) if d.cls else encoders.get(cls)
+            if other is not None and other is not d:
+                visit(other)
         done.pop(d.var)
         done[d.var] = d
 
@@ -632,18 +643,18 @@ def _codec_order(codecs: list[CodecView]) -> list[CodecView]:
     return list(done.values())
 
 
-def _names_in(expr: str) -> set[str]:
-    """The identifiers an expression of our own making names (to order definitions)."""
-    word: list[str] = []
-    out: set[str] = set()
-    for ch in expr + " ":
-        if ch.isidentifier() or (word and ch.isalnum()) or ch == "_":
-            word.append(ch)
-        else:
-            if word:
-                out.add("".join(word))
-            word = []
-    return out
+def _nested_composites(t: TypeRef) -> set[str]:
+    """``schema.name`` of the composites a value of ``t`` holds (through arrays, domains)."""
+    found: set[str] = set()
+    stack: list[TypeRef | None] = [t]
+    while stack:
+        x = stack.pop()
+        if x is None:
+            continue
+        if x.kind == "composite":
+            found.add(f"{x.schema}.{x.name}")
+        stack.extend((x.element, x.base))
+    return found
 
 
 def _builtin_oid(t: TypeRef) -> int:
