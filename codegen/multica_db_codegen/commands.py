@@ -309,23 +309,23 @@ def watch(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: as Ctrl-C
     from multica_db_codegen.incremental import Generator
 
-    engine = Generator(
+    with Generator(
         schema=schema,
         queries=queries,
         out=out,
         package=package,
         database_url=database_url,
         sqlc_config=sqlc_config,
-    )
-    watching.run(
-        engine,
-        stop=stop,
-        root=cfg.root,
-        schema=cfg.schema,
-        queries=cfg.queries,
-        echo=lambda line: typer.echo(line, err=line.startswith(("error:", "warning:"))),
-        poll=poll,
-    )
+    ) as engine:  # closes the analyzer's connection when watching stops
+        watching.run(
+            engine,
+            stop=stop,
+            root=cfg.root,
+            schema=cfg.schema,
+            queries=cfg.queries,
+            echo=lambda line: typer.echo(line, err=line.startswith(("error:", "warning:"))),
+            poll=poll,
+        )
 
 
 @app.command()
