@@ -190,15 +190,16 @@ def watch(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr if line.startswith(("error:", "warning:")) else sys.stdout)
         sys.stdout.flush()
 
-    watching.run(
-        Generator(**flags),
-        stop=stop,
-        root=cfg.root,
-        schema=cfg.schema,
-        queries=cfg.queries,
-        echo=echo,
-        poll=args.poll,
-    )
+    with Generator(**flags) as engine:  # closes the analyzer's connection when watching stops
+        watching.run(
+            engine,
+            stop=stop,
+            root=cfg.root,
+            schema=cfg.schema,
+            queries=cfg.queries,
+            echo=echo,
+            poll=args.poll,
+        )
     return 0
 
 

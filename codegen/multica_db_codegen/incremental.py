@@ -24,6 +24,7 @@ before anything is written; the instance stays usable for the next call.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -537,7 +538,7 @@ class Generator:
         parsed = []
         errors: list[GenerateError] = []
         notes: dict[Path, list[str]] = {}
-        schema_files = {Path(c.file.path).resolve() for c in self._chunks or ()}
+        schema_files = _resolved(tuple(c.file.path for c in self._chunks or ()))
         for p in todo:
             try:
                 specs = parse_query_file(
@@ -613,7 +614,13 @@ class Generator:
         )
         use_bytecode_cache(Path(cache.user_cache_dir()) / "jinja2")
         renderer = Renderer(ir, settings)
-        rendered = {**renderer.render(only={str(p) for p in missing}), **runtime_files()}
+        # With models.py and the package modules unchanged (their key holds), only the
+        # changed query modules are rendered and formatted: watch mode's one file per save.
+        package_cached = self._output(package_key) is not None
+        only = {str(p) for p in missing}
+        rendered = renderer.render(only=only, package=not package_cached)
+        if not package_cached:
+            rendered.update(runtime_files())
         formatted = writer.format_sources(
             rendered, package=s.cfg.package, pyproject=s.pyproject, origins=renderer.origins
         )
@@ -626,6 +633,8 @@ class Generator:
                 rels = (f"queries/{module}.py", f"queries/aio/{module}.py")
                 self._outputs[okeys[target]] = {r: formatted[r] for r in rels}
                 modules_done.update(rels)
+        if package_cached:
+            return
         # models.py, the package modules and the runtime helpers the output ships with
         self._outputs[package_key] = {
             r: text for r, text in formatted.items() if r not in modules_done
@@ -708,6 +717,13 @@ class Generator:
         if outputs.keys() != self._disk_outputs.keys():
             cache.write_json(self._root(), "output.json", outputs)
             self._disk_outputs = outputs
+
+
+@functools.lru_cache(maxsize=4)
+def _resolved(paths: tuple[str, ...]) -> frozenset[Path]:
+    """The schema's files, resolved once per schema (hundreds of paths: watch mode's every
+    save would otherwise pay for resolving them all again)."""
+    return frozenset(Path(p).resolve() for p in paths)
 
 
 def _other_modules(out: Path, files: dict[str, str]) -> list[Path]:

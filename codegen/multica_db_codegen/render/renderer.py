@@ -192,22 +192,27 @@ class Renderer:
         )
 
     # --- files --------------------------------------------------------------------------
-    def render(self, only: Collection[str] | None = None) -> dict[str, str]:
+    def render(
+        self, only: Collection[str] | None = None, *, package: bool = True
+    ) -> dict[str, str]:
         """Relative path (POSIX) → source text, for every generated file.
 
         ``only``: the paths (``FileIR.path``) of the query files whose modules to
-        render; the models and package modules are always rendered. Every file of the
-        IR still shapes the output (a row type any query uses is decoded in models.py),
-        so an incremental run passes the whole IR and renders only what changed.
+        render. Every file of the IR still shapes the output (a row type any query uses
+        is decoded in models.py), so an incremental run passes the whole IR and renders
+        only what changed. ``package``: also the models, package and runtime modules
+        (an incremental run that has them already leaves them out).
         """
-        files: dict[str, str] = {"models.py": self.models()}
-        init = _env.get_template("package_init.py.j2")
-        files["queries/__init__.py"] = init.render(
-            doc="Generated query modules: one per query file (synchronous)."
-        )
-        files["queries/aio/__init__.py"] = init.render(
-            doc="Generated query modules: one per query file (asyncio)."
-        )
+        files: dict[str, str] = {}
+        if package:
+            files["models.py"] = self.models()
+            init = _env.get_template("package_init.py.j2")
+            files["queries/__init__.py"] = init.render(
+                doc="Generated query modules: one per query file (synchronous)."
+            )
+            files["queries/aio/__init__.py"] = init.render(
+                doc="Generated query modules: one per query file (asyncio)."
+            )
         for f in self.ir.files:
             if only is not None and f.path not in only:
                 continue
@@ -215,7 +220,8 @@ class Renderer:
             sync, aio = self.query_module(f, module)
             files[f"queries/{module}.py"] = sync
             files[f"queries/aio/{module}.py"] = aio
-        files.update(runtime_files())  # the same for every package (render/runtime_files.py)
+        if package:
+            files.update(runtime_files())  # the same for every package (render/runtime_files.py)
         return files
 
     def models(self) -> str:
