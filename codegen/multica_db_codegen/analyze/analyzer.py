@@ -354,7 +354,7 @@ def analyze_query(
     params: list[ParamIR] = []
     cast_dims = _param_cast_dims(spec.tree)
     for p, oid in zip(spec.params, described.param_oids, strict=True):
-        nullable = p.nullable
+        nullable = p.nullable or p.number in cast  # `$1 IS NULL`: None is the point
         if not nullable and p.target is not None:
             cols = catalog.relation_columns(p.target.schema, p.target.table)
             if cols is not None:
