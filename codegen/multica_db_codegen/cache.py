@@ -403,7 +403,7 @@ def check_stamp(root: str, identity: str) -> list[str] | None:
 def answer(argv: Sequence[str]) -> int | None:
     """Exit status of a warm ``generate`` / ``generate --check``; None when not surely warm.
 
-    Reads no flag's meaning (the command-line parser is typer's, in commands.py):
+    Reads no flag's meaning (the one command-line parser is in commands.py):
     the arguments are part of the stamp's identity, byte for byte.
     """
     if not argv or argv[0] != "generate" or not enabled():

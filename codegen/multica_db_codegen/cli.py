@@ -2,10 +2,9 @@
 
 Kept tiny on purpose: a warm ``generate`` (nothing changed since the same
 command last ran) is answered from the stamp of :mod:`multica_db_codegen.cache`
-before typer, the pipeline or even ``typing`` are imported. Everything else —
-every other command, every flag's meaning, every error — goes through the one
-command-line parser, typer's (commands.py). ``cli.app`` and the other names
-still resolve here, loaded on first use.
+before the pipeline or even ``typing`` are imported. Everything else — every
+other command, every flag's meaning, every error — goes through the one
+command-line parser (commands.py).
 """
 
 from __future__ import annotations
@@ -16,18 +15,6 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing itself costs a warm run ~10 ms of imports
     from collections.abc import Sequence
-    from typing import Any
-
-
-def __getattr__(name: str) -> Any:
-    if name.startswith("__"):  # the import system probes e.g. __path__: never load typer for it
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from multica_db_codegen import commands
-
-    try:
-        return getattr(commands, name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 
 
 def run(argv: Sequence[str]) -> int:
@@ -37,13 +24,9 @@ def run(argv: Sequence[str]) -> int:
     code = cache.answer(argv)  # nothing changed since the last run: a stamp says so
     if code is not None:
         return code
-    from multica_db_codegen.commands import app
+    from multica_db_codegen.commands import main as command
 
-    try:
-        app(args=list(argv), prog_name="multica-db", obj={"argv": list(argv)})
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+    return command(argv)
 
 
 def main() -> None:

@@ -94,13 +94,20 @@ def test_a_spare_in_use_is_skipped(
     pg_server: str, keys: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Someone connected to the only spare: the build creates its database instead."""
-    busy = f"{SPARE_DB_PREFIX}0busy{secrets.token_hex(4)}"
-    with psycopg.connect(pg_server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{busy}"'.encode())
-    others = databases(pg_server, SPARE_DB_PREFIX) - {busy}
-    drop(pg_server, others)
+    holder = None
+    for _ in range(5):  # a concurrent generator may take a fresh spare before we connect
+        busy = f"{SPARE_DB_PREFIX}0busy{secrets.token_hex(4)}"
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{busy}"'.encode())
+        try:
+            holder = psycopg.connect(with_dbname(pg_server, busy))
+            break
+        except psycopg.OperationalError:
+            continue
+    assert holder is not None
+    drop(pg_server, databases(pg_server, SPARE_DB_PREFIX) - {busy})
     try:
-        with psycopg.connect(with_dbname(pg_server, busy)):
+        with holder:
             url = schema_database(pg_server, new_key(keys), table("CREATE TABLE c (z int)"))
             assert busy in databases(pg_server, SPARE_DB_PREFIX)
         with psycopg.connect(url) as conn:
