@@ -76,28 +76,6 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, i
 FLOOR = "python -c 'import psycopg, pglast, jinja2'"
 
 
-def wait_for_detached(cwd: Path, timeout: float = 60.0) -> float:
-    """Seconds until no detached ``multica-db`` child (see later.py) is left in ``cwd``.
-
-    The console command answers once the output is written and leaves its cache writes
-    to a forked child; a measurement must not start while one is still writing (it could
-    recreate a cache the bench just deleted), and the child's tail is reported too.
-    """
-    start = time.perf_counter()
-    target = str(cwd.resolve())
-
-    def busy() -> bool:
-        for p in psutil.process_iter(["cmdline", "cwd"]):
-            cmd = p.info.get("cmdline") or []
-            if p.info.get("cwd") == target and any("multica-db" in c for c in cmd[:2]):
-                return True
-        return False
-
-    while busy() and time.perf_counter() - start < timeout:
-        time.sleep(0.005)
-    return time.perf_counter() - start
-
-
 def _own_project(dest: Path) -> Path:
     """A copy of this repository's queries and migrations as its own project."""
     shutil.rmtree(dest, ignore_errors=True)
@@ -132,17 +110,20 @@ def _drop_schema_db(project: Path, url: str, sqlc: bool) -> None:
     """Forget the schema's database on the server, so 'cold' re-applies the migrations."""
     import psycopg
 
-    from multica_db_codegen.analyze.cache import schema_key
-    from multica_db_codegen.analyze.schema import load_schema
-    from multica_db_codegen.analyze.server import SCHEMA_DB_PREFIX
-    from multica_db_codegen.config import load_config
-    from multica_db_codegen.sqlc_config import read_sqlc_config
+    from multica_db_codegen.incremental import Generator
 
-    if sqlc:
-        schema, _ = read_sqlc_config(project / "sqlc.yaml")
-    else:
-        schema = list(load_config(cwd=project).schema)
-    name = SCHEMA_DB_PREFIX + schema_key(load_schema(schema))[:40]
+    env_url = os.environ.get("MULTICA_DB_ANALYZER_URL")
+    os.environ["MULTICA_DB_ANALYZER_URL"] = url  # the schema's key names its server
+    try:
+        gen = Generator(cwd=project, sqlc_config=project / "sqlc.yaml" if sqlc else None)
+        gen._load_settings()
+        gen._load_schema(None)
+        name = gen.schema_database
+    finally:
+        if env_url is None:
+            os.environ.pop("MULTICA_DB_ANALYZER_URL", None)
+        else:
+            os.environ["MULTICA_DB_ANALYZER_URL"] = env_url
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
@@ -200,15 +181,14 @@ def bench_project(
         env.pop("MULTICA_DB_ANALYZER_URL", None)
         url = _embedded_url()
     gen = [MULTICA, "generate", *multica_args]
-    tails = "multica-db cold, until its caches are written"
     rows: dict[str, Row] = {
         k: Row(k, [])
         for k in (
             "sqlc generate",
             "multica-db cold",
-            tails,
             "multica-db warm",
             "multica-db 1 file edited",
+            "multica-db --queries <the edited file>",
             FLOOR,
         )
     }
@@ -219,9 +199,6 @@ def bench_project(
             raise SystemExit(f"{name}: {' '.join(cmd)} failed ({rc}):\n{err}")
         rows[label].samples.append(wall)
         rows[label].peak_mb.append(peak)
-        tail = wait_for_detached(project)
-        if label == "multica-db cold":
-            rows[tails].samples.append(wall + tail)
 
     edited = sorted((project / "queries").glob("*.sql"))[0]
     original = edited.read_text()
@@ -241,13 +218,17 @@ def bench_project(
         for i in range(runs["edit"]):
             edited.write_text(original + f"\n-- name: BenchEdit{i} :one\nSELECT 1 AS one;\n")
             record("multica-db 1 file edited", gen)
+        for i in range(runs["edit"]):  # each follows a sqlc run: paired, as the target says
+            record("sqlc generate", [SQLC, "generate"])
+            edited.write_text(original + f"\n-- name: BenchOne{i} :one\nSELECT 1 AS one;\n")
+            record("multica-db --queries <the edited file>", [*gen, "--queries", str(edited)])
     finally:
         edited.write_text(original)
     record("multica-db warm", gen)  # back to the original: leaves the project generated
     rows["sqlc generate"].note = "no cache: every run is the same work"
     rows["multica-db warm"].note = "answered from the warm stamp: imports only os, sys"
     rows["multica-db cold"].note = "migrations applied, all queries described"
-    rows[tails].note = "+ the detached child writing caches, making the next spare"
+    rows["multica-db --queries <the edited file>"].note = "only that file's modules written"
     rows[FLOOR].note = "start-up + the three libraries' imports: any cold run's floor"
     return list(rows.values())
 
@@ -260,13 +241,19 @@ def _verdicts(rows: list[Row]) -> str:
     """
     by = {r.label: r.samples for r in rows}
     sqlc, cold, warm = by["sqlc generate"], by["multica-db cold"], by["multica-db warm"]
+    one = by["multica-db --queries <the edited file>"]
     cold_r = statistics.median(c / s for c, s in zip(cold, sqlc, strict=False))
-    warm_r = statistics.median(w / s for w, s in zip(warm, sqlc[len(cold) :], strict=False))
+    warm_r = statistics.median(
+        w / s for w, s in zip(warm, sqlc[len(cold) : len(cold) + len(warm)], strict=False)
+    )
+    one_r = statistics.median(o / s for o, s in zip(one, sqlc[-len(one) :], strict=False))
     floor_r = statistics.median(f / s for f, s in zip(by[FLOOR], sqlc, strict=False))
     return (
         f"- warm ≤ 0.5× sqlc: {warm_r:.2f}× (paired) → {'PASS' if warm_r <= 0.5 else 'FAIL'}\n"
         f"- cold ≤ 3× sqlc: {cold_r:.2f}× (paired) → {'PASS' if cold_r <= 3 else 'FAIL'}"
         f" (importing psycopg, pglast and jinja2 alone: {floor_r:.2f}× sqlc)\n"
+        f"- one edited file (--queries) ≤ 1.0× sqlc: {one_r:.2f}× (paired) → "
+        f"{'PASS' if one_r <= 1 else 'FAIL'}\n"
     )
 
 
@@ -287,7 +274,6 @@ def prove_corpus(corpus: Path) -> str:
         ("multica-db generate", [MULTICA, "generate", "--sqlc-config", "sqlc.yaml"]),
     ):
         wall, _peak, rc, err = run(cmd, corpus, env)
-        wait_for_detached(corpus)
         errors = sum(1 for line in err.splitlines() if "error" in line.lower())
         if name.startswith("sqlc"):
             funcs = sum(

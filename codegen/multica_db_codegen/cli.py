@@ -1,9 +1,10 @@
-"""The ``multica-db`` command's entry point: generate, analyze, migrate.
+"""The ``multica-db`` command's entry point.
 
-Kept tiny on purpose: a plain ``generate`` (a warm one takes a few tens of
-milliseconds) runs through ``pipeline.fast_generate`` without importing typer,
-whose import alone costs more than that. The commands live in commands.py;
-``cli.app`` and the other names still resolve here, loaded on first use.
+Kept tiny on purpose: a warm ``generate`` (nothing changed since the same
+command last ran) is answered from the stamp of :mod:`multica_db_codegen.cache`
+before the pipeline or even ``typing`` are imported. Everything else — every
+other command, every flag's meaning, every error — goes through the one
+command-line parser (commands.py).
 """
 
 from __future__ import annotations
@@ -13,43 +14,31 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing itself costs a warm run ~10 ms of imports
-    from typing import Any
+    from collections.abc import Sequence
 
 
-def __getattr__(name: str) -> Any:
-    if name.startswith("__"):  # the import system probes e.g. __path__: never load typer for it
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from multica_db_codegen import commands
+def run(argv: Sequence[str]) -> int:
+    """Run the command ``argv`` (without the program name); return its exit status."""
+    from multica_db_codegen import cache
 
-    try:
-        return getattr(commands, name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    code = cache.answer(argv)  # nothing changed since the last run: a stamp says so
+    if code is not None:
+        return code
+    from multica_db_codegen.commands import main as command
+
+    return command(argv)
 
 
 def main() -> None:
-    from multica_db_codegen import warm
-
-    code = warm.answer(sys.argv[1:])  # nothing changed since the last run: a stamp says so
-    if code is None:
-        from multica_db_codegen import later
-        from multica_db_codegen.pipeline import fast_generate
-
-        later.detach_when_done()  # cache writes happen after the answer (see later.py)
-        code = fast_generate(sys.argv[1:])  # plain `generate` runs without loading typer
-        later.finish()
-    if code is not None:
-        # Everything is written and closed: skip tearing down the interpreter (freeing a
-        # cold run's objects one by one takes longer than many a warm run).
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except OSError:
-            raise SystemExit(code) from None
-        os._exit(code)
-    from multica_db_codegen.commands import app
-
-    app()
+    code = run(sys.argv[1:])
+    # Everything is written and closed: skip tearing down the interpreter (freeing a
+    # cold run's objects one by one takes longer than many a warm run).
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        raise SystemExit(code) from None
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -1,180 +1,118 @@
-"""The ``multica-db`` commands (typer): generate, analyze, migrate, verify.
+"""The ``multica-db`` commands: one parser (the standard library's argparse), one function each.
 
-Loaded by cli.py only when a command needs the CLI framework: a plain ``generate``
-runs without it.
+argparse rather than a CLI framework: it is all these commands need, and it
+loads in a few milliseconds, where typer (with pydantic and rich underneath)
+took ~0.2 s of every run that the warm stamp does not answer — a fifth of
+regenerating one file of a large project. Every flag's meaning and every error
+go through :func:`main`; nothing else reads the command line.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 
-app = typer.Typer(
-    name="multica-db",
-    help="Typed Python query functions from annotated PostgreSQL.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+_URL_HELP = (
+    "Server the analyzer may create a throwaway database on "
+    "(default: $MULTICA_DB_ANALYZER_URL, else an embedded server)."
+)
+_SQLC_HELP = (
+    "Generate from a sqlc config (version 1 or 2): every PostgreSQL package becomes a Python "
+    "package. Default: sqlc.yaml/sqlc.yml/sqlc.json in the current directory when there is "
+    "no [tool.multica-db] and no --schema/--queries."
 )
 
-SchemaOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--schema", help="Schema file or migrations directory (repeatable)."),
-]
-QueriesOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--queries", help="Query file or directory of .sql files (repeatable)."),
-]
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Server the analyzer may create a throwaway database on "
-        "(default: $MULTICA_DB_ANALYZER_URL, else an embedded server).",
-    ),
-]
-SqlcOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--sqlc-config",
-        help="Generate from a sqlc config (version 1 or 2): every PostgreSQL package "
-        "becomes a Python package. Default: sqlc.yaml/sqlc.yml/sqlc.json in the current "
-        "directory when there is no [tool.multica-db] and no --schema/--queries.",
-    ),
-]
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
-def _fail(exc: GenerateError | GenerateErrors) -> None:
+def _fail(exc: GenerateError | GenerateErrors) -> int:
     errors = exc.errors if isinstance(exc, GenerateErrors) else [exc]
     for e in errors:
-        typer.echo(f"error: {e}", err=True)
+        _err(f"error: {e}")
     if len(errors) > 1:
-        typer.echo(f"{len(errors)} errors", err=True)
-    raise typer.Exit(1)
+        _err(f"{len(errors)} errors")
+    return 1
 
 
-@app.command()
-def generate(
-    check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if stale.")
-    ] = False,
-    schema: SchemaOpt = None,
-    queries: QueriesOpt = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            help="Output package directory (with several sqlc packages: their parent).",
-        ),
-    ] = None,
-    package: Annotated[
-        str | None, typer.Option("--package", help="Import name of the output package.")
-    ] = None,
-    database_url: UrlOpt = None,
-    sqlc_config: SqlcOpt = None,
-) -> None:
-    """Generate typed query modules (sync and async) and models."""
+def _warn(msg: str) -> None:
+    _err(f"warning: {msg}")
+
+
+# --- the commands ---------------------------------------------------------------------------
+
+
+def generate(args: argparse.Namespace) -> int:
+    """Generate typed query modules (sync and async) and models.
+
+    With --queries naming some of the project's query files, only their modules
+    are regenerated; every other generated module is left as it is.
+    """
     from multica_db_codegen.pipeline import report_generate, run_generate
 
     try:
-        changed, diff_text = run_generate(
-            check=check,
-            schema=schema,
-            queries=queries,
-            out=out,
-            package=package,
-            database_url=database_url,
-            sqlc_config=sqlc_config,
-            warn=lambda msg: typer.echo(f"warning: {msg}", err=True),
+        result = run_generate(
+            check=args.check,
+            schema=args.schema,
+            queries=args.queries,
+            out=args.out,
+            package=args.package,
+            database_url=args.database_url,
+            sqlc_config=args.sqlc_config,
+            warn=_warn,
+            argv=args.argv,
         )
     except (GenerateError, GenerateErrors) as exc:
-        _fail(exc)
-        return
-    status = report_generate(changed, diff_text, check=check)
-    if status:
-        raise typer.Exit(status)
+        return _fail(exc)
+    return report_generate(result, check=args.check)
 
 
-@app.command()
-def analyze(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON.")] = True,
-    keep_going: Annotated[
-        bool, typer.Option("--keep-going", help="Report failing queries in the JSON and go on.")
-    ] = False,
-    schema: SchemaOpt = None,
-    queries: QueriesOpt = None,
-    database_url: UrlOpt = None,
-    sqlc_config: SqlcOpt = None,
-) -> None:
+def analyze(args: argparse.Namespace) -> int:
     """Print what the analyzer found: parameters, columns, types, nullability."""
     from multica_db_codegen.analyze.ir import to_json
     from multica_db_codegen.pipeline import run_analyze
 
     try:
         ir = run_analyze(
-            schema=schema,
-            queries=queries,
-            database_url=database_url,
-            keep_going=keep_going,
-            sqlc_config=sqlc_config,
+            schema=args.schema,
+            queries=args.queries,
+            database_url=args.database_url,
+            keep_going=args.keep_going,
+            sqlc_config=args.sqlc_config,
         )
     except (GenerateError, GenerateErrors) as exc:
-        _fail(exc)
-        return
+        return _fail(exc)
     doc = to_json(ir)
     sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
-    if any(q.error is not None for f in ir.files for q in f.queries):
-        raise typer.Exit(1)
+    return 1 if any(q.error is not None for f in ir.files for q in f.queries) else 0
 
 
-@app.command()
-def render(
-    ir: Annotated[Path, typer.Option("--ir", help="An `analyze --json` document to render from.")],
-    check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if stale.")
-    ] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Output package directory.")] = None,
-    package: Annotated[
-        str | None, typer.Option("--package", help="Import name of the output package.")
-    ] = None,
-    sqlc_config: SqlcOpt = None,
-) -> None:
+def render(args: argparse.Namespace) -> int:
     """Write what `generate` writes, from a saved analysis: no database, no parsing."""
     from multica_db_codegen.pipeline import report_generate
     from multica_db_codegen.render_ir import run_render
 
     try:
         changed, diff_text = run_render(
-            ir,
-            check=check,
-            out=out,
-            package=package,
-            sqlc_config=sqlc_config,
-            warn=lambda msg: typer.echo(f"warning: {msg}", err=True),
+            args.ir,
+            check=args.check,
+            out=args.out,
+            package=args.package,
+            sqlc_config=args.sqlc_config,
+            warn=_warn,
         )
     except (GenerateError, GenerateErrors) as exc:
-        _fail(exc)
-        return
-    status = report_generate(changed, diff_text, check=check)
-    if status:
-        raise typer.Exit(status)
+        return _fail(exc)
+    return report_generate(changed, diff_text, check=args.check)
 
 
-@app.command()
-def migrate(
-    database_url: Annotated[str, typer.Option("--database-url", help="Database to migrate.")],
-    directory: Annotated[
-        Path | None,
-        typer.Option("--dir", help="Migrations directory (default: the packaged ones)."),
-    ] = None,
-    target: Annotated[int | None, typer.Option("--target", help="Stop at this version.")] = None,
-) -> None:
+def migrate(args: argparse.Namespace) -> int:
     """Apply pending migrations (advisory-locked: safe from many processes at once)."""
     import psycopg
 
@@ -182,38 +120,20 @@ def migrate(
     from multica_db.migrate import migrate as run_migrate
 
     try:
-        migs = load_migrations(directory) if directory else None
-        with psycopg.connect(database_url) as conn:
-            applied = run_migrate(conn, target=target, migrations=migs)
-    except MigrationError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except psycopg.Error as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        migs = load_migrations(args.dir) if args.dir else None
+        with psycopg.connect(args.database_url) as conn:
+            applied = run_migrate(conn, target=args.target, migrations=migs)
+    except (MigrationError, psycopg.Error) as exc:
+        _err(f"error: {exc}")
+        return 1
     for m in applied:
-        typer.echo(f"applied {m.up_file}")
+        print(f"applied {m.up_file}")
     if not applied:
-        typer.echo("nothing to apply")
+        print("nothing to apply")
+    return 0
 
 
-@app.command()
-def verify(
-    database_url: Annotated[
-        str, typer.Option("--database-url", help="The live database to check (read-only).")
-    ],
-    schema: SchemaOpt = None,
-    queries: QueriesOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output package directory.")] = None,
-    analyzer_url: Annotated[
-        str | None,
-        typer.Option(
-            "--analyzer-url",
-            help="Server for the schema's analysis database (as generate's --database-url).",
-        ),
-    ] = None,
-    sqlc_config: SqlcOpt = None,
-) -> None:
+def verify(args: argparse.Namespace) -> int:
     """Check every query against a live database: exit 1 on type or nullability drift."""
     import psycopg
 
@@ -221,70 +141,219 @@ def verify(
 
     try:
         report = checking.verify(
-            live_url=database_url,
-            schema=schema,
-            queries=queries,
-            out=out,
-            analyzer_url=analyzer_url,
-            sqlc_config=sqlc_config,
+            live_url=args.database_url,
+            schema=args.schema,
+            queries=args.queries,
+            out=args.out,
+            analyzer_url=args.analyzer_url,
+            sqlc_config=args.sqlc_config,
         )
     except (GenerateError, GenerateErrors) as exc:
-        _fail(exc)
-        return
+        return _fail(exc)
     except psycopg.Error as exc:  # the live database: unreachable, refused, timed out
-        typer.echo(f"error: {database_url}: {exc}", err=True)
-        raise typer.Exit(1) from None
+        _err(f"error: {args.database_url}: {exc}")
+        return 1
     stale = checking.stale_warning(report)
     if stale:
-        typer.echo(f"warning: {stale}", err=True)
+        _warn(stale)
     for d in report.drifts:
-        typer.echo(str(d))
-    typer.echo(checking.summary(report), err=True)
-    if report.failed:
-        raise typer.Exit(1)
+        print(str(d))
+    _err(checking.summary(report))
+    return 1 if report.failed else 0
 
 
-@app.command()
-def watch(
-    schema: SchemaOpt = None,
-    queries: QueriesOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output package directory.")] = None,
-    package: Annotated[
-        str | None, typer.Option("--package", help="Import name of the output package.")
-    ] = None,
-    database_url: UrlOpt = None,
-    sqlc_config: SqlcOpt = None,
-    poll: Annotated[
-        bool, typer.Option("--poll", help="Poll for changes (file systems without events).")
-    ] = False,
-) -> None:
+def watch(args: argparse.Namespace) -> int:
     """Regenerate on every save of a query, schema or config file (Ctrl-C stops)."""
     import signal
     import threading
 
     from multica_db_codegen import watch as watching
+    from multica_db_codegen.incremental import Generator
     from multica_db_codegen.pipeline import plan
 
+    flags = {
+        "schema": args.schema,
+        "queries": args.queries,
+        "out": args.out,
+        "package": args.package,
+        "database_url": args.database_url,
+        "sqlc_config": args.sqlc_config,
+    }
     try:
-        cfg = plan(
-            schema=schema,
-            queries=queries,
-            out=out,
-            package=package,
-            database_url=database_url,
-            sqlc_config=sqlc_config,
-        ).configs[0]
+        cfg = plan(**flags).configs[0]
     except (GenerateError, GenerateErrors) as exc:
-        _fail(exc)
-        return
+        return _fail(exc)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: as Ctrl-C
-    watching.run(
-        watching.PipelineEngine(cfg, sqlc_config),
-        stop=stop,
-        root=cfg.root,
-        schema=cfg.schema,
-        queries=cfg.queries,
-        echo=lambda line: typer.echo(line, err=line.startswith(("error:", "warning:"))),
-        poll=poll,
+
+    def echo(line: str) -> None:
+        print(line, file=sys.stderr if line.startswith(("error:", "warning:")) else sys.stdout)
+        sys.stdout.flush()
+
+    with Generator(**flags) as engine:  # closes the analyzer's connection when watching stops
+        watching.run(
+            engine,
+            stop=stop,
+            root=cfg.root,
+            schema=cfg.schema,
+            queries=cfg.queries,
+            echo=echo,
+            poll=args.poll,
+        )
+    return 0
+
+
+def clean(args: argparse.Namespace) -> int:
+    """Remove every database and file the generator made, and say what was removed.
+
+    On the analyzer's server: every schema, spare, build and throwaway database
+    (one in use by a running generator is kept and named). On disk: the
+    project's .multica-db/ directory and the user cache (compiled templates and
+    the embedded server, stopped first). Generated code is left alone.
+    """
+    from multica_db_codegen.clean import clean as run_clean
+
+    try:
+        lines = run_clean(database_url=args.database_url, keep_server=args.keep_server)
+    except GenerateError as exc:
+        return _fail(exc)
+    for line in lines:
+        print(line)
+    return 0
+
+
+# --- the parser -----------------------------------------------------------------------------
+
+
+def _inputs(p: argparse.ArgumentParser, *, url: bool = True) -> None:
+    p.add_argument(
+        "--schema",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="Schema file or migrations directory (repeatable).",
     )
+    p.add_argument(
+        "--queries",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="Query file or directory of .sql files (repeatable).",
+    )
+    if url:
+        p.add_argument("--database-url", metavar="URL", help=_URL_HELP)
+    p.add_argument("--sqlc-config", type=Path, metavar="FILE", help=_SQLC_HELP)
+
+
+def _out(p: argparse.ArgumentParser, help_text: str = "Output package directory.") -> None:
+    p.add_argument("--out", type=Path, metavar="DIR", help=help_text)
+
+
+def _package(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--package", metavar="NAME", help="Import name of the output package.")
+
+
+def _check(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--check", action="store_true", help="Write nothing; exit 1 with a diff if stale."
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from multica_db_codegen.cache import version
+
+    parser = argparse.ArgumentParser(
+        prog="multica-db", description="Typed Python query functions from annotated PostgreSQL."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"multica-db {version('multica-db')}"
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        doc = (func.__doc__ or "").strip()
+        p = sub.add_parser(
+            func.__name__,
+            help=doc.split("\n", 1)[0],
+            description=doc,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(func=func)
+        return p
+
+    p = command(generate)
+    _check(p)
+    _inputs(p)
+    _out(p, "Output package directory (with several sqlc packages: their parent).")
+    _package(p)
+
+    p = command(analyze)
+    p.add_argument("--json", action="store_true", help="Print the analysis as JSON (always).")
+    p.add_argument(
+        "--keep-going", action="store_true", help="Report failing queries in the JSON and go on."
+    )
+    _inputs(p)
+
+    p = command(render)
+    p.add_argument(
+        "--ir", type=Path, required=True, help="An `analyze --json` document to render from."
+    )
+    _check(p)
+    _out(p)
+    _package(p)
+    p.add_argument("--sqlc-config", type=Path, metavar="FILE", help=_SQLC_HELP)
+
+    p = command(migrate)
+    p.add_argument("--database-url", required=True, metavar="URL", help="Database to migrate.")
+    p.add_argument("--dir", type=Path, help="Migrations directory (default: the packaged ones).")
+    p.add_argument("--target", type=int, help="Stop at this version.")
+
+    p = command(verify)
+    p.add_argument(
+        "--database-url",
+        required=True,
+        metavar="URL",
+        help="The live database to check (read-only).",
+    )
+    _inputs(p, url=False)
+    _out(p)
+    p.add_argument(
+        "--analyzer-url",
+        metavar="URL",
+        help="Server for the schema's analysis database (as generate's --database-url).",
+    )
+
+    p = command(watch)
+    _inputs(p)
+    _out(p)
+    _package(p)
+    p.add_argument(
+        "--poll", action="store_true", help="Poll for changes (file systems without events)."
+    )
+
+    p = command(clean)
+    p.add_argument("--database-url", metavar="URL", help=_URL_HELP)
+    p.add_argument(
+        "--keep-server",
+        action="store_true",
+        help="Keep the embedded server's data (drop only databases).",
+    )
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run one command; its exit status (2 for a usage error, as argparse reports it)."""
+    parser = build_parser()
+    if not argv:
+        parser.print_help()
+        return 2
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:  # --help, --version, a usage error
+        return exc.code if isinstance(exc.code, int) else 0
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    args.argv = list(argv)
+    code: int = args.func(args)
+    return code

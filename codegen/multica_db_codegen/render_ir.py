@@ -62,10 +62,10 @@ def run_render(
     warn: Callable[[str], None] = lambda _msg: None,
 ) -> tuple[int, str]:
     """Return (files that differ, diff text); writes them unless ``check``."""
-    from multica_db_codegen.pipeline import plan
+    from multica_db_codegen.pipeline import resolve_plan
     from multica_db_codegen.render import writer
 
-    found = plan(out=out, package=package, sqlc_config=sqlc_config, cwd=cwd)
+    found, _ = resolve_plan(out=out, package=package, sqlc_config=sqlc_config, cwd=cwd)
     if len(found.configs) != 1:
         raise GenerateError(
             "render --ir renders one package: this configuration has "

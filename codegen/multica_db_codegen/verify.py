@@ -22,7 +22,6 @@ from pathlib import Path
 
 import psycopg
 
-from multica_db_codegen.analyze import cache as caching
 from multica_db_codegen.analyze.analyzer import (
     Inputs,
     _describe_all,
@@ -97,19 +96,17 @@ def verify(
         sqlc_config=sqlc_config,
         cwd=cwd,
     ).configs[0]
-    stale, _ = run_generate(
+    stale = run_generate(
         check=True,
-        schema=list(cfg.schema),
-        queries=list(cfg.queries),
-        out=cfg.out,
-        package=cfg.package,
-        database_url=cfg.database_url,
+        schema=schema,
+        queries=queries,
+        out=out,
+        package=package,
+        database_url=analyzer_url,
+        sqlc_config=sqlc_config,
         cwd=cwd,
-    )
-    cache = caching.ProjectCache(cfg.root) if caching.enabled() else None
-    ref = analyze(
-        Inputs(cfg.schema, cfg.queries, cfg.database_url, cfg.flat_query_dirs), cache=cache
-    )
+    ).changed
+    ref = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url, cfg.flat_query_dirs))
     live = analyze_live(live_url, cfg)
     report = Report(queries=sum(len(f.queries) for f in ref.files), stale_files=stale)
     report.drifts = list(compare(ref, live, cfg))

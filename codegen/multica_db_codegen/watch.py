@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from multica_db_codegen.analyze import cache as caching
-from multica_db_codegen.config import Config, find_pyproject
+from multica_db_codegen.config import Config
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 
 #: How long a burst of file events may stay quiet before it is handled (ms). An editor's
@@ -199,51 +198,21 @@ def _handle(
     echo(f"generate{line}" if initial else line)
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    written: tuple[Path, ...]
-    deleted: tuple[Path, ...]
-    schema_changed: bool
-    warnings: tuple[str, ...]
-
-
 class PipelineEngine:
-    """An :class:`Engine` over ``run_generate`` and the project's on-disk caches."""
+    """An :class:`Engine`: the incremental generator of the project ``cfg`` was read from
+    (its configuration is read again when it changes)."""
 
     def __init__(self, cfg: Config, sqlc_config: Path | None = None) -> None:
+        from multica_db_codegen.incremental import Generator
+
         self.cfg = cfg
-        self.sqlc_config = sqlc_config
-        self._schema_digest: str | None = None
+        self._gen = Generator(cwd=cfg.root, sqlc_config=sqlc_config)
 
     def input_paths(self) -> list[Path]:
-        config = [find_pyproject(self.cfg.root), self.sqlc_config]
-        return [*self.cfg.schema, *self.cfg.queries, *(p for p in config if p is not None)]
+        return self._gen.input_paths()
 
     def regenerate(self, changed: Iterable[Path] | None = None) -> Outcome:
-        from multica_db_codegen.pipeline import run_generate
+        return self._gen.regenerate(changed)
 
-        before = _snapshot(self.cfg.out)
-        digest = caching.tree_digest(self.cfg.schema)
-        schema_changed = self._schema_digest is not None and digest != self._schema_digest
-        self._schema_digest = digest
-        warnings: list[str] = []
-        run_generate(
-            schema=list(self.cfg.schema),
-            queries=list(self.cfg.queries),
-            out=self.cfg.out,
-            package=self.cfg.package,
-            database_url=self.cfg.database_url,
-            cwd=self.cfg.root,
-            warn=warnings.append,
-        )
-        after = _snapshot(self.cfg.out)
-        return _Outcome(
-            written=tuple(p for p, text in sorted(after.items()) if before.get(p) != text),
-            deleted=tuple(sorted(set(before) - set(after))),
-            schema_changed=schema_changed,
-            warnings=tuple(warnings),
-        )
-
-
-def _snapshot(out: Path) -> dict[Path, bytes]:
-    return {p: p.read_bytes() for p in out.rglob("*.py")} if out.is_dir() else {}
+    def close(self) -> None:
+        self._gen.close()

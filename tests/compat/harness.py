@@ -9,9 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from multica_db_codegen.cli import app
+from tests.clirun import invoke
 from tests.dialect.harness import Generated, forget
 
 PROJECTS = Path(__file__).parent / "projects"
@@ -29,13 +27,9 @@ def cli(root: Path, analyzer_url: str, *args: str) -> Run:
     old = Path.cwd()
     os.chdir(root)
     try:
-        result = CliRunner().invoke(
-            app, list(args), env={"MULTICA_DB_ANALYZER_URL": analyzer_url, "NO_COLOR": "1"}
-        )
+        result = invoke(args, env={"MULTICA_DB_ANALYZER_URL": analyzer_url})
     finally:
         os.chdir(old)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
     return Run(result.exit_code, result.stderr, root)
 
 

@@ -242,18 +242,18 @@ def test_missing_extension_is_skipped_and_named(tmp_path: Path, pg_server: str) 
 def test_a_discovered_config_is_answered_warm_until_a_pyproject_takes_over(
     tmp_path: Path, pg_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from multica_db_codegen import warm
-    from multica_db_codegen.pipeline import fast_generate
+    from multica_db_codegen import cache
+    from multica_db_codegen.cli import run
 
     root = copy_project("py_plugin", tmp_path)
     monkeypatch.chdir(root)
     monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", pg_server)
     monkeypatch.delenv("MULTICA_DB_NO_CACHE", raising=False)
-    assert fast_generate(["generate"]) == 0  # sqlc.yaml found, its codegen entry followed
+    assert run(["generate"]) == 0  # sqlc.yaml found, its codegen entry followed
     assert (root / "src" / "authors" / "models.py").is_file()
-    assert warm.answer(["generate"]) == 0
+    assert cache.answer(["generate"]) == 0
     (root / "pyproject.toml").write_text("[tool.multica-db]\nout = 'elsewhere'\n")
-    assert warm.answer(["generate"]) is None
+    assert cache.answer(["generate"]) is None
 
 
 def test_analyze_json_covers_every_package(tmp_path: Path, pg_server: str) -> None:
@@ -266,7 +266,8 @@ def test_analyze_json_covers_every_package(tmp_path: Path, pg_server: str) -> No
 
 def test_macros_sqlc_accepts(tmp_path: Path, pg_server: str) -> None:
     """``/* name: */``, @name, sqlc.arg/narg/embed, and sqlc.slice as ``= ANY`` of a list."""
-    gen, _ = _generated("macros", tmp_path, pg_server)
+    gen, err = _generated("macros", tmp_path, pg_server)
+    assert "PostgreSQL cannot tell the type of parameter $1" in err
     q = gen.module("queries.query")
     with (
         database_with(pg_server, [tmp_path / "macros" / "schema.sql"]) as url,
@@ -282,6 +283,9 @@ def test_macros_sqlc_accepts(tmp_path: Path, pg_server: str) -> None:
         conn.execute("INSERT INTO book (author_id, title) VALUES (%s, 't')", (a.id,))
         [row] = q.books_with_authors(conn)
         assert row.author.bio == "a" and row.book.title == "t"
+        # `@flag IS NULL`: sqlc types it any; PostgreSQL needs a type, so it is sent as text
+        assert q.all_unless_flagged(conn, flag=None) == [a.id, b.id]
+        assert q.all_unless_flagged(conn, flag="yes") == []
 
 
 def test_one_file_as_schema_and_queries(tmp_path: Path, pg_server: str) -> None:

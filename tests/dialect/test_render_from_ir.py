@@ -14,11 +14,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from multica_db_codegen.analyze.ir import from_json, to_json
-from multica_db_codegen.cli import app
 from multica_db_codegen.pipeline import run_analyze
+from tests.clirun import invoke
 from tests.dialect import test_corpus_features as corpus_case
 from tests.dialect import test_overrides_rename as overrides_case
 from tests.dialect.harness import Generated, generate, write_project
@@ -54,7 +53,7 @@ def _render_matches_generate(
         import os
 
         os.chdir(root)
-        result = CliRunner().invoke(app, args)
+        result = invoke(args)
     finally:
         os.chdir(old)
     assert result.exit_code == 0, result.output
@@ -124,7 +123,7 @@ def test_a_document_that_is_not_an_analysis_is_refused(tmp_path: Path) -> None:
         import os
 
         os.chdir(ROOT)
-        result = CliRunner().invoke(app, ["render", "--ir", str(bad), "--check"])
+        result = invoke(["render", "--ir", str(bad), "--check"])
     finally:
         os.chdir(old)
     assert result.exit_code == 1

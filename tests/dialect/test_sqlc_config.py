@@ -13,11 +13,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from typer.testing import CliRunner
 
-from multica_db_codegen.cli import app
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.sqlc_config import read_sqlc_config
+from tests.clirun import invoke
 from tests.dialect.harness import Generated, database_with, forget
 
 SAMPLE = Path(__file__).parent / "sample_sqlc_project"
@@ -27,11 +26,9 @@ def _cli(cwd: Path, analyzer_url: str, *args: str) -> tuple[int, str]:
     old = Path.cwd()
     os.chdir(cwd)
     try:
-        result = CliRunner().invoke(app, list(args), env={"MULTICA_DB_ANALYZER_URL": analyzer_url})
+        result = invoke(args, env={"MULTICA_DB_ANALYZER_URL": analyzer_url})
     finally:
         os.chdir(old)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
     return result.exit_code, result.stderr
 
 

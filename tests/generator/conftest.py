@@ -7,9 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from multica_db_codegen.cli import app
+from tests.clirun import invoke
 
 SCHEMA = """
 CREATE TYPE mood AS ENUM ('happy', 'sad');
@@ -54,15 +53,12 @@ def cli(analyzer_url: str) -> Callable[..., tuple[int, str, str]]:
     """Run ``multica-db`` in-process in a directory; (exit code, stdout, stderr)."""
 
     def run(cwd: Path, *args: str) -> tuple[int, str, str]:
-        runner = CliRunner()
         old = Path.cwd()
         os.chdir(cwd)
         try:
-            result = runner.invoke(app, list(args), env={"MULTICA_DB_ANALYZER_URL": analyzer_url})
+            result = invoke(args, env={"MULTICA_DB_ANALYZER_URL": analyzer_url})
         finally:
             os.chdir(old)
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
         return result.exit_code, result.stdout, result.stderr
 
     return run

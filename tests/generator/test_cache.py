@@ -1,7 +1,9 @@
-"""The generator's caches never serve stale output: every input change is seen."""
+"""The generator's one cache layer: hits are exactly what a full run produces, failures are
+logged, and an incremental run redoes only what changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from multica_db_codegen.analyze import cache as caching
-from multica_db_codegen.pipeline import fast_generate
+from multica_db_codegen import cache, cli
+from multica_db_codegen.analyze import ir_codec
+from multica_db_codegen.incremental import Generator
 
 Cli = Callable[..., tuple[int, str, str]]
 Project = Callable[..., Path]
@@ -22,10 +25,17 @@ SELECT * FROM author WHERE id = $1;
 -- name: ListAuthorNames :many
 SELECT id, name FROM author ORDER BY id;
 """
+MORE = "-- name: CountAuthors :one\nSELECT count(*) FROM author;\n"
 
 
 def tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*.py"))}
+
+
+@pytest.fixture
+def env(analyzer_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", analyzer_url)
+    monkeypatch.delenv(cache.ENV_OFF, raising=False)
 
 
 def test_query_edit_schema_edit_and_config_edit_all_change_output(
@@ -34,11 +44,9 @@ def test_query_edit_schema_edit_and_config_edit_all_change_output(
     root = project(QUERIES)
     out = root / "out" / "pkg"
     assert cli(root, "generate")[0] == 0
-    assert list((root / ".multica-db" / "cache").glob("run-*.json"))
+    assert (root / ".multica-db" / "cache" / "analysis.json").is_file()
 
-    (root / "queries" / "authors.sql").write_text(
-        QUERIES + "\n-- name: CountAuthors :one\nSELECT count(*) FROM author;\n"
-    )
+    (root / "queries" / "authors.sql").write_text(QUERIES + "\n" + MORE)
     assert cli(root, "generate")[0] == 0
     assert "def count_authors(" in (out / "queries" / "authors.py").read_text()
 
@@ -53,53 +61,138 @@ def test_query_edit_schema_edit_and_config_edit_all_change_output(
     assert "class Writer(pydantic.BaseModel)" in (out / "models.py").read_text()
 
 
-def test_cached_and_uncached_runs_agree(
-    cli: Cli, project: Project, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.usefixtures("env")
+def test_hit_and_miss_give_the_same_bytes(
+    project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Warm from disk, warm in memory after edits, and uncached: byte for byte the same."""
     root = project(QUERIES)
+    (root / "queries" / "more.sql").write_text(MORE)
     out = root / "out" / "pkg"
-    assert cli(root, "generate")[0] == 0
-    cached = tree(out)
-    # A file edited by hand is restored from the run cache, and --check sees it first.
-    (out / "models.py").write_text("# edited\n")
-    assert cli(root, "generate", "--check")[0] == 1
-    assert cli(root, "generate")[0] == 0
-    assert tree(out) == cached
-    monkeypatch.setenv(caching.ENV_OFF, "1")
+    with Generator(cwd=root) as gen:
+        first = gen.regenerate()
+        assert len(first.analyzed) == 2
+        (root / "queries" / "more.sql").write_text(MORE + "\n-- name: One :one\nSELECT 1;\n")
+        again = gen.regenerate([root / "queries" / "more.sql"])
+        assert [p.name for p in again.analyzed] == ["more.sql"]  # the other file is kept
+        assert sorted(p.name for p in again.written) == ["more.py", "more.py"]
+    incremental = tree(out)
+    (out / "models.py").write_text("# edited by hand\n")
+    with Generator(cwd=root) as gen:  # a new process: everything from the cache directory
+        fromdisk = gen.regenerate()
+        assert fromdisk.analyzed == () and [p.name for p in fromdisk.written] == ["models.py"]
+    assert tree(out) == incremental
+    monkeypatch.setenv(cache.ENV_OFF, "1")
     for p in out.rglob("*.py"):
         p.unlink()
-    assert cli(root, "generate")[0] == 0
-    assert tree(out) == cached
+    with Generator(cwd=root) as gen:
+        assert len(gen.regenerate().analyzed) == 2
+    assert tree(out) == incremental
 
 
-def test_fast_path_generates_checks_and_leaves_errors_to_the_cli(
-    project: Project,
-    analyzer_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+@pytest.mark.usefixtures("env")
+def test_a_failing_cache_write_is_logged_and_the_run_succeeds(project: Project) -> None:
+    root = project(QUERIES)
+    blocker = root / ".multica-db" / "cache" / "output.json"
+    blocker.mkdir(parents=True)  # a directory where the file should go: the write fails
+    with Generator(cwd=root) as gen:
+        assert gen.regenerate().changed == 11
+    log = (root / ".multica-db" / "cache" / "log.txt").read_text()
+    assert "cannot write output.json" in log
+
+
+@pytest.mark.usefixtures("env")
+def test_one_syntax_error_parses_its_file_once(
+    project: Project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from multica_db_codegen import parse
+
+    root = project(QUERIES + "\n-- name: Bad :one\nSELEC 1;\n")
+    calls: list[str] = []
+    real = parse.parse_query_file
+
+    def counting(path: Path | str, text: str | None = None, **kw: object) -> object:
+        calls.append(str(path))
+        return real(path, text, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parse, "parse_query_file", counting)
+    monkeypatch.chdir(root)
+    assert cli.run(["generate"]) == 1
+    assert len(calls) == 1
+    err = capsys.readouterr().err
+    assert err.count("syntax error") == 1 and "authors.sql:" in err
+    assert not (root / "out").exists()
+
+
+@pytest.mark.usefixtures("env")
+def test_queries_flag_regenerates_only_those_files(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = project(QUERIES)
+    (root / "queries" / "more.sql").write_text(MORE)
     out = root / "out" / "pkg"
     monkeypatch.chdir(root)
-    monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", analyzer_url)
-    assert fast_generate(["generate", "--check"]) == 1  # nothing generated yet: stale
-    assert "+++ b/out/pkg/models.py" in capsys.readouterr().out
-    assert fast_generate(["generate"]) == 0
-    assert "11 file(s) written" in capsys.readouterr().err
-    assert fast_generate(["generate"]) == 0  # the run cache answers
-    assert "0 file(s) written" in capsys.readouterr().err
-    assert fast_generate(["generate", "--check"]) == 0
-    assert fast_generate(["generate", "--help"]) is None
-    assert fast_generate(["analyze"]) is None
+    assert cli.run(["generate"]) == 0
     before = tree(out)
-    (root / "queries" / "authors.sql").write_text(QUERIES + "\n-- name: Bad :one\nSELEC 1;\n")
-    assert fast_generate(["generate"]) is None  # the CLI reports the error
-    assert tree(out) == before
+    (root / "queries" / "authors.sql").write_text(QUERIES + "\n-- name: One :one\nSELECT 1;\n")
+    (root / "queries" / "more.sql").write_text(MORE + "\n-- name: Two :one\nSELECT 2;\n")
+    capsys.readouterr()
+    assert cli.run(["generate", "--queries", "queries/more.sql"]) == 0
+    err = capsys.readouterr().err
+    assert "2 file(s) written; 2 other generated module(s) left as they are" in err
+    after = tree(out)
+    assert after["queries/authors.py"] == before["queries/authors.py"]  # left alone
+    assert "def two(" in after["queries/more.py"] and "def two(" in after["queries/aio/more.py"]
+    assert cli.run(["generate"]) == 0  # the full run then catches up with authors.sql
+    assert "def one(" in (out / "queries" / "authors.py").read_text()
+
+
+@pytest.mark.usefixtures("env")
+def test_check_from_a_subfolder_and_no_cache_in_the_working_folder(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(QUERIES)
+    monkeypatch.chdir(root)
+    assert cli.run(["generate"]) == 0
+    sub = root / "queries"
+    monkeypatch.chdir(sub)
+    capsys.readouterr()
+    assert cli.run(["generate", "--check"]) == 0, capsys.readouterr().out
+    assert not (sub / ".multica-db").exists()
+    header = (root / "out" / "pkg" / "queries" / "authors.py").read_text().splitlines()[:3]
+    assert any("queries/authors.sql" in line for line in header)
+
+
+def test_sqlc_project_root_is_the_folder_of_its_config(
+    project: Project, analyzer_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(QUERIES)
+    (root / "pyproject.toml").unlink()
+    (root / "sqlc.yaml").write_text(
+        'version: "2"\nsql:\n  - engine: postgresql\n    schema: schema\n    queries: queries\n'
+    )
+    monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", analyzer_url)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    args = ["generate", "--sqlc-config", str(root / "sqlc.yaml"), "--out", str(root / "gen")]
+    assert cli.run(args) == 0
+    assert (root / ".multica-db").is_dir() and not (elsewhere / ".multica-db").exists()
+    monkeypatch.chdir(root / "queries")
+    args = ["generate", "--check", "--sqlc-config", "../sqlc.yaml", "--out", "../gen"]
+    assert cli.run(args) == 0
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"multica-db {cache.version('multica-db')}"
+    assert cache.version("multica-db") not in ("", "-")
 
 
 def test_console_script_runs_generate(project: Project, analyzer_url: str) -> None:
     root = project(QUERIES)
     env = {**os.environ, "MULTICA_DB_ANALYZER_URL": analyzer_url}
+    env.pop(cache.ENV_OFF, None)
     cmd = [sys.executable, "-m", "multica_db_codegen.cli", "generate"]
     first = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     assert first.returncode == 0, first.stderr
@@ -127,22 +220,4 @@ def test_ir_round_trips_through_json() -> None:
         row_guaranteed=False,
     )
     f = FileIR("q.sql", "q", (q,))
-    assert caching.decode(caching.encode(f)) == f
-
-
-def test_each_query_files_analysis_is_saved_after_a_cold_run(
-    project: Project, analyzer_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The cold path encodes the per-file analyses in a thread while ruff runs: they land."""
-    import json
-
-    root = project(QUERIES)
-    (root / "queries" / "more.sql").write_text(
-        "-- name: CountAuthors :one\nSELECT count(*) FROM author;\n"
-    )
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", analyzer_url)
-    assert fast_generate(["generate"]) == 0
-    entries = json.loads((root / ".multica-db" / "cache" / "analysis.json").read_text())
-    decoded = sorted(caching.decode(raw).module for raw in entries.values())
-    assert decoded == ["authors", "more"]
+    assert ir_codec.decode(json.loads(json.dumps(ir_codec.encode(f)))) == f

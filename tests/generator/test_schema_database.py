@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -93,13 +94,20 @@ def test_a_spare_in_use_is_skipped(
     pg_server: str, keys: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Someone connected to the only spare: the build creates its database instead."""
-    busy = f"{SPARE_DB_PREFIX}0busy{secrets.token_hex(4)}"
-    with psycopg.connect(pg_server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{busy}"'.encode())
-    others = databases(pg_server, SPARE_DB_PREFIX) - {busy}
-    drop(pg_server, others)
+    holder = None
+    for _ in range(5):  # a concurrent generator may take a fresh spare before we connect
+        busy = f"{SPARE_DB_PREFIX}0busy{secrets.token_hex(4)}"
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{busy}"'.encode())
+        try:
+            holder = psycopg.connect(with_dbname(pg_server, busy))
+            break
+        except psycopg.OperationalError:
+            continue
+    assert holder is not None
+    drop(pg_server, databases(pg_server, SPARE_DB_PREFIX) - {busy})
     try:
-        with psycopg.connect(with_dbname(pg_server, busy)):
+        with holder:
             url = schema_database(pg_server, new_key(keys), table("CREATE TABLE c (z int)"))
             assert busy in databases(pg_server, SPARE_DB_PREFIX)
         with psycopg.connect(url) as conn:
@@ -116,3 +124,97 @@ def test_a_failed_build_leaves_nothing_half_made(pg_server: str, keys: list[str]
         server.schema_database(pg_server, key, table("ALTER TABLE nowhere ADD x int"))
     assert not databases(pg_server, SCHEMA_DB_PREFIX + key[:40])
     assert databases(pg_server, "multica_db_build_") == before
+
+
+def test_schema_databases_stay_bounded_after_twelve_distinct_schemas(
+    pg_server: str, project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most 3 per project and 8 per server, pruned at the start of each run; a database
+    someone is connected to (another run using it) is never dropped."""
+    from multica_db_codegen.incremental import Generator
+
+    monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", pg_server)
+    monkeypatch.delenv("MULTICA_DB_NO_CACHE", raising=False)
+    root = project("-- name: One :one\nSELECT 1 AS one;\n")
+    schema = root / "schema" / "001_init.up.sql"
+    base = schema.read_text()
+    tag = secrets.token_hex(4)
+    made: list[str] = []
+    busy_url = None
+    try:
+        for i in range(12):
+            schema.write_text(base + f"\nCREATE TABLE bound_{tag}_{i} (x int);\n")
+            with Generator(cwd=root) as gen:
+                gen.regenerate()
+                made.append(gen.schema_database)
+                if i == 0:  # someone stays connected to the first one all along
+                    busy_url = with_dbname(pg_server, made[0])
+                    busy = psycopg.connect(busy_url)
+        finish_background()
+        left = databases(pg_server, SCHEMA_DB_PREFIX)
+        mine = [name for name in made if name in left]
+        assert made[0] in mine, "a database in use is never dropped"
+        assert set(mine) - {made[0]} <= set(made[-3:]), "the project keeps its newest three"
+        assert made[-1] in mine
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            in_use = {
+                r[0]
+                for r in admin.execute(
+                    "SELECT DISTINCT datname FROM pg_stat_activity WHERE datname IS NOT NULL"
+                ).fetchall()
+            }
+        assert len(left - in_use) <= 8
+    finally:
+        if busy_url is not None:
+            busy.close()
+        drop(pg_server, set(made))
+
+
+@pytest.fixture
+def request_cleanup() -> Iterator[list[Callable[[], object]]]:
+    todo: list[Callable[[], object]] = []
+    yield todo
+    for f in todo:
+        f()
+
+
+def test_clean_removes_every_database_and_file_it_made(
+    project: Callable[..., Path],
+    request_cleanup: list[Callable[[], object]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On an embedded server of its own (``clean`` drops every generator database on the
+    server it is pointed at: the shared test server is not that)."""
+    import shutil
+    import tempfile
+
+    from multica_db_codegen import cli
+    from multica_db_codegen.incremental import Generator
+
+    xdg = Path(tempfile.mkdtemp(prefix="multica-db-clean-"))  # the server's own user must
+    xdg.chmod(0o755)  # reach its data directory: not under pytest's private tmp_path
+    request_cleanup.append(lambda: shutil.rmtree(xdg, ignore_errors=True))
+    monkeypatch.delenv("MULTICA_DB_ANALYZER_URL", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
+    monkeypatch.delenv("MULTICA_DB_NO_CACHE", raising=False)
+    root = project("-- name: One :one\nSELECT 1 AS one;\n")
+    with Generator(cwd=root) as gen:
+        gen.regenerate()
+        name = gen.schema_database
+    finish_background()
+    pgdata = xdg / "multica-db" / "pgserver"
+    (xdg / "multica-db" / "jinja2").mkdir(exist_ok=True)  # as compiled templates leave it
+    assert pgdata.is_dir()
+    monkeypatch.chdir(root / "queries")  # from a subfolder: the project root is found
+    capsys.readouterr()
+    assert cli.run(["clean", "--keep-server"]) == 0
+    said = capsys.readouterr().out
+    assert f"dropped database {name}" in said
+    assert f"removed {root / '.multica-db'}" in said and "jinja2" in said
+    assert not (root / ".multica-db").exists()
+    assert cli.run(["clean"]) == 0
+    said = capsys.readouterr().out
+    assert "stopped the embedded server and removed its data" in said
+    assert not (xdg / "multica-db").exists()
+    assert (root / "out" / "pkg" / "models.py").is_file(), "generated code is the user's"

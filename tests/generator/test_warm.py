@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from multica_db_codegen import warm
-from multica_db_codegen.pipeline import fast_generate
+from multica_db_codegen import cache
+from multica_db_codegen.cli import run
 from multica_db_codegen.render.renderer import HEADER
 
 Project = Callable[..., Path]
@@ -36,7 +36,7 @@ def generated(
     monkeypatch.chdir(root)
     monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", analyzer_url)
     monkeypatch.delenv("MULTICA_DB_NO_CACHE", raising=False)
-    assert fast_generate(["generate"]) == 0
+    assert run(["generate"]) == 0
     capsys.readouterr()
     return root
 
@@ -45,18 +45,18 @@ def test_unchanged_project_is_answered_with_the_runs_warnings(
     generated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert len(list((generated / ".multica-db" / "cache").glob("warm-*.txt"))) == 1
-    assert warm.answer(["generate"]) == 0
+    assert cache.answer(["generate"]) == 0
     err = capsys.readouterr().err
     assert "warning: " in err and "TouchAuthor" in err  # replayed, as the full run printed it
     assert err.endswith("0 file(s) written\n")
-    assert warm.answer(["generate", "--check"]) == 0
+    assert cache.answer(["generate", "--check"]) == 0
     assert capsys.readouterr().err.endswith("generated code is up to date\n")
 
 
 def test_other_arguments_are_another_run(generated: Path) -> None:
-    assert warm.answer(["generate", "--out", "elsewhere"]) is None
-    assert warm.answer(["analyze"]) is None
-    assert warm.answer([]) is None
+    assert cache.answer(["generate", "--out", "elsewhere"]) is None
+    assert cache.answer(["analyze"]) is None
+    assert cache.answer([]) is None
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_any_change_is_a_miss(
         case "corrupt stamp":
             (stamp,) = (generated / ".multica-db" / "cache").glob("warm-*.txt")
             stamp.write_text(stamp.read_text().replace("digest ", "digest 0"))
-    assert warm.answer(["generate"]) is None
+    assert cache.answer(["generate"]) is None
 
 
 def test_the_full_path_repairs_and_stamps_again(
@@ -113,13 +113,13 @@ def test_the_full_path_repairs_and_stamps_again(
     queries = generated / "out" / "pkg" / "queries"
     (queries / "old.py").write_text(HEADER + "\n")  # a module generated from a deleted file
     (queries / "helpers.py").write_text("# hand-written, kept\n")
-    assert warm.answer(["generate"]) is None
-    assert fast_generate(["generate"]) == 0
+    assert cache.answer(["generate"]) is None
+    assert run(["generate"]) == 0
     assert not (queries / "old.py").exists()
     assert (queries / "helpers.py").exists()
-    assert warm.answer(["generate"]) == 0
+    assert cache.answer(["generate"]) == 0
     (queries / "helpers.py").write_text(HEADER + "\n")  # now it looks stale: must go
-    assert warm.answer(["generate"]) is None
+    assert cache.answer(["generate"]) is None
 
 
 def test_a_stale_check_leaves_no_stamp(
@@ -128,9 +128,9 @@ def test_a_stale_check_leaves_no_stamp(
     root = project(QUERIES)
     monkeypatch.chdir(root)
     monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", analyzer_url)
-    assert fast_generate(["generate", "--check"]) == 1
+    assert run(["generate", "--check"]) == 1
     assert not list((root / ".multica-db" / "cache").glob("warm-*.txt"))
-    assert warm.answer(["generate", "--check"]) is None
+    assert cache.answer(["generate", "--check"]) is None
 
 
 def test_warm_console_run_loads_neither_typing_nor_the_pipeline(
@@ -139,8 +139,8 @@ def test_warm_console_run_loads_neither_typing_nor_the_pipeline(
     """The point of the stamp: the interpreter loads almost nothing beyond start-up."""
     probe = (
         "import sys\n"
-        "from multica_db_codegen import warm\n"
-        "code = warm.answer(['generate'])\n"
+        "from multica_db_codegen import cache\n"
+        "code = cache.answer(['generate'])\n"
         "heavy = ('typing', 'pathlib', 'multica_db_codegen.pipeline', 'psycopg', 'hashlib')\n"
         "print(code, sorted(m for m in heavy if m in sys.modules))\n"
     )
@@ -161,9 +161,10 @@ def test_templates_compile_once_into_the_user_cache(tmp_path: Path, usable: bool
     if not usable:
         cache.write_text("a file where a directory should be")
     probe = (
-        "from multica_db_codegen.analyze.cache import user_cache_dir\n"
+        "from pathlib import Path\n"
+        "from multica_db_codegen.cache import user_cache_dir\n"
         "from multica_db_codegen.render import renderer\n"
-        "renderer.use_bytecode_cache(user_cache_dir() / 'jinja2')\n"
+        "renderer.use_bytecode_cache(Path(user_cache_dir()) / 'jinja2')\n"
         "renderer.preload()\n"
         "print(renderer._env.bytecode_cache is not None)\n"
     )
@@ -175,38 +176,3 @@ def test_templates_compile_once_into_the_user_cache(tmp_path: Path, usable: bool
     assert done.stdout.strip() == str(usable)
     if usable:
         assert len(list((cache / "multica-db" / "jinja2").glob("*.cache"))) == 3
-
-
-def test_in_process_callers_run_deferred_work_at_once() -> None:
-    from multica_db_codegen import later
-
-    done: list[int] = []
-    later.later(lambda: done.append(1))
-    later.later(lambda: done.append(2))
-    assert done == [1, 2] and not later.detached()
-
-
-def test_console_command_answers_before_writing_its_caches(
-    project: Project, analyzer_url: str
-) -> None:
-    """The command exits once the files are written; a detached child writes the caches."""
-    import time
-
-    root = project(QUERIES)
-    env = {**os.environ, "MULTICA_DB_ANALYZER_URL": analyzer_url}
-    env.pop("MULTICA_DB_NO_CACHE", None)
-    cmd = [sys.executable, "-m", "multica_db_codegen.cli", "generate"]
-    first = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
-    assert first.returncode == 0, first.stderr
-    assert (root / "out" / "pkg" / "models.py").is_file()  # written before the answer
-    cache = root / ".multica-db" / "cache"
-    deadline = time.monotonic() + 30
-    while not list(cache.glob("warm-*.txt")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert list(cache.glob("warm-*.txt")), "the detached child wrote the stamp"
-    assert (cache / "analysis.json").is_file() and list(cache.glob("run-*.json"))
-    probe = "from multica_db_codegen import warm; print(warm.answer(['generate']))"
-    again = subprocess.run(
-        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True
-    )
-    assert again.stdout.strip() == "0"

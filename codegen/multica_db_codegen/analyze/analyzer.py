@@ -6,17 +6,17 @@ import dataclasses
 import keyword
 import os
 import re
-from collections.abc import Container, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pglast
 import psycopg
 from pglast import ast
+from pglast import parser as pgparser
 from pglast.enums import JoinType, OnConflictAction
 
-from multica_db_codegen.analyze.cache import AnalysisSession, ProjectCache
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.describe import (
     Described,
@@ -36,17 +36,12 @@ from multica_db_codegen.analyze.ir import (
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
-    SchemaChunk,
     apply_schema,
     load_schema,
     missing_extension_hint,
     missing_extensions,
 )
-from multica_db_codegen.analyze.server import (
-    server_url,
-    start_session,
-    throwaway_database,
-)
+from multica_db_codegen.analyze.server import server_url, throwaway_database
 from multica_db_codegen.analyze.stars import expand_stars
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
@@ -145,22 +140,18 @@ def module_names(files: list[Path], rel: dict[Path, str]) -> dict[Path, str]:
 
 def parse_all(
     paths: Iterable[Path],
-    skip: Container[Path] = (),
     warnings: dict[Path, list[str]] | None = None,
     flat: bool = False,
     schema_files: Container[Path] = (),
-) -> tuple[list[tuple[Path, list[QuerySpec] | None]], list[GenerateError]]:
-    """Parse every query file; one in ``skip`` (its analysis is cached) is listed with None.
+) -> tuple[list[tuple[Path, list[QuerySpec]]], list[GenerateError]]:
+    """Parse every query file (the named ones, and the ``.sql`` files in named folders).
 
     ``warnings`` receives, per file, what parsing skipped the way sqlc skips it;
     ``schema_files`` (resolved) are also schema: their DDL is no surprise.
     """
-    parsed: list[tuple[Path, list[QuerySpec] | None]] = []
+    parsed: list[tuple[Path, list[QuerySpec]]] = []
     errors: list[GenerateError] = []
     for f in query_files(paths, flat):
-        if f in skip:
-            parsed.append((f, None))
-            continue
         notes: list[str] = []
         try:
             both = f.resolve() in schema_files
@@ -172,35 +163,16 @@ def parse_all(
     return parsed, errors
 
 
-def analyze(
-    inputs: Inputs,
-    *,
-    keep_going: bool = False,
-    cache: ProjectCache | None = None,
-    started: tuple[list[SchemaChunk], AnalysisSession] | None = None,
-) -> AnalysisIR:
-    """Parse, then describe every query on a database holding the schema.
+def analyze(inputs: Inputs, *, keep_going: bool = False) -> AnalysisIR:
+    """Parse, then describe every query on a throwaway database holding the schema.
 
-    Without a cache the database is a throwaway one. With one (analyze/cache.py) the
-    schema is applied once per server into a reusable read-only database, in a thread
-    while the queries are parsed, and files whose analysis is cached are skipped.
-    ``started``: the schema and the session of :func:`start`, when the caller started
-    building the database before loading this module.
+    ``generate`` goes through :mod:`multica_db_codegen.incremental` instead, which
+    keeps the schema's database and each file's analysis between runs.
     """
-    session: AnalysisSession | None = None
-    cached: dict[Path, FileIR] = {}
-    if started is not None:
-        chunks, session = started
-    else:
-        chunks = load_schema(list(inputs.schema))
-        if cache is not None:
-            session = start_session(cache, inputs.database_url, chunks)
-    if session is not None:
-        cached = session.lookup(query_files(inputs.queries, inputs.flat_query_dirs))
+    chunks = load_schema(list(inputs.schema))
     file_warnings: dict[Path, list[str]] = {}
     parsed, errors = parse_all(
         inputs.queries,
-        skip=cached,
         warnings=file_warnings,
         flat=inputs.flat_query_dirs,
         schema_files={Path(c.file.path).resolve() for c in chunks},
@@ -211,67 +183,76 @@ def analyze(
     if errors and not keep_going:
         raise GenerateErrors(errors)
     with (
-        _database(inputs, session) as (db_url, fresh),
+        throwaway_database(server_url(inputs.database_url)) as db_url,
         psycopg.connect(db_url, autocommit=True) as conn,
     ):
-        if fresh:
-            apply_schema(conn, chunks)
+        apply_schema(conn, chunks)
         missing = missing_extensions(conn, chunks)
         catalog = Catalog(conn)
-        described = _describe_all(conn, catalog, parsed)
-        files: list[FileIR] = []
-        for path, specs in parsed:
-            if specs is None:  # where it goes depends on the other files: decided afresh
-                files.append(replace(cached[path], module=modules[path], rel=rel[path]))
-                continue
-            failed = len(errors)
-            queries: list[QueryIR] = []
-            for spec in specs:
-                try:
-                    queries.append(analyze_query(conn, catalog, spec, described[id(spec)]))
-                except GenerateError as exc:
-                    if missing and "does not exist" in exc.message:  # the likely cause
-                        exc.hint = missing_extension_hint(missing)
-                    if not keep_going:
-                        errors.append(exc)
-                        continue
-                    queries.append(_failed(spec, exc))
-            files.append(
-                FileIR(
-                    str(path),
-                    modules[path],
-                    tuple(queries),
-                    rel=rel[path],
-                    warnings=tuple(file_warnings.get(path, ())),
-                )
-            )
-            clean = len(errors) == failed and all(q.error is None for q in queries)
-            if session is not None and clean:
-                session.store(path, files[-1], specs[0].location.file.text if specs else None)
+        files, failed = analyze_parsed(
+            conn, catalog, parsed, keep_going=keep_going, missing=missing
+        )
+        errors += failed
         if errors:
             raise GenerateErrors(errors)
-        if session is not None and started is None:  # else the caller saves, when it suits
-            session.save()
         return AnalysisIR(
-            files=tuple(files),
+            files=tuple(
+                replace(
+                    f,
+                    module=modules[p],
+                    rel=rel[p],
+                    warnings=tuple(file_warnings.get(p, ())),
+                )
+                for (p, _), f in zip(parsed, files, strict=True)
+            ),
             tables=tuple(catalog.relations()),
             enums=tuple(catalog.enums()),
-            warnings=tuple(
-                f"schema: CREATE EXTENSION {name} skipped: the analyzer's server does not have "
-                "it (queries using it fail; --database-url can point at a server that has it)"
-                for name in missing
-            ),
+            warnings=schema_warnings(missing),
         )
 
 
-@contextmanager
-def _database(inputs: Inputs, session: AnalysisSession | None) -> Iterator[tuple[str, bool]]:
-    """(URL, whether the schema still has to be applied) of the analysis database."""
-    if session is not None:
-        yield session.database_url(), False
-        return
-    with throwaway_database(server_url(inputs.database_url)) as url:
-        yield url, True
+def schema_warnings(missing: Sequence[str]) -> tuple[str, ...]:
+    """The warnings about the schema: each extension the analyzer's server lacks."""
+    return tuple(
+        f"schema: CREATE EXTENSION {name} skipped: the analyzer's server does not have "
+        "it (queries using it fail; --database-url can point at a server that has it)"
+        for name in missing
+    )
+
+
+def analyze_parsed(
+    conn: psycopg.Connection[Any],
+    catalog: Catalog,
+    parsed: Sequence[tuple[Path, list[QuerySpec]]],
+    *,
+    keep_going: bool = False,
+    missing: Sequence[str] = (),
+) -> tuple[list[FileIR], list[GenerateError]]:
+    """The IR of each parsed file, described on ``conn`` (a database holding the schema).
+
+    Each FileIR's module is the file's own :func:`module_name`; where a file's
+    module goes depends on the other files (:func:`module_names`), which the
+    caller decides. With ``keep_going`` a failing query gets its error in the IR;
+    otherwise the errors are returned. ``missing``: extensions the server lacks
+    (the likely cause of a "does not exist" error, given as its hint).
+    """
+    described = _describe_all(conn, catalog, parsed)
+    errors: list[GenerateError] = []
+    files: list[FileIR] = []
+    for path, specs in parsed:
+        queries: list[QueryIR] = []
+        for spec in specs:
+            try:
+                queries.append(analyze_query(conn, catalog, spec, described[id(spec)]))
+            except GenerateError as exc:
+                if missing and "does not exist" in exc.message:  # the likely cause
+                    exc.hint = missing_extension_hint(list(missing))
+                if not keep_going:
+                    errors.append(exc)
+                    continue
+                queries.append(_failed(spec, exc))
+        files.append(FileIR(str(path), module_name(path), tuple(queries)))
+    return files, errors
 
 
 def _query_ir(spec: QuerySpec, **analysis: Any) -> QueryIR:
@@ -298,14 +279,14 @@ def _failed(spec: QuerySpec, exc: GenerateError) -> QueryIR:
 def _describe_all(
     conn: psycopg.Connection[Any],
     catalog: Catalog,
-    parsed: list[tuple[Path, list[QuerySpec] | None]],
+    parsed: Sequence[tuple[Path, list[QuerySpec]]],
 ) -> dict[int, Described | DescribeError]:
     """Describe every query in one pipeline and load the catalog facts they all need.
 
     Per query, that is two network round trips for the description and a few catalog
     queries; together, a round trip per batch and two catalog queries.
     """
-    specs = [spec for _, specs in parsed if specs is not None for spec in specs]
+    specs = [spec for _, specs in parsed for spec in specs]
     results = describe_many(conn, [spec.sql for spec in specs])
     ok = [d for d in results if isinstance(d, Described)]
     catalog.types(oid for d in ok for oid in (*d.param_oids, *(c.type_oid for c in d.columns)))
@@ -347,11 +328,12 @@ def analyze_query(
     described: Described | DescribeError | None = None,
 ) -> QueryIR:
     """``described``: the statement's description (or PostgreSQL's error) if already read."""
+    cast: list[int] = []
     try:
         if described is None:
             described = describe(conn, spec.sql)
         elif isinstance(described, DescribeError):
-            raise described
+            described = _cast_untyped(conn, spec, described, cast)
     except DescribeError as exc:
         where = spec.location_of(exc.position - 1) if exc.position else spec.sql_location
         message = exc.message + (f"\nDETAIL: {exc.detail}" if exc.detail else "")
@@ -372,7 +354,7 @@ def analyze_query(
     params: list[ParamIR] = []
     cast_dims = _param_cast_dims(spec.tree)
     for p, oid in zip(spec.params, described.param_oids, strict=True):
-        nullable = p.nullable
+        nullable = p.nullable or p.number in cast  # `$1 IS NULL`: None is the point
         if not nullable and p.target is not None:
             cols = catalog.relation_columns(p.target.schema, p.target.table)
             if cols is not None:
@@ -419,6 +401,11 @@ def analyze_query(
         )
 
     warnings: list[str] = [command_warning] if command_warning else []
+    warnings += [
+        f"PostgreSQL cannot tell the type of parameter ${n} (sqlc types it any): it is sent "
+        f"as text; write ${n}::type to choose another"
+        for n in cast
+    ]
     cmd = spec.command.value
     if spec.command.returns_rows and not columns:
         cmd = Command.EXEC.value  # :one/:many on a statement without columns (see above)
@@ -485,6 +472,49 @@ def _copy_ir(spec: QuerySpec) -> CopyIR | None:
         return None
     target = copy_target(spec.tree, spec.sql)
     return CopyIR(target.relation, target.columns, target.param_numbers)
+
+
+_UNTYPED_RE = re.compile(r"could not determine data type of parameter \$(\d+)")
+
+
+def _cast_untyped(
+    conn: psycopg.Connection[Any], spec: QuerySpec, exc: DescribeError, cast: list[int]
+) -> Described:
+    """Describe again with each parameter PostgreSQL cannot type cast to text.
+
+    sqlc accepts ``WHERE $1 IS NULL`` and types the parameter ``any``; PostgreSQL can
+    neither prepare nor run it as written, so the SQL sent gets ``$1::text`` (a value
+    of unknown type is text to PostgreSQL). ``cast`` receives the parameters cast.
+    Raises the (last) :class:`DescribeError` when that is not the problem.
+    """
+    while True:
+        m = _UNTYPED_RE.search(exc.message)
+        if m is None or int(m.group(1)) in cast:
+            raise exc
+        cast.append(int(m.group(1)))
+        _cast_parameter(spec, int(m.group(1)))
+        try:
+            return describe(conn, spec.sql)
+        except DescribeError as again:
+            exc = again
+
+
+def _cast_parameter(spec: QuerySpec, number: int) -> None:
+    """Write ``::text`` after every ``$number`` of the SQL, keeping error offsets right."""
+    ends = [
+        int(t.end) + 1
+        for t in pgparser.scan(spec.sql)
+        if t.name == "PARAM" and spec.sql[t.start : t.end + 1] == f"${number}"
+    ]
+    suffix = "::text"
+    for at in reversed(ends):
+        back = spec.original_offset(at) - spec.sql_location.offset
+        spec.sql = spec.sql[:at] + suffix + spec.sql[at:]
+        spec.offset_map = sorted(
+            [(new + len(suffix) if new >= at else new, old) for new, old in spec.offset_map]
+            + [(at + len(suffix), back)]
+        )
+    spec.tree = pglast.parse_sql(spec.sql)[0].stmt
 
 
 def _check_command(spec: QuerySpec, d: Described) -> str | None:

@@ -14,18 +14,18 @@ import secrets
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from multica_db_codegen.analyze.cache import ENV_URL, schema_key, server_identity, user_cache_dir
+from multica_db_codegen.cache import ENV_URL, user_cache_dir
 from multica_db_codegen.errors import GenerateError
 
 if TYPE_CHECKING:
-    from multica_db_codegen.analyze.cache import AnalysisSession, ProjectCache
     from multica_db_codegen.analyze.schema import SchemaChunk
 
 
@@ -46,12 +46,17 @@ def server_url(explicit: str | None = None) -> str:
             "no analyzer database: pass --database-url, set MULTICA_DB_ANALYZER_URL, "
             "or install multica-db[codegen] for the embedded server"
         ) from exc
-    pgdata = user_cache_dir() / "pgserver"
+    pgdata = embedded_data_dir()
     pgdata.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
         srv: Any = pgserver.get_server(pgdata, cleanup_mode=None)
     return str(srv.get_uri())
+
+
+def embedded_data_dir() -> Path:
+    """Where the embedded server keeps its data (it belongs to the installed generator)."""
+    return Path(user_cache_dir()) / "pgserver"
 
 
 def with_dbname(url: str, dbname: str) -> str:
@@ -63,7 +68,7 @@ def with_dbname(url: str, dbname: str) -> str:
 @contextmanager
 def throwaway_database(url: str) -> Iterator[str]:
     """Create a uniquely named database, yield its URL, drop it: never touch another one."""
-    name = f"multica_db_analyze_{secrets.token_hex(6)}"
+    name = f"{ANALYZE_DB_PREFIX}{secrets.token_hex(6)}"
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
             admin.execute(f'CREATE DATABASE "{name}"'.encode())
@@ -74,20 +79,6 @@ def throwaway_database(url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-
-
-def start_session(
-    cache: ProjectCache, database_url: str | None, chunks: list[SchemaChunk]
-) -> AnalysisSession:
-    """An analysis session whose schema database is being found or built in a thread."""
-    session = cache.session(server=server_identity(database_url), schema_key=schema_key(chunks))
-    key = session.schema_key
-    session.start_database(
-        lambda: schema_database(
-            server_url(database_url), key, lambda conn: apply_schema_at_once(conn, chunks)
-        )
-    )
-    return session
 
 
 #: Statements that end, open or change the transaction they run in.
@@ -152,24 +143,46 @@ def apply_schema_at_once(conn: psycopg.Connection[Any], chunks: list[SchemaChunk
 
 
 SCHEMA_DB_PREFIX = "multica_db_schema_"
-KEEP_SCHEMA_DBS = 8  # per server: a few branches' schemas stay warm
-IDLE_BEFORE_DROP = 600  # seconds unused before a database beyond the newest few may be dropped
+SPARE_DB_PREFIX = "multica_db_spare_"
+BUILD_DB_PREFIX = "multica_db_build_"
+ANALYZE_DB_PREFIX = "multica_db_analyze_"
+#: Every database the generator makes: what ``multica-db clean`` drops.
+GENERATOR_DB_PREFIXES = (SCHEMA_DB_PREFIX, SPARE_DB_PREFIX, BUILD_DB_PREFIX, ANALYZE_DB_PREFIX)
+KEEP_PER_SERVER = 8  # schema databases kept on one server: a few branches' schemas stay warm
+KEEP_PER_PROJECT = 3  # of those, per project (the project's cache directory lists its own)
 
 
-def schema_database(url: str, key: str, build: Callable[[psycopg.Connection[Any]], None]) -> str:
+def schema_database_name(key: str) -> str:
+    return SCHEMA_DB_PREFIX + key[:40]
+
+
+def schema_database(
+    url: str,
+    key: str,
+    build: Callable[[psycopg.Connection[Any]], None],
+    *,
+    prune: Sequence[str] = (),
+) -> str:
     """URL of a read-only database holding the schema whose hash is ``key``.
 
     Built once per server and reused by every later run with the same schema, so
-    the warm path never re-applies hundreds of migrations. It is built under a
-    temporary name and renamed only when complete, so a crash or a concurrent
-    generator never sees half a schema; it is marked read-only, so analysis
-    cannot change it for the next run. Each use stamps its comment with the time,
-    and only databases idle for a while are pruned, so a concurrent run never
-    loses the database it is about to connect to.
+    an unchanged schema is never re-applied. It is built under a temporary name
+    and renamed only when complete, so a crash or a concurrent generator never
+    sees half a schema; it is marked read-only, so analysis cannot change it for
+    the next run.
+
+    First, at the start of every run, schema databases are pruned: ``prune``
+    (the calling project's databases beyond its own few), and on the whole
+    server every one beyond the :data:`KEEP_PER_SERVER` most recently used. A
+    database is never dropped while anyone is connected to it (``DROP DATABASE``
+    without ``FORCE`` refuses), and each run stamps its database as the most
+    recently used before connecting to it; a run whose database vanished between
+    the two anyway (``connect_schema_database``) builds it again.
     """
-    name = SCHEMA_DB_PREFIX + key[:40]
+    name = schema_database_name(key)
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            _prune_schema_databases(admin, keep=name, extra=prune)
             found = admin.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
             ).fetchone()
@@ -177,10 +190,31 @@ def schema_database(url: str, key: str, build: Callable[[psycopg.Connection[Any]
                 _stamp(admin, name)
             else:
                 _build_schema_database(admin, url, name, build)
-            _prune_schema_databases(admin)
     except psycopg.Error as exc:
         raise GenerateError(f"cannot create the analyzer's database on {url!r}: {exc}") from exc
     return with_dbname(url, name)
+
+
+def connect_schema_database(
+    url: str,
+    key: str,
+    build: Callable[[psycopg.Connection[Any]], None],
+    *,
+    prune: Sequence[str] = (),
+) -> psycopg.Connection[Any]:
+    """An autocommit connection to the schema's database (see :func:`schema_database`).
+
+    If another run pruned the database between finding and connecting to it, it is
+    built again, once.
+    """
+    for attempt in (1, 2):
+        db_url = schema_database(url, key, build, prune=prune if attempt == 1 else ())
+        try:
+            return psycopg.connect(db_url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            if attempt == 2 or "does not exist" not in str(exc):
+                raise GenerateError(f"cannot connect to the analyzer's database: {exc}") from exc
+    raise AssertionError("unreachable")
 
 
 def _stamp(admin: psycopg.Connection[Any], name: str) -> None:
@@ -195,7 +229,7 @@ def _build_schema_database(
     name: str,
     build: Callable[[psycopg.Connection[Any]], None],
 ) -> None:
-    tmp = f"multica_db_build_{secrets.token_hex(6)}"
+    tmp = f"{BUILD_DB_PREFIX}{secrets.token_hex(6)}"
     if not _take_spare(admin, tmp):
         admin.execute(f'CREATE DATABASE "{tmp}"'.encode())
     try:
@@ -209,10 +243,9 @@ def _build_schema_database(
         admin.execute(f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)'.encode())
         raise
     _stamp(admin, name)
-    _replenish_spare_later(url)  # not sooner: it would compete with the build for the disk
+    _replenish_spare(url)  # not sooner: it would compete with the build for the disk
 
 
-SPARE_DB_PREFIX = "multica_db_spare_"
 _spare_threads: list[threading.Thread] = []
 
 
@@ -221,7 +254,7 @@ def _take_spare(admin: psycopg.Connection[Any], tmp: str) -> bool:
 
     ``CREATE DATABASE`` copies template1 and costs ~100 ms, as much as applying a
     small project's whole schema; a run that builds a schema database leaves an
-    empty one behind for the next build (see ``_replenish_spare_later``).
+    empty one behind for the next build (see ``_replenish_spare``).
     Renaming fails if another generator took the spare first (or anyone is
     connected to it): then the next one, else a new database, is used.
     """
@@ -238,10 +271,12 @@ def _take_spare(admin: psycopg.Connection[Any], tmp: str) -> bool:
     return False
 
 
-def _replenish_spare_later(url: str) -> None:
+def _replenish_spare(url: str) -> None:
     """Create the next spare database, unless one exists (see ``_take_spare``).
 
-    In a thread; or, for the console command, after it has answered (later.py).
+    In a thread, while the run renders and formats; :func:`finish_background`
+    waits for it before the process ends. It only saves the next build time, so
+    a failure is ignored.
     """
 
     def replenish() -> None:
@@ -252,11 +287,6 @@ def _replenish_spare_later(url: str) -> None:
             if not found:
                 admin.execute(f'CREATE DATABASE "{SPARE_DB_PREFIX}{secrets.token_hex(6)}"'.encode())
 
-    from multica_db_codegen import later
-
-    if later.detached():  # the console command: after the answer, in its own process
-        later.later(replenish)
-        return
     thread = threading.Thread(target=replenish, name="multica-db-spare", daemon=True)
     thread.start()
     _spare_threads.append(thread)
@@ -265,24 +295,87 @@ def _replenish_spare_later(url: str) -> None:
 def finish_background(timeout: float = 10.0) -> None:
     """Let a spare database being created finish before the process ends.
 
-    The CLI ends with ``os._exit``; an interrupted ``CREATE DATABASE`` only costs
-    the spare (PostgreSQL never shows a half-created database), but waiting here
-    is almost always free: rendering and formatting take longer.
+    An interrupted ``CREATE DATABASE`` only costs the spare (PostgreSQL never
+    shows a half-created database), but waiting here is almost always free:
+    rendering and formatting take longer.
     """
     while _spare_threads:
         _spare_threads.pop().join(timeout)
 
 
-def _prune_schema_databases(admin: psycopg.Connection[Any]) -> None:
-    """Drop schema databases beyond the most recently used few, once idle; never one in use."""
+def _drop_unused(admin: psycopg.Connection[Any], name: str) -> bool:
+    """Drop ``name`` unless someone is connected to it.
+
+    Checked first (``DROP DATABASE`` itself would wait 5 s for the other sessions
+    to leave before refusing), and again by PostgreSQL, which refuses to drop a
+    database anyone connected to meanwhile; a lock another session holds on it
+    is waited for one second at most.
+    """
+    busy = admin.execute(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = %s LIMIT 1", (name,)
+    ).fetchone()
+    if busy:
+        return False
+    try:
+        admin.execute(b"SET lock_timeout = '1s'")
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"'.encode())
+    except psycopg.Error:
+        return False
+    finally:
+        with suppress(psycopg.Error):
+            admin.execute(b"RESET lock_timeout")
+    return True
+
+
+def _prune_schema_databases(
+    admin: psycopg.Connection[Any], *, keep: str, extra: Sequence[str]
+) -> None:
+    """Drop ``extra`` and, server-wide, schema databases beyond the most recently used few.
+
+    ``keep`` (the database this run is about to use) counts as the newest.
+    """
+    for name in extra:
+        if name != keep and name.startswith(SCHEMA_DB_PREFIX):
+            _drop_unused(admin, name)
     rows = admin.execute(
-        "SELECT datname, coalesce(substring(shobj_description(oid, 'pg_database') "
-        "FROM 'last used ([0-9]+)')::bigint, 0) AS used "
-        "FROM pg_database WHERE starts_with(datname, %s) ORDER BY used DESC",
-        (SCHEMA_DB_PREFIX,),
+        "SELECT datname FROM pg_database WHERE starts_with(datname, %s) AND datname <> %s "
+        "ORDER BY coalesce(substring(shobj_description(oid, 'pg_database') "
+        "FROM 'last used ([0-9]+)')::bigint, 0) DESC, datname",
+        (SCHEMA_DB_PREFIX, keep),
     ).fetchall()
-    now = time.time()
-    for old, used in rows[KEEP_SCHEMA_DBS:]:
-        if now - used > IDLE_BEFORE_DROP:
-            with suppress(psycopg.Error):
-                admin.execute(f'DROP DATABASE IF EXISTS "{old}"'.encode())
+    for (old,) in rows[KEEP_PER_SERVER - 1 :]:
+        _drop_unused(admin, old)
+
+
+def drop_generator_databases(url: str) -> tuple[list[str], list[str]]:
+    """(dropped, kept because in use): every database the generator made on the server."""
+    dropped: list[str] = []
+    busy: list[str] = []
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            rows = admin.execute(
+                "SELECT datname FROM pg_database WHERE "
+                + " OR ".join("starts_with(datname, %s)" for _ in GENERATOR_DB_PREFIXES)
+                + " ORDER BY datname",
+                GENERATOR_DB_PREFIXES,
+            ).fetchall()
+            for (name,) in rows:
+                (dropped if _drop_unused(admin, name) else busy).append(name)
+    except psycopg.Error as exc:
+        raise GenerateError(f"cannot reach the analyzer's server {url!r}: {exc}") from exc
+    return dropped, busy
+
+
+def stop_embedded_server(pgdata: Path) -> None:
+    """Stop the embedded server running on ``pgdata``, if it runs (before deleting it)."""
+    try:
+        pgserver: Any = importlib.import_module("pgserver")
+    except ImportError:
+        return
+    user = None
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # pgserver runs it as another user
+        import pwd
+
+        user = pwd.getpwuid(pgdata.stat().st_uid).pw_name
+    with suppress(Exception):  # not running: nothing to stop
+        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)

@@ -9,6 +9,7 @@ the IR.
 from __future__ import annotations
 
 import keyword
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -191,22 +192,36 @@ class Renderer:
         )
 
     # --- files --------------------------------------------------------------------------
-    def render(self) -> dict[str, str]:
-        """Relative path (POSIX) → source text, for every generated file."""
-        files: dict[str, str] = {"models.py": self.models()}
-        init = _env.get_template("package_init.py.j2")
-        files["queries/__init__.py"] = init.render(
-            doc="Generated query modules: one per query file (synchronous)."
-        )
-        files["queries/aio/__init__.py"] = init.render(
-            doc="Generated query modules: one per query file (asyncio)."
-        )
+    def render(
+        self, only: Collection[str] | None = None, *, package: bool = True
+    ) -> dict[str, str]:
+        """Relative path (POSIX) → source text, for every generated file.
+
+        ``only``: the paths (``FileIR.path``) of the query files whose modules to
+        render. Every file of the IR still shapes the output (a row type any query uses
+        is decoded in models.py), so an incremental run passes the whole IR and renders
+        only what changed. ``package``: also the models, package and runtime modules
+        (an incremental run that has them already leaves them out).
+        """
+        files: dict[str, str] = {}
+        if package:
+            files["models.py"] = self.models()
+            init = _env.get_template("package_init.py.j2")
+            files["queries/__init__.py"] = init.render(
+                doc="Generated query modules: one per query file (synchronous)."
+            )
+            files["queries/aio/__init__.py"] = init.render(
+                doc="Generated query modules: one per query file (asyncio)."
+            )
         for f in self.ir.files:
+            if only is not None and f.path not in only:
+                continue
             module = self.modules[f.path]
             sync, aio = self.query_module(f, module)
             files[f"queries/{module}.py"] = sync
             files[f"queries/aio/{module}.py"] = aio
-        files.update(runtime_files())  # the same for every package (render/runtime_files.py)
+        if package:
+            files.update(runtime_files())  # the same for every package (render/runtime_files.py)
         return files
 
     def models(self) -> str:
@@ -247,8 +262,18 @@ class Renderer:
                 if (enc := mapper.text_encoder(c.type)) is not None
             ]
             decode, encode = self.codecs[cls]
-            codecs.append(CodecView(decode, cls, names, decoders, "composite_decoder"))
-            codecs.append(CodecView(encode, "", names, encoders, "composite_encoder"))
+            nested = tuple(
+                sorted(
+                    self.composite_classes[k]
+                    for c in t.columns
+                    for k in _nested_composites(c.type)
+                    if k in self.composite_classes
+                )
+            )
+            codecs.append(CodecView(decode, cls, names, decoders, "composite_decoder", nested))
+            codecs.append(
+                CodecView(encode, "", names, encoders, "composite_encoder", nested, encodes=cls)
+            )
         if codecs:
             mapper.imports.runtime = True
         return _env.get_template("models.py.j2").render(
@@ -604,17 +629,18 @@ def _composite_refs(ir: AnalysisIR) -> set[str]:
 
 def _codec_order(codecs: list[CodecView]) -> list[CodecView]:
     """Composite codecs after the codecs of the composites nested in them."""
-    by_var = {d.var: d for d in codecs}
+    encoders = {d.encodes: d for d in codecs if not d.cls}
+    decoders = {d.cls: d for d in codecs if d.cls}
     done: dict[str, CodecView] = {}
 
     def visit(d: CodecView) -> None:
         if d.var in done:
             return
         done[d.var] = d  # composites cannot nest themselves, so no cycle
-        for _, conv in d.converters:
-            for var, other in by_var.items():
-                if var != d.var and var in _names_in(conv):
-                    visit(other)
+        for cls in d.nested:
+            other = decoders.get(cls) if d.cls else encoders.get(cls)
+            if other is not None and other is not d:
+                visit(other)
         done.pop(d.var)
         done[d.var] = d
 
@@ -623,18 +649,18 @@ def _codec_order(codecs: list[CodecView]) -> list[CodecView]:
     return list(done.values())
 
 
-def _names_in(expr: str) -> set[str]:
-    """The identifiers an expression of our own making names (to order definitions)."""
-    word: list[str] = []
-    out: set[str] = set()
-    for ch in expr + " ":
-        if ch.isidentifier() or (word and ch.isalnum()) or ch == "_":
-            word.append(ch)
-        else:
-            if word:
-                out.add("".join(word))
-            word = []
-    return out
+def _nested_composites(t: TypeRef) -> set[str]:
+    """``schema.name`` of the composites a value of ``t`` holds (through arrays, domains)."""
+    found: set[str] = set()
+    stack: list[TypeRef | None] = [t]
+    while stack:
+        x = stack.pop()
+        if x is None:
+            continue
+        if x.kind == "composite":
+            found.add(f"{x.schema}.{x.name}")
+        stack.extend((x.element, x.base))
+    return found
 
 
 def _builtin_oid(t: TypeRef) -> int:

@@ -129,6 +129,8 @@ class CodecView:
     fields: tuple[str, ...]
     converters: list[tuple[int, str]]
     factory: str
+    nested: tuple[str, ...] = ()  # classes of the composites its fields hold: defined first
+    encodes: str = ""  # an encoder's composite class
 
     @property
     def fields_literal(self) -> str:

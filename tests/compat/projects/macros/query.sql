@@ -14,3 +14,6 @@ UPDATE author SET bio = coalesce(sqlc.narg('bio'), bio) WHERE id = sqlc.arg('id'
 SELECT sqlc.embed(book), sqlc.embed(author)
 FROM book JOIN author ON author.id = book.author_id
 ORDER BY book.id;
+
+-- name: AllUnlessFlagged :many
+SELECT id FROM author WHERE @flag IS NULL ORDER BY id;
