@@ -196,7 +196,6 @@ def watch(args: argparse.Namespace) -> int:
             stop=stop,
             root=cfg.root,
             schema=cfg.schema,
-            queries=cfg.queries,
             echo=echo,
             poll=args.poll,
         )

@@ -83,9 +83,10 @@ def _under(path: Path, roots: Iterable[Path]) -> bool:
     return any(p == r or r in p.parents for r in roots)
 
 
-def classify(changed: Iterable[Path], schema: Iterable[Path], queries: Iterable[Path]) -> Watched:
+def classify(changed: Iterable[Path], schema: Iterable[Path]) -> Watched:
+    """Configuration, schema and query files among ``changed`` (only the engine's own paths
+    are watched, so every other ``.sql`` file is a query file)."""
     schema_roots = [s.resolve() for s in schema]
-    query_roots = [q.resolve() for q in queries]
     q: list[Path] = []
     s: list[Path] = []
     c: list[Path] = []
@@ -94,7 +95,7 @@ def classify(changed: Iterable[Path], schema: Iterable[Path], queries: Iterable[
             c.append(path)
         elif path.suffix == ".sql" and _under(path, schema_roots):
             s.append(path)
-        elif path.suffix == ".sql" and _under(path, query_roots):
+        elif path.suffix == ".sql":
             q.append(path)
     return Watched(tuple(q), tuple(s), tuple(c))
 
@@ -124,7 +125,6 @@ def run(
     *,
     root: Path,
     schema: Iterable[Path],
-    queries: Iterable[Path],
     echo: Callable[[str], None],
     stop: threading.Event | None = None,
     poll: bool = False,
@@ -133,43 +133,59 @@ def run(
     import watchfiles
 
     schema = list(schema)
-    queries = list(queries)
     started = time.perf_counter()
     _handle(engine, None, Watched((), (), ()), started, root, echo, initial=True)
-    paths = sorted({p.resolve() for p in engine.input_paths() if p.exists()})
-    ready = False
 
     def wanted(_change: watchfiles.Change, path: str) -> bool:
         p = Path(path)
         return p.suffix == ".sql" or p.name in _CONFIG_NAMES
 
     try:
-        for batch in watchfiles.watch(
-            *paths,
-            watch_filter=wanted,
-            step=_STEP_MS,
-            stop_event=stop,
-            force_polling=poll or None,
-            raise_interrupt=True,
-            # The first (empty) batch says the watches are in place: only then is a save
-            # sure to be seen, so only then does "watching" appear.
-            yield_on_timeout=True,
-            rust_timeout=_READY_MS,
-        ):
-            if not ready:
-                ready = True
-                echo(f"watching {len(paths)} path(s) under {root} (Ctrl-C to stop)")
-            if not batch:
-                continue
-            saved_at = time.perf_counter()
-            changed = {Path(p) for _, p in batch}
-            what = classify(changed, schema, queries)
-            if not (what.queries or what.schema or what.config):
-                continue
-            _handle(engine, changed, what, saved_at, root, echo, initial=False)
+        watched: list[Path] = []
+        while True:  # again with new paths when the configuration names other folders
+            watched = _paths(engine, watched)
+            announced = False
+            for batch in watchfiles.watch(
+                *watched,
+                watch_filter=wanted,
+                step=_STEP_MS,
+                stop_event=stop,
+                force_polling=poll or None,
+                raise_interrupt=True,
+                # The first (empty) batch says the watches are in place: only then is a
+                # save sure to be seen, so only then does "watching" appear.
+                yield_on_timeout=True,
+                rust_timeout=_READY_MS,
+            ):
+                if not announced:
+                    echo(f"watching {len(watched)} path(s) under {root} (Ctrl-C to stop)")
+                    announced = True
+                if not batch:
+                    continue
+                saved_at = time.perf_counter()
+                changed = {Path(p) for _, p in batch}
+                what = classify(changed, schema)
+                if not (what.queries or what.schema or what.config):
+                    continue
+                _handle(engine, changed, what, saved_at, root, echo, initial=False)
+                if what.config and _paths(engine, watched) != watched:
+                    cfg = getattr(engine, "config", None)
+                    schema = list(getattr(cfg, "schema", schema))
+                    break
+            else:
+                break  # stopped
     except KeyboardInterrupt:
         pass
     echo("stopped")
+
+
+def _paths(engine: Engine, before: list[Path]) -> list[Path]:
+    """The existing files and folders the engine reads (configuration, schema, queries)."""
+    try:
+        found = engine.input_paths()
+    except (GenerateError, GenerateErrors):  # a broken configuration: watch what we did
+        return before
+    return sorted({p.resolve() for p in found if p.exists()}) or before
 
 
 def _handle(

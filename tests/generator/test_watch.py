@@ -46,7 +46,6 @@ class Watcher:
             kwargs={
                 "root": cfg.root,
                 "schema": cfg.schema,
-                "queries": cfg.queries,
                 "echo": self.lines.append,
                 "stop": self.stop,
             },
@@ -162,3 +161,30 @@ def test_ctrl_c_stops_cleanly(project: Callable[..., Path], analyzer_url: str) -
     reader.join(DEADLINE)
     assert lines[-1].strip() == "stopped"
     assert not any("Traceback" in x for x in lines)
+
+
+def test_a_config_naming_another_query_folder_is_followed(
+    project: Callable[..., Path], analyzer_url: str
+) -> None:
+    root = project(QUERIES)
+    w = Watcher(root, analyzer_url)
+    w.thread.start()
+    try:
+        wait_for(w.printed("watching 3 path(s)"), "the watcher to start")
+        (root / "more").mkdir()
+        (root / "more" / "extra.sql").write_text(
+            "-- name: CountAuthors :one\nSELECT count(*) FROM author;\n"
+        )
+        pyproject = root / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text().replace('"queries"]', '"queries", "more"]'))
+        extra = root / "out" / "pkg" / "queries" / "extra.py"
+        wait_for(lambda: extra.is_file() and "def count_authors(" in extra.read_text(), "extra.py")
+        wait_for(w.printed("watching 4 path(s)"), "the new folder to be watched")
+        (root / "more" / "extra.sql").write_text(
+            "-- name: CountBios :one\nSELECT count(bio) FROM author;\n"
+        )
+        wait_for(lambda: "def count_bios(" in extra.read_text(), "a save in the new folder")
+    finally:
+        w.stop.set()
+        w.thread.join(DEADLINE)
+    assert not w.thread.is_alive()

@@ -116,6 +116,8 @@ class Renderer:
     def __init__(self, ir: AnalysisIR, settings: Settings) -> None:
         self.ir = ir
         self.settings = settings
+        # the module being rendered: loader/dumper expressions → their module-level names
+        self._hoisted: dict[str, str] = {}
         # what override types bind at the top of a module (``import mypkg.types``)
         self.override_roots = frozenset(
             o.python_type.split(".", 1)[0] for o in settings.overrides if "." in o.python_type
@@ -399,6 +401,7 @@ class Renderer:
             names.append((func, scope.claim(func.upper())))
         own_models: list[ModelView] = []
         makers: dict[tuple[object, ...], MakerView] = {}
+        self._hoisted = {}
         queries: list[QueryView] = []
         mapper = self._mapper(in_models=False)
         origins: dict[str, Origin] = {}
@@ -428,7 +431,7 @@ class Renderer:
             [q.const for q in queries]
             + [q.copy_const for q in queries if q.copy_const]
             + [m.class_name for m in own_models]
-        ) + sorted(m.var for m in makers.values())
+        ) + sorted([m.var for m in makers.values()] + list(self._hoisted.values()))
         source = _display_path(f.path, self.settings.root)
         imports = mapper.imports
         common = {
@@ -448,6 +451,7 @@ class Renderer:
             module_doc=f"Queries of {source} for psycopg.Connection.",
             own_models=own_models,
             makers=list(makers.values()),
+            hoisted=[(name, expr) for expr, name in self._hoisted.items()],
             needs_named_tuple=any(m.named_tuple for m in own_models),
             needs_pydantic=any(not m.named_tuple for m in own_models),
             runtime=imports.runtime or bool(makers) or any(q.needs_runtime for q in queries),
@@ -460,6 +464,7 @@ class Renderer:
             module_doc=f"Queries of {source} for psycopg.AsyncConnection.",
             own_models=[],
             makers=[],
+            hoisted=[],
             needs_named_tuple=False,
             needs_pydantic=False,
             runtime=any(q.needs_runtime for q in queries),
@@ -467,6 +472,15 @@ class Renderer:
             sync_exports=sync_exports,
         )
         return sync, aio
+
+    def _hoist(self, expr: str | None, kind: str) -> str | None:
+        """A module-level name for a loader or dumper built by a factory call, so that a
+        function builds it once at import, not once per row or parameter set."""
+        if expr is None:
+            return None
+        if expr not in self._hoisted:
+            self._hoisted[expr] = f"_{kind}_{len(self._hoisted) + 1}"
+        return self._hoisted[expr]
 
     def _result(
         self,
@@ -491,7 +505,8 @@ class Renderer:
             c = q.columns[0]
             py = mapper.map(self._declared(c), column=_column_key(c, None), dims=c.dims)
             annotation = f"{py.annotation} | None" if c.nullable else py.annotation
-            return ResultView(annotation, loader=py.loader, nullable=c.nullable)
+            loader = self._hoist(py.loader, "load") if py.loader_call else py.loader
+            return ResultView(annotation, loader=loader, nullable=c.nullable)
         if q.table_model is not None:
             cls = mapper.model_ref(self.table_classes[q.table_model])
             fields = self._field_names(q.columns, q.table_model)
@@ -528,8 +543,9 @@ class Renderer:
             name = locals_.claim(naming.identifier(p.name, fallback=f"p{p.number}"))
             # Only sqlc.narg parameters may be left out: a parameter that is nullable because
             # its column is (owner_id) must still be passed, so forgetting it is a type error.
+            dumper = self._hoist(py.dumper, "dump") if py.dumper_call else py.dumper
             params.append(
-                ParamView(name, annotation, i, py.dumper, p.nullable, p.optional, py.sends_text)
+                ParamView(name, annotation, i, dumper, p.nullable, p.optional, py.sends_text)
             )
         view = QueryView(
             name=q.name,

@@ -98,6 +98,9 @@ class PyType:
     dumper: str | None = None  # applied to non-NULL parameter values (json, text forms)
     arbitrary: bool = False  # pydantic has no schema for it (overrides, psycopg ranges)
     sends_text: bool = False  # the dumper gives PostgreSQL's text form (no binary COPY)
+    # the loader / dumper is a factory call (``array_decoder(...)``): the module builds it once
+    loader_call: bool = False
+    dumper_call: bool = False
 
 
 def _list_of(annotation: str, dims: int, *, element_nullable: bool) -> str:
@@ -215,6 +218,8 @@ class TypeMapper:
                 dumper=dumper,
                 arbitrary=inner.arbitrary,
                 sends_text=dumper is not None,
+                loader_call=loader is not None,
+                dumper_call=dumper is not None,
             )
         if t.kind == "enum":
             cls = self.enum_classes.get(f"{t.schema}.{t.name}")
@@ -250,6 +255,7 @@ class TypeMapper:
                 dumper=self._runtime(t.kind + "_literal"),
                 arbitrary=True,
                 sends_text=True,
+                loader_call=True,
             )
         base = _BASE.get(t.name)
         if base is None:
