@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import statistics
 import subprocess
 import sys
@@ -51,7 +52,7 @@ from multica_db.migrate import migrate
 from multica_db.queries import agent_runtime as q
 from multica_db.queries.aio import agent_runtime as aq
 
-DB = "multica_db_bench"
+DB = os.environ.get("MULTICA_DB_BENCH_DB", "multica_db_bench")  # another name per concurrent run
 PKG = HERE / "corpus" / "benchpkg"
 COLS = (
     "workspace_id, daemon_id, name, runtime_mode, provider, status, device_info, metadata, owner_id"

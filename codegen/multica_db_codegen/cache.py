@@ -13,10 +13,11 @@ Three kinds of values live in ``<project root>/.multica-db/cache/``:
   bytes folded into one digest. When nothing differs, the console command
   answers from it before importing anything heavier than ``os`` and ``sys``
   (this module imports nothing else at load time: see :func:`answer`);
-* **each query file's analysis** (``analysis.json``), keyed by the analyzer's
-  server, the schema and the file's path and text;
-* **each generated module's formatted text** (``output.json``), keyed by the
-  analysis key and the render settings.
+* **each query file's analysis** (``entries/<key>.json``, with a small index in
+  ``analysis.json``), keyed by the analyzer's server, the schema and the file's
+  path and text;
+* **each generated module's formatted text** (``entries/<key>.json``), keyed by
+  the analysis key and the render settings.
 
 Values are JSON or plain text, never pickle: a planted cache file cannot run
 code. Cache writes that fail cost only the next run's time, and are recorded in
@@ -261,14 +262,15 @@ def write_text(root: str, name: str, text: str) -> bool:
     import contextlib
     import tempfile
 
-    directory = project_dir(root)
+    directory = os.path.dirname(os.path.join(project_dir(root), name))
+    base = os.path.basename(name)
     try:
         os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", dir=directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
                 fh.write(text)
-            os.replace(tmp, os.path.join(directory, name))
+            os.replace(tmp, os.path.join(directory, base))
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -283,6 +285,37 @@ def write_json(root: str, name: str, data: Any) -> bool:
     import json
 
     return write_text(root, name, json.dumps(data, separators=(",", ":")))
+
+
+#: One file per value (a file's analysis, a module's text), named by its key: a run reads
+#: and writes only the values it needs, never one big file of them all.
+ENTRIES = "entries"
+
+
+def read_entry(root: str, key: str) -> Any:
+    return read_json(root, os.path.join(ENTRIES, f"{key}.json"))
+
+
+def write_entry(root: str, key: str, data: Any) -> bool:
+    return write_json(root, os.path.join(ENTRIES, f"{key}.json"), data)
+
+
+def entry_keys(root: str) -> set[str]:
+    try:
+        names = os.listdir(os.path.join(project_dir(root), ENTRIES))
+    except OSError:
+        return set()
+    return {n[: -len(".json")] for n in names if n.endswith(".json")}
+
+
+def prune_entries(root: str, keep: set[str]) -> None:
+    """Remove the values no current input needs (the directory never grows without bound)."""
+    directory = os.path.join(project_dir(root), ENTRIES)
+    for name in entry_keys(root) - keep:
+        try:
+            os.unlink(os.path.join(directory, f"{name}.json"))
+        except OSError as exc:
+            log(root, f"cannot remove {ENTRIES}/{name}.json: {exc}")
 
 
 # --- the warm stamp ------------------------------------------------------------------------

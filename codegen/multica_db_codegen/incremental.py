@@ -179,7 +179,7 @@ class Generator:
         self._disk_loaded_for: str | None = None
         self._disk_analyses: dict[str, Any] = {}
         self._disk_analyses_saved: set[str] = set()
-        self._disk_outputs: dict[str, Any] = {}
+        self._on_disk: set[str] = set()  # the entries in the cache directory
 
     # --- the public API -----------------------------------------------------------------
     @property
@@ -322,10 +322,9 @@ class Generator:
             return
         self._disk_loaded_for = self._root()
         analyses = cache.read_json(self._root(), "analysis.json")
-        outputs = cache.read_json(self._root(), "output.json")
         self._disk_analyses = analyses if isinstance(analyses, dict) else {}
         self._disk_analyses_saved = set(self._disk_analyses)
-        self._disk_outputs = outputs if isinstance(outputs, dict) else {}
+        self._on_disk = cache.entry_keys(self._root())
 
     def _analysis(self, akey: str) -> FileIR | None:
         fir = self._analyses.get(akey)
@@ -333,9 +332,9 @@ class Generator:
             from multica_db_codegen.analyze.ir_codec import decode
 
             try:
-                fir = decode(self._disk_analyses[akey]["ir"])
+                fir = decode(cache.read_entry(self._root(), akey))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                cache.log(self._root(), f"analysis.json: entry {akey[:16]} unreadable: {exc!r}")
+                cache.log(self._root(), f"entries/{akey[:16]}…: unreadable: {exc!r}")
                 self._disk_analyses.pop(akey, None)  # the next run analyzes the file again
                 self._refs.pop(akey, None)
                 return None
@@ -352,8 +351,8 @@ class Generator:
 
     def _output(self, okey: str) -> dict[str, str] | None:
         found = self._outputs.get(okey)
-        if found is None:
-            raw = self._disk_outputs.get(okey)
+        if found is None and okey in self._on_disk:
+            raw = cache.read_entry(self._root(), okey)
             if isinstance(raw, dict) and all(isinstance(v, str) for v in raw.values()):
                 found = self._outputs[okey] = raw
         return found
@@ -691,17 +690,20 @@ class Generator:
         changed = False
         for akey in akeys.values():
             entry = self._disk_analyses.get(akey)
-            if entry is None and akey in self._analyses:
+            if (entry is None or akey not in self._on_disk) and akey in self._analyses:
                 fir = self._analyses[akey]
                 try:
-                    entry = {
-                        "refs": self._refs[akey],
-                        "warns": bool(fir.warnings) or any(q.warnings for q in fir.queries),
-                        "ir": encode(fir),
-                    }
+                    data = encode(fir)
                 except (TypeError, ValueError) as exc:
                     cache.log(self._root(), f"cannot cache the analysis of {fir.path}: {exc}")
                     continue
+                if not cache.write_entry(self._root(), akey, data):
+                    continue
+                self._on_disk.add(akey)
+                entry = {
+                    "refs": self._refs[akey],
+                    "warns": bool(fir.warnings) or any(q.warnings for q in fir.queries),
+                }
                 changed = True
             if entry is not None:
                 analyses[akey] = entry
@@ -709,14 +711,19 @@ class Generator:
             cache.write_json(self._root(), "analysis.json", analyses)
             self._disk_analyses = analyses
             self._disk_analyses_saved = set(analyses)
-        outputs = dict(self._disk_outputs) if s.partial else {}
         for okey in [*okeys.values(), package_key]:
-            found = self._output(okey)
-            if found is not None:
-                outputs[okey] = found
-        if outputs.keys() != self._disk_outputs.keys():
-            cache.write_json(self._root(), "output.json", outputs)
-            self._disk_outputs = outputs
+            found = self._outputs.get(okey)
+            if (
+                found is not None
+                and okey not in self._on_disk
+                and cache.write_entry(self._root(), okey, found)
+            ):
+                self._on_disk.add(okey)
+        if not s.partial:
+            keep = {*akeys.values(), *okeys.values(), package_key}
+            if self._on_disk - keep:
+                cache.prune_entries(self._root(), keep)
+                self._on_disk &= keep
 
 
 @functools.lru_cache(maxsize=4)

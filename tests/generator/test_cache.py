@@ -93,12 +93,13 @@ def test_hit_and_miss_give_the_same_bytes(
 @pytest.mark.usefixtures("env")
 def test_a_failing_cache_write_is_logged_and_the_run_succeeds(project: Project) -> None:
     root = project(QUERIES)
-    blocker = root / ".multica-db" / "cache" / "output.json"
-    blocker.mkdir(parents=True)  # a directory where the file should go: the write fails
+    blocker = root / ".multica-db" / "cache" / "entries"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a file where the directory should be: every entry's write fails")
     with Generator(cwd=root) as gen:
         assert gen.regenerate().changed == 11
     log = (root / ".multica-db" / "cache" / "log.txt").read_text()
-    assert "cannot write output.json" in log
+    assert "cannot write entries/" in log
 
 
 @pytest.mark.usefixtures("env")

@@ -13,9 +13,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Code that runs inside a user's service: the runtime library, generated code and
-#: the runtime the generator writes into every package.
-LIBRARY = [ROOT / "src" / "multica_db", ROOT / "codegen" / "multica_db_codegen" / "runtime"]
+#: Code that runs inside someone else's process: the runtime library, generated code, the
+#: runtime the generator writes into every package, and the generator (tests and tools
+#: call it in-process).
+LIBRARY = [ROOT / "src" / "multica_db", ROOT / "codegen" / "multica_db_codegen"]
 
 
 def _gc_uses(path: Path) -> list[str]:
