@@ -10,6 +10,7 @@ row factory, and a migration deployed before the code.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -264,3 +265,21 @@ def test_select_star_survives_a_column_added_after_generation(
     [both] = q.labels_with_base(db)
     assert (both.label, both.class_) == ("l", "c")
     assert "*" not in q.ALL_BASE and "*" not in q.LABELS_WITH_BASE
+
+
+def test_an_override_type_without_its_module_is_a_config_error_and_nothing_is_written(
+    tmp_path: Path, pg_server: str
+) -> None:
+    from multica_db_codegen.errors import GenerateError
+    from multica_db_codegen.pipeline import run_generate
+
+    write_project(
+        tmp_path,
+        schema={"001.up.sql": "CREATE TABLE t (id int PRIMARY KEY, n numeric);"},
+        queries={"q.sql": "-- name: GetT :one\nSELECT id, n FROM t WHERE id = $1;\n"},
+        package="badoverride",
+        extra_toml='[[tool.multica-db.overrides]]\ndb_type = "numeric"\npython_type = "Decimal"\n',
+    )
+    with pytest.raises(GenerateError, match="'Decimal' is neither a builtin nor a dotted path"):
+        run_generate(cwd=tmp_path, database_url=pg_server)
+    assert not (tmp_path / "out").exists()

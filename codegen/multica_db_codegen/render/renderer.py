@@ -132,6 +132,15 @@ class Renderer:
                     hint="a valid Python identifier that is not a keyword or one of "
                     + ", ".join(sorted(self.reserved)),
                 )
+        for o in settings.overrides:
+            parts = o.python_type.split(".")
+            dotted = len(parts) > 1 and all(p.isidentifier() for p in parts)
+            if not dotted and o.python_type not in naming.ALL_BUILTINS:
+                raise GenerateError(
+                    f"override python_type {o.python_type!r} is neither a builtin nor a "
+                    "dotted path the generated code can import",
+                    hint='name the module too, e.g. python_type = "decimal.Decimal"',
+                )
         models = naming.Scope(self.reserved)
         self.enum_classes = {
             f"{e.schema}.{e.name}": self._class_name(models, e.schema, e.name, singularize=False)
