@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from multica_db_codegen.analyze.ir import from_json, to_json
+from multica_db_codegen.analyze.ir import (
+    AnalysisIR,
+    Command,
+    RelationKind,
+    StatementKind,
+    TypeKind,
+    from_json,
+    to_json,
+)
 from multica_db_codegen.pipeline import run_analyze
 from tests.clirun import invoke
 from tests.dialect import test_corpus_features as corpus_case
@@ -131,3 +139,21 @@ def test_a_document_that_is_not_an_analysis_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\$\.files\[0\]\.queries: expected an array"):
         from_json({"files": [{"path": "q.sql", "module": "q", "queries": {}}], "tables": [],
                    "enums": []})  # fmt: skip
+
+
+def _typed(ir: AnalysisIR) -> bool:
+    """Every closed set of values in the IR is its enum, not a bare string."""
+    queries = [q for f in ir.files for q in f.queries]
+    types = [c.type for q in queries for c in (*q.params, *q.columns)]
+    return (
+        all(type(q.cmd) is Command and type(q.statement) is StatementKind for q in queries)
+        and all(type(t.kind) is TypeKind for t in types)
+        and all(type(t.kind) is RelationKind for t in ir.tables)
+    )
+
+
+def test_the_ir_is_typed_before_and_after_json(pg_server: str) -> None:
+    ir = run_analyze(cwd=ROOT, database_url=pg_server)
+    assert _typed(ir) and ir.files and ir.tables
+    again = from_json(json.loads(json.dumps(to_json(ir))))
+    assert again == ir and _typed(again)

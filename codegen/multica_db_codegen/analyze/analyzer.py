@@ -255,18 +255,37 @@ def analyze_parsed(
     return files, errors
 
 
-def _query_ir(spec: QuerySpec, **analysis: Any) -> QueryIR:
+def _query_ir(
+    spec: QuerySpec,
+    *,
+    params: tuple[ParamIR, ...],
+    columns: tuple[ColumnIR, ...],
+    table_model: str | None,
+    row_guaranteed: bool,
+    cmd: Command | None = None,
+    warnings: tuple[str, ...] = (),
+    embeds: tuple[EmbedIR, ...] = (),
+    error: str | None = None,
+    copy: CopyIR | None = None,
+) -> QueryIR:
     """The IR of one query: what parsing knows plus what analysis (or its failure) found."""
     line, _ = spec.location.file.line_col(spec.location.offset)
-    analysis.setdefault("cmd", spec.command.value)
     return QueryIR(
         file=spec.location.file.path,
         line=line,
         name=spec.name,
+        cmd=spec.command if cmd is None else cmd,
         doc=tuple(spec.doc),
         sql=spec.sql,
         statement=spec.statement_kind,
-        **analysis,
+        params=params,
+        columns=columns,
+        table_model=table_model,
+        row_guaranteed=row_guaranteed,
+        warnings=warnings,
+        embeds=embeds,
+        error=error,
+        copy=copy,
     )
 
 
@@ -406,9 +425,9 @@ def analyze_query(
         f"as text; write ${n}::type to choose another"
         for n in cast
     ]
-    cmd = spec.command.value
+    cmd = spec.command
     if spec.command.returns_rows and not columns:
-        cmd = Command.EXEC.value  # :one/:many on a statement without columns (see above)
+        cmd = Command.EXEC  # :one/:many on a statement without columns (see above)
     if spec.command == Command.EXECLASTID:
         # the first column of the first row, or None: a scalar, never a table's model
         return _query_ir(

@@ -8,7 +8,14 @@ from typing import Any
 
 import psycopg
 
-from multica_db_codegen.analyze.ir import ColumnIR, EnumIR, TableIR, TypeRef
+from multica_db_codegen.analyze.ir import (
+    ColumnIR,
+    EnumIR,
+    RelationKind,
+    TableIR,
+    TypeKind,
+    TypeRef,
+)
 
 #: Relations a migration tool keeps for itself: not part of the domain model.
 TOOL_TABLES = {"schema_migrations", "goose_db_version", "gorp_migrations", "flyway_schema_history"}
@@ -69,18 +76,21 @@ class Catalog:
                 return self._types[oid]
             (_, fmt, typtype, nsp, name, elem, base, notnull, category, subtype) = rows[oid]
             if typtype == "b" and category == "A" and elem:
-                ref = TypeRef(oid, fmt, "array", nsp, name, element=build(elem))
+                ref = TypeRef(oid, fmt, TypeKind.ARRAY, nsp, name, element=build(elem))
             elif typtype == "d":
                 ref = TypeRef(
-                    oid, fmt, "domain", nsp, name, base=build(base), domain_not_null=notnull
+                    oid, fmt, TypeKind.DOMAIN, nsp, name, base=build(base), domain_not_null=notnull
                 )
             elif typtype in ("r", "m"):
-                kind = "range" if typtype == "r" else "multirange"
+                kind = TypeKind.RANGE if typtype == "r" else TypeKind.MULTIRANGE
                 ref = TypeRef(oid, fmt, kind, nsp, name, element=build(subtype))
             else:
-                kind = {"b": "base", "e": "enum", "c": "composite", "p": "pseudo"}.get(
-                    typtype, "base"
-                )
+                kind = {
+                    "b": TypeKind.BASE,
+                    "e": TypeKind.ENUM,
+                    "c": TypeKind.COMPOSITE,
+                    "p": TypeKind.PSEUDO,
+                }.get(typtype, TypeKind.BASE)
                 ref = TypeRef(oid, fmt, kind, nsp, name)
             self._types[oid] = ref
             return ref
@@ -276,7 +286,7 @@ class Catalog:
                     dims=max(dims, 1),
                 )
             )
-        return [TableIR(s, n, k, tuple(cols)) for (s, n, k), cols in grouped.items()]
+        return [TableIR(s, n, RelationKind(k), tuple(cols)) for (s, n, k), cols in grouped.items()]
 
     def enums(self) -> list[EnumIR]:
         rows = self.conn.execute(

@@ -15,7 +15,93 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class Command(StrEnum):
+    """The sqlc commands: what the generated function returns (``-- name: X :one``)."""
+
+    ONE = "one"
+    MANY = "many"
+    EXEC = "exec"
+    EXECROWS = "execrows"
+    EXECRESULT = "execresult"
+    # PostgreSQL has no "last insert id": the first column of the first row the
+    # statement returns (``INSERT … RETURNING id``), or None.
+    EXECLASTID = "execlastid"
+    COPYFROM = "copyfrom"
+    BATCHEXEC = "batchexec"
+    BATCHONE = "batchone"
+    BATCHMANY = "batchmany"
+    ITER = "iter"
+
+    @property
+    def returns_rows(self) -> bool:
+        """The annotation asks for rows (a statement without columns makes it :exec)."""
+        return self in (
+            Command.ONE,
+            Command.MANY,
+            Command.BATCHONE,
+            Command.BATCHMANY,
+            Command.ITER,
+        )
+
+    @property
+    def takes_sets(self) -> bool:
+        """The function takes many parameter sets (an iterable of tuples)."""
+        return self in (Command.COPYFROM, Command.BATCHEXEC, Command.BATCHONE, Command.BATCHMANY)
+
+    @property
+    def reads_rows(self) -> bool:
+        """The generated function reads the rows the statement returns."""
+        return self in (
+            Command.ONE,
+            Command.MANY,
+            Command.ITER,
+            Command.BATCHONE,
+            Command.BATCHMANY,
+            Command.EXECLASTID,
+        )
+
+
+class TypeKind(StrEnum):
+    """What kind of PostgreSQL type a :class:`TypeRef` is (``pg_type.typtype``, refined)."""
+
+    BASE = "base"
+    ENUM = "enum"
+    DOMAIN = "domain"
+    COMPOSITE = "composite"
+    ARRAY = "array"
+    RANGE = "range"
+    MULTIRANGE = "multirange"
+    PSEUDO = "pseudo"
+
+
+class StatementKind(StrEnum):
+    """The statement's top-level kind, from its parse tree."""
+
+    SELECT = "select"
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+    OTHER = "other"
+
+
+class RelationKind(StrEnum):
+    """What a :class:`TableIR` describes."""
+
+    TABLE = "table"
+    VIEW = "view"
+    MATERIALIZED_VIEW = "materialized view"
+    COMPOSITE = "composite"
+
+
+def _coerce(obj: Any, name: str, kind: type[StrEnum]) -> None:
+    """Frozen dataclasses built from plain strings still hold the enum member."""
+    value = getattr(obj, name)
+    if type(value) is not kind:
+        object.__setattr__(obj, name, kind(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +110,15 @@ class TypeRef:
 
     oid: int
     pg_type: str  # format_type(): "integer", "timestamp with time zone", "uuid[]"
-    kind: str  # base | enum | domain | composite | array | range | multirange | pseudo
+    kind: TypeKind
     schema: str
     name: str  # pg_type.typname
     element: TypeRef | None = None  # arrays and ranges: the element / subtype
     base: TypeRef | None = None  # domains: the underlying type
     domain_not_null: bool = False
+
+    def __post_init__(self) -> None:
+        _coerce(self, "kind", TypeKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +176,10 @@ class QueryIR:
     file: str
     line: int
     name: str
-    cmd: str
+    cmd: Command
     doc: tuple[str, ...]
     sql: str
-    statement: str  # select | insert | update | delete | other
+    statement: StatementKind
     params: tuple[ParamIR, ...]
     columns: tuple[ColumnIR, ...]
     table_model: str | None  # "schema.table" when the columns are exactly that table's
@@ -100,13 +189,20 @@ class QueryIR:
     error: str | None = None
     copy: CopyIR | None = None  # :copyfrom only
 
+    def __post_init__(self) -> None:
+        _coerce(self, "cmd", Command)
+        _coerce(self, "statement", StatementKind)
+
 
 @dataclass(frozen=True, slots=True)
 class TableIR:
     schema: str
     name: str
-    kind: str  # table | view | materialized view | composite
+    kind: RelationKind
     columns: tuple[ColumnIR, ...]
+
+    def __post_init__(self) -> None:
+        _coerce(self, "kind", RelationKind)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,38 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+# The command enum belongs to the IR (the contract render reads); parse names it as it is.
+from multica_db_codegen.analyze.ir import Command as Command
+from multica_db_codegen.analyze.ir import StatementKind
 from multica_db_codegen.errors import Location
-
-
-class Command(StrEnum):
-    """The sqlc commands: what the generated function returns."""
-
-    ONE = "one"
-    MANY = "many"
-    EXEC = "exec"
-    EXECROWS = "execrows"
-    EXECRESULT = "execresult"
-    # PostgreSQL has no "last insert id": the first column of the first row the
-    # statement returns (``INSERT … RETURNING id``), or None.
-    EXECLASTID = "execlastid"
-    COPYFROM = "copyfrom"
-    BATCHEXEC = "batchexec"
-    BATCHONE = "batchone"
-    BATCHMANY = "batchmany"
-    ITER = "iter"
-
-    @property
-    def returns_rows(self) -> bool:
-        return self in (
-            Command.ONE,
-            Command.MANY,
-            Command.BATCHONE,
-            Command.BATCHMANY,
-            Command.ITER,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +72,15 @@ class QuerySpec:
         return Location(self.sql_location.file, self.original_offset(rewritten))
 
     @property
-    def statement_kind(self) -> str:
+    def statement_kind(self) -> StatementKind:
         """select / insert / update / delete / other, from the parse tree."""
         kind = type(self.tree).__name__
         return {
-            "SelectStmt": "select",
-            "InsertStmt": "insert",
-            "UpdateStmt": "update",
-            "DeleteStmt": "delete",
-        }.get(kind, "other")
+            "SelectStmt": StatementKind.SELECT,
+            "InsertStmt": StatementKind.INSERT,
+            "UpdateStmt": StatementKind.UPDATE,
+            "DeleteStmt": StatementKind.DELETE,
+        }.get(kind, StatementKind.OTHER)
 
     @property
     def has_returning(self) -> bool:

@@ -21,6 +21,7 @@ from multica_db_codegen.analyze.ir import (
     FileIR,
     QueryIR,
     TableIR,
+    TypeKind,
     TypeRef,
 )
 from multica_db_codegen.config import Override
@@ -107,7 +108,7 @@ def _sql_literal(sql: str) -> str:
 
 
 #: A column that must not get a loader (the slot of a nested sqlc.embed model).
-_NO_CONVERSION = ColumnIR(name="", type=TypeRef(0, "", "base", "", "text"), nullable=True)
+_NO_CONVERSION = ColumnIR(name="", type=TypeRef(0, "", TypeKind.BASE, "", "text"), nullable=True)
 
 
 class Renderer:

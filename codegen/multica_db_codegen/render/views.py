@@ -10,39 +10,8 @@ value expression wrapped in a dumper), never produced by editing code text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-
-class Command(StrEnum):
-    """The sqlc commands (the IR's ``cmd``)."""
-
-    ONE = "one"
-    MANY = "many"
-    EXEC = "exec"
-    EXECROWS = "execrows"
-    EXECRESULT = "execresult"
-    COPYFROM = "copyfrom"
-    BATCHEXEC = "batchexec"
-    BATCHONE = "batchone"
-    BATCHMANY = "batchmany"
-    ITER = "iter"
-    EXECLASTID = "execlastid"  # the first column of the first row (RETURNING id), or None
-
-    @property
-    def takes_sets(self) -> bool:
-        """The function takes many parameter sets (an iterable of tuples)."""
-        return self in (Command.COPYFROM, Command.BATCHEXEC, Command.BATCHONE, Command.BATCHMANY)
-
-    @property
-    def reads_rows(self) -> bool:
-        return self in (
-            Command.ONE,
-            Command.MANY,
-            Command.ITER,
-            Command.BATCHONE,
-            Command.BATCHMANY,
-            Command.EXECLASTID,
-        )
+from multica_db_codegen.analyze.ir import Command as Command
 
 
 def apply(fn: str | None, value: str, *, nullable: bool) -> str:
