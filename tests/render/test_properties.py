@@ -39,7 +39,7 @@ from tests.dialect.harness import RUFF_TOML, database_with
 
 UTC = datetime.UTC
 DAYS = datetime.timedelta(days=9999)
-LONG_EXAMPLES = 40
+LONG_EXAMPLES = 200
 settings.register_profile(
     "long",
     max_examples=LONG_EXAMPLES,
@@ -56,7 +56,7 @@ def _long() -> bool:
 
 
 PROFILE = settings(
-    max_examples=LONG_EXAMPLES if _long() else 15,
+    max_examples=LONG_EXAMPLES if _long() else 30,
     derandomize=not _long(),
     deadline=None,
     database=None,
@@ -406,6 +406,7 @@ def test_random_hostile_projects_generate_check_and_round_trip(
             _exercise(sync, conn, rows)
 
     example()
+    assert len(packages) >= min(PROFILE.max_examples, 4), packages  # examples really ran
     mypy = subprocess.run(
         [
             *(sys.executable, "-m", "mypy", "--strict", "--no-incremental"),
