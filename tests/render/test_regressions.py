@@ -106,6 +106,9 @@ INSERT INTO str_enum (label) VALUES ($1) RETURNING *;
 
 -- name: LabelsWithBase :many
 SELECT s.*, b.* FROM str_enum s JOIN base_model b ON b.id = s.id ORDER BY s.id;
+
+-- name: BareStarOverJoin :many
+SELECT * FROM str_enum s JOIN base_model b ON b.id = s.id ORDER BY s.id;
 """,
 }
 
@@ -264,7 +267,10 @@ def test_select_star_survives_a_column_added_after_generation(
     assert found is not None and found.list_ is None
     [both] = q.labels_with_base(db)
     assert (both.label, both.class_) == ("l", "c")
-    assert "*" not in q.ALL_BASE and "*" not in q.LABELS_WITH_BASE
+    [bare] = q.bare_star_over_join(db)
+    assert (bare.label, bare.class_) == ("l", "c")
+    for sql in (q.ALL_BASE, q.LABELS_WITH_BASE, q.BARE_STAR_OVER_JOIN, q.ADD_LABEL):
+        assert "*" not in sql
 
 
 def test_an_override_type_without_its_module_is_a_config_error_and_nothing_is_written(

@@ -118,19 +118,76 @@ def expand_stars(
             width = widths[id(t)]
             cols = list(names[pos : pos + width])
             pos += width
-            if len(set(cols)) != len(cols) or any(c == "?column?" for c in cols):
-                raise _Abort
             start = int(t.val.location)
             end = _star_end(sql, start)
             prefix = sql[start : end - 1]  # "a." of "a.*", "" of "*"
             if not prefix and len(relations) != 1:
-                raise _Abort  # a bare star over a join: unqualified names may be ambiguous
-            edits.append(_wrap(sql, start, end, [prefix + quote_column(c) for c in cols]))
+                # A bare star over a join: unqualified names may be ambiguous, so
+                # each column is named through the relation it comes from.
+                items = _qualified(tree, cols, relation_width)
+            else:
+                _check_names(cols)
+                items = [prefix + quote_column(c) for c in cols]
+            edits.append(_wrap(sql, start, end, items))
     except _Abort:
         return sql
     out = sql
     for start, end, text in reversed(edits):
         out = out[:start] + text + out[end:]
+    return out
+
+
+def _check_names(cols: Sequence[str]) -> None:
+    """Names that each refer to one column of one relation, or abort."""
+    if len(set(cols)) != len(cols) or any(c == "?column?" for c in cols):
+        raise _Abort
+
+
+def _qualified(
+    tree: Any, cols: Sequence[str], relation_width: Callable[[str | None, str], int | None]
+) -> list[str]:
+    """``a.x, a.y, b.z`` for a bare star over plain relations joined on conditions.
+
+    PostgreSQL lists a bare star's columns relation by relation, in FROM order, as
+    long as no USING or NATURAL join merges columns; anything else aborts.
+    """
+    items: list[str] = []
+    pos = 0
+    for alias, rel in _join_items(tree):
+        width = relation_width(*rel)
+        if width is None:
+            raise _Abort
+        own = cols[pos : pos + width]
+        pos += width
+        _check_names(own)
+        items.extend(f"{quote_column(alias)}.{quote_column(c)}" for c in own)
+    if pos != len(cols):
+        raise _Abort
+    return items
+
+
+def _join_items(tree: Any) -> list[tuple[str, tuple[str | None, str]]]:
+    """(alias, (schema, relation)) of each FROM item in the order a star lists them."""
+    out: list[tuple[str, tuple[str | None, str]]] = []
+
+    def walk(n: Any) -> None:
+        if isinstance(n, ast.RangeVar):
+            alias = n.alias.aliasname if n.alias is not None else n.relname
+            if n.alias is not None and n.alias.colnames:
+                raise _Abort  # renamed columns: the catalog's names do not apply
+            out.append((str(alias), (n.schemaname, str(n.relname))))
+        elif isinstance(n, ast.JoinExpr) and not n.usingClause and not n.isNatural:
+            if n.alias is not None:
+                raise _Abort  # (a JOIN b) AS j hides a and b
+            walk(n.larg)
+            walk(n.rarg)
+        else:
+            raise _Abort
+
+    for item in getattr(tree, "fromClause", None) or ():
+        walk(item)
+    if len({alias for alias, _ in out}) != len(out):
+        raise _Abort
     return out
 
 
