@@ -25,6 +25,7 @@ from multica_db_codegen.analyze.describe import (
     describe_many,
 )
 from multica_db_codegen.analyze.ir import (
+    ANY_TYPE,
     AnalysisIR,
     ColumnIR,
     CopyIR,
@@ -33,6 +34,12 @@ from multica_db_codegen.analyze.ir import (
     ParamIR,
     QueryIR,
 )
+from multica_db_codegen.analyze.missing_functions import (
+    Stub,
+    describe_stubbed,
+    missing_function,
+)
+from multica_db_codegen.analyze.missing_functions import strict as strict_functions
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
@@ -215,7 +222,8 @@ def schema_warnings(missing: Sequence[str]) -> tuple[str, ...]:
     """The warnings about the schema: each extension the analyzer's server lacks."""
     return tuple(
         f"schema: CREATE EXTENSION {name} skipped: the analyzer's server does not have "
-        "it (queries using it fail; --database-url can point at a server that has it)"
+        "it (queries using its types fail, its functions' results are typed Any; "
+        "--database-url can point at a server that has it)"
         for name in missing
     )
 
@@ -345,14 +353,25 @@ def analyze_query(
     catalog: Catalog,
     spec: QuerySpec,
     described: Described | DescribeError | None = None,
+    *,
+    stub_functions: bool = True,
 ) -> QueryIR:
-    """``described``: the statement's description (or PostgreSQL's error) if already read."""
+    """``described``: the statement's description (or PostgreSQL's error) if already read.
+
+    ``stub_functions``: a call to a function the database lacks gets an ``Any`` result
+    and a warning, as sqlc accepts it (``verify`` turns this off: on a live database a
+    missing function is a real failure).
+    """
     cast: list[int] = []
+    stubs: list[Stub] = []
     try:
         if described is None:
-            described = describe(conn, spec.sql)
-        elif isinstance(described, DescribeError):
-            described = _cast_untyped(conn, spec, described, cast)
+            try:
+                described = describe(conn, spec.sql)
+            except DescribeError as exc:
+                described = exc
+        if isinstance(described, DescribeError):
+            described = _redescribe(conn, spec, described, cast, stubs if stub_functions else None)
     except DescribeError as exc:
         where = spec.location_of(exc.position - 1) if exc.position else spec.sql_location
         message = exc.message + (f"\nDETAIL: {exc.detail}" if exc.detail else "")
@@ -361,6 +380,7 @@ def analyze_query(
     _name_function_args(catalog, spec)
 
     types = catalog.types([*described.param_oids, *(c.type_oid for c in described.columns)])
+    types[ANY_TYPE.oid] = ANY_TYPE  # the result of a stubbed function (never a parameter's)
     for oid in described.param_oids:
         if oid not in types:
             raise GenerateError(
@@ -425,6 +445,7 @@ def analyze_query(
         f"as text; write ${n}::type to choose another"
         for n in cast
     ]
+    warnings += [_stub_warning(spec, stub) for stub in stubs]
     cmd = spec.command
     if spec.command.returns_rows and not columns:
         cmd = Command.EXEC  # :one/:many on a statement without columns (see above)
@@ -496,26 +517,51 @@ def _copy_ir(spec: QuerySpec) -> CopyIR | None:
 _UNTYPED_RE = re.compile(r"could not determine data type of parameter \$(\d+)")
 
 
-def _cast_untyped(
-    conn: psycopg.Connection[Any], spec: QuerySpec, exc: DescribeError, cast: list[int]
+def _redescribe(
+    conn: psycopg.Connection[Any],
+    spec: QuerySpec,
+    exc: DescribeError,
+    cast: list[int],
+    stubs: list[Stub] | None,
 ) -> Described:
-    """Describe again with each parameter PostgreSQL cannot type cast to text.
+    """Describe again past what sqlc accepts and PostgreSQL cannot prepare.
 
     sqlc accepts ``WHERE $1 IS NULL`` and types the parameter ``any``; PostgreSQL can
     neither prepare nor run it as written, so the SQL sent gets ``$1::text`` (a value
     of unknown type is text to PostgreSQL). ``cast`` receives the parameters cast.
-    Raises the (last) :class:`DescribeError` when that is not the problem.
+    sqlc also accepts a call to a function the schema does not define: ``stubs``
+    receives each one stubbed (see :mod:`.missing_functions`); ``None``: none is.
+    Raises the (last) :class:`DescribeError` when neither is the problem.
     """
     while True:
         m = _UNTYPED_RE.search(exc.message)
-        if m is None or int(m.group(1)) in cast:
+        stub = (
+            missing_function(conn, spec.tree, exc, stubs)
+            if stubs is not None and m is None
+            else None
+        )
+        if m is not None and int(m.group(1)) not in cast:
+            cast.append(int(m.group(1)))
+            _cast_parameter(spec, int(m.group(1)))
+        elif stub is not None and stubs is not None and not strict_functions():
+            # where it is in the file: casting a parameter later moves the SQL sent
+            stubs.append(dataclasses.replace(stub, offset=spec.original_offset(stub.offset)))
+        else:
             raise exc
-        cast.append(int(m.group(1)))
-        _cast_parameter(spec, int(m.group(1)))
         try:
-            return describe(conn, spec.sql)
+            return describe_stubbed(conn, spec.sql, stubs or ())
         except DescribeError as again:
             exc = again
+
+
+def _stub_warning(spec: QuerySpec, stub: Stub) -> str:
+    """Where the missing function is called, and what that means for the result."""
+    line, col = spec.location.file.line_col(stub.offset)
+    return (
+        f"{spec.location.file.path}:{line}:{col}: function {stub.signature} is not in the "
+        "schema (sqlc accepts it): its result is typed Any; add the function to the "
+        "schema to get its real type"
+    )
 
 
 def _cast_parameter(spec: QuerySpec, number: int) -> None:

@@ -121,6 +121,16 @@ class TypeRef:
         _coerce(self, "kind", TypeKind)
 
 
+#: The result of a function the schema does not define (sqlc's ``interface{}``): the
+#: generated code annotates it ``typing.Any`` and psycopg loads whatever comes back.
+ANY_TYPE = TypeRef(0, "any (function not in the schema)", TypeKind.PSEUDO, "", "")
+
+
+def is_any(t: TypeRef) -> bool:
+    """``t`` is :data:`ANY_TYPE` (also after a JSON round trip)."""
+    return t.oid == ANY_TYPE.oid and t.kind == TypeKind.PSEUDO and t.name == ANY_TYPE.name
+
+
 @dataclass(frozen=True, slots=True)
 class ParamIR:
     number: int

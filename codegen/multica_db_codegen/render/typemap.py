@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from multica_db_codegen.analyze.ir import TypeRef
+from multica_db_codegen.analyze.ir import TypeRef, is_any
 from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
 
@@ -190,6 +190,9 @@ class TypeMapper:
         if override is not None:
             path = self._use_path(override)
             return PyType(path, loader=path, arbitrary=True)
+        if is_any(t):  # a function the schema does not define: whatever psycopg loads
+            self.imports.modules.add("typing")
+            return PyType("typing.Any")
         if t.kind == "domain" and t.base is not None:
             return self.map(t.base, element_nullable=element_nullable, dims=dims)
         if t.kind == "array" and t.element is not None:
