@@ -141,7 +141,7 @@ def parse_query_file(
             continue
         if ann is None:
             prior = next((a for a in reversed(annotations) if a.offset < start), None)
-            at = _skip_space(src.text, start)
+            at = skip_space(src.text, start)
             if prior is not None and id(prior) in used:
                 note(
                     at,
@@ -248,8 +248,12 @@ def _doc_lines(src: SourceFile, comments: list[_Comment], ann: _Annotation, stmt
     return [ln.rstrip() for ln in lines]
 
 
-def _skip_space(text: str, i: int) -> int:
-    """The first token at or after ``i``: a statement's slice starts after the last ``;``."""
+def skip_space(text: str, i: int) -> int:
+    """The first token at or after ``i``, past white space and ``--`` comments.
+
+    A statement's slice starts after the last ``;``, and pglast's statement start
+    may include what precedes its first token.
+    """
     while i < len(text):
         if text[i].isspace():
             i += 1
