@@ -298,8 +298,7 @@ def python_rename(rename: dict[str, str], ir: AnalysisIR) -> dict[str, str]:
     """
     import keyword
 
-    from multica_db_codegen.parse.annotations import snake_case
-    from multica_db_codegen.render.naming import singular
+    from multica_db_codegen.render.naming import singular, snake_case
 
     def field(go_name: str) -> str:
         name = snake_case(go_name)

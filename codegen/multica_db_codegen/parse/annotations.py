@@ -48,17 +48,6 @@ class _Comment:
     text: str
 
 
-def snake_case(name: str) -> str:
-    """``FindLegacyRuntimesByDaemonID`` → ``find_legacy_runtimes_by_daemon_id``.
-
-    A pluralised acronym stays one word: ``ListUsersByIDs`` → ``list_users_by_ids``.
-    """
-    s = re.sub(r"([A-Z]{2,})s(?=[A-Z0-9_]|$)", r"\1S", name)
-    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
-    return s.replace("-", "_").lower()
-
-
 def parse_query_file(
     path: Path | str,
     text: str | None = None,
