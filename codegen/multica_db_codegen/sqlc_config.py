@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import glob
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,24 +166,32 @@ def _global(data: dict[str, Any]) -> tuple[list[Override], dict[str, str]]:
     return overrides, rename
 
 
+def _postgres_entries(
+    path: Path, data: dict[str, Any], key: str, default_engine: str | None, notes: list[str]
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(where, label, entry) of each PostgreSQL package under ``key``; a note per other engine."""
+    entries = data.get(key) or []
+    if not isinstance(entries, list):
+        raise GenerateError(f"{path}: {key} must be a list of packages")
+    for i, pkg in enumerate(entries):
+        where = f"{path}: {key}[{i}]"
+        if not isinstance(pkg, dict):
+            raise GenerateError(f"{where} must be a mapping")
+        label = f"{key}[{i}]" + (f" ({pkg['name']})" if isinstance(pkg.get("name"), str) else "")
+        engine = pkg.get("engine", default_engine)
+        if engine != "postgresql":
+            notes.append(f"{path.name}: {label} skipped: engine {engine!r} (only postgresql)")
+            continue
+        yield where, label, pkg
+
+
 def _v2(path: Path, data: dict[str, Any]) -> SqlcConfig:
     base = path.parent
     py_plugins = _plugin_names(data)
     shared_overrides, shared_rename = _global(data)
     packages: list[SqlcPackage] = []
     notes: list[str] = []
-    entries = data.get("sql") or []
-    if not isinstance(entries, list):
-        raise GenerateError(f"{path}: sql must be a list of packages")
-    for i, pkg in enumerate(entries):
-        where = f"{path}: sql[{i}]"
-        if not isinstance(pkg, dict):
-            raise GenerateError(f"{where} must be a mapping")
-        label = f"sql[{i}]" + (f" ({pkg['name']})" if isinstance(pkg.get("name"), str) else "")
-        engine = pkg.get("engine")
-        if engine != "postgresql":
-            notes.append(f"{path.name}: {label} skipped: engine {engine!r} (only postgresql)")
-            continue
+    for where, label, pkg in _postgres_entries(path, data, "sql", None, notes):
         go = (pkg.get("gen") or {}).get("go") or {}
         overrides = shared_overrides + _overrides(go.get("overrides"), f"{where}.gen.go")
         rename = {**shared_rename, **_rename(go.get("rename"), f"{where}.gen.go")}
@@ -228,18 +237,8 @@ def _v1(path: Path, data: dict[str, Any]) -> SqlcConfig:
     shared = _overrides(data.get("overrides"), f"{path}")
     packages: list[SqlcPackage] = []
     notes: list[str] = []
-    entries = data.get("packages") or []
-    if not isinstance(entries, list):
-        raise GenerateError(f"{path}: packages must be a list")
-    for i, pkg in enumerate(entries):
-        where = f"{path}: packages[{i}]"
-        if not isinstance(pkg, dict):
-            raise GenerateError(f"{where} must be a mapping")
-        label = f"packages[{i}]" + (f" ({pkg['name']})" if isinstance(pkg.get("name"), str) else "")
-        engine = pkg.get("engine", "postgresql")  # version 1's default
-        if engine != "postgresql":
-            notes.append(f"{path.name}: {label} skipped: engine {engine!r} (only postgresql)")
-            continue
+    # Version 1's engine defaults to PostgreSQL; version 2 must name it.
+    for where, label, pkg in _postgres_entries(path, data, "packages", "postgresql", notes):
         name = pkg.get("name") if isinstance(pkg.get("name"), str) else None
         if name is None and isinstance(pkg.get("path"), str):
             name = Path(pkg["path"]).name
@@ -299,8 +298,7 @@ def python_rename(rename: dict[str, str], ir: AnalysisIR) -> dict[str, str]:
     """
     import keyword
 
-    from multica_db_codegen.parse.annotations import snake_case
-    from multica_db_codegen.render.naming import singular
+    from multica_db_codegen.render.naming import singular, snake_case
 
     def field(go_name: str) -> str:
         name = snake_case(go_name)

@@ -6,7 +6,7 @@ import pytest
 
 from multica_db_codegen.errors import GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
-from multica_db_codegen.parse.annotations import snake_case
+from multica_db_codegen.render.naming import snake_case
 
 
 def one(sql: str) -> QuerySpec:

@@ -52,7 +52,7 @@ from multica_db_codegen.analyze.server import server_url, throwaway_database
 from multica_db_codegen.analyze.stars import expand_stars
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
-from multica_db_codegen.parse.params import child_slots, python_safe
+from multica_db_codegen.parse.params import python_safe, tree_nodes
 from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
 
 _FORCE_RE = re.compile(r"^(?P<name>.*[^!?])(?P<mark>[!?])$")
@@ -334,18 +334,7 @@ def _describe_all(
 def _range_vars(tree: Any) -> Iterator[Any]:
     """Every table reference (``RangeVar``) in a statement, CTE names included (harmless:
     prefetching a name that is not looked up later only costs a row)."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.RangeVar):
-            yield node
-        elif isinstance(node, ast.Node):
-            for attr in child_slots(type(node)):
-                child = getattr(node, attr)
-                if child is not None:
-                    stack.append(child)
-        elif isinstance(node, tuple | list):
-            stack.extend(node)
+    return (node for node in tree_nodes(tree) if isinstance(node, ast.RangeVar))
 
 
 def analyze_query(
@@ -489,20 +478,11 @@ def analyze_query(
 def _param_cast_dims(tree: Any) -> dict[int, int]:
     """``$1::text[][]`` → {1: 2}: a parameter's dimensions as its cast declares them."""
     out: dict[int, int] = {}
-    stack = [tree]
-    while stack:
-        node = stack.pop()
+    for node in tree_nodes(tree):
         if isinstance(node, ast.TypeCast) and isinstance(node.arg, ast.ParamRef):
             bounds = len(node.typeName.arrayBounds or ()) if node.typeName is not None else 0
             if bounds > 1:
                 out[int(node.arg.number or 0)] = bounds
-        if isinstance(node, ast.Node):
-            for attr in child_slots(type(node)):
-                child = getattr(node, attr)
-                if child is not None:
-                    stack.append(child)
-        elif isinstance(node, tuple | list):
-            stack.extend(node)
     return out
 
 

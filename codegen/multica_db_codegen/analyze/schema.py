@@ -32,6 +32,7 @@ import psycopg
 from psycopg import errors as pgerrors
 
 from multica_db_codegen.errors import GenerateError, Location, SourceFile
+from multica_db_codegen.parse.annotations import skip_space
 
 _MIGRATE_RE = re.compile(r"^(\d+)_.+\.(up|down)\.sql$")
 _GOOSE_RE = re.compile(r"^--\s*\+goose\s+(up|down)\b", re.IGNORECASE | re.MULTILINE)
@@ -204,7 +205,7 @@ def _ignored_statements(text: str) -> list[tuple[int, int]]:
 def _skip_comments(text: str, i: int) -> int:
     """The first token at or after ``i``, past whitespace, ``--`` and ``/* */`` comments."""
     while True:
-        j = _skip_space(text, i)
+        j = skip_space(text, i)
         if text.startswith("/*", j):
             close = text.find("*/", j + 2)
             i = len(text) if close == -1 else close + 2
@@ -321,20 +322,7 @@ def _find_failing(
 
 def _anchor(exc: psycopg.Error, text: str, begin: int) -> int:
     """Where a statement's error positions count from: its first token when it has none."""
-    return begin if exc.diag.statement_position else _skip_space(text, begin)
-
-
-def _skip_space(text: str, i: int) -> int:
-    """pglast's statement start may include the whitespace and comments before it."""
-    while i < len(text):
-        if text[i].isspace():
-            i += 1
-        elif text.startswith("--", i):
-            nl = text.find("\n", i)
-            i = len(text) if nl == -1 else nl + 1
-        else:
-            break
-    return i
+    return begin if exc.diag.statement_position else skip_space(text, begin)
 
 
 def _apply_statements(

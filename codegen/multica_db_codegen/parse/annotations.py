@@ -48,17 +48,6 @@ class _Comment:
     text: str
 
 
-def snake_case(name: str) -> str:
-    """``FindLegacyRuntimesByDaemonID`` → ``find_legacy_runtimes_by_daemon_id``.
-
-    A pluralised acronym stays one word: ``ListUsersByIDs`` → ``list_users_by_ids``.
-    """
-    s = re.sub(r"([A-Z]{2,})s(?=[A-Z0-9_]|$)", r"\1S", name)
-    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
-    return s.replace("-", "_").lower()
-
-
 def parse_query_file(
     path: Path | str,
     text: str | None = None,
@@ -141,7 +130,7 @@ def parse_query_file(
             continue
         if ann is None:
             prior = next((a for a in reversed(annotations) if a.offset < start), None)
-            at = _skip_space(src.text, start)
+            at = skip_space(src.text, start)
             if prior is not None and id(prior) in used:
                 note(
                     at,
@@ -248,8 +237,12 @@ def _doc_lines(src: SourceFile, comments: list[_Comment], ann: _Annotation, stmt
     return [ln.rstrip() for ln in lines]
 
 
-def _skip_space(text: str, i: int) -> int:
-    """The first token at or after ``i``: a statement's slice starts after the last ``;``."""
+def skip_space(text: str, i: int) -> int:
+    """The first token at or after ``i``, past white space and ``--`` comments.
+
+    A statement's slice starts after the last ``;``, and pglast's statement start
+    may include what precedes its first token.
+    """
     while i < len(text):
         if text[i].isspace():
             i += 1

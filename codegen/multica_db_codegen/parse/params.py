@@ -13,6 +13,7 @@ does: the column they are compared with, assigned to or inserted into.
 from __future__ import annotations
 
 import keyword
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,6 +235,21 @@ def _column_name(node: Any) -> str | None:
 
 
 _CHILD_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def tree_nodes(tree: Any) -> Iterator[Any]:
+    """Every node of a parse tree, the root included (order unspecified)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Node):
+            yield node
+            for attr in child_slots(type(node)):
+                child = getattr(node, attr)
+                if child is not None:
+                    stack.append(child)
+        elif isinstance(node, tuple | list):
+            stack.extend(node)
 
 
 def child_slots(cls: type) -> tuple[str, ...]:
