@@ -162,3 +162,12 @@ def test_verify_accepts_any_and_reports_a_function_the_database_lacks(
     assert not having.failed and having.drifts == []
     rejected = {d.subject for d in lacking.drifts if "the database rejects it" in d.message}
     assert rejected == {"Foo", "WithParam", "TwoMissing", "Nested"} and lacking.failed
+
+
+def test_a_missing_function_in_from_stays_an_error(tmp_path: Path, pg_server: str) -> None:
+    """Its columns are unknown: a one-column guess would break on the real function's rows."""
+    queries = "-- name: Rows :many\nSELECT * FROM gone_fn(1);\n"
+    write_project(tmp_path, schema={"schema.sql": SCHEMA}, queries={"q.sql": queries}, package="y")
+    with pytest.raises(GenerateErrors) as info:
+        run_generate(cwd=tmp_path, database_url=pg_server)
+    assert info.value.errors[0].message == "function gone_fn(integer) does not exist"

@@ -222,7 +222,7 @@ def schema_warnings(missing: Sequence[str]) -> tuple[str, ...]:
     """The warnings about the schema: each extension the analyzer's server lacks."""
     return tuple(
         f"schema: CREATE EXTENSION {name} skipped: the analyzer's server does not have "
-        "it (queries using its types fail, its functions' results are typed Any; "
+        "it (queries using its types fail, its functions' results are typed Any or fail; "
         "--database-url can point at a server that has it)"
         for name in missing
     )

@@ -6,8 +6,8 @@ rest of the statement, each missing function gets a stub, inside a transaction t
 always rolled back (the schema's database is shared between runs and must not change):
 it takes the argument types PostgreSQL reported (an unknown one, such as a bare ``$1``,
 as text) and returns a marker type (an empty enum), which the analysis turns into :data:`ANY_TYPE`.
-Only a name with no function at all is stubbed: a call that matches none of a
-function's signatures is an error in sqlc too, or at run time.
+Only a name with no function at all is stubbed (a call that matches none of a
+function's signatures is an error in sqlc too, or at run time), and only outside FROM.
 """
 
 from __future__ import annotations
@@ -104,12 +104,19 @@ def describe_stubbed(conn: psycopg.Connection[Any], text: str, stubs: Sequence[S
 
 
 def _call_at(tree: Any, offset: int) -> Any:
-    """The function call PostgreSQL's error points at."""
+    """The function call PostgreSQL's error points at, unless it is a FROM item.
+
+    A function in FROM (``SELECT * FROM f()``) may return any number of columns: a
+    one-column stub would make code that breaks on the real function's rows.
+    """
     stack = [tree]
+    in_from: set[int] = set()
     while stack:
         node = stack.pop()
+        if isinstance(node, ast.RangeFunction):
+            in_from.update(id(f[0]) for f in node.functions or () if f)
         if isinstance(node, ast.FuncCall) and node.location == offset:
-            return node
+            return None if id(node) in in_from else node
         if isinstance(node, ast.Node):
             for attr in child_slots(type(node)):
                 child = getattr(node, attr)
