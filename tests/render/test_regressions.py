@@ -109,6 +109,15 @@ SELECT s.*, b.* FROM str_enum s JOIN base_model b ON b.id = s.id ORDER BY s.id;
 
 -- name: BareStarOverJoin :many
 SELECT * FROM str_enum s JOIN base_model b ON b.id = s.id ORDER BY s.id;
+
+-- name: StarUsing :many
+SELECT * FROM str_enum s LEFT JOIN base_model b USING (id) ORDER BY id;
+
+-- name: StarNatural :many
+SELECT * FROM str_enum NATURAL JOIN base_model ORDER BY id;
+
+-- name: StarFromCte :many
+WITH base_model AS (SELECT 1 AS one) SELECT * FROM str_enum s, base_model;
 """,
 }
 
@@ -269,7 +278,19 @@ def test_select_star_survives_a_column_added_after_generation(
     assert (both.label, both.class_) == ("l", "c")
     [bare] = q.bare_star_over_join(db)
     assert (bare.label, bare.class_) == ("l", "c")
-    for sql in (q.ALL_BASE, q.LABELS_WITH_BASE, q.BARE_STAR_OVER_JOIN, q.ADD_LABEL):
+    for joined in (q.star_using(db), q.star_natural(db)):
+        assert [(r.id, r.label, r.class_) for r in joined] == [(1, "l", "c")]
+    # A CTE named like a table: the catalog's columns are not the CTE's, so the
+    # star is kept as written rather than expanded wrongly.
+    assert "*" in q.STAR_FROM_CTE
+    for sql in (
+        q.ALL_BASE,
+        q.LABELS_WITH_BASE,
+        q.BARE_STAR_OVER_JOIN,
+        q.ADD_LABEL,
+        q.STAR_USING,
+        q.STAR_NATURAL,
+    ):
         assert "*" not in sql
 
 

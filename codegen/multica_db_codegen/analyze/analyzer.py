@@ -467,11 +467,11 @@ def analyze_query(
 
     # Generated code reads rows by position: a star would pick up a column a later
     # migration adds. The SQL it runs names the columns instead (as sqlc does).
-    def width(schema: str | None, name: str) -> int | None:
+    def column_names(schema: str | None, name: str) -> list[str] | None:
         cols = catalog.relation_columns(schema, name)
-        return None if cols is None else len(cols)
+        return None if cols is None else [c for c, _ in cols]
 
-    expanded = expand_stars(spec.sql, spec.tree, [c.name for c in described.columns], width)
+    expanded = expand_stars(spec.sql, spec.tree, [c.name for c in described.columns], column_names)
     return ir if expanded == spec.sql else dataclasses.replace(ir, sql=expanded)
 
 

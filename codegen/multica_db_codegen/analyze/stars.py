@@ -90,13 +90,18 @@ def expand_stars(
     sql: str,
     tree: Any,
     names: Sequence[str],
-    relation_width: Callable[[str | None, str], int | None],
+    relation_columns: Callable[[str | None, str], Sequence[str] | None],
 ) -> str:
     """``sql`` with each certain star replaced by its column list (``sql`` itself if none).
 
-    ``names``: the result columns PostgreSQL described, in order; ``relation_width``
-    gives the number of columns of a relation by (schema, name), None if unknown.
+    ``names``: the result columns PostgreSQL described, in order; ``relation_columns``
+    gives a relation's column names by (schema, name), None if unknown.
     """
+
+    def relation_width(schema: str | None, name: str) -> int | None:
+        cols = relation_columns(schema, name)
+        return None if cols is None else len(cols)
+
     try:
         targets, kind = _targets(tree)
     except _Abort:
@@ -124,7 +129,7 @@ def expand_stars(
             if not prefix and len(relations) != 1:
                 # A bare star over a join: unqualified names may be ambiguous, so
                 # each column is named through the relation it comes from.
-                items = _qualified(tree, cols, relation_width)
+                items = _qualified(tree, cols, relation_columns)
             else:
                 _check_names(cols)
                 items = [prefix + quote_column(c) for c in cols]
@@ -143,52 +148,75 @@ def _check_names(cols: Sequence[str]) -> None:
         raise _Abort
 
 
-def _qualified(
-    tree: Any, cols: Sequence[str], relation_width: Callable[[str | None, str], int | None]
-) -> list[str]:
-    """``a.x, a.y, b.z`` for a bare star over plain relations joined on conditions.
+Columns = Callable[[str | None, str], Sequence[str] | None]
 
-    PostgreSQL lists a bare star's columns relation by relation, in FROM order, as
-    long as no USING or NATURAL join merges columns; anything else aborts.
+
+def _qualified(tree: Any, cols: Sequence[str], relation_columns: Columns) -> list[str]:
+    """``a.x, a.y, b.z`` for a bare star over plain relations and joins of them.
+
+    The columns are worked out as PostgreSQL lists them (FROM order; a USING or
+    NATURAL join puts its merged columns first, named without a relation) and must
+    come out exactly as PostgreSQL described them; anything else aborts.
     """
-    items: list[str] = []
-    pos = 0
-    for alias, rel in _join_items(tree):
-        width = relation_width(*rel)
-        if width is None:
-            raise _Abort
-        own = cols[pos : pos + width]
-        pos += width
-        _check_names(own)
-        items.extend(f"{quote_column(alias)}.{quote_column(c)}" for c in own)
-    if pos != len(cols):
+    with_clause = getattr(tree, "withClause", None)
+    ctes = {str(c.ctename) for c in (with_clause.ctes or () if with_clause else ())}
+    owners: dict[str, int] = {}  # column name → how many plain relations have it
+    out: list[tuple[str | None, str]] = []
+    for item in getattr(tree, "fromClause", None) or ():
+        out.extend(_item_columns(item, ctes, relation_columns, owners))
+    if [name for _, name in out] != list(cols):
         raise _Abort
+    items: list[str] = []
+    for qualifier, name in out:
+        if qualifier is None:
+            if owners.get(name, 0) > 2:
+                # Only the two joined relations may have a merged column's name:
+                # anything more could make the unqualified name ambiguous.
+                raise _Abort
+            items.append(quote_column(name))
+        else:
+            items.append(f"{quote_column(qualifier)}.{quote_column(name)}")
     return items
 
 
-def _join_items(tree: Any) -> list[tuple[str, tuple[str | None, str]]]:
-    """(alias, (schema, relation)) of each FROM item in the order a star lists them."""
-    out: list[tuple[str, tuple[str | None, str]]] = []
-
-    def walk(n: Any) -> None:
-        if isinstance(n, ast.RangeVar):
-            alias = n.alias.aliasname if n.alias is not None else n.relname
-            if n.alias is not None and n.alias.colnames:
-                raise _Abort  # renamed columns: the catalog's names do not apply
-            out.append((str(alias), (n.schemaname, str(n.relname))))
-        elif isinstance(n, ast.JoinExpr) and not n.usingClause and not n.isNatural:
-            if n.alias is not None:
-                raise _Abort  # (a JOIN b) AS j hides a and b
-            walk(n.larg)
-            walk(n.rarg)
-        else:
+def _item_columns(
+    n: Any, ctes: set[str], relation_columns: Columns, owners: dict[str, int]
+) -> list[tuple[str | None, str]]:
+    """(qualifier, column) of one FROM item, in the order a bare star lists them."""
+    if isinstance(n, ast.RangeVar):
+        if n.schemaname is None and str(n.relname) in ctes:
+            raise _Abort  # a CTE: the catalog's relation of that name is another one
+        if n.alias is not None and n.alias.colnames:
+            raise _Abort  # renamed columns: the catalog's names do not apply
+        cols = relation_columns(n.schemaname, str(n.relname))
+        if cols is None or len(set(cols)) != len(cols):
             raise _Abort
-
-    for item in getattr(tree, "fromClause", None) or ():
-        walk(item)
-    if len({alias for alias, _ in out}) != len(out):
+        for c in cols:
+            owners[c] = owners.get(c, 0) + 1
+        alias = str(n.alias.aliasname if n.alias is not None else n.relname)
+        return [(alias, c) for c in cols]
+    if not isinstance(n, ast.JoinExpr) or n.alias is not None:
+        raise _Abort  # subqueries, functions, (a JOIN b) AS j
+    left = _item_columns(n.larg, ctes, relation_columns, owners)
+    right = _item_columns(n.rarg, ctes, relation_columns, owners)
+    if n.isNatural:
+        right_names = {name for _, name in right}
+        using = [name for _, name in left if name in right_names]
+    elif n.usingClause:
+        using = [str(u.sval) for u in n.usingClause]
+    else:
+        return left + right
+    if getattr(n, "join_using_alias", None) is not None:
         raise _Abort
-    return out
+    merged = set(using)
+    for side in (left, right):
+        if sum(1 for _, name in side if name in merged) != len(merged):
+            raise _Abort  # a merged name missing on a side, or present twice
+    return (
+        [(None, u) for u in using]
+        + [c for c in left if c[1] not in merged]
+        + [c for c in right if c[1] not in merged]
+    )
 
 
 #: Expanded column lists wrap before this column, so the SQL stays readable.
