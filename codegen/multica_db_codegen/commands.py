@@ -140,7 +140,7 @@ def verify(args: argparse.Namespace) -> int:
     from multica_db_codegen import verify as checking
 
     try:
-        report = checking.verify(
+        reports = checking.verify_packages(
             live_url=args.database_url,
             schema=args.schema,
             queries=args.queries,
@@ -153,13 +153,15 @@ def verify(args: argparse.Namespace) -> int:
     except psycopg.Error as exc:  # the live database: unreachable, refused, timed out
         _err(f"error: {args.database_url}: {exc}")
         return 1
-    stale = checking.stale_warning(report)
-    if stale:
-        _warn(stale)
-    for d in report.drifts:
-        print(str(d))
-    _err(checking.summary(report))
-    return 1 if report.failed else 0
+    for report in reports:  # a sqlc config's packages, each with its own schema and queries
+        stale = checking.stale_warning(report, named=len(reports) > 1)
+        if stale:
+            _warn(stale)
+        for d in report.drifts:
+            print(str(d))
+    total = checking.Report.combine(reports)
+    _err(checking.summary(total))
+    return 1 if total.failed else 0
 
 
 def watch(args: argparse.Namespace) -> int:

@@ -16,9 +16,10 @@ SELECTs. The reference is the analysis against the schema, which is exactly what
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -68,10 +69,22 @@ class Report:
     queries: int = 0
     stale_files: int = 0  # committed generated files that differ from what generate writes
     drifts: list[Drift] = field(default_factory=list)
+    package: str = ""  # the output package checked ("" for several packages' sum)
 
     @property
     def failed(self) -> bool:
         return any(not d.harmless for d in self.drifts)
+
+    @classmethod
+    def combine(cls, reports: Sequence[Report]) -> Report:
+        """Several packages' reports as one (a single package's report as it is)."""
+        if len(reports) == 1:
+            return reports[0]
+        return cls(
+            queries=sum(r.queries for r in reports),
+            stale_files=sum(r.stale_files for r in reports),
+            drifts=[d for r in reports for d in r.drifts],
+        )
 
 
 def verify(
@@ -85,33 +98,79 @@ def verify(
     sqlc_config: Path | None = None,
     cwd: Path | None = None,
 ) -> Report:
-    """Compare every query's analysis on ``live_url`` with the one the code was generated from."""
-    from multica_db_codegen.pipeline import plan, run_generate
+    """Compare every query's analysis on ``live_url`` with the one the code was generated from.
 
-    cfg = plan(  # a sqlc config's first PostgreSQL package
-        schema=schema,
-        queries=queries,
-        out=out,
-        package=package,
-        database_url=analyzer_url,
-        sqlc_config=sqlc_config,
-        cwd=cwd,
-    ).configs[0]
-    stale = run_generate(
-        check=True,
-        schema=schema,
-        queries=queries,
-        out=out,
-        package=package,
-        database_url=analyzer_url,
-        sqlc_config=sqlc_config,
-        cwd=cwd,
-    ).changed
-    ref = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url, cfg.flat_query_dirs))
-    live = analyze_live(live_url, cfg)
-    report = Report(queries=sum(len(f.queries) for f in ref.files), stale_files=stale)
-    report.drifts = list(compare(ref, live, cfg))
-    return report
+    Every package of a sqlc config is checked; the result is their sum.
+    """
+    return Report.combine(
+        verify_packages(
+            live_url=live_url,
+            schema=schema,
+            queries=queries,
+            out=out,
+            package=package,
+            analyzer_url=analyzer_url,
+            sqlc_config=sqlc_config,
+            cwd=cwd,
+        )
+    )
+
+
+def verify_packages(
+    *,
+    live_url: str,
+    schema: list[Path] | None = None,
+    queries: list[Path] | None = None,
+    out: Path | None = None,
+    package: str | None = None,
+    analyzer_url: str | None = None,
+    sqlc_config: Path | None = None,
+    cwd: Path | None = None,
+) -> list[Report]:
+    """One :class:`Report` per output package, in the config's order.
+
+    A sqlc config may hold several PostgreSQL packages, each with its own schema and
+    queries: each is compared on its own, so drift in any of them is found.
+    """
+    from multica_db_codegen.pipeline import plan
+
+    flags: dict[str, Any] = {
+        "schema": schema,
+        "queries": queries,
+        "out": out,
+        "package": package,
+        "database_url": analyzer_url,
+        "sqlc_config": sqlc_config,
+        "cwd": cwd,
+    }
+    configs = plan(**flags).configs
+    stale = _stale_files(**flags)
+    reports = []
+    for cfg in configs:
+        ref = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url, cfg.flat_query_dirs))
+        live = analyze_live(live_url, cfg)
+        reports.append(
+            Report(
+                queries=sum(len(f.queries) for f in ref.files),
+                stale_files=stale.get(cfg.out.resolve(), 0),
+                drifts=list(compare(ref, live, cfg)),
+                package=cfg.package,
+            )
+        )
+    return reports
+
+
+def _stale_files(**flags: Any) -> dict[Path, int]:
+    """Per output directory, how many committed generated files ``generate`` would change."""
+    from multica_db_codegen.incremental import generators
+
+    gens, _notes = generators(**flags)
+    stale: dict[Path, int] = {}
+    for gen in gens:
+        with gen:
+            changed = gen.regenerate(check=True).changed
+        stale[gen.config.out.resolve()] = changed
+    return stale
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,12 +433,15 @@ def summary(report: Report) -> str:
     )
 
 
-def stale_warning(report: Report) -> str | None:
+def stale_warning(report: Report, *, named: bool = False) -> str | None:
+    """The warning for stale committed code; ``named``: say which package (of several)."""
     if not report.stale_files:
         return None
+    whose = f"package {report.package}: " if named and report.package else ""
     return (
-        f"the committed generated code is stale ({report.stale_files} file(s) differ from what "
-        "`multica-db generate` writes): compared against what the queries and schema promise now"
+        f"{whose}the committed generated code is stale ({report.stale_files} file(s) differ "
+        "from what `multica-db generate` writes): compared against what the queries and "
+        "schema promise now"
     )
 
 
@@ -392,4 +454,5 @@ __all__ = [
     "stale_warning",
     "summary",
     "verify",
+    "verify_packages",
 ]

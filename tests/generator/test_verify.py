@@ -202,3 +202,76 @@ def test_any_combination_of_drifts_is_each_reported(
     for name in others:
         for expected in DRIFTS[name][1]:
             assert expected not in lines, (chosen, out)
+
+
+#: Two PostgreSQL packages of one sqlc config, each with its own schema, queries and package.
+TWO_PACKAGES = {
+    "sqlc.yaml": """version: "2"
+sql:
+  - engine: "postgresql"
+    schema: "accounts/schema.sql"
+    queries: "accounts/query.sql"
+    gen:
+      go: {package: "accounts", out: "internal/accounts"}
+  - engine: "postgresql"
+    schema: "billing/schema.sql"
+    queries: "billing/query.sql"
+    gen:
+      go: {package: "billing", out: "internal/billing"}
+""",
+    "accounts/schema.sql": (
+        "CREATE TABLE account (id bigserial PRIMARY KEY, email text NOT NULL);\n"
+    ),
+    "accounts/query.sql": "-- name: GetAccount :one\nSELECT * FROM account WHERE id = $1;\n",
+    "billing/schema.sql": (
+        "CREATE TABLE invoice (id bigserial PRIMARY KEY, amount_cents bigint NOT NULL);\n"
+    ),
+    "billing/query.sql": (
+        "-- name: CreateInvoice :one\n"
+        "INSERT INTO invoice (amount_cents) VALUES ($1) RETURNING id;\n"
+        "\n"
+        "-- name: ListAmounts :many\n"
+        "SELECT id, amount_cents FROM invoice ORDER BY id;\n"
+    ),
+}
+
+
+@pytest.fixture
+def two_packages(tmp_path: Path, pg_server: str, cli: Cli) -> Iterator[tuple[Path, str]]:
+    """A generated two-package sqlc project, and a live database holding both schemas."""
+    for name, text in TWO_PACKAGES.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    code, _, err = cli(tmp_path, "generate", "--out", "gen")
+    assert code == 0, err
+    with fresh_database(pg_server, prefix="multica_verify") as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(TWO_PACKAGES["accounts/schema.sql"].encode())
+            conn.execute(TWO_PACKAGES["billing/schema.sql"].encode())
+        yield tmp_path, url
+
+
+def test_a_clean_two_package_project_passes(two_packages: tuple[Path, str], cli: Cli) -> None:
+    root, url = two_packages
+    code, out, err = cli(root, "verify", "--database-url", url, "--out", "gen")
+    assert code == 0, out + err
+    assert out == ""
+    assert "3 queries match the database" in err  # both packages' queries
+    assert "stale" not in err
+
+
+def test_drift_in_the_second_package_is_reported(two_packages: tuple[Path, str], cli: Cli) -> None:
+    root, url = two_packages
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE invoice ALTER COLUMN amount_cents DROP NOT NULL")
+    (root / "gen" / "billing" / "models.py").write_text("# edited by hand\n")
+    code, out, err = cli(root, "verify", "--database-url", url, "--out", "gen")
+    assert code == 1, out + err
+    assert out.splitlines() == [
+        "billing/query.sql:1: CreateInvoice.amount_cents (parameter $1): "
+        "code says int, database says int | None (harmless)",
+        "billing/query.sql:4: ListAmounts.amount_cents: code says int, database says int | None",
+    ]
+    assert "package billing: the committed generated code is stale (1 file(s) differ" in err
+    assert "package accounts" not in err
+    assert "1 drift(s) in 3 queries" in err
