@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.render.settings import Override
 
 if TYPE_CHECKING:
     from multica_db_codegen.analyze.ir import AnalysisIR
