@@ -79,7 +79,9 @@ def parse(
         notes = out.notes.setdefault(p, [])
         try:
             both = p.resolve() in schema_files
-            out.specs.append((p, parse_query_file(p, texts.get(p), warnings=notes, schema_too=both)))
+            out.specs.append(
+                (p, parse_query_file(p, texts.get(p), warnings=notes, schema_too=both))
+            )
         except GenerateErrors as exc:
             out.errors.extend(exc.errors)
     return out
