@@ -86,6 +86,7 @@ class Generate:
             package=cfg.package,
             check=self.check,
             partial=unit.partial,
+            keep=unit.left_out,
             root=cfg.root,
         )
         return Result(
@@ -208,7 +209,6 @@ def run_generate(
         for note in project.notes:
             warn(note)
         stamp = argv is not None and cache.enabled() and len(project.packages) == 1
-        stamp = stamp and not project.notes
         inputs = [str(p) for p in runner.input_paths()] if stamp else []
         before = cache.inputs_digest(inputs) if stamp else ""
         result = Result.combine(runner.run(Generate(check=check), keep_going=keep_going))
@@ -249,7 +249,7 @@ def _stamp(
         inputs=inputs,
         out=out,
         generated=generated,
-        warnings=result.warnings,
+        warnings=(*runner.project.notes, *result.warnings),
         digest=cache.state_digest(identity, before, out, generated),
     )
 

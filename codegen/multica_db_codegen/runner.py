@@ -107,6 +107,7 @@ class Unit:
     failed: dict[Path, FileIR] = field(default_factory=dict)  # analyses with failed queries
     keys: set[str] = field(default_factory=set)  # every stored value this run used
     rendered: bool = False  # outputs() ran: ``keys`` holds every value the project needs
+    left_out: list[str] = field(default_factory=list)  # modules of files no query of worked
 
     @property
     def cfg(self) -> Config:
@@ -453,8 +454,11 @@ class Runner:
                     "warns": bool(fir.warnings) or any(q.warnings for q in fir.queries),
                 },
             )
-        unparsed = set(todo) - set(unit.analyzed)
-        unit.files = [p for p in unit.files if p not in unparsed]
+        # a file of which no query worked is left out, its module left as it is
+        dead = set(todo) - set(unit.analyzed)
+        dead |= {p for p, f in unit.failed.items() if all(q.error for q in f.queries)}
+        unit.files = [p for p in unit.files if p not in dead]
+        unit.left_out = [unit.modules[p] for p in sorted(dead)]
 
     # --- render -------------------------------------------------------------------------
     def outputs(self, unit: Unit) -> dict[str, str]:

@@ -254,11 +254,13 @@ def write(
     package: str,
     check: bool,
     partial: bool = False,
+    keep: Collection[str] = (),
     root: Path | None = None,
 ) -> Written:
     """Replace the output's files atomically (or, with ``check``, only say how they differ).
 
-    ``partial``: the other generated modules stay as they are, whatever they hold. The
+    ``partial``: the other generated modules stay as they are, whatever they hold;
+    ``keep``: these modules do (the query files that failed altogether). The
     package's top-level ``__init__.py`` is written when there is none (a hand-written
     one is never touched), so the output is a package that type-checks by its path.
     """
@@ -270,6 +272,9 @@ def write(
     if partial:
         left_alone = len(_other_modules(out, files))
         plan = writer.Plan(plan.writes, [], plan.unchanged)
+    elif keep:
+        kept = {out / sub / f"{m}.py" for m in keep for sub in ("queries", "queries/aio")}
+        plan = writer.Plan(plan.writes, [p for p in plan.deletes if p not in kept], plan.unchanged)
     diff = writer.diff(plan, root or out) if check else ""
     if not check:
         writer.apply(plan)
