@@ -192,3 +192,12 @@ def test_keep_going_writes_exactly_the_files_that_work(
     for i in failing:
         assert f"q{i}.sql:2:" in err
     assert err.count("error: ") == len(failing)
+
+
+def test_the_committed_json_schema_is_the_codecs() -> None:
+    """docs/analyze-json.schema.json is derived from the IR: regenerate it when a field changes
+    (``python -c "...ir_codec.json_schema()"``, see CONTRIBUTING)."""
+    from multica_db_codegen.analyze.ir_codec import json_schema
+
+    committed = Path(__file__).parents[2] / "docs" / "analyze-json.schema.json"
+    assert json.loads(committed.read_text(encoding="utf-8")) == json_schema()

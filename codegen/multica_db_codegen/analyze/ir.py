@@ -8,7 +8,7 @@ codec change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -180,5 +180,4 @@ class AnalysisIR:
     files: tuple[FileIR, ...]
     tables: tuple[TableIR, ...]
     enums: tuple[EnumIR, ...]
-    composites: tuple[TableIR, ...] = field(default=())
     warnings: tuple[str, ...] = ()  # about the schema (an extension the server lacks)

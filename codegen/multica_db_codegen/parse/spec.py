@@ -102,11 +102,6 @@ class CopyTarget:
     columns: tuple[str, ...]
     param_numbers: tuple[int, ...]  # the parameter feeding each column, in column order
 
-    def copy_sql(self, *, binary: bool) -> str:
-        cols = ", ".join(quote_ident(c) for c in self.columns)
-        fmt = " (FORMAT BINARY)" if binary else ""
-        return f"COPY {self.relation} ({cols}) FROM STDIN{fmt}"
-
 
 class CopyShapeError(ValueError):
     """The statement is not one ``:copyfrom`` can turn into COPY; ``offset`` points at why."""

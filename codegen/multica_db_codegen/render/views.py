@@ -202,12 +202,6 @@ class QueryView:
         return "(" + ", ".join(self.params[i].copy_arg for i in self.copy_order) + ",)"
 
     @property
-    def many_models(self) -> bool:
-        return (
-            self.cmd == Command.MANY and self.result is not None and self.result.maker is not None
-        )
-
-    @property
     def needs_runtime(self) -> bool:
         """Whether this function's body names ``_runtime``."""
         # every function but COPY and the pipelined batches runs on a cursor of the runtime's
