@@ -299,7 +299,10 @@ def analyze_query(
         ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))
         for c in described.columns
     ]
-    nullable_flags = infer_nullability(spec.tree, facts, catalog, [p.nullable for p in params])
+    engine_notes: list[str] = []
+    nullable_flags = infer_nullability(
+        spec.tree, facts, catalog, [p.nullable for p in params], notes=engine_notes
+    )
     columns: list[ColumnIR] = []
     for c, fact, nullable in zip(described.columns, facts, nullable_flags, strict=True):
         name = c.name
@@ -326,6 +329,7 @@ def analyze_query(
         for n in cast
     ]
     warnings += [_stub_warning(spec, stub) for stub in stubs]
+    warnings += engine_notes
     cmd = spec.command
     if spec.command.returns_rows and not columns:
         cmd = Command.EXEC  # :one/:many on a statement without columns (see above)
