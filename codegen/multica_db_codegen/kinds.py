@@ -27,7 +27,7 @@ class Command(StrEnum):
     ITER = "iter"
 
     @property
-    def returns_rows(self) -> bool:
+    def asks_for_rows(self) -> bool:
         """The annotation asks for rows (a statement without columns makes it :exec)."""
         return self in (
             Command.ONE,

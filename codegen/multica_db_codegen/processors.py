@@ -215,11 +215,11 @@ def run_generate(
     for w in result.warnings:
         warn(w)
     if stamp and argv is not None and not result.errors and not (check and result.changed):
-        _stamp(runner, result, argv, inputs, before)
+        _leave_warm_stamp(runner, result, argv, inputs, before)
     return result
 
 
-def _stamp(
+def _leave_warm_stamp(
     runner: Runner, result: Result, argv: Sequence[str], inputs: list[str], before: str
 ) -> None:
     """Leave the warm stamp for outputs that are now current on disk.
