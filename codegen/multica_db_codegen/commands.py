@@ -151,9 +151,11 @@ def verify(args: argparse.Namespace) -> int:
     from multica_db_codegen import verify as checking
 
     flags = _flags(args)
-    flags["database_url"] = args.analyzer_url
+    del flags["database_url"]  # verify's --database-url is the live database
     try:
-        reports = checking.verify_packages(live_url=args.database_url, **flags)
+        reports = checking.verify_packages(
+            live_url=args.database_url, analyzer_url=args.analyzer_url, **flags
+        )
     except (GenerateError, GenerateErrors) as exc:
         return _fail(exc)
     except psycopg.Error as exc:  # the live database: unreachable, refused, timed out

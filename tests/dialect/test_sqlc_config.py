@@ -49,6 +49,7 @@ def bookstore(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Gener
 def test_sqlc_project_generates_an_importable_package(bookstore: Generated) -> None:
     files = sorted(p.relative_to(bookstore.root).as_posix() for p in bookstore.root.rglob("*.py"))
     assert files == [
+        "bookstore/__init__.py",
         "bookstore/models.py",
         "bookstore/queries/__init__.py",
         "bookstore/queries/aio/__init__.py",
