@@ -65,6 +65,14 @@ def test_parse_imports_nothing_of_analyze_or_render() -> None:
 
 def test_render_imports_only_the_ir() -> None:
     assert _violations("render", ("analyze.ir", "errors", "kinds")) == []
+    parsers = sorted(
+        f"{m} imports {i}"
+        for m, found in IMPORTS.items()
+        if _within(m, "render")
+        for i in found
+        if i.split(".")[0] in ("pglast", "psycopg")
+    )
+    assert parsers == []  # no parse tree, no connection after analyze
 
 
 def test_the_shipped_runtime_imports_nothing_of_the_generator() -> None:
