@@ -103,7 +103,6 @@ class Unit:
     analyzed: list[Path]  # files parsed and described in this run
     schema_changed: bool
     errors: list[GenerateError] = field(default_factory=list)
-    notes: dict[Path, list[str]] = field(default_factory=dict)
     failed: dict[Path, FileIR] = field(default_factory=dict)  # analyses with failed queries
     keys: set[str] = field(default_factory=set)  # every stored value this run used
     rendered: bool = False  # outputs() ran: ``keys`` holds every value the project needs
@@ -123,9 +122,9 @@ class Unit:
 
     def analysis(self, path: Path) -> FileIR | None:
         """One file's analysis (failed queries included), None when it has none."""
-        if path in self.failed:
-            return self.failed[path]
-        fir = self.runner.store.get("analysis", self.akeys[path], _decode_file)
+        fir = self.failed.get(path) or self.runner.store.get(
+            "analysis", self.akeys[path], _decode_file
+        )
         return None if fir is None else replace(fir, module=self.modules[path], rel=self.rel[path])
 
     def ir(self) -> AnalysisIR:
@@ -133,7 +132,8 @@ class Unit:
         from multica_db_codegen.analyze.ir import AnalysisIR
 
         tables, enums = self.runner.catalog_ir(self.pkg)
-        files = [f for p in self.files if (f := self.analysis(p)) is not None]
+        wanted = {*self.files, *self.failed}
+        files = [f for p in self.akeys if p in wanted and (f := self.analysis(p)) is not None]
         return AnalysisIR(
             files=tuple(files), tables=tables, enums=enums, warnings=self.schema_warnings()
         )

@@ -201,3 +201,12 @@ def test_the_committed_json_schema_is_the_codecs() -> None:
 
     committed = Path(__file__).parents[2] / "docs" / "analyze-json.schema.json"
     assert json.loads(committed.read_text(encoding="utf-8")) == json_schema()
+
+
+def test_a_file_whose_every_query_fails_is_in_the_json_too(cli: Cli, project: Project) -> None:
+    root = project(GOOD)
+    _files(root, {"broken.sql": UNKNOWN_COLUMN})
+    code, stdout, _ = cli(root, "analyze", "--json", "--keep-going")
+    assert code == 1
+    names = {q["name"]: q for f in json.loads(stdout)["files"] for q in f["queries"]}
+    assert "does not exist" in names["Broken"]["error"] and "error" not in names["GetAuthor"]
