@@ -317,12 +317,6 @@ def _go_only_overrides(data: Any) -> list[str]:
     return found
 
 
-def read_sqlc_config(path: Path) -> tuple[list[Path], list[Path]]:
-    """(schema paths, query paths) of the config's first PostgreSQL package."""
-    first = load_sqlc_config(path).packages[0]
-    return list(first.schema), list(first.queries)
-
-
 def python_rename(rename: dict[str, str], ir: AnalysisIR) -> dict[str, str]:
     """sqlc's ``rename`` as the renderer's: keys are columns or struct names, values Go names.
 

@@ -195,12 +195,11 @@ def test_keep_going_writes_exactly_the_files_that_work(
 
 
 def test_the_committed_json_schema_is_the_codecs() -> None:
-    """docs/analyze-json.schema.json is derived from the IR: regenerate it when a field changes
-    (``python -c "...ir_codec.json_schema()"``, see CONTRIBUTING)."""
-    from multica_db_codegen.analyze.ir_codec import json_schema
+    """docs/analyze-json.schema.json is derived from the IR: when a field changes, write it
+    again with ``python -m tests.generator.ir_schema``."""
+    from tests.generator.ir_schema import COMMITTED, json_schema
 
-    committed = Path(__file__).parents[2] / "docs" / "analyze-json.schema.json"
-    assert json.loads(committed.read_text(encoding="utf-8")) == json_schema()
+    assert json.loads(COMMITTED.read_text(encoding="utf-8")) == json_schema()
 
 
 def test_a_file_whose_every_query_fails_is_in_the_json_too(cli: Cli, project: Project) -> None:
