@@ -54,15 +54,6 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
     return {n: getattr(args, n) for n in names if hasattr(args, n)}
 
 
-def _errors(errors: Sequence[GenerateError]) -> int:
-    """Keep-going: the errors of the queries left out; exit 1 so CI still fails."""
-    for e in errors:
-        _err(f"error: {e}")
-    if errors:
-        _err(f"{len(errors)} error(s)")
-    return 1 if errors else 0
-
-
 def generate(args: argparse.Namespace) -> int:
     """Generate typed query modules (sync and async) and models.
 
@@ -84,7 +75,7 @@ def generate(args: argparse.Namespace) -> int:
     except (GenerateError, GenerateErrors) as exc:
         return _fail(exc)
     code = report_generate(result.changed, result.diff, result.summary(), check=args.check)
-    return max(code, _errors(result.errors))
+    return _fail(GenerateErrors(list(result.errors))) if result.errors else code
 
 
 def analyze(args: argparse.Namespace) -> int:

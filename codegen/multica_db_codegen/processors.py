@@ -147,20 +147,6 @@ class RenderDocument:
         return self.generate.commit(unit, files)
 
 
-def combine(parts: Sequence[AnalysisIR]) -> AnalysisIR:
-    """Several packages' analyses side by side (one package's as it is)."""
-    from multica_db_codegen.analyze.ir import AnalysisIR
-
-    if len(parts) == 1:
-        return parts[0]
-    return AnalysisIR(
-        files=tuple(f for p in parts for f in p.files),
-        tables=tuple(t for p in parts for t in p.tables),
-        enums=tuple(e for p in parts for e in p.enums),
-        warnings=tuple(w for p in parts for w in p.warnings),
-    )
-
-
 # --- the commands' runs ------------------------------------------------------------------------
 
 
@@ -271,7 +257,9 @@ def run_analyze(
 
     with Runner(flags(**given)) as runner:
         parts = runner.run(Collect(), keep_going=keep_going)
-    return combine(parts), errors
+    fields = ("files", "tables", "enums", "warnings")  # several packages side by side
+    together = {f: tuple(x for p in parts for x in getattr(p, f)) for f in fields}
+    return (parts[0] if len(parts) == 1 else replace(parts[0], **together)), errors
 
 
 def run_render(

@@ -32,12 +32,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from multica_db_codegen import cache, stages
+from multica_db_codegen.analyze.ir import AnalysisIR, FileIR
+from multica_db_codegen.analyze.ir_codec import decode, encode
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.project import Config, Flags, Project, load_project
 from multica_db_codegen.store import Store
 
 if TYPE_CHECKING:
-    from multica_db_codegen.analyze.ir import AnalysisIR, EnumIR, FileIR, TableIR
+    from multica_db_codegen.analyze.ir import EnumIR, TableIR
     from multica_db_codegen.analyze.schema import SchemaChunk
 
 P = TypeVar("P")
@@ -56,19 +58,6 @@ class Processor(Protocol[P, R_co]):
     def prepare(self, unit: Unit) -> P: ...
 
     def commit(self, unit: Unit, prepared: P) -> R_co: ...
-
-
-def _decode_file(data: Any) -> FileIR:
-    from multica_db_codegen.analyze.ir import FileIR
-    from multica_db_codegen.analyze.ir_codec import decode
-
-    return decode(FileIR, data)
-
-
-def _encode(value: Any) -> Any:
-    from multica_db_codegen.analyze.ir_codec import encode
-
-    return encode(value)
 
 
 @dataclass(slots=True)
@@ -123,14 +112,12 @@ class Unit:
     def analysis(self, path: Path) -> FileIR | None:
         """One file's analysis (failed queries included), None when it has none."""
         fir = self.failed.get(path) or self.runner.store.get(
-            "analysis", self.akeys[path], _decode_file
+            "analysis", self.akeys[path], lambda data: decode(FileIR, data)
         )
         return None if fir is None else replace(fir, module=self.modules[path], rel=self.rel[path])
 
     def ir(self) -> AnalysisIR:
         """The analysis of every file that has one, failed queries included."""
-        from multica_db_codegen.analyze.ir import AnalysisIR
-
         tables, enums = self.runner.catalog_ir(self.pkg)
         wanted = {*self.files, *self.failed}
         files = [f for p in self.akeys if p in wanted and (f := self.analysis(p)) is not None]
@@ -446,7 +433,7 @@ class Runner:
                 unit.failed[p] = fir  # analyzed again next time: its errors are reported
                 continue
             akey = unit.akeys[p]
-            self.store.put("analysis", akey, fir, _encode)
+            self.store.put("analysis", akey, fir, encode)
             self.store.note(
                 akey,
                 {
@@ -520,7 +507,6 @@ class Runner:
     ) -> dict[str, dict[str, str]]:
         """Render and format the modules of ``missing`` and (unless stored) the package
         files; stored when no query failed (else they are rendered again next time)."""
-        from multica_db_codegen.analyze.ir import AnalysisIR, FileIR
         from multica_db_codegen.render import writer
         from multica_db_codegen.render.renderer import use_bytecode_cache
 
