@@ -190,6 +190,8 @@ def render(
         renderer = Renderer(ir, settings)
         files = renderer.render(only=only, package=package)
     except GenerateError:
+        bare = replace(ir, files=tuple(replace(f, queries=()) for f in ir.files))
+        Renderer(bare, settings).render(only=only, package=package)  # raises: no query's
         ir, refused = _drop_unrenderable(ir, settings, only)
         if not refused:
             raise
