@@ -105,12 +105,17 @@ class Generate:
 class Analyze:
     """``analyze --json``: every package's analysis, failed queries marked with their error.
 
-    Each package is rendered too (in memory), so that what ``generate`` would refuse
-    at render is reported here as well.
+    With ``render`` (``--keep-going``) each package is rendered too, in memory, so that
+    what ``generate`` would refuse at render is reported as well.
     """
+
+    def __init__(self, *, render: bool = False) -> None:
+        self.render = render
 
     def prepare(self, unit: Unit) -> AnalysisIR:
         ir = unit.ir()
+        if not self.render:
+            return ir
         clean = replace(ir, files=tuple(stages.without_failed(f) for f in ir.files))
         rendered = stages.render(clean, stages.render_settings(unit.cfg, clean))
         if not rendered.refused:
@@ -256,7 +261,7 @@ def run_analyze(
             return ir
 
     with Runner(flags(**given)) as runner:
-        parts = runner.run(Collect(), keep_going=keep_going)
+        parts = runner.run(Collect(render=keep_going), keep_going=keep_going)
     fields = ("files", "tables", "enums", "warnings")  # several packages side by side
     together = {f: tuple(x for p in parts for x in getattr(p, f)) for f in fields}
     return (parts[0] if len(parts) == 1 else replace(parts[0], **together)), errors

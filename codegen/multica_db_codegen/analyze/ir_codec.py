@@ -94,11 +94,13 @@ def read_document(doc: Any) -> AnalysisIR:
 
 def error_json(e: GenerateError) -> dict[str, Any]:
     """One error as the document lists it: where, which query, PostgreSQL's words."""
-    line = column = None
-    file = None
+    file, line, column = None, None, None
     if e.location is not None:
         file = e.location.file.path
         line, column = e.location.file.line_col(e.location.offset)
+    elif e.where is not None:  # "file:line", no text to point into
+        file, _, at = e.where.rpartition(":")
+        line = int(at) if at.isdigit() else None
     return {
         "file": file,
         "line": line,

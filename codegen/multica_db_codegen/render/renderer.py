@@ -403,7 +403,7 @@ class Renderer:
                 if exc.location is not None or exc.query is not None:
                     raise
                 raise GenerateError(
-                    f"{q.file}:{q.line}: query {q.name}: {exc.message}", hint=exc.hint
+                    exc.message, where=f"{q.file}:{q.line}", query=q.name, hint=exc.hint
                 ) from None
             queries.append(view)
             origin = Origin(q.file, q.line, q.name)
