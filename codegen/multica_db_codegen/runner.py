@@ -429,7 +429,7 @@ class Runner:
         unit.analyzed = [p for p, _ in parsed.specs]
         for p, fir in zip(unit.analyzed, firs, strict=True):
             fir = replace(fir, warnings=tuple(parsed.notes.get(p, ())))
-            if any(q.error is not None for q in fir.queries):
+            if p in parsed.incomplete or any(q.error is not None for q in fir.queries):
                 unit.failed[p] = fir  # analyzed again next time: its errors are reported
                 continue
             akey = unit.akeys[p]

@@ -209,3 +209,23 @@ def test_a_file_whose_every_query_fails_is_in_the_json_too(cli: Cli, project: Pr
     assert code == 1
     names = {q["name"]: q for f in json.loads(stdout)["files"] for q in f["queries"]}
     assert "does not exist" in names["Broken"]["error"] and "error" not in names["GetAuthor"]
+
+
+def test_a_statement_parse_refuses_leaves_its_file_s_other_queries(
+    cli: Cli, project: Project
+) -> None:
+    """A parse-stage error (here a duplicate name) costs that statement, not its file; and it
+    comes back on the next run (a file with a failure is never cached)."""
+    root = project(GOOD + "\n" + GOOD.replace("$1", "$1 + 0") + "\n" + GOOD.replace("Get", "Find"))
+    for _ in range(2):
+        code, stdout, _ = cli(root, "analyze", "--json", "--keep-going")
+        assert code == 1
+        doc = json.loads(stdout)
+        assert [q["name"] for f in doc["files"] for q in f["queries"]] == [
+            "GetAuthor",
+            "FindAuthor",
+        ]
+        assert [e["message"].split(" (")[0] for e in doc["errors"]] == ["duplicate query name"]
+    code, _, err = cli(root, "generate", "--keep-going")
+    assert code == 1 and "duplicate query name" in err
+    assert "def find_author(" in (root / "out" / "pkg" / "queries" / "authors.py").read_text()
