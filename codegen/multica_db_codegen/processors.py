@@ -52,7 +52,8 @@ class Result:
             left_alone=sum(r.left_alone for r in results),
             analyzed=tuple(p for r in results for p in r.analyzed),
             schema_changed=any(r.schema_changed for r in results),
-            warnings=tuple(w for r in results for w in r.warnings),
+            # packages sharing a schema share its warnings: each said once
+            warnings=tuple(dict.fromkeys(w for r in results for w in r.warnings)),
             diff="".join(r.diff for r in results),
             seconds=sum(r.seconds for r in results),
             errors=tuple(e for r in results for e in r.errors),

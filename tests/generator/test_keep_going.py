@@ -229,3 +229,15 @@ def test_a_statement_parse_refuses_leaves_its_file_s_other_queries(
     code, _, err = cli(root, "generate", "--keep-going")
     assert code == 1 and "duplicate query name" in err
     assert "def find_author(" in (root / "out" / "pkg" / "queries" / "authors.py").read_text()
+
+
+def test_a_sqlc_package_analyzed_against_a_live_database_takes_its_schema_by_flag(
+    cli: Cli, project: Project
+) -> None:
+    config = SQLC_V2.replace("    schema: schema\n", "    database:\n      uri: postgres://x\n")
+    root = _sqlc_project(project(GOOD), config)
+    code, _, err = cli(root, "generate", "--out", "gen")
+    assert code == 1 and "has no schema" in err and "--sqlc-config sqlc.yaml --schema" in err
+    args = ("--out", "gen", "--sqlc-config", "sqlc.yaml", "--schema", "schema")
+    code, _, err = cli(root, "generate", *args)
+    assert code == 0, err
