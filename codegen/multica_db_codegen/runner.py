@@ -183,6 +183,7 @@ class Runner:
         self._project: Project | None = None
         self._packages: dict[Path, _Package] = {}
         self._store: Store | None = None
+        self._salts: dict[Path, str] = {}
 
     # --- the public API -----------------------------------------------------------------
     @property
@@ -223,7 +224,7 @@ class Runner:
         """
         hint = None if changed is None else {Path(p).resolve() for p in changed}
         if hint is None or hint & self.project.config_files:
-            self._project = None
+            self._project, self._salts = None, {}
         project = self.project
         try:
             units = [self._unit(self._package(cfg), hint) for cfg in project.packages]
@@ -492,10 +493,13 @@ class Runner:
         return [str(r) for r in fact["refs"]] if isinstance(fact, dict) else []
 
     def _salt(self, cfg: Config) -> str:
-        """Render settings + the project's ruff settings: part of every output key."""
-        return json.dumps(
-            [repr(replace(cfg, named=None)), str(cfg.root.resolve()), _ruff(self.project)]
-        )
+        """Render settings + the project's ruff settings: part of every output key (computed
+        once per reading of the configuration)."""
+        salt = self._salts.get(cfg.out)
+        if salt is None:
+            settings = [repr(replace(cfg, named=None)), str(cfg.root.resolve())]
+            salt = self._salts[cfg.out] = json.dumps([*settings, _ruff(self.project)])
+        return salt
 
     def _render(
         self,
