@@ -216,7 +216,7 @@ def _configs(
             pkg_out = flags.out / pkg_name
         elif flags.out is not None:
             pkg_out = flags.out
-        if pkg_out is None:
+        if pkg_out is None and (several or "out" not in section.table):
             raise _no_out(sqlc_config, pkg.label, pkg.name, several)
         if not (flags.schema or pkg.schema):
             raise GenerateError(
