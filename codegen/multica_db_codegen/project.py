@@ -49,7 +49,7 @@ class Config:
     overrides: tuple[Override, ...] = ()
     rename: dict[str, str] = field(default_factory=dict)
     # a sqlc config's ``rename`` (column or Go struct name → Go name), translated for
-    # Python once the schema is known (sqlc_config.python_rename)
+    # Python once the schema is known (render.naming.python_rename)
     sqlc_rename: dict[str, str] = field(default_factory=dict)
     flat_query_dirs: bool = False  # a sqlc package: a queries directory's own files only
     # ``--queries`` narrowing a configured set: only these files' modules are written
