@@ -169,10 +169,10 @@ def watch(args: argparse.Namespace) -> int:
     import threading
 
     from multica_db_codegen import watch as watching
-    from multica_db_codegen.processors import flags
+    from multica_db_codegen.project import Flags
     from multica_db_codegen.runner import Runner
 
-    runner = Runner(flags(**_flags(args)))
+    runner = Runner(Flags(**_flags(args)))
     try:
         project = runner.project
     except (GenerateError, GenerateErrors) as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keyword
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,17 @@ __all__ = ["Config", "Flags", "Override", "Project", "find_pyproject", "load_pro
 class Flags:
     """What the command line says (None / empty: from the configuration files)."""
 
-    schema: tuple[Path, ...] = ()
-    queries: tuple[Path, ...] = ()
+    schema: Sequence[Path] | None = ()
+    queries: Sequence[Path] | None = ()
     out: Path | None = None
     package: str | None = None
     database_url: str | None = None
     sqlc_config: Path | None = None
     cwd: Path | None = None
+
+    def __post_init__(self) -> None:  # any sequence (a list from argparse) → a tuple
+        object.__setattr__(self, "schema", tuple(self.schema or ()))
+        object.__setattr__(self, "queries", tuple(self.queries or ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +158,7 @@ def load_project(flags: Flags) -> Project:
     if flags.queries:
         try:
             configs, notes = _configs(replace(flags, queries=()), section, sqlc, root)
-            named = flags.queries
+            named = tuple(flags.queries or ())
         except GenerateError:  # nothing configured: the flag is the whole set
             configs, notes = _configs(flags, section, sqlc, root)
     else:
