@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -607,9 +607,3 @@ def _ruff(project: Project) -> str:
     except GenerateError:
         return "unreadable"
     return json.dumps(data.get("tool", {}).get("ruff", {}), sort_keys=True, default=str)
-
-
-def run_once(flags: Flags, processor: Processor[P, R], *, keep_going: bool = False) -> Sequence[R]:
-    """One run of a fresh runner (the analyzer's connections closed after it)."""
-    with Runner(flags) as runner:
-        return runner.run(processor, keep_going=keep_going)

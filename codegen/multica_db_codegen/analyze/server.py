@@ -14,8 +14,8 @@ import secrets
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,22 +63,6 @@ def with_dbname(url: str, dbname: str) -> str:
     params: dict[str, Any] = conninfo_to_dict(url)
     params["dbname"] = dbname
     return make_conninfo(**params)
-
-
-@contextmanager
-def throwaway_database(url: str) -> Iterator[str]:
-    """Create a uniquely named database, yield its URL, drop it: never touch another one."""
-    name = f"{ANALYZE_DB_PREFIX}{secrets.token_hex(6)}"
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"'.encode())
-    except psycopg.Error as exc:
-        raise GenerateError(f"cannot create the analyzer's database on {url!r}: {exc}") from exc
-    try:
-        yield with_dbname(url, name)
-    finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 #: Statements that end, open or change the transaction they run in.
