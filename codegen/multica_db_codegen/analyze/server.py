@@ -188,17 +188,47 @@ def connect_schema_database(
 ) -> psycopg.Connection[Any]:
     """An autocommit connection to the schema's database (see :func:`schema_database`).
 
-    If another run pruned the database between finding and connecting to it, it is
-    built again, once.
+    Connected *before* it is stamped and before anything is pruned: a database someone
+    is connected to is never dropped, so no concurrent run (another project's, on a
+    busy server) can take it away between finding and using it. One that does not
+    exist is built (a concurrent run building the same schema: the first rename wins);
+    one dropped again between being built and connected to is built again.
     """
-    for attempt in (1, 2):
-        db_url = schema_database(url, key, build, prune=prune if attempt == 1 else ())
+    name = schema_database_name(key)
+    for _ in range(_ATTEMPTS):
         try:
-            return psycopg.connect(db_url, autocommit=True, connect_timeout=10)
+            conn = psycopg.connect(with_dbname(url, name), autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            if attempt == 2 or "does not exist" not in str(exc):
+            if "does not exist" not in str(exc):
                 raise GenerateError(f"cannot connect to the analyzer's database: {exc}") from exc
-    raise AssertionError("unreachable")
+            _build_if_missing(url, name, build)
+            continue
+        try:  # held: mark it the most recently used, then prune the others
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+                _stamp(admin, name)
+                _prune_schema_databases(admin, keep=name, extra=prune)
+        except psycopg.Error as exc:
+            conn.close()
+            raise GenerateError(f"cannot prune the analyzer's databases on {url!r}: {exc}") from exc
+        return conn
+    raise GenerateError(f"the analyzer's database {name} was dropped {_ATTEMPTS} times in a row")
+
+
+_ATTEMPTS = 5
+
+
+def _build_if_missing(
+    url: str, name: str, build: Callable[[psycopg.Connection[Any]], None]
+) -> None:
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if found.fetchone() is None:
+                _build_schema_database(admin, url, name, build)
+    except psycopg.errors.InvalidCatalogName:  # built, then dropped before stamped: again
+        return
+    except psycopg.Error as exc:
+        raise GenerateError(f"cannot create the analyzer's database on {url!r}: {exc}") from exc
 
 
 def _stamp(admin: psycopg.Connection[Any], name: str) -> None:
