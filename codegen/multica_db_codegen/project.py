@@ -90,10 +90,12 @@ def read_pyproject(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = f"{path}:{m.group(1)}:{m.group(2)}" if m else str(path)
-        message = str(exc)[: m.start()].strip() if m else str(exc)
-        raise GenerateError(f"{where}: invalid TOML: {message}") from None
+        message = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)|\(at end of document\)", message)
+        last = text.rsplit("\n", 1)[-1]
+        at = (m.group(1), m.group(2)) if m and m.group(1) else (text.count("\n") + 1, len(last) + 1)
+        message = message[: m.start()].strip() if m else message
+        raise GenerateError(f"{path}:{at[0]}:{at[1]}: invalid TOML: {message}") from None
 
 
 def _table(pyproject: Path | None) -> dict[str, Any]:
