@@ -171,6 +171,7 @@ class Generator:
         self._catalog: Catalog | None = None
         self._tables: tuple[TableIR, ...] | None = None
         self._missing: list[str] | None = None  # extensions the server lacks
+        self._notes: list[str] | None = None  # warnings about the schema
         self._enums: tuple[EnumIR, ...] = ()
         # analysis key → FileIR / its composite refs; output key → {path: formatted text}
         self._analyses: dict[str, FileIR] = {}
@@ -308,6 +309,7 @@ class Generator:
         self.close()
         self._tables = None
         self._missing = None
+        self._notes = None
         return not first
 
     # --- the project's cache directory --------------------------------------------------
@@ -371,7 +373,7 @@ class Generator:
 
     def _connect(self) -> None:
         from multica_db_codegen.analyze.catalog import Catalog
-        from multica_db_codegen.analyze.schema import missing_extensions
+        from multica_db_codegen.analyze.schema import missing_extensions, schema_notes
         from multica_db_codegen.analyze.server import (
             KEEP_PER_PROJECT,
             apply_schema_at_once,
@@ -407,22 +409,27 @@ class Generator:
         self._conn = conn
         self._catalog = Catalog(conn)
         self._missing = missing_extensions(conn, chunks)
+        self._notes = schema_notes(conn)
         if self._use_cache:
-            self._disk_analyses[self._notes_key()] = {"notes": list(self._missing)}
+            self._disk_analyses[self._notes_key()] = {
+                "notes": list(self._missing),
+                "warnings": list(self._notes),
+            }
 
     def _notes_key(self) -> str:
         assert self._settings is not None
         return cache.key("schema notes", self._settings.server, self._schema_key)
 
     def _schema_notes(self) -> tuple[str, ...]:
-        """Warnings about the schema (extensions the server lacks), known once connected."""
-        from multica_db_codegen.analyze.analyzer import schema_warnings
-
-        if self._missing is None:
+        """Warnings about the schema (kept with its database), known once connected."""
+        if self._notes is None:
             entry = self._disk_analyses.get(self._notes_key())
-            if isinstance(entry, dict) and isinstance(entry.get("notes"), list):
-                self._missing = [str(n) for n in entry["notes"]]
-        return schema_warnings(self._missing or ())
+            if isinstance(entry, dict):
+                if isinstance(entry.get("notes"), list):
+                    self._missing = [str(n) for n in entry["notes"]]
+                if isinstance(entry.get("warnings"), list):
+                    self._notes = [str(n) for n in entry["warnings"]]
+        return tuple(self._notes or ())
 
     def _catalog_ir(self) -> tuple[tuple[TableIR, ...], tuple[EnumIR, ...]]:
         if self._tables is None:

@@ -193,7 +193,7 @@ def analyze(inputs: Inputs, *, keep_going: bool = False) -> AnalysisIR:
         throwaway_database(server_url(inputs.database_url)) as db_url,
         psycopg.connect(db_url, autocommit=True) as conn,
     ):
-        apply_schema(conn, chunks)
+        notes = apply_schema(conn, chunks)
         missing = missing_extensions(conn, chunks)
         catalog = Catalog(conn)
         files, failed = analyze_parsed(
@@ -214,18 +214,8 @@ def analyze(inputs: Inputs, *, keep_going: bool = False) -> AnalysisIR:
             ),
             tables=tuple(catalog.relations()),
             enums=tuple(catalog.enums()),
-            warnings=schema_warnings(missing),
+            warnings=tuple(notes),
         )
-
-
-def schema_warnings(missing: Sequence[str]) -> tuple[str, ...]:
-    """The warnings about the schema: each extension the analyzer's server lacks."""
-    return tuple(
-        f"schema: CREATE EXTENSION {name} skipped: the analyzer's server does not have "
-        "it (queries using its types fail, its functions' results are typed Any or fail; "
-        "--database-url can point at a server that has it)"
-        for name in missing
-    )
 
 
 def analyze_parsed(

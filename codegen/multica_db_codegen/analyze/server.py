@@ -120,26 +120,28 @@ def _one_transaction_safe(chunks: list[SchemaChunk]) -> bool:
     return True
 
 
-def apply_schema_at_once(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> None:
+def apply_schema_at_once(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> list[str]:
     """``apply_schema``, but every chunk in one multi-statement query when that is safe.
 
     One implicit transaction instead of one per file saves hundreds of round trips
     and commits. If PostgreSQL rejects anything (a statement that cannot run in a
     transaction block, an error in the schema), the transaction rolled back as a
     whole, so the files are applied one by one as usual, which reports any error
-    exactly as before.
+    exactly as before. Returns the schema's warnings.
     """
-    from multica_db_codegen.analyze.schema import apply_schema, without_missing_extensions
+    from multica_db_codegen.analyze.schema import apply_schema, plan_extensions, remember_notes
 
     if chunks and _one_transaction_safe(chunks):
         try:
             conn.execute(b"SET synchronous_commit = off")
-            runnable, _ = without_missing_extensions(conn, chunks)
-            conn.execute("\n;\n".join(c.sql for c in runnable).encode())
-            return
+            plan = plan_extensions(conn, chunks)
+            conn.execute("\n;\n".join(plan.script(c) for c in chunks).encode())
         except psycopg.Error:
             pass
-    apply_schema(conn, chunks)
+        else:
+            remember_notes(conn, plan.notes)
+            return plan.notes
+    return apply_schema(conn, chunks)
 
 
 SCHEMA_DB_PREFIX = "multica_db_schema_"
@@ -159,7 +161,7 @@ def schema_database_name(key: str) -> str:
 def schema_database(
     url: str,
     key: str,
-    build: Callable[[psycopg.Connection[Any]], None],
+    build: Callable[[psycopg.Connection[Any]], object],
     *,
     prune: Sequence[str] = (),
 ) -> str:
@@ -198,7 +200,7 @@ def schema_database(
 def connect_schema_database(
     url: str,
     key: str,
-    build: Callable[[psycopg.Connection[Any]], None],
+    build: Callable[[psycopg.Connection[Any]], object],
     *,
     prune: Sequence[str] = (),
 ) -> psycopg.Connection[Any]:
@@ -227,7 +229,7 @@ def _build_schema_database(
     admin: psycopg.Connection[Any],
     url: str,
     name: str,
-    build: Callable[[psycopg.Connection[Any]], None],
+    build: Callable[[psycopg.Connection[Any]], object],
 ) -> None:
     tmp = f"{BUILD_DB_PREFIX}{secrets.token_hex(6)}"
     if not _take_spare(admin, tmp):
