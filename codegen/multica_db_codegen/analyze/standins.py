@@ -66,6 +66,13 @@ _PGCRYPTO: tuple[tuple[str, str, str], ...] = (
     ("pgp_pub_decrypt_bytea(bytea, bytea, text, text)", "bytea", "SELECT $1"),
     ("pgp_key_id(bytea)", "text", "SELECT substr(encode(sha256($1), 'hex'), 1, 16)"),
     ("armor(bytea)", "text", "SELECT encode($1, 'base64')"),
+    ("armor(bytea, text[], text[])", "text", "SELECT encode($1, 'base64')"),
+    (
+        "pgp_armor_headers(text, OUT key text, OUT value text)",
+        "SETOF record",
+        "SELECT NULL::text, NULL::text WHERE false",
+    ),
+    ("gen_random_uuid()", "uuid", "SELECT pg_catalog.gen_random_uuid()"),
     ("dearmor(text)", "bytea", "SELECT decode($1, 'base64')"),
 )
 
@@ -82,7 +89,7 @@ _UUID_OSSP: tuple[tuple[str, str, str], ...] = (
     (
         "uuid_generate_v5(namespace uuid, name text)",
         "uuid",
-        "SELECT substr(encode(sha1(convert_to($1::text || $2, 'UTF8')), 'hex'), 1, 32)::uuid",
+        "SELECT substr(encode(sha256(convert_to($1::text || $2, 'UTF8')), 'hex'), 1, 32)::uuid",
     ),
 )
 
