@@ -93,6 +93,9 @@ def pieces(
         resume = None
         for piece in _group(text, tokens, stop, comments):
             out.append(piece)
+            if piece.kind == "psql":  # the line's tokens mean nothing: scan again after it
+                resume = piece.end
+                break
             if piece.kind == "statement" and _copy_from_stdin(piece.text(text)):
                 data = _copy_data(text, piece.end, stop)
                 if data is not None:
