@@ -103,7 +103,10 @@ def schema_key(chunks: Iterable[SchemaChunk]) -> str:
     Paths are left out on purpose: the database holds the same schema whichever
     directory (or clone) the files were read from, so all of them share it.
     """
+    from multica_db_codegen.analyze.schema import LOADER
+
     h = cache.Hasher()
+    h.part(LOADER)  # how the SQL is applied (stand-ins, statements forgiven) is in the database
     for c in chunks:
         h.part(c.sql)
     return h.hexdigest()
@@ -409,7 +412,7 @@ class Generator:
         self._conn = conn
         self._catalog = Catalog(conn)
         self._missing = missing_extensions(conn, chunks)
-        self._notes = schema_notes(conn)
+        self._notes = schema_notes(conn, chunks)
         if self._use_cache:
             self._disk_analyses[self._notes_key()] = {
                 "notes": list(self._missing),

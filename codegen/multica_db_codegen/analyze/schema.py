@@ -297,7 +297,17 @@ class _Plan:
     missing: list[str] = field(default_factory=list)  # skipped, without a stand-in
     standins: set[str] = field(default_factory=set)
     replaced: dict[tuple[str, int], str] = field(default_factory=dict)  # (file, start) → sql
-    notes: list[str] = field(default_factory=list)
+    chunks: Sequence[SchemaChunk] = ()
+    order: dict[str, int] = field(default_factory=dict)  # file → its place in the schema
+    found: list[tuple[int, int, str]] = field(default_factory=list)  # (file, offset, warning)
+
+    @property
+    def notes(self) -> list[str]:
+        """The warnings, in the schema's order (file by file, statement by statement)."""
+        return render_notes(self.found, self.chunks)
+
+    def note(self, chunk: SchemaChunk, offset: int, text: str) -> None:
+        self.found.append((self.order.get(chunk.file.path, 0), offset, text))
 
     def script(self, chunk: SchemaChunk) -> str:
         path = chunk.file.path
@@ -314,25 +324,28 @@ class _Plan:
     def extension_unavailable(self, chunk: SchemaChunk, s: SchemaStatement, why: str) -> None:
         assert s.extension is not None
         name = s.extension
-        where = _where(chunk, s.start)
         if has_standin(name):
             self.replaced[(chunk.file.path, s.start)] = standin_sql(name, s.extension_schema)
             if name not in self.standins:
                 self.standins.add(name)
-                self.notes.append(
-                    f"{where}: CREATE EXTENSION {name}: {why}; stand-ins of its functions "
+                self.note(
+                    chunk,
+                    s.start,
+                    f"CREATE EXTENSION {name}: {why}; stand-ins of its functions "
                     "were created instead (queries type as with the extension; their values "
                     "are not the extension's). --database-url can point at a server that "
-                    "has it"
+                    "has it",
                 )
             return
         self.replaced[(chunk.file.path, s.start)] = ""
         if name not in self.missing:
             self.missing.append(name)
-            self.notes.append(
-                f"{where}: CREATE EXTENSION {name} skipped: {why} (queries using its types "
+            self.note(
+                chunk,
+                s.start,
+                f"CREATE EXTENSION {name} skipped: {why} (queries using its types "
                 "fail, its functions' results are typed Any or fail; --database-url can "
-                "point at a server that has it)"
+                "point at a server that has it)",
             )
 
 
@@ -344,7 +357,7 @@ def _where(chunk: SchemaChunk, offset: int) -> str:
 def plan_extensions(conn: psycopg.Connection[Any], chunks: Sequence[SchemaChunk]) -> _Plan:
     """Decide, before anything runs, what each ``CREATE EXTENSION`` the server lacks
     becomes: a stand-in, or nothing."""
-    plan = _Plan()
+    plan = _Plan(chunks=chunks, order={c.file.path: i for i, c in enumerate(chunks)})
     created = extensions_created(chunks)
     if not created:
         return plan
@@ -374,6 +387,8 @@ def missing_extension_hint(missing: Sequence[str]) -> str:
 
 # --- applying ----------------------------------------------------------------------------
 
+#: changes when the same SQL would give another database (the schema's database is reused)
+LOADER = "multica-db schema loader 2"
 #: the database setting that keeps the warnings of the schema it holds
 NOTES_SETTING = "multica_db.schema_notes"
 
@@ -399,30 +414,50 @@ def apply_schema(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> li
             except psycopg.Error:
                 pass  # rolled back as a whole: run it statement by statement
         _apply_statements(conn, chunk, plan)
-    remember_notes(conn, plan.notes)
+    remember_notes(conn, plan.found)
     return plan.notes
 
 
-def remember_notes(conn: psycopg.Connection[Any], notes: Sequence[str]) -> None:
-    """Keep the schema's warnings with its database, for the runs that reuse it."""
-    if not notes:
+def render_notes(found: Iterable[tuple[int, int, str]], chunks: Sequence[SchemaChunk]) -> list[str]:
+    """Warnings as ``file:line: text``, in schema order, from (file's place, offset, text)."""
+    out: list[str] = []
+    for index, offset, text in sorted(found):
+        if 0 <= index < len(chunks):
+            out.append(f"{_where(chunks[index], offset)}: {text}")
+        else:
+            out.append(f"schema: {text}")
+    return out
+
+
+def remember_notes(conn: psycopg.Connection[Any], found: Sequence[tuple[int, int, str]]) -> None:
+    """Keep the schema's warnings with its database, for the runs that reuse it.
+
+    Kept as (file's place, offset, text): a clone elsewhere with the same schema shares
+    the database, and its warnings name its own files.
+    """
+    if not found:
         return
     name = conn.info.dbname.replace('"', '""')
-    value = json.dumps(list(notes)).replace("'", "''")
+    value = json.dumps([list(f) for f in sorted(found)]).replace("'", "''")
     with suppress(psycopg.Error):  # else only the warnings of later runs are lost
         conn.execute(f"ALTER DATABASE \"{name}\" SET {NOTES_SETTING} = '{value}'".encode())
 
 
-def schema_notes(conn: psycopg.Connection[Any]) -> list[str]:
+def schema_notes(conn: psycopg.Connection[Any], chunks: Sequence[SchemaChunk]) -> list[str]:
     """The warnings kept with the schema's database (see :func:`remember_notes`)."""
     row = conn.execute("SELECT current_setting(%s, true)", (NOTES_SETTING,)).fetchone()
     if not row or not row[0]:
         return []
     try:
-        notes = json.loads(str(row[0]))
+        kept = json.loads(str(row[0]))
     except ValueError:
         return []
-    return [str(n) for n in notes] if isinstance(notes, list) else []
+    found = [
+        (int(k[0]), int(k[1]), str(k[2]))
+        for k in (kept if isinstance(kept, list) else [])
+        if isinstance(k, list) and len(k) == 3
+    ]
+    return render_notes(found, chunks)
 
 
 def _apply_statements(conn: psycopg.Connection[Any], chunk: SchemaChunk, plan: _Plan) -> None:
@@ -470,13 +505,12 @@ def _failed(
         return
     why = _forgiven(s, state)
     if why is not None:
-        plan.notes.append(f"{_where(chunk, s.start)}: {message}: statement skipped ({why})")
+        plan.note(chunk, s.start, f"{message}: statement skipped ({why})")
         return
     if plan.missing and state in _MISSING_THING:
         # what needs a skipped extension is skipped too; queries using it say why
-        plan.notes.append(
-            f"{_where(chunk, s.start)}: {message}: statement skipped (it needs "
-            f"{', '.join(plan.missing)})"
+        plan.note(
+            chunk, s.start, f"{message}: statement skipped (it needs {', '.join(plan.missing)})"
         )
         return
     as_written = plan.text_of(chunk, s) == chunk.file.text[s.start : s.end]

@@ -248,7 +248,7 @@ def apply_schema_at_once(conn: psycopg.Connection[Any], chunks: list[SchemaChunk
         except psycopg.Error:
             pass
         else:
-            remember_notes(conn, plan.notes)
+            remember_notes(conn, plan.found)
             return plan.notes
     return apply_schema(conn, chunks)
 
