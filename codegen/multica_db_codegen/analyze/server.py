@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from multica_db_codegen.cache import ENV_URL, user_cache_dir
+from multica_db_codegen.env import analyzer_url, user_cache_dir
 from multica_db_codegen.errors import GenerateError
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ _SYSTEM_BIN = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
 
 def server_url(explicit: str | None = None) -> str:
     """A maintenance-database URL on a server the analyzer may create databases on."""
-    url = explicit or os.environ.get(ENV_URL)
+    url = analyzer_url(explicit)
     if url:
         return url
     return embedded_server_url(embedded_data_dir())
