@@ -116,10 +116,11 @@ def test_schema_error_points_at_file_line_col(tmp_path: Path, scratch: Conn) -> 
 def test_error_inside_a_goose_up_section_keeps_file_positions(
     tmp_path: Path, scratch: Conn
 ) -> None:
-    _write(tmp_path, {"g.sql": "-- +goose Up\nCREATE TABLE t (id int);\nSELECT nope FROM t;\n"})
+    text = "-- +goose Up\nCREATE TABLE t (id int);\nCREATE VIEW v AS SELECT nope FROM t;\n"
+    _write(tmp_path, {"g.sql": text})
     with pytest.raises(GenerateError) as err:
         apply_schema(scratch, load_schema([tmp_path / "g.sql"]))
-    assert f"{tmp_path / 'g.sql'}:3:8:" in str(err.value)
+    assert f"{tmp_path / 'g.sql'}:3:25:" in str(err.value)
 
 
 def test_missing_extension_is_skipped_and_named_by_what_needs_it(
@@ -156,12 +157,12 @@ def test_error_in_a_concurrently_file_points_into_the_statement(
         {
             "c.sql": "CREATE TABLE c (id int);\n"
             "CREATE INDEX CONCURRENTLY c_id ON c (id);\n"
-            "  SELECT missing FROM c;\n"
+            "  CREATE VIEW cv AS SELECT missing FROM c;\n"
         },
     )
     with pytest.raises(GenerateError) as err:
         apply_schema(scratch, load_schema([tmp_path / "c.sql"]))
-    assert f"{tmp_path / 'c.sql'}:3:10:" in str(err.value)
+    assert f"{tmp_path / 'c.sql'}:3:28:" in str(err.value)
 
 
 def test_failing_do_block_is_located(tmp_path: Path, scratch: Conn) -> None:
@@ -350,3 +351,57 @@ def test_markers_inside_strings_and_bodies_are_not_markers(tmp_path: Path, scrat
     apply_schema(scratch, load_schema([tmp_path / "g"]))
     assert scratch.execute("SELECT v FROM m").fetchall() == [("\n-- +goose Down\n",)]
     assert scratch.execute("SELECT f()").fetchone() == ("x",)
+
+
+def test_a_newer_pg_dumps_settings_are_skipped_with_a_warning(
+    tmp_path: Path, scratch: Conn
+) -> None:
+    _write(
+        tmp_path, {"schema.sql": "SET no_such_setting_anywhere = 0;\nCREATE TABLE t (id int);\n"}
+    )
+    notes = apply_schema(scratch, load_schema([tmp_path / "schema.sql"]))
+    assert len(notes) == 1 and notes[0].startswith(f"{tmp_path / 'schema.sql'}:1: ")
+    assert "no_such_setting_anywhere" in notes[0]
+    assert scratch.execute("SELECT to_regclass('t') IS NOT NULL").fetchone() == (True,)
+
+
+# Migrations written for SQLite and PostgreSQL at once, data migrations calling SQLite
+# functions, a trigger on a function a later migration renamed: sqlc reads none of it.
+TWO_ENGINES = {
+    "m/001_invoices.up.sql": (
+        "CREATE TABLE invoices (\n"
+        "    id INTEGER PRIMARY KEY,\n"
+        "    hash BLOB NOT NULL UNIQUE,\n"
+        "    settled DATETIME\n"
+        ");\n"
+    ),
+    "m/002_backfill.up.sql": (
+        "INSERT INTO invoices (id, hash) SELECT 1, unhex(replace('00-11', '-', ''));\n"
+        "CREATE TRIGGER touch BEFORE UPDATE ON invoices\n"
+        "    FOR EACH ROW EXECUTE FUNCTION no_such_function();\n"
+        "CREATE INDEX invoices_settled ON invoices (settled);\n"
+    ),
+}
+
+
+def test_statements_sqlc_does_not_read_are_left_out_when_they_fail(
+    tmp_path: Path, scratch: Conn
+) -> None:
+    _write(tmp_path, TWO_ENGINES)
+    notes = apply_schema(scratch, load_schema([tmp_path / "m"]))
+    first, second = tmp_path / "m" / "001_invoices.up.sql", tmp_path / "m" / "002_backfill.up.sql"
+    where = [n.split(": ", 1)[0] for n in notes]
+    assert where == [f"{first}:1", f"{first}:1", f"{second}:1", f"{second}:2"]
+    assert {'type "blob"' in n and "bytea" in n for n in notes[:2]} == {True, False}
+    assert "unhex" in notes[2] and "data" in notes[2]
+    assert "no_such_function" in notes[3] and "trigger" in notes[3]
+    cols = scratch.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = 'invoices'::regclass AND attnum > 0 ORDER BY attnum"
+    ).fetchall()
+    assert cols == [("id", "integer"), ("hash", "blob"), ("settled", "datetime")]
+    base = scratch.execute("SELECT typbasetype::regtype::text FROM pg_type WHERE typname = 'blob'")
+    assert base.fetchone() == ("bytea",)
+    assert scratch.execute("SELECT to_regclass('invoices_settled') IS NOT NULL").fetchone() == (
+        True,
+    )

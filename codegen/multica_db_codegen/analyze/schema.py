@@ -503,7 +503,20 @@ def _failed(
             except psycopg.Error as inner:
                 raise _located(inner, chunk, s.start, plan.missing, positioned=False) from None
         return
-    why = _forgiven(s, state)
+    node = parse_one(chunk.file.text[s.start : s.end])
+    if state == "42704" and node is not None and _stand_in_types(conn, chunk, s, node, plan):
+        guarded = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        if guarded:
+            conn.execute(b"SAVEPOINT multica_db_again")
+        try:  # the statement again, as written, now that its types exist
+            conn.execute(chunk.file.text[s.start : s.end].encode())
+            return
+        except psycopg.Error as again:
+            if guarded:
+                conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_again")
+            exc, state = again, again.diag.sqlstate or ""
+            message = again.diag.message_primary or str(again)
+    why = _forgiven(s, state, node)
     if why is not None:
         plan.note(chunk, s.start, f"{message}: statement skipped ({why})")
         return
@@ -523,19 +536,103 @@ _EXTENSION_UNAVAILABLE = {"0A000", "58P01", "42501", "22023"}
 _MISSING_THING = {"42883", "42704", "42P01", "42703", "3F000"}
 
 
-def _forgiven(s: SchemaStatement, state: str) -> str | None:
+#: statements that define nothing a query can see: sqlc reads none of them, so one that
+#: fails (SQLite functions in a data migration, a trigger on a function that was renamed)
+#: is left out with a warning. A DO block or a procedure call may create anything: theirs
+#: stay errors.
+_DEFINES_NOTHING = {
+    "InsertStmt": "data",
+    "UpdateStmt": "data",
+    "DeleteStmt": "data",
+    "MergeStmt": "data",
+    "TruncateStmt": "data",
+    "CopyStmt": "data",
+    "SelectStmt": "a query",
+    "CreateTrigStmt": "a trigger",
+    "CreateEventTrigStmt": "an event trigger",
+    "AlterEventTrigStmt": "an event trigger",
+    "CreatePolicyStmt": "a row security policy",
+    "AlterPolicyStmt": "a row security policy",
+    "ReindexStmt": "an index",
+    "ClusterStmt": "maintenance",
+    "RefreshMatViewStmt": "data",
+    "CreateStatsStmt": "statistics",
+    "AlterStatsStmt": "statistics",
+    "CommentStmt": "a comment",
+    "NotifyStmt": "a notification",
+    "ListenStmt": "a notification",
+    "LockStmt": "a lock",
+    "DiscardStmt": "a session reset",
+}
+
+
+def _forgiven(s: SchemaStatement, state: str, node: Any | None) -> str | None:
     """Why a failure does not matter to a catalog-only reader like sqlc, or None."""
-    if s.kind == "CreateSchemaStmt" and state == "42P06":
+    kind = s.kind or (type(node).__name__ if node is not None else "")
+    if kind == "CreateSchemaStmt" and state == "42P06":
         return "the schema already exists in a new database"
-    if s.kind == "CreateExtensionStmt" and state == "42710":
+    if kind == "CreateExtensionStmt" and state == "42710":
         return "the extension is already installed"
-    if s.kind in ("VariableSetStmt", "VariableShowStmt") or s.sets:
+    if kind in ("VariableSetStmt", "VariableShowStmt") or s.sets:
         return "a setting this server does not take"
-    if s.kind == "CommentStmt" and state in ("42501", "42704"):
-        return "a comment"
-    if state == "42501" and s.kind in ("CreateEventTrigStmt", "AlterEventTrigStmt"):
-        return "an event trigger needs a superuser"
+    if kind == "SelectStmt" and node is not None and node.intoClause is not None:
+        return None  # SELECT … INTO creates a table
+    if kind == "IndexStmt" and state in ("42704", "42883"):
+        # an operator class or access method of an extension the server lacks
+        return "an index: it defines nothing queries see, and sqlc reads none"
+    what = _DEFINES_NOTHING.get(kind)
+    if what is not None:
+        return f"{what}: it defines nothing queries see, and sqlc reads none"
     return None
+
+
+#: type names of SQLite (migrations written for both engines) → what PostgreSQL calls them
+SQLITE_TYPES = {
+    "blob": "bytea",
+    "datetime": "timestamp",
+    "tinyint": "smallint",
+    "mediumint": "integer",
+    "nvarchar": "text",
+    "nchar": "text",
+    "clob": "text",
+    "double": "double precision",
+}
+
+
+def _stand_in_types(
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, node: Any, plan: _Plan
+) -> bool:
+    """Create a domain for each SQLite type name the statement uses that the database
+    lacks (``BLOB`` → ``bytea``); True when one was created. Decided from the parse
+    tree's type names, each looked up in the catalog."""
+    from pglast import ast
+
+    from multica_db_codegen.parse.params import tree_nodes
+
+    made = False
+    for n in tree_nodes(node):
+        names = n.names or () if isinstance(n, ast.TypeName) else ()
+        if len(names) != 1 or n.typmods:
+            continue
+        name = str(names[0].sval)
+        base = SQLITE_TYPES.get(name)
+        if base is None:
+            continue
+        found = conn.execute("SELECT to_regtype(%s) IS NOT NULL", (f'"{name}"',)).fetchone()
+        if found and found[0]:
+            continue
+        try:
+            conn.execute(f'CREATE DOMAIN "{name}" AS {base}'.encode())
+        except psycopg.Error:
+            return False
+        plan.note(
+            chunk,
+            s.start,
+            f'type "{name}" does not exist in PostgreSQL: SQLite\'s name; a domain over '
+            f"{base} stands in for it",
+        )
+        made = True
+    return made
 
 
 def _located(
