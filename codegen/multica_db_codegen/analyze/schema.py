@@ -461,27 +461,39 @@ def schema_notes(conn: psycopg.Connection[Any], chunks: Sequence[SchemaChunk]) -
 
 
 def _apply_statements(conn: psycopg.Connection[Any], chunk: SchemaChunk, plan: _Plan) -> None:
+    """Run a chunk that failed as a whole one statement at a time: the failing ones are
+    judged (:func:`_failed`), the others run.
+
+    One round trip per statement: batching them was measured and lost, because a
+    batch that fails is rolled back and its statements run again, and on a local
+    server running the DDL costs more than the round trip.
+    """
     for s in chunk.runnable():
         sql = plan.text_of(chunk, s)
-        if sql is None:
-            continue
-        guarded = (
-            conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-            and s.kind != "TransactionStmt"
-        )
-        if guarded:  # inside the file's own transaction: a forgiven error must not end it
-            conn.execute(b"SAVEPOINT multica_db_statement")
-        try:
-            conn.execute(sql.encode())
-        except psycopg.Error as exc:
-            if guarded:
-                conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_statement")
-            _failed(conn, chunk, s, exc, plan)
-            continue
-        if guarded:
-            conn.execute(b"RELEASE SAVEPOINT multica_db_statement")
+        if sql is not None:
+            _apply_one(conn, chunk, s, sql, plan)
     if chunk.resets:
         conn.execute(_RESET.encode())
+
+
+def _apply_one(
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, sql: str, plan: _Plan
+) -> None:
+    guarded = (
+        conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        and s.kind != "TransactionStmt"
+    )
+    if guarded:  # inside the file's own transaction: a forgiven error must not end it
+        conn.execute(b"SAVEPOINT multica_db_statement")
+    try:
+        conn.execute(sql.encode())
+    except psycopg.Error as exc:
+        if guarded:
+            conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_statement")
+        _failed(conn, chunk, s, exc, plan)
+        return
+    if guarded:
+        conn.execute(b"RELEASE SAVEPOINT multica_db_statement")
 
 
 def _failed(
