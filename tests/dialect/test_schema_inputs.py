@@ -254,6 +254,10 @@ SET default_tablespace = '';
 
 SET default_table_access_method = heap;
 
+--
+-- Name: authors; Type: TABLE; Schema: public; Owner: someone_else
+--
+
 CREATE TABLE public.authors (
     id bigint NOT NULL,
     name text NOT NULL,
@@ -405,3 +409,17 @@ def test_statements_sqlc_does_not_read_are_left_out_when_they_fail(
     assert scratch.execute("SELECT to_regclass('invoices_settled') IS NOT NULL").fetchone() == (
         True,
     )
+
+
+def test_a_file_that_is_schema_and_queries_runs_only_its_schema(
+    tmp_path: Path, scratch: Conn
+) -> None:
+    text = (
+        "CREATE TABLE a (id int PRIMARY KEY);\n\n"
+        "-- name: GetA :one\nSELECT * FROM a WHERE id = $1;\n\n"
+        "/* name: DeleteA :exec */\nDELETE FROM a WHERE id = $1;\n"
+    )
+    _write(tmp_path, {"both.sql": text})
+    (chunk,) = load_schema([tmp_path / "both.sql"])
+    assert [s.skip for s in chunk.statements] == [None, "a query", "a query"]
+    assert apply_schema(scratch, [chunk]) == []

@@ -43,8 +43,9 @@ from multica_db_codegen.analyze.script import Piece, parse_one
 from multica_db_codegen.analyze.standins import has_standin, standin_sql
 from multica_db_codegen.errors import GenerateError, Location, SourceFile
 
-# a sqlc query annotation (one comment token's text): the statement under it is a query
-_ANNOTATION_RE = re.compile(r"^(?:--|/\*)\s*name:", re.IGNORECASE)
+# a sqlc query annotation (one comment token's text): the statement under it is a query.
+# Lower case, as sqlc reads it: pg_dump's "-- Name: t; Type: TABLE" is not one.
+_ANNOTATION_RE = re.compile(r"^(?:--|/\*)\s*name:\s*\S+\s+:\S+")
 
 #: parse-tree node types of statements that cannot change what a query sees, and
 #: need what a throwaway database may lack (a role) or reach beyond it (a database)
