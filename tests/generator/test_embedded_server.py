@@ -114,3 +114,36 @@ def test_a_data_directory_that_cannot_start_is_an_error_not_a_traceback(
     said = str(err.value)
     assert "the embedded PostgreSQL server did not start" in said
     assert "--database-url" in said
+
+
+def test_the_pgvector_stand_in_matches_pgvector(embedded: str) -> None:
+    """The embedded server has pgvector: every stand-in has its exact signature there."""
+    from multica_db_codegen.analyze.standins import standin_sql
+
+    signatures = (
+        "SELECT p.proname, replace(pg_get_function_identity_arguments(p.oid), %s, 'S'), "
+        "replace(format_type(p.prorettype, NULL), %s, 'S') "
+        "FROM pg_proc p WHERE p.pronamespace = %s::regnamespace"
+    )
+    operators = (
+        "SELECT oprname, replace(format_type(oprleft, NULL), %s, 'S'), "
+        "replace(format_type(oprresult, NULL), %s, 'S') "
+        "FROM pg_operator WHERE oprnamespace = %s::regnamespace"
+    )
+    with (
+        fresh_database(embedded, prefix="multica_embedded") as url,
+        psycopg.connect(url, autocommit=True) as conn,
+    ):
+        conn.execute(b"CREATE SCHEMA real_ext; CREATE SCHEMA stand_in")
+        conn.execute(b"CREATE EXTENSION vector WITH SCHEMA real_ext")
+        conn.execute(standin_sql("vector", "stand_in").encode())
+        found = {}
+        for schema in ("real_ext", "stand_in"):
+            args = (f"{schema}.", f"{schema}.", schema)
+            found[schema] = (
+                set(conn.execute(signatures, args).fetchall()),
+                set(conn.execute(operators, args).fetchall()),
+            )
+    (real_fns, real_ops), (stand_fns, stand_ops) = found["real_ext"], found["stand_in"]
+    assert stand_fns - real_fns == set()
+    assert stand_ops - real_ops == set()

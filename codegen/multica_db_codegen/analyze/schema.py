@@ -297,18 +297,20 @@ class _Plan:
 
     missing: list[str] = field(default_factory=list)  # skipped, without a stand-in
     standins: set[str] = field(default_factory=set)
+    failed_standins: set[str] = field(default_factory=set)
     replaced: dict[tuple[str, int], str] = field(default_factory=dict)  # (file, start) → sql
     chunks: Sequence[SchemaChunk] = ()
     order: dict[str, int] = field(default_factory=dict)  # file → its place in the schema
-    found: list[tuple[int, int, str]] = field(default_factory=list)  # (file, offset, warning)
+    # (file's place, offset, warning, the extension a stand-in note is about, else "")
+    found: list[tuple[int, int, str, str]] = field(default_factory=list)
 
     @property
     def notes(self) -> list[str]:
         """The warnings, in the schema's order (file by file, statement by statement)."""
-        return render_notes(self.found, self.chunks)
+        return render_notes([f[:3] for f in self.found], self.chunks)
 
-    def note(self, chunk: SchemaChunk, offset: int, text: str) -> None:
-        self.found.append((self.order.get(chunk.file.path, 0), offset, text))
+    def note(self, chunk: SchemaChunk, offset: int, text: str, standin: str = "") -> None:
+        self.found.append((self.order.get(chunk.file.path, 0), offset, text, standin))
 
     def script(self, chunk: SchemaChunk) -> str:
         path = chunk.file.path
@@ -325,7 +327,7 @@ class _Plan:
     def extension_unavailable(self, chunk: SchemaChunk, s: SchemaStatement, why: str) -> None:
         assert s.extension is not None
         name = s.extension
-        if has_standin(name):
+        if has_standin(name) and name not in self.failed_standins:
             self.replaced[(chunk.file.path, s.start)] = standin_sql(name, s.extension_schema)
             if name not in self.standins:
                 self.standins.add(name)
@@ -336,9 +338,13 @@ class _Plan:
                     "were created instead (queries type as with the extension; their values "
                     "are not the extension's). --database-url can point at a server that "
                     "has it",
+                    standin=name,
                 )
             return
         self.replaced[(chunk.file.path, s.start)] = ""
+        if name in self.standins:  # its stand-in failed: no longer "created instead"
+            self.standins.discard(name)
+            self.found = [f for f in self.found if f[3] != name]
         if name not in self.missing:
             self.missing.append(name)
             self.note(
@@ -415,7 +421,7 @@ def apply_schema(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> li
             except psycopg.Error:
                 pass  # rolled back as a whole: run it statement by statement
         _apply_statements(conn, chunk, plan)
-    remember_notes(conn, plan.found)
+    remember_notes(conn, [f[:3] for f in plan.found])
     return plan.notes
 
 
@@ -507,15 +513,18 @@ def _failed(
     """Forgive ``exc`` with a warning when sqlc would not care, else raise it located."""
     state = exc.diag.sqlstate or ""
     message = exc.diag.message_primary or str(exc)
-    if s.extension is not None and state in _EXTENSION_UNAVAILABLE:
-        plan.extension_unavailable(chunk, s, message)
-        sql = plan.text_of(chunk, s)
-        if sql is not None:
-            try:
-                conn.execute(sql.encode())
-            except psycopg.Error as inner:
-                raise _located(inner, chunk, s.start, plan.missing, positioned=False) from None
-        return
+    if s.extension is not None:
+        standin = plan.replaced.get((chunk.file.path, s.start))
+        if standin:  # the stand-in itself failed (a base type needs a superuser)
+            plan.failed_standins.add(s.extension)
+            plan.extension_unavailable(chunk, s, f"its stand-in could not be created: {message}")
+            return
+        if state in _EXTENSION_UNAVAILABLE:
+            plan.extension_unavailable(chunk, s, message)
+            sql = plan.text_of(chunk, s)
+            if sql is not None:
+                _apply_one(conn, chunk, s, sql, plan)
+            return
     node = parse_one(chunk.file.text[s.start : s.end])
     if state == "42704" and node is not None and _stand_in_types(conn, chunk, s, node, plan):
         guarded = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS

@@ -248,7 +248,7 @@ def apply_schema_at_once(conn: psycopg.Connection[Any], chunks: list[SchemaChunk
         except psycopg.Error:
             pass
         else:
-            remember_notes(conn, plan.found)
+            remember_notes(conn, [f[:3] for f in plan.found])
             return plan.notes
     return apply_schema(conn, chunks)
 

@@ -93,10 +93,77 @@ _UUID_OSSP: tuple[tuple[str, str, str], ...] = (
     ),
 )
 
+
+def _vector_type(t: str) -> tuple[str, ...]:
+    """pgvector's type ``t`` as a base type over PostgreSQL's own I/O functions: values
+    are kept as text, ``t(n)`` keeps ``n`` as its type modifier (bit's ``bittypmodin``
+    stores it as written, as pgvector's does). Needs a superuser, like pgvector."""
+    return (
+        f"CREATE TYPE {{s}}.{t}",
+        f"CREATE FUNCTION {{s}}.{t}_in(cstring, oid, integer) RETURNS {{s}}.{t} "
+        "LANGUAGE internal IMMUTABLE STRICT AS 'textin'",
+        f"CREATE FUNCTION {{s}}.{t}_out({{s}}.{t}) RETURNS cstring "
+        "LANGUAGE internal IMMUTABLE STRICT AS 'textout'",
+        f"CREATE FUNCTION {{s}}.{t}_typmod_in(cstring[]) RETURNS integer "
+        "LANGUAGE internal IMMUTABLE STRICT AS 'bittypmodin'",
+        f"CREATE TYPE {{s}}.{t} (INPUT = {{s}}.{t}_in, OUTPUT = {{s}}.{t}_out, "
+        f"TYPMOD_IN = {{s}}.{t}_typmod_in, INTERNALLENGTH = VARIABLE, STORAGE = extended)",
+        f"CREATE CAST (real[] AS {{s}}.{t}) WITH INOUT AS ASSIGNMENT",
+        f"CREATE CAST ({{s}}.{t} AS real[]) WITH INOUT AS ASSIGNMENT",
+    )
+
+
+def _vector_functions(t: str, norm: str) -> tuple[tuple[str, str, str], ...]:
+    pair = f"{{s}}.{t}, {{s}}.{t}"
+    zero = "SELECT 0::double precision"
+    return (
+        (f"l2_distance({pair})", "double precision", zero),
+        (f"inner_product({pair})", "double precision", zero),
+        (f"cosine_distance({pair})", "double precision", zero),
+        (f"l1_distance({pair})", "double precision", zero),
+        (f"{t}_negative_inner_product({pair})", "double precision", zero),
+        (f"{norm}({{s}}.{t})", "double precision", zero),
+        (f"l2_normalize({{s}}.{t})", f"{{s}}.{t}", "SELECT $1"),
+    )
+
+
+def _vector_operators(t: str) -> tuple[str, ...]:
+    return tuple(
+        f"CREATE OPERATOR {{s}}.{op} (LEFTARG = {{s}}.{t}, RIGHTARG = {{s}}.{t}, "
+        f"FUNCTION = {{s}}.{fn})"
+        for op, fn in (
+            ("<->", "l2_distance"),
+            ("<#>", f"{t}_negative_inner_product"),
+            ("<=>", "cosine_distance"),
+            ("<+>", "l1_distance"),
+        )
+    )
+
+
+#: pgvector: its types, their distance functions and operators
+_VECTOR_TYPES = tuple(sql for t in ("vector", "halfvec", "sparsevec") for sql in _vector_type(t))
+_VECTOR: tuple[tuple[str, str, str], ...] = (
+    *_vector_functions("vector", "vector_norm"),
+    ("vector_dims({s}.vector)", "integer", "SELECT 0"),
+    ("subvector({s}.vector, integer, integer)", "{s}.vector", "SELECT $1"),
+    *_vector_functions("halfvec", "l2_norm"),
+    ("vector_dims({s}.halfvec)", "integer", "SELECT 0"),
+    *_vector_functions("sparsevec", "l2_norm"),
+)
+_VECTOR_OPERATORS = tuple(
+    sql for t in ("vector", "halfvec", "sparsevec") for sql in _vector_operators(t)
+)
+
 STANDINS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "pgcrypto": _PGCRYPTO,
     "uuid-ossp": _UUID_OSSP,
+    "vector": _VECTOR,
 }
+#: what a stand-in creates before its functions (types), and after them (operators)
+_BEFORE: dict[str, tuple[str, ...]] = {"vector": _VECTOR_TYPES}
+_AFTER: dict[str, tuple[str, ...]] = {"vector": _VECTOR_OPERATORS}
+#: a type whose existence says the stand-in was created (CREATE EXTENSION IF NOT EXISTS twice)
+_DONE: dict[str, str] = {"vector": "vector"}
 
 
 def has_standin(extension: str) -> bool:
@@ -104,23 +171,39 @@ def has_standin(extension: str) -> bool:
 
 
 def standin_sql(extension: str, schema: str | None) -> str:
-    """One ``DO`` block creating ``extension``'s stand-in functions in ``schema``, or
-    where ``CREATE EXTENSION`` would put them without one: the first existing schema
-    of the search path (decided when it runs, as the extension would)."""
+    """One ``DO`` block creating ``extension``'s stand-ins in ``schema``, or where
+    ``CREATE EXTENSION`` would put them without one: the first existing schema of the
+    search path (decided when it runs, as the extension would)."""
     target = _quote(schema) if schema is not None else "current_schema()"
     lines = [
         f"DO $multica_db_standin$ DECLARE s text := {target}; BEGIN",
         "IF s IS NULL THEN RAISE invalid_schema_name USING MESSAGE = "
         "'no schema has been selected to create in'; END IF;",
     ]
+    done = _DONE.get(extension)
+    if done is not None:
+        lines.append(
+            f"IF to_regtype(quote_ident(s) || {_quote('.' + done)}) IS NOT NULL THEN RETURN; "
+            "END IF;"
+        )
+    lines += [_execute(sql) for sql in _BEFORE.get(extension, ())]
     for name, result, body in STANDINS[extension]:
         lines.append(
-            "EXECUTE format('CREATE OR REPLACE FUNCTION %I.%s RETURNS %s LANGUAGE sql "
-            f"VOLATILE AS %L', s, {_quote(name)}, {_quote(result)}, "
-            f"replace({_quote(body)}, '{{s}}', quote_ident(s)));"
+            "EXECUTE format('CREATE OR REPLACE FUNCTION %s RETURNS %s LANGUAGE sql "
+            f"VOLATILE AS %L', {_placed('{s}.' + name)}, {_placed(result)}, {_placed(body)});"
         )
+    lines += [_execute(sql) for sql in _AFTER.get(extension, ())]
     lines.append("END $multica_db_standin$;")
     return "\n".join(lines)
+
+
+def _placed(text: str) -> str:
+    """A SQL expression: ``text`` with ``{s}`` replaced by the quoted schema ``s``."""
+    return f"replace({_quote(text)}, '{{s}}', quote_ident(s))"
+
+
+def _execute(sql: str) -> str:
+    return f"EXECUTE {_placed(sql)};"
 
 
 def _quote(text: str) -> str:
