@@ -298,8 +298,11 @@ def schema_database(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
             ).fetchone()
             if found:
-                _stamp(admin, name)
-            else:
+                try:
+                    _stamp(admin, name)
+                except psycopg.errors.InvalidCatalogName:  # pruned by another run meanwhile
+                    found = None
+            if not found:
                 _build_schema_database(admin, url, name, build)
     except psycopg.Error as exc:
         raise GenerateError(f"cannot create the analyzer's database on {url!r}: {exc}") from exc
