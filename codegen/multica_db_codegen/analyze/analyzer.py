@@ -38,6 +38,7 @@ from multica_db_codegen.analyze.missing_functions import (
     Stub,
     describe_stubbed,
     missing_function,
+    typed,
 )
 from multica_db_codegen.analyze.missing_functions import strict as strict_functions
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
@@ -524,6 +525,7 @@ def _redescribe(
             cast.append(int(m.group(1)))
             _cast_parameter(spec, int(m.group(1)))
         elif stub is not None and stubs is not None and not strict_functions():
+            stub = typed(conn, spec.sql, stub, stubs)
             # where it is in the file: casting a parameter later moves the SQL sent
             stubs.append(dataclasses.replace(stub, offset=spec.original_offset(stub.offset)))
         else:
@@ -537,10 +539,15 @@ def _redescribe(
 def _stub_warning(spec: QuerySpec, stub: Stub) -> str:
     """Where the missing function is called, and what that means for the result."""
     line, col = spec.location.file.line_col(stub.offset)
+    typed_as = (
+        "its result is typed Any"
+        if stub.returns is None
+        else f"its result is taken as {stub.returns}, as its place in the query requires"
+    )
     return (
         f"{spec.location.file.path}:{line}:{col}: function {stub.signature} is not in the "
-        "schema (sqlc accepts it): its result is typed Any; add the function to the "
-        "schema to get its real type"
+        f"schema (sqlc accepts it): {typed_as}; add the function to the schema to get its "
+        "real type"
     )
 
 
