@@ -41,7 +41,7 @@ from multica_db_codegen.analyze.missing_functions import (
     typed,
 )
 from multica_db_codegen.analyze.missing_functions import strict as strict_functions
-from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
+from multica_db_codegen.analyze.nullability import ColumnFacts, always_one_row, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
     apply_schema,
@@ -56,6 +56,8 @@ from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
 from multica_db_codegen.parse.params import python_safe, tree_nodes
 from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
 
+#: What PostgreSQL names a column nothing names: its "?" is no nullability mark.
+_UNNAMED = "?column?"
 _FORCE_RE = re.compile(r"^(?P<name>.*[^!?])(?P<mark>[!?])$")
 
 
@@ -414,7 +416,7 @@ def analyze_query(
     for c, fact, nullable in zip(described.columns, facts, nullable_flags, strict=True):
         name = c.name
         m = _FORCE_RE.match(name)
-        if m is not None:
+        if m is not None and name != _UNNAMED:
             name = m.group("name")
             nullable = m.group("mark") == "?"
         attr: Attribute | None = fact.attribute
@@ -460,7 +462,7 @@ def analyze_query(
         params=tuple(params),
         columns=tuple(columns),
         table_model=_table_model(catalog, described, columns),
-        row_guaranteed=_row_guaranteed(spec),
+        row_guaranteed=_row_guaranteed(spec) or always_one_row(spec.tree, catalog),
         warnings=tuple(warnings),
         embeds=tuple(_embeds(catalog, spec, described, columns)),
         copy=_copy_ir(spec),

@@ -71,3 +71,21 @@ def analyze_columns(
         if os.environ.get(STRICT_ENV):
             raise
         return None
+
+
+def always_one_row(tree: Any, catalog: Catalog) -> bool:
+    """The statement returns exactly one row, whatever the data (so ``:one`` never gives None).
+
+    A SELECT without FROM, WHERE, set-returning function or limit below one
+    (``SELECT EXISTS (…)``, ``SELECT $1::int``), and an ungrouped aggregate without
+    HAVING (``SELECT count(*) FROM t WHERE …``, ``SELECT COALESCE(max(x), 0) FROM t``):
+    the engine's own rule for scalar subqueries, applied to the statement itself.
+    """
+    engine = Engine(nullability_catalog(catalog), None)
+    try:
+        engine.statement(tree, None)
+    except Exception:  # a shape the engine does not know: no promise
+        if os.environ.get(STRICT_ENV):
+            raise
+        return False
+    return engine.one_row_selects.get(id(tree), False)
