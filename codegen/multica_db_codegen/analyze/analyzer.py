@@ -33,6 +33,7 @@ from multica_db_codegen.analyze.ir import (
     FileIR,
     ParamIR,
     QueryIR,
+    TypeRef,
 )
 from multica_db_codegen.analyze.missing_functions import (
     Stub,
@@ -55,6 +56,7 @@ from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
 from multica_db_codegen.parse.params import python_safe, tree_nodes
 from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
+from multica_db_codegen.render.typemap import text_form_only
 
 #: What PostgreSQL names a column nothing names: its "?" is no nullability mark.
 _UNNAMED = "?column?"
@@ -438,6 +440,7 @@ def analyze_query(
         for n in cast
     ]
     warnings += [_stub_warning(spec, stub) for stub in stubs]
+    warnings += _text_form_warnings([p.type for p in params] + [c.type for c in columns])
     cmd = spec.command
     if spec.command.returns_rows and not columns:
         cmd = Command.EXEC  # :one/:many on a statement without columns (see above)
@@ -536,6 +539,17 @@ def _redescribe(
             return describe_stubbed(conn, spec.sql, stubs or ())
         except DescribeError as again:
             exc = again
+
+
+def _text_form_warnings(types: list[TypeRef]) -> list[str]:
+    """One warning per type the generated code can only give as its text form."""
+    names = sorted({name for t in types for name in text_form_only(t)})
+    return [
+        f"PostgreSQL type {name} has no Python type of its own: its values are its text "
+        "form (str); to choose one, add [[tool.multica-db.overrides]] "
+        f'db_type = "{name}" python_type = "module.Type"'
+        for name in names
+    ]
 
 
 def _stub_warning(spec: QuerySpec, stub: Stub) -> str:
