@@ -135,8 +135,12 @@ def test_sqlc_slice_becomes_any_of_an_array() -> None:
     )
     assert q.sql == "SELECT id FROM t\nWHERE id = ANY($2) AND kind <> ALL($3) AND x = $1"
     assert [(p.number, p.name) for p in q.params] == [(1, "x"), (2, "ids"), (3, "kinds")]
-    with pytest.raises(GenerateErrors, match="must be the whole list of an IN"):
-        parse_query_file("q.sql", "-- name: Q :one\nSELECT sqlc.slice(ids);\n")
+    # elsewhere it is a parameter like sqlc.arg, typed (an array) where it stands
+    [q] = parse_query_file(
+        "q.sql", "-- name: Q :many\nSELECT id FROM t WHERE id = ANY(sqlc.slice(ids)::bigint[]);\n"
+    )
+    assert q.sql == "SELECT id FROM t WHERE id = ANY($1::bigint[])"
+    assert [(p.number, p.name) for p in q.params] == [(1, "ids")]
 
 
 def test_slash_star_annotation_as_sqlc_reads_it() -> None:

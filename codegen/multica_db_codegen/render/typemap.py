@@ -376,8 +376,11 @@ class TypeMapper:
         if t.name == "hstore":
             return self._runtime("parse_hstore")
         if t.oid >= FIRST_USER_OID:
-            if self.map(t).annotation in _TEXTUAL:
+            mapped = self.map(t)
+            if mapped.annotation in _TEXTUAL:
                 return None
+            if mapped.loader is not None:  # an override: it takes the text form too
+                return mapped.loader
             raise _unsupported(t)
         if self.map(t).annotation in _TEXTUAL:
             return None
