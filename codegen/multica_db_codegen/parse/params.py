@@ -186,9 +186,10 @@ def _slice_in_lists(sql: str) -> dict[int, tuple[int, int, bool]]:
     except pglast.parser.ParseError:
         return {}
     out: dict[int, tuple[int, int, bool]] = {}
-    for node in tree_nodes(stmts):
-        if not (isinstance(node, ast.A_Expr) and node.kind == A_Expr_Kind.AEXPR_IN):
+    for found in tree_nodes(stmts):
+        if not (isinstance(found, ast.A_Expr) and found.kind == A_Expr_Kind.AEXPR_IN):
             continue
+        node: Any = found  # pglast's attributes are typed Optional
         items = node.rexpr if isinstance(node.rexpr, tuple) else ()
         if len(items) != 1 or not _is_slice(items[0]) or node.rexpr_list_end is None:
             continue
@@ -200,7 +201,7 @@ def _slice_in_lists(sql: str) -> dict[int, tuple[int, int, bool]]:
 def _is_slice(node: Any) -> bool:
     if not isinstance(node, ast.FuncCall) or len(node.funcname or ()) != 2:
         return False
-    schema, fn = (str(getattr(n, "sval", "")).lower() for n in node.funcname)
+    schema, fn = (str(getattr(n, "sval", "")).lower() for n in node.funcname or ())
     return schema == "sqlc" and fn == "slice"
 
 
