@@ -94,7 +94,9 @@ CONTEXTS = [
     Context("SELECT COALESCE({call}, 0) AS c FROM t", "integer", "$1", deduced="integer"),
     Context("SELECT id FROM t WHERE name LIKE {call}", "text", "'%'", deduced="text"),
     Context("SELECT id FROM t WHERE x IN ({call}, 3)", "integer", "$1", deduced="integer"),
-    Context("SELECT x FROM t GROUP BY x HAVING {call}", "boolean", "$1 > 0", deduced="boolean"),
+    Context(
+        "SELECT x FROM t GROUP BY x, flags HAVING {call}", "boolean", "$1 > 0", deduced="boolean"
+    ),
     Context("SELECT {call} AS v FROM t", "text", "'v' || $1"),
     Context("SELECT {call} IS NULL AS n FROM t", "text", "NULL"),
 ]
