@@ -218,3 +218,37 @@ def test_generated_contexts(
         assert _deduced(warnings, case.function) == case.context.deduced, case
     with database_with(pg_server, [root / "schema"]) as url:
         _run(gen, url, cases)
+
+
+def test_real_project_shapes(tmp_path: Path, pg_server: str) -> None:
+    """As real projects write them: a whole-row argument in a CASE branch, an array in AND,
+    a missing function in SET and arithmetic; the functions live outside sqlc's schema."""
+    schema = "CREATE TABLE rl (id int PRIMARY KEY, v int NOT NULL, b int[]);\n"
+    queries = (
+        "-- name: Refill :many\n"
+        "SELECT CASE WHEN v > 0 THEN refill_value(rl) ELSE 0 END AS r FROM rl\n"
+        "WHERE v > 0 AND flagged(b) ORDER BY id;\n"
+        "-- name: Drain :exec\nUPDATE rl SET v = refill_value(rl) - 1 WHERE id = $1;\n"
+    )
+    functions = (
+        "CREATE FUNCTION refill_value(r rl) RETURNS integer LANGUAGE sql AS $$ SELECT r.v * 10 $$;"
+        "CREATE FUNCTION flagged(b int[]) RETURNS boolean LANGUAGE sql"
+        " AS $$ SELECT cardinality(b) > 0 $$;"
+    )
+    write_project(
+        tmp_path, schema={"schema.sql": schema}, queries={"q.sql": queries}, package="rlp"
+    )
+    warnings = list(run_generate(cwd=tmp_path, database_url=pg_server).warnings)
+    assert [_deduced(warnings, f) for f in ("flagged",)] == ["boolean"]
+    assert {w.split("taken as ")[1].split(",")[0] for w in warnings if "refill_value" in w} == {
+        "integer"
+    }
+    gen = generate(tmp_path, pg_server, "rlp")
+    gen.mypy()
+    q = gen.module("queries.q")
+    with database_with(pg_server, [tmp_path / "schema"]) as url, psycopg.connect(url) as conn:
+        conn.execute(functions)
+        conn.execute("INSERT INTO rl VALUES (1, 2, '{1}'), (2, 3, '{}'), (3, 0, '{1}')")
+        assert q.refill(conn) == [20]
+        q.drain(conn, id=2)
+        assert conn.execute("SELECT v FROM rl WHERE id = 2").fetchone() == (29,)

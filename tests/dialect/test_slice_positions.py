@@ -38,8 +38,8 @@ COLUMNS = {"id": "bigint", "kind": "text"}
 SPELLINGS = ["sqlc.slice({n})", "sqlc.slice('{n}')", "sqlc . slice ( {n} )", "SQLC.SLICE({n})"]
 
 
-def _generate(root: Path, url: str, queries: str, package: str) -> Generated:
-    write_project(root, schema={"schema.sql": SCHEMA}, queries={"q.sql": queries}, package=package)
+def _generate(root: Path, url: str, queries: str, package: str, schema: str = SCHEMA) -> Generated:
+    write_project(root, schema={"schema.sql": schema}, queries={"q.sql": queries}, package=package)
     forget(package)
     return generate(root, url, package)
 
@@ -115,3 +115,27 @@ def test_generated_mixes(
             )
         ]
         assert q.pick(conn, **args) == expected, queries
+
+
+def test_real_project_shapes(tmp_path: Path, pg_server: str) -> None:
+    """As real projects write them: in a subquery's UNNEST, and an optional filter."""
+    schema = (
+        "CREATE TYPE kind AS ENUM ('a', 'b', 'c');\n"
+        "CREATE TABLE ev (id bytea PRIMARY KEY, k kind NOT NULL);\n"
+    )
+    queries = (
+        "-- name: ByIds :many\n"
+        "SELECT k FROM ev WHERE id IN (SELECT UNNEST(sqlc.slice('ids')::BYTEA[])) ORDER BY k;\n"
+        "-- name: ByKinds :many\n"
+        "SELECT id FROM ev\n"
+        "WHERE (sqlc.slice(ks)::kind[] IS NULL OR ev.k = ANY(sqlc.slice(ks)::kind[]))\n"
+        "ORDER BY id;\n"
+    )
+    gen = _generate(tmp_path, pg_server, queries, "sliceshapes", schema)
+    gen.mypy()
+    q = gen.module("queries.q")
+    m = gen.module("models")
+    with database_with(pg_server, [tmp_path / "schema"]) as url, psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO ev VALUES ('\\x01', 'a'), ('\\x02', 'b'), ('\\x03', 'c')")
+        assert q.by_ids(conn, ids=[b"\x01", b"\x03"]) == [m.Kind.A, m.Kind.C]
+        assert q.by_kinds(conn, ks=[m.Kind.B]) == [b"\x02"]
