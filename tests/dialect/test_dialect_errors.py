@@ -7,8 +7,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from multica_db_codegen.analyze.analyzer import Inputs, analyze
 from multica_db_codegen.errors import GenerateErrors
+from multica_db_codegen.processors import run_analyze
 from tests.dialect.harness import generate, write_project
 
 SCHEMA = """
@@ -21,7 +21,9 @@ def _errors(tmp_path: Path, pg_server: str, queries: str) -> list[str]:
     (tmp_path / "schema.sql").write_text(SCHEMA)
     (tmp_path / "q.sql").write_text(queries)
     with pytest.raises(GenerateErrors) as err:
-        analyze(Inputs((tmp_path / "schema.sql",), (tmp_path / "q.sql",), pg_server))
+        run_analyze(
+            schema=(tmp_path / "schema.sql",), queries=(tmp_path / "q.sql",), database_url=pg_server
+        )
     return [str(e) for e in err.value.errors]
 
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from multica_db_codegen.analyze.analyzer import Inputs, analyze
+from multica_db_codegen.processors import run_analyze
 from tests.nullability.corpus import SCHEMA, load_datasets
 from tests.pg import fresh_database
 
@@ -111,7 +111,7 @@ def test_one_row_and_never_null(
     qfile.write_text(
         "".join(f"-- name: Q{i} :one\n{sql};\n\n" for i, (sql, _, _) in enumerate(drawn))
     )
-    ir = analyze(Inputs(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server))
+    ir = run_analyze(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server)[0]
     queries = {q.name: q for f in ir.files for q in f.queries}
     with fresh_database(pg_server, prefix="multica_one_row") as url:
         with psycopg.connect(url, autocommit=True) as conn:
@@ -151,7 +151,7 @@ def test_generated_signatures(tmp_path: Path, pg_server: str) -> None:
         "-- name: Co :one\nSELECT COALESCE(max(points), 0) AS m FROM task;\n"
         "-- name: Where :one\nSELECT 1 AS v WHERE $1::bool;\n"
     )
-    ir = analyze(Inputs(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server))
+    ir = run_analyze(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server)[0]
     got = {
         q.name: (q.row_guaranteed, [c.nullable for c in q.columns])
         for f in ir.files

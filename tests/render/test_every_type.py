@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from multica_db_codegen.pipeline import run_generate
+from multica_db_codegen.processors import run_generate
 from tests.dialect.harness import Generated, database_with, forget, generate, write_project
 
 #: Literals for types whose input no generic candidate satisfies.

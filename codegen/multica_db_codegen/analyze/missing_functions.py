@@ -24,7 +24,6 @@ function's signatures is an error in sqlc too, or at run time), and only outside
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,13 +35,14 @@ from pglast import ast
 from pglast import parser as pgparser
 from psycopg import pq
 
+from multica_db_codegen import env
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
 from multica_db_codegen.analyze.ir import ANY_TYPE
 from multica_db_codegen.parse.params import child_slots
 
 #: Set to make a call to a function the schema does not define an error (sqlc's
 #: ``strict_function_checks``) instead of a warning and an ``Any`` result.
-STRICT_FUNCTIONS_ENV = "MULTICA_DB_STRICT_FUNCTION_CHECKS"
+STRICT_FUNCTIONS_ENV = env.STRICT_FUNCTIONS
 
 #: The stubs one statement may need: a bound on the describe-and-retry loop.
 MAX_STUBS = 16
@@ -63,8 +63,7 @@ class Stub:
     returns: str | None = None
 
 
-def strict() -> bool:
-    return bool(os.environ.get(STRICT_FUNCTIONS_ENV))
+strict = env.strict_functions
 
 
 def missing_function(

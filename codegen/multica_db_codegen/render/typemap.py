@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import psycopg.postgres
-
 from multica_db_codegen.analyze.ir import TypeRef, is_any
-from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.render.settings import Override
 
 _BASE: dict[str, tuple[str, str | None]] = {
     # typname: (annotation, module to import)
@@ -111,6 +109,11 @@ _TEXT_FORM = [
     "unknown",
 ]
 _BASE.update({name: ("str", None) for name in _TEXT_FORM})
+
+#: Built-in types whose array psycopg has no loader for (it would give the array's text):
+#: the generated code decodes it. tests/render/test_every_type.py checks this against the
+#: installed psycopg and the server's catalog.
+_NO_PSYCOPG_ARRAY = {"cstring", "pg_snapshot"}
 
 #: Built-in "arrays" PostgreSQL writes without braces ("1 2"): psycopg gives the text.
 _VECTORS = {"int2vector", "oidvector"}
@@ -402,8 +405,7 @@ def user_defined(t: TypeRef) -> bool:
 def _psycopg_array(t: TypeRef) -> bool:
     """psycopg loads this built-in array type by itself (as a list)."""
     assert t.element is not None
-    info = psycopg.postgres.types.get(t.element.oid)
-    return info is not None and info.array_oid == t.oid
+    return t.element.name not in _NO_PSYCOPG_ARRAY
 
 
 def text_form_only(t: TypeRef) -> list[str]:
