@@ -1,8 +1,9 @@
 """Find, number, name and rewrite a statement's parameters.
 
 sqlc's dialect mixes ``$N``, ``@name``, ``sqlc.arg(name)`` and ``sqlc.narg(name)``.
-PostgreSQL only knows ``$N``, so named parameters are numbered after the highest
-``$N`` (one number per distinct name) and rewritten in place. sqlc also accepts
+PostgreSQL only knows ``$N``, so named parameters are numbered as sqlc numbers them —
+each distinct name, in order, takes the lowest number no ``$N`` uses (``$1, @v, $3``:
+``@v`` is ``$2``) — and rewritten in place. sqlc also accepts
 ``sqlc.slice(name)`` on PostgreSQL, where its engine makes it an array parameter:
 ``x IN (sqlc.slice(name))`` — the whole list of an IN, as the parse tree shows — has
 no list-valued placeholder in PostgreSQL, so it becomes ``x = ANY($N)`` (``NOT IN``:
@@ -61,7 +62,14 @@ def rewrite_parameters(
     embeds: list[Embed] = []
     cursor = 0
     out_len = 0
-    next_number = highest + 1
+    used = {o.number for o in occurrences if o.kind == "positional"}
+
+    def free_number() -> int:
+        n = 1
+        while n in used:
+            n += 1
+        used.add(n)
+        return n
     for occ in occurrences:
         pieces.append(sql[cursor : occ.start])
         out_len += occ.start - cursor
@@ -74,8 +82,7 @@ def rewrite_parameters(
         else:
             number = by_name.get(occ.name)
             if number is None:
-                number = by_name[occ.name] = next_number
-                next_number += 1
+                number = by_name[occ.name] = free_number()
                 params[number] = Param(number=number, name=occ.name, explicit_name=True)
             if occ.kind == "narg":
                 params[number].nullable = True
