@@ -70,6 +70,7 @@ def rewrite_parameters(
             n += 1
         used.add(n)
         return n
+
     for occ in occurrences:
         pieces.append(sql[cursor : occ.start])
         out_len += occ.start - cursor
