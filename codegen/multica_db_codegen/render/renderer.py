@@ -358,8 +358,10 @@ class Renderer:
         q: QueryIR,
         row_cls: str,
         own_models: list[ModelView],
+        scope: naming.Scope,
     ) -> str:
-        """A row model nesting each ``sqlc.embed`` block as its table's model."""
+        """A row model nesting each ``sqlc.embed`` block as its table's model (or, for a
+        CTE or subquery, as a model of its own)."""
         tables = {f"{t.schema}.{t.name}": t for t in self.ir.tables}
         by_start = {e.start: e for e in q.embeds}
         inside = {i for e in q.embeds for i in range(e.start, e.start + e.width)}
@@ -377,18 +379,30 @@ class Renderer:
                 slots.append(q.columns[i])
                 i += 1
                 continue
-            table = tables.get(e.model)
-            if table is None:
-                raise GenerateError(f"query {q.name}: sqlc.embed of unknown relation {e.model}")
-            cls = mapper.model_ref(self.table_classes[e.model])
-            sub = self._row_maker(
-                mapper,
-                makers,
-                cls,
-                self._field_names(table.columns, e.model),
-                table.columns,
-                e.model,
-            )
+            if e.own_model:
+                # a CTE or subquery: a model of its own, with the block's columns
+                block = q.columns[e.start : e.start + e.width]
+                cls = scope.claim(row_cls.removesuffix("Row") + naming.camel(e.field))
+                block_fields = self._fields(mapper, block, owner=None)
+                own_models.append(
+                    ModelView(cls, f"``sqlc.embed({e.field})`` of ``{q.name}``.", block_fields)
+                )
+                sub = self._row_maker(
+                    mapper, makers, cls, [fl.name for fl in block_fields], block, None
+                )
+            else:
+                table = tables.get(e.model)
+                if table is None:
+                    raise GenerateError(f"query {q.name}: sqlc.embed of unknown relation {e.model}")
+                cls = mapper.model_ref(self.table_classes[e.model])
+                sub = self._row_maker(
+                    mapper,
+                    makers,
+                    cls,
+                    self._field_names(table.columns, e.model),
+                    table.columns,
+                    e.model,
+                )
             embeds.append((e.start, e.width, sub, e.nullable))
             name = naming.field_base(naming.singular(e.field), i)
             wanted.append((name, f"{cls} | None" if e.nullable else cls, False))
@@ -500,12 +514,13 @@ class Renderer:
         mapper: TypeMapper,
         own_models: list[ModelView],
         makers: dict[tuple[object, ...], MakerView],
+        scope: naming.Scope,
     ) -> ResultView | None:
         if not cmd.reads_rows or not q.columns:
             return None
         if q.embeds:
             return ResultView(
-                row_cls, maker=self._embed_row(mapper, makers, q, row_cls, own_models)
+                row_cls, maker=self._embed_row(mapper, makers, q, row_cls, own_models, scope)
             )
         single = (len(q.columns) == 1 and q.table_model is None) or cmd == Command.EXECLASTID
         # A nullable single column of a command that may find no row would make "no row"
@@ -542,7 +557,7 @@ class Renderer:
         stem = q.name if q.name.isidentifier() and q.name[:1].isupper() else naming.camel(func)
         body = mapper.child()  # records what this function's body refers to
         row_cls = scope.claim(f"{stem}Row") if cmd.reads_rows and q.columns else ""
-        result = self._result(q, cmd, row_cls, body, own_models, makers)
+        result = self._result(q, cmd, row_cls, body, own_models, makers, scope)
         locals_ = naming.Scope(self.reserved | naming.LOCALS)
         params_class = scope.claim(f"{stem}Params") if cmd.takes_sets else ""
         params = []
@@ -563,7 +578,7 @@ class Renderer:
             const=const,
             cmd=cmd,
             doc=_docstring(_doc(q)),
-            sql_literal=_sql_literal(q.sql),
+            sql_literal=_sql_literal(_annotated_sql(q)),
             params=params,
             result=result,
             guaranteed=q.row_guaranteed,
@@ -605,6 +620,15 @@ class Renderer:
         view.copy_order = tuple(index[n] for n in target.param_numbers)
         if binary:
             view.copy_types = repr([_builtin_oid(q.params[i].type) for i in view.copy_order])
+
+
+def _annotated_sql(q: QueryIR) -> str:
+    """The SQL sent, headed by its ``-- name: X :cmd`` line, as sqlc keeps it.
+
+    ``pg_stat_statements``, ``log_min_duration_statement`` and ``pg_stat_activity`` show
+    the statement's text: the line leads from what the server saw back to the function.
+    """
+    return f"-- name: {q.name} :{q.cmd}\n{q.sql}"
 
 
 def _doc(q: QueryIR) -> str:
