@@ -34,6 +34,17 @@ CREATE TABLE posts (
     extra jsonb
 );
 
+CREATE TABLE comments (
+    id bigserial PRIMARY KEY,
+    post_id bigint NOT NULL REFERENCES posts (id),
+    body text NOT NULL,
+    votes integer,
+    amount numeric(20, 6),
+    at timestamptz NOT NULL DEFAULT now(),
+    mood post_state,
+    labels text[]
+);
+
 CREATE TABLE jobs (
     id bigserial PRIMARY KEY,
     name text NOT NULL,
@@ -100,6 +111,12 @@ FROM posts p JOIN users u ON u.id = p.user_id WHERE p.id = @id;
 SELECT u.id, json_agg(p) AS posts
 FROM users u LEFT JOIN posts p ON p.user_id = u.id
 GROUP BY u.id ORDER BY u.id;
+
+-- name: PostsWithComments :many
+SELECT p.id, p.title, (
+    SELECT json_agg(c ORDER BY c.id) FROM comments c WHERE c.post_id = p.id
+) AS comments
+FROM posts p ORDER BY p.id;
 
 -- name: PostsOfCte :many
 WITH recent AS (SELECT id, title, created_at FROM posts)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import typing
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ def nested_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_project(
         root,
         schema={"001_init.up.sql": nested_project.SCHEMA},
-        queries={"embeds.sql": nested_project.EMBEDS},
+        queries={"embeds.sql": nested_project.EMBEDS, "json.sql": nested_project.JSON},
         package="nestedpkg",
     )
     return root
@@ -127,3 +130,127 @@ async def test_embeds_async(nested: Generated, aconn: psycopg.AsyncConnection[An
     await aconn.execute("INSERT INTO users (name) VALUES ('x')")
     rows = await q.user_and_manager(aconn)
     assert [(r.user.name, r.user_2) for r in rows] == [("x", None)]
+
+
+def _posts(conn: Conn) -> tuple[int, int, int]:
+    """Two users: ``a`` with two posts (the first one full of values), ``lone`` with none."""
+    _, a, lone = _users(conn)
+    conn.execute("DELETE FROM posts")
+    full = conn.execute(
+        """INSERT INTO posts (user_id, title, state, score, ratio, tags, grid, created_at, day,
+                              at_time, payload, wait, spot, extra)
+           VALUES (%s, 'full', 'published', 1.1000, 0.1, '{x,NULL}', '{{1,2},{3,NULL}}',
+                   '2024-02-29 12:34:56.789012+05:30', '2024-02-29', '23:59:59.999999',
+                   '\\x00ff', '1 year 2 mons 3 days 04:05:06.5', '(1.5,-2)',
+                   '{"f": 0.1, "n": [1, 2.5]}')
+           RETURNING id""",
+        (a,),
+    ).fetchone()
+    assert full is not None
+    conn.execute(
+        "INSERT INTO posts (user_id, title, created_at) VALUES (%s, 'bare', '2030-01-01')", (a,)
+    )
+    conn.execute(
+        "INSERT INTO comments (post_id, body, votes, amount, mood, labels) "
+        "VALUES (%s, 'c1', 3, 12345678901234.123456, 'draft', '{a,b}'), (%s, 'c2', NULL, NULL, "
+        "NULL, NULL)",
+        (full[0], full[0]),
+    )
+    return a, lone, full[0]
+
+
+def test_json_agg_decodes_like_a_flat_row(nested: Generated, conn: Conn) -> None:
+    m = nested.module("models")
+    q = nested.module("queries.json")
+    a, lone, full = _posts(conn)
+    rows = {r.id: r for r in q.users_with_posts(conn)}
+    assert rows[lone].posts is None  # json_agg over no rows is NULL
+    posts = rows[a].posts
+    assert posts is not None and [p.title for p in posts] == ["full", "bare"]
+    # every value as a flat SELECT of the same row gives it
+    flat = conn.execute(
+        "SELECT id, user_id, title, state, score, ratio, tags, grid, created_at, day, at_time, "
+        "payload, wait, spot, extra FROM posts WHERE id = %s",
+        (full,),
+    ).fetchone()
+    assert flat is not None
+    got = posts[0]
+    assert (got.id, got.user_id, got.title) == flat[:3]
+    assert got.state is m.PostState.PUBLISHED
+    assert got.score == flat[4] and str(got.score) == "1.1000"  # digits kept exactly
+    assert got.ratio == 0.1 and got.tags == ["x", None] and got.grid == [[1, 2], [3, None]]
+    assert got.created_at == flat[8] and got.created_at.tzinfo is not None
+    assert (got.day, got.at_time, got.payload, got.wait) == flat[9:13]
+    assert got.spot == m.Point2(x=1.5, y=-2.0)
+    assert got.extra == {"f": 0.1, "n": [1, 2.5]} and isinstance(got.extra["f"], float)
+    hints = typing.get_type_hints(q.UsersWithPostsRow)
+    assert hints["posts"] == list[q.UsersWithPostsPost] | None
+    # COALESCE(…, '[]') makes it not null; an empty list for no rows
+    empty = {r.id: r.posts for r in q.users_with_posts_or_empty(conn)}
+    assert empty[lone] == [] and len(empty[a]) == 2
+    assert typing.get_type_hints(q.UsersWithPostsOrEmptyRow)["posts"] == list[
+        q.UsersWithPostsOrEmptyPost
+    ]
+
+
+def test_json_agg_of_a_table_is_its_model(nested: Generated, conn: Conn) -> None:
+    m = nested.module("models")
+    q = nested.module("queries.json")
+    _, _, full = _posts(conn)
+    rows = {r.id: r for r in q.posts_with_comments(conn)}
+    comments = rows[full].comments
+    assert comments is not None and all(type(c) is m.Comment for c in comments)
+    assert typing.get_type_hints(q.PostsWithCommentsRow)["comments"] == list[m.Comment] | None
+    c1, c2 = comments
+    assert c1.amount == decimal.Decimal("12345678901234.123456")  # beyond a float's digits
+    assert (c1.votes, c1.mood, c1.labels) == (3, m.PostState.DRAFT, ["a", "b"])
+    assert (c2.votes, c2.amount, c2.mood, c2.labels) == (None, None, None, None)
+    assert isinstance(c1.at, datetime.datetime)
+    # the same rows through a flat query: equal models
+    flat = conn.execute("SELECT * FROM comments WHERE id = %s", (c1.id,)).fetchone()
+    assert flat is not None and tuple(c1.model_dump().values()) == flat
+
+
+def test_built_objects_and_row_to_json(nested: Generated, conn: Conn) -> None:
+    q = nested.module("queries.json")
+    a, lone, full = _posts(conn)
+    cards = {r.id: r for r in q.user_cards(conn)}
+    card = cards[a]
+    assert isinstance(card.uid, uuid.UUID) and card.titles == ["full", "bare"]
+    assert card.latest is not None and card.latest.title == "bare"
+    assert isinstance(card.latest.at, datetime.datetime) and card.latest.score is None
+    assert cards[lone].titles is None and cards[lone].latest is None
+    one = q.post_as_json(conn, id=full)
+    assert one is not None and one.post.title == "full" and one.author.id == a
+    assert one.post.payload == b"\x00\xff"
+    grouped = {r.id: r.posts for r in q.users_and_last_post(conn)}
+    assert grouped[lone] == [None]  # LEFT JOIN without a match: a JSON null element
+    assert [p.title for p in grouped[a] if p is not None] == ["full", "bare"]
+    recent = q.posts_of_cte(conn)
+    assert recent[0] is not None and [r.title for r in recent[0]] == ["full", "bare"]
+
+
+def test_json_shape_error_names_the_column(nested: Generated) -> None:
+    q = nested.module("queries.json")
+    from pydantic import TypeAdapter
+
+    runtime = nested.module("runtime")
+    decode = runtime.jsonshape.decoder(
+        TypeAdapter(list[q.UsersWithPostsPost]), "posts", exact=True
+    )
+    with pytest.raises(runtime.jsonshape.JsonShapeError, match="column 'posts'"):
+        decode(b'[{"id": "not a number"}]')
+
+
+async def test_json_shapes_async(nested: Generated, aconn: psycopg.AsyncConnection[Any]) -> None:
+    m = nested.module("models")
+    q = nested.module("queries.aio.json")
+    row = await aconn.execute("INSERT INTO users (name) VALUES ('x') RETURNING id")
+    (uid,) = await row.fetchone() or (0,)
+    await aconn.execute("INSERT INTO posts (user_id, title) VALUES (%s, 't')", (uid,))
+    post = await aconn.execute("SELECT id FROM posts WHERE user_id = %s", (uid,))
+    (pid,) = await post.fetchone() or (0,)
+    await aconn.execute("INSERT INTO comments (post_id, body) VALUES (%s, 'hi')", (pid,))
+    rows = await q.posts_with_comments(aconn)
+    [mine] = [r for r in rows if r.id == pid]
+    assert mine.comments is not None and [type(c) for c in mine.comments] == [m.Comment]

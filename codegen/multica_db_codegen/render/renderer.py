@@ -28,7 +28,8 @@ from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.render import naming
 from multica_db_codegen.render.runtime_files import runtime_files
-from multica_db_codegen.render.typemap import TypeMapper, user_defined
+from multica_db_codegen.render.shapes import ShapeRenderer
+from multica_db_codegen.render.typemap import PyType, TypeMapper, user_defined
 from multica_db_codegen.render.views import (
     CodecView,
     Command,
@@ -176,6 +177,10 @@ class Renderer:
             f"{t.schema}.{t.name}.{c.name}": c.dims for t in ir.tables for c in t.columns
         }
         self.modules = _module_names(ir.files)
+        self._relation_columns = {
+            f"{t.schema}.{t.name}": t.columns for t in (*ir.tables, *ir.composites)
+        }
+        self._shapes: ShapeRenderer | None = None
         self.origins: dict[str, dict[str, Origin]] = {}
 
     def _class_name(self, scope: naming.Scope, schema: str, name: str, *, singularize: bool) -> str:
@@ -193,6 +198,12 @@ class Renderer:
             if declared is not None and declared.kind == "domain":
                 return declared
         return c.type
+
+    def _py(self, mapper: TypeMapper, c: ColumnIR, owner: str | None) -> PyType:
+        """How column ``c`` looks in Python: its type's mapping, or the shape it was built as."""
+        if c.shape is not None and self._shapes is not None:
+            return self._shapes.column(c)
+        return mapper.map(self._declared(c), column=_column_key(c, owner), dims=c.dims)
 
     def _mapper(self, *, in_models: bool) -> TypeMapper:
         return TypeMapper(
@@ -302,7 +313,7 @@ class Renderer:
         names = self._field_names(columns, owner)
         out = []
         for name, c in zip(names, columns, strict=True):
-            py = mapper.map(self._declared(c), column=_column_key(c, owner), dims=c.dims)
+            py = self._py(mapper, c, owner)
             annotation = f"{py.annotation} | None" if c.nullable else py.annotation
             out.append(FieldView(name, annotation, arbitrary=py.arbitrary))
         return out
@@ -338,7 +349,7 @@ class Renderer:
         """The module-level maker building ``cls`` from a row (shared by equal shapes)."""
         loaders: list[tuple[int, str]] = []
         for i, c in enumerate(columns):
-            conv = mapper.map(self._declared(c), column=_column_key(c, owner), dims=c.dims).loader
+            conv = self._py(mapper, c, owner).loader
             if conv is not None:
                 loaders.append((i, conv))
         key = (cls, tuple(fields), tuple(loaders), tuple(embeds or ()))
@@ -528,7 +539,7 @@ class Renderer:
         ambiguous = cmd in (Command.ONE, Command.BATCHONE) and not q.row_guaranteed
         if single and not (q.columns[0].nullable and ambiguous and cmd != Command.EXECLASTID):
             c = q.columns[0]
-            py = mapper.map(self._declared(c), column=_column_key(c, None), dims=c.dims)
+            py = self._py(mapper, c, None)
             annotation = f"{py.annotation} | None" if c.nullable else py.annotation
             loader = self._hoist(py.loader, "load") if py.loader_call else py.loader
             return ResultView(annotation, loader=loader, nullable=c.nullable)
@@ -556,8 +567,24 @@ class Renderer:
         cmd = Command(q.cmd)
         stem = q.name if q.name.isidentifier() and q.name[:1].isupper() else naming.camel(func)
         body = mapper.child()  # records what this function's body refers to
+        # JSON the statement builds is decoded from its text: the cursor hands json over
+        # as it came, and the query's other json values are parsed by the maker
+        raw_json = any(c.shape is not None for c in q.columns)
+        body.raw_json = raw_json
+        self._shapes = ShapeRenderer(
+            mapper=body,
+            scope=scope,
+            stem=stem,
+            own_models=own_models,
+            table_classes=self.table_classes,
+            table_columns=self._relation_columns,
+            field_names=self._field_names,
+            model_classes=self.model_classes,
+            composite_columns=self._relation_columns,
+        )
         row_cls = scope.claim(f"{stem}Row") if cmd.reads_rows and q.columns else ""
         result = self._result(q, cmd, row_cls, body, own_models, makers, scope)
+        self._shapes = None
         locals_ = naming.Scope(self.reserved | naming.LOCALS)
         params_class = scope.claim(f"{stem}Params") if cmd.takes_sets else ""
         params = []
@@ -583,6 +610,7 @@ class Renderer:
             result=result,
             guaranteed=q.row_guaranteed,
             params_class=params_class,
+            raw_json=raw_json,
         )
         if cmd.takes_sets:
             fields = naming.fields(

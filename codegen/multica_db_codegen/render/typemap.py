@@ -129,6 +129,9 @@ class TypeMapper:
         self.overrides = overrides
         self.in_models = in_models
         self.imports = Imports()
+        # json arrives as its text (a query decoding built JSON): plain json values are
+        # parsed by their loader
+        self.raw_json = False
 
     def child(self) -> TypeMapper:
         """A mapper like this one recording its own imports (what one function body uses)."""
@@ -275,7 +278,13 @@ class TypeMapper:
             )
         if t.name in ("json", "jsonb"):
             wrapper = "Json" if t.name == "json" else "Jsonb"
-            return PyType(annotation, dumper=self._module("psycopg.types.json", wrapper))
+            loader = None
+            if self.raw_json:
+                self.imports.runtime = True
+                loader = "_runtime.jsonshape.loads"
+            return PyType(
+                annotation, loader=loader, dumper=self._module("psycopg.types.json", wrapper)
+            )
         return PyType(annotation)
 
     def text_encoder(self, t: TypeRef) -> str | None:

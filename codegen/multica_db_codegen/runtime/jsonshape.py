@@ -1,0 +1,124 @@
+"""JSON a statement builds (``json_agg(p)``, ``to_jsonb(t)``, ``json_build_object(…)``),
+decoded into the same Python types a flat row has.
+
+JSON loses types: timestamps and bytea become strings, numerics become JSON numbers
+that ``json.loads`` would turn into floats. So the query's cursor hands over the JSON
+text untouched (:func:`raw_json_loaders`), it is parsed with numbers as ``Decimal``
+when the shape holds a numeric (exact digits, trailing zeros kept, as psycopg loads a
+numeric column), and pydantic validates the result into the generated models:
+
+- types pydantic reads from their JSON form exactly (int, str, bool, uuid, date,
+  timestamps, enums…) need nothing;
+- types whose JSON is PostgreSQL's text form (bytea, interval, timetz, ranges) are
+  loaded by psycopg's own text loader (:func:`text_form`);
+- numerics (:func:`numeric`) and plain json inside (:func:`plain_json`, floats back
+  as floats) are converted once.
+
+A value that does not fit raises :class:`JsonShapeError` naming the column.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from functools import partial
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.adapt import Loader
+from psycopg.pq import Format
+from pydantic import TypeAdapter, ValidationError
+
+__all__ = [
+    "JsonShapeError",
+    "decoder",
+    "loads",
+    "numeric",
+    "plain_json",
+    "raw_json_loaders",
+    "text_form",
+]
+
+T = TypeVar("T")
+
+#: json, jsonb
+JSON_OIDS = (114, 3802)
+
+_exact_loads = partial(json.loads, parse_float=Decimal)
+
+
+class JsonShapeError(ValueError):
+    """A JSON value without the shape the generated code was built for."""
+
+
+def loads(raw: bytes | str) -> Any:
+    """A plain json column of a query whose cursor hands JSON over as text."""
+    return json.loads(raw)
+
+
+class _RawJsonLoader(Loader):
+    """json/jsonb as their text, for the decoder to parse (psycopg would ``json.loads``)."""
+
+    def load(self, data: Any) -> bytes:
+        return bytes(data)
+
+
+def raw_json_loaders(adapters: psycopg.adapt.AdaptersMap) -> None:
+    """Make ``adapters`` (a cursor's) load json and jsonb results as their text."""
+    for oid in JSON_OIDS:
+        adapters.register_loader(oid, _RawJsonLoader)
+
+
+def decoder(adapter: TypeAdapter[T], column: str, *, exact: bool) -> Callable[[Any], T]:
+    """Parse a JSON column's text and validate it as ``adapter``'s type.
+
+    ``exact``: numbers are parsed as ``Decimal`` (the shape holds a numeric).
+    """
+    parse = _exact_loads if exact else json.loads
+    validate = adapter.validate_python
+
+    def decode(raw: bytes | str) -> T:
+        try:
+            return validate(parse(raw))
+        except ValidationError as exc:
+            raise JsonShapeError(f"column {column!r}: {exc}") from None
+
+    return decode
+
+
+def text_form(oid: int) -> Callable[[Any], Any]:
+    """A validator step: a string holding PostgreSQL's text form of a built-in type
+    (``"\\\\x0102"``, ``"1 day 02:00:00"``, ``"[1,5)"``) becomes psycopg's value for it."""
+    cls = psycopg.adapters.get_loader(oid, Format.TEXT)
+    load = cls(oid, None).load if cls is not None else None
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, str) and load is not None:
+            return load(value.encode())
+        return value
+
+    return convert
+
+
+def numeric(value: Any) -> Decimal:
+    """A numeric from JSON: a number (parsed as ``Decimal``), or ``"NaN"``/``"Infinity"``."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    raise ValueError(f"not a numeric: {value!r}")
+
+
+def plain_json(value: Any) -> Any:
+    """json/jsonb inside a shape: numbers parsed as ``Decimal`` become floats again, as
+    a plain json column gives them."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list):
+        return [plain_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_json(v) for k, v in value.items()}
+    return value
