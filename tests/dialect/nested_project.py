@@ -85,7 +85,8 @@ FROM users u JOIN posts p ON p.user_id = u.id ORDER BY p.id;
 
 JSON = """
 -- name: UsersWithPosts :many
-SELECT u.*, (SELECT json_agg(p ORDER BY p.created_at, p.id) FROM posts p WHERE p.user_id = u.id) AS posts
+SELECT u.*,
+       (SELECT json_agg(p ORDER BY p.created_at, p.id) FROM posts p WHERE p.user_id = u.id) AS posts
 FROM users u ORDER BY u.id;
 
 -- name: UsersWithPostsOrEmpty :many
