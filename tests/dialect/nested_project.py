@@ -45,6 +45,14 @@ CREATE TABLE comments (
     labels text[]
 );
 
+CREATE TABLE families (
+    id bigserial PRIMARY KEY,
+    i2 smallint, i4 integer, i8 bigint, f4 real, f8 double precision, n numeric,
+    b boolean, t text, u uuid, d date, tm time, ttz timetz, ts timestamp, tstz timestamptz,
+    iv interval, by bytea, j jsonb, ta text[], ia integer[][], e post_state,
+    es post_state[], r int4range
+);
+
 CREATE TABLE jobs (
     id bigserial PRIMARY KEY,
     name text NOT NULL,
@@ -122,4 +130,13 @@ FROM posts p ORDER BY p.id;
 -- name: PostsOfCte :many
 WITH recent AS (SELECT id, title, created_at FROM posts)
 SELECT (SELECT json_agg(r ORDER BY r.id) FROM recent r) AS recent;
+"""
+
+FAMILIES = """
+-- name: FamilyFlat :one
+SELECT * FROM families WHERE id = @id;
+
+-- name: FamilyJson :one
+SELECT to_jsonb(f) AS one, (SELECT json_agg(g) FROM families g WHERE g.id = f.id) AS many
+FROM families f WHERE f.id = @id;
 """

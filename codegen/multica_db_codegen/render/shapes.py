@@ -48,10 +48,12 @@ class ShapeRenderer:
         inner = self.annotation(c.shape, c.name)
         self.mapper.imports.modules.update({"pydantic", "typing"})
         self.mapper.imports.runtime = True
-        exact = _has_numeric(c.shape)
-        loader = (
-            f"_runtime.jsonshape.decoder(pydantic.TypeAdapter({inner}), {c.name!r}, exact={exact})"
+        options = "".join(
+            f", {option}=True"
+            for option, names in (("exact", ("numeric",)), ("floats", ("float4", "float8")))
+            if _holds(c.shape, names)
         )
+        loader = f"_runtime.jsonshape.decoder(pydantic.TypeAdapter({inner}), {c.name!r}{options})"
         return PyType(inner, loader=loader, loader_call=True)
 
     def annotation(self, shape: ShapeIR, name: str) -> str:
@@ -155,13 +157,14 @@ def _base(t: TypeRef) -> TypeRef:
     return t
 
 
-def _has_numeric(shape: ShapeIR) -> bool:
+def _holds(shape: ShapeIR, names: tuple[str, ...]) -> bool:
+    """Some value of ``shape`` (nested shapes and arrays included) is of one of these types."""
     for f in shape.fields:
-        if f.shape is not None and _has_numeric(f.shape):
+        if f.shape is not None and _holds(f.shape, names):
             return True
         t = _base(f.type)
         while t.kind == "array" and t.element is not None:
             t = _base(t.element)
-        if t.name == "numeric":
+        if t.name in names:
             return True
     return False

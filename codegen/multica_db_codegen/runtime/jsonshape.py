@@ -45,8 +45,6 @@ T = TypeVar("T")
 #: json, jsonb
 JSON_OIDS = (114, 3802)
 
-_exact_loads = partial(json.loads, parse_float=Decimal)
-
 
 class JsonShapeError(ValueError):
     """A JSON value without the shape the generated code was built for."""
@@ -70,12 +68,25 @@ def raw_json_loaders(adapters: psycopg.adapt.AdaptersMap) -> None:
         adapters.register_loader(oid, _RawJsonLoader)
 
 
-def decoder(adapter: TypeAdapter[T], column: str, *, exact: bool) -> Callable[[Any], T]:
+def _int(text: str) -> int | float:
+    """A JSON integer; ``-0`` is a float's negative zero (PostgreSQL writes -0.0 so)."""
+    return -0.0 if text == "-0" else int(text)
+
+
+def decoder(
+    adapter: TypeAdapter[T], column: str, *, exact: bool = False, floats: bool = False
+) -> Callable[[Any], T]:
     """Parse a JSON column's text and validate it as ``adapter``'s type.
 
     ``exact``: numbers are parsed as ``Decimal`` (the shape holds a numeric).
+    ``floats``: the shape holds a float, whose ``-0`` must keep its sign.
     """
-    parse = _exact_loads if exact else json.loads
+    options: dict[str, Any] = {}
+    if exact:
+        options["parse_float"] = Decimal
+    if floats:
+        options["parse_int"] = _int
+    parse: Callable[[Any], Any] = partial(json.loads, **options) if options else json.loads
     validate = adapter.validate_python
 
     def decode(raw: bytes | str) -> T:
