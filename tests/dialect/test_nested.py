@@ -332,30 +332,7 @@ def _same(a: Any, b: Any) -> bool:
     nulls=st.sets(
         st.sampled_from(
             sorted(
-                _row_keys := [
-                    "i2",
-                    "i4",
-                    "i8",
-                    "f4",
-                    "f8",
-                    "n",
-                    "b",
-                    "t",
-                    "u",
-                    "d",
-                    "tm",
-                    "ttz",
-                    "ts",
-                    "tstz",
-                    "iv",
-                    "by",
-                    "j",
-                    "ta",
-                    "ia",
-                    "e",
-                    "es",
-                    "r",
-                ]
+                _row_keys := "i2 i4 i8 f4 f8 n b t u d tm ttz ts tstz iv by j ta ia e es r".split()  # noqa: SIM905
             )
         )
     ),
