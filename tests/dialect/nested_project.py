@@ -75,6 +75,13 @@ SELECT sqlc.embed(jobs) FROM candidates AS jobs ORDER BY jobs.id;
 WITH candidates AS (SELECT id, name FROM jobs WHERE NOT done)
 SELECT sqlc.embed(t), 1 AS one FROM candidates AS t ORDER BY t.id;
 
+-- name: DisableJobs :many
+UPDATE jobs AS jj SET done = true WHERE id = ANY(@ids::bigint[]) RETURNING sqlc.embed(jj);
+
+-- name: JobsOfCte :many
+WITH c AS (SELECT * FROM jobs WHERE name = @name)
+SELECT sqlc.embed(jobs) FROM c AS jobs;
+
 -- name: UserAndManager :many
 SELECT sqlc.embed(u), sqlc.embed(m)
 FROM users u LEFT JOIN users m ON m.id = u.manager_id

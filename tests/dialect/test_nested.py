@@ -105,9 +105,10 @@ def test_embed_of_ctes(nested: Generated, conn: Conn) -> None:
     q = nested.module("queries.embeds")
     conn.execute("INSERT INTO jobs (name, done) VALUES ('a', false), ('b', true), ('c', false)")
     pending = q.pending_jobs(conn)
-    # a CTE named like a table by its alias nests as a row model of its own
+    # a CTE whose columns are exactly a table's row nests as the table's model (sqlc
+    # matches it by name); another CTE as a row model of its own
     assert [r.job.name for r in pending] == ["a", "c"]
-    assert not isinstance(pending[0].job, m.Job)
+    assert type(pending[0].job) is m.Job
     names = q.pending_job_names(conn)
     assert [(r.t.name, r.one) for r in names] == [("a", 1), ("c", 1)]
     hints = typing.get_type_hints(type(names[0].t))
@@ -363,3 +364,16 @@ def test_every_type_family_round_trips_through_json(
             assert _same(want, got) or (isinstance(want, list) and want == got), (
                 f"{name}: flat {want!r}, from JSON {got!r}"
             )
+
+
+def test_acceptance_repros(nested: Generated, conn: Conn) -> None:
+    """The shapes real projects use (a job queue's UPDATE … RETURNING sqlc.embed, a CTE
+    aliased to the table it filters)."""
+    m = nested.module("models")
+    q = nested.module("queries.embeds")
+    conn.execute("INSERT INTO jobs (name) VALUES ('x'), ('y')")
+    ids = [r[0] for r in conn.execute("SELECT id FROM jobs ORDER BY id").fetchall()]
+    done = q.disable_jobs(conn, ids=ids[:1])
+    assert [(type(r.job), r.job.done) for r in done] == [(m.Job, True)]
+    got = q.jobs_of_cte(conn, name="y")
+    assert [(type(r.job), r.job.id) for r in got] == [(m.Job, ids[1])]

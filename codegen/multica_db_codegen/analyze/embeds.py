@@ -102,6 +102,9 @@ def locate_embeds(
                     location=spec.location_of(embed.offset),
                     query=spec.name,
                 )
+            table = _row_of_table(catalog, block)
+            if table is not None:  # WITH c AS (SELECT * FROM item) … FROM c AS item
+                model, field, own = table, table.split(".", 1)[1], False
         out.append(
             EmbedIR(
                 field=field,
@@ -113,6 +116,22 @@ def locate_embeds(
             )
         )
     return out
+
+
+def _row_of_table(catalog: Catalog, block: Sequence[ColumnIR]) -> str | None:
+    """ "schema.table" when ``block`` is exactly that table's row: every column of it, in
+    order, none NULL-able where the table's is not (sqlc matches such a CTE's embed to
+    the table's model)."""
+    table = block[0].table
+    if table is None or any(c.table != table for c in block):
+        return None
+    schema, name = table.split(".", 1)
+    cols = catalog.relation_columns(schema, name)
+    if cols is None or [c.table_column for c in block] != [n for n, _ in cols]:
+        return None
+    if any(c.nullable and notnull for c, (_, notnull) in zip(block, cols, strict=True)):
+        return None
+    return table
 
 
 def table_oid(catalog: Catalog, rel: _Relation) -> int | None:
