@@ -143,6 +143,14 @@ FAMILIES = """
 -- name: FamilyFlat :one
 SELECT * FROM families WHERE id = @id;
 
+-- name: FamilyNoNumbers :one
+SELECT json_agg(json_build_object(
+    'i8', f.i8, 'b', f.b, 't', f.t, 'u', f.u, 'd', f.d, 'tm', f.tm, 'ttz', f.ttz, 'ts', f.ts,
+    'tstz', f.tstz, 'iv', f.iv, 'by', f.by, 'j', f.j, 'ta', f.ta, 'ia', f.ia, 'e', f.e,
+    'es', f.es, 'r', f.r
+)) AS objects
+FROM families f WHERE f.id = @id;
+
 -- name: FamilyJson :one
 SELECT to_jsonb(f) AS one, (SELECT json_agg(g) FROM families g WHERE g.id = f.id) AS many
 FROM families f WHERE f.id = @id;

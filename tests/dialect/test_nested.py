@@ -356,8 +356,12 @@ def test_every_type_family_round_trips_through_json(
     flat = q.family_flat(conn, id=made[0])
     built = q.family_json(conn, id=made[0])
     assert flat is not None and built is not None and built.many is not None
-    for decoded, jsonb in ((built.one, True), (built.many[0], False)):
+    objects = q.family_no_numbers(conn, id=made[0])  # no numbers: pydantic parses the JSON
+    assert objects is not None
+    for decoded, jsonb in ((built.one, True), (built.many[0], False), (objects[0], False)):
         for name in _row_keys:
+            if not hasattr(decoded, name):
+                continue
             want, got = getattr(flat, name), getattr(decoded, name)
             if jsonb and isinstance(want, float) and want == 0:
                 want = 0.0  # jsonb keeps numbers as numerics: PostgreSQL drops -0's sign
