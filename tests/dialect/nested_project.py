@@ -155,3 +155,42 @@ FROM families f WHERE f.id = @id;
 SELECT to_jsonb(f) AS one, (SELECT json_agg(g) FROM families g WHERE g.id = f.id) AS many
 FROM families f WHERE f.id = @id;
 """
+
+SETTINGS = """
+-- name: CreateUser :one
+INSERT INTO users (name, settings) VALUES (@name, @settings) RETURNING *;
+
+-- name: CreateUsers :batchexec
+INSERT INTO users (name, settings) VALUES (@name, @settings);
+
+-- name: CopyUsers :copyfrom
+INSERT INTO users (name, settings) VALUES ($1, $2);
+
+-- name: UserSettings :one
+SELECT settings FROM users WHERE id = @id;
+
+-- name: UsersNamed :many
+SELECT * FROM users WHERE name = ANY(@names::text[]) ORDER BY id;
+"""
+
+#: users.settings is the project's own pydantic model
+OVERRIDES = """
+[[tool.multica-db.overrides]]
+column = "users.settings"
+python_type = "nested_types.Settings"
+"""
+
+TYPES = '''"""The project's own types."""
+
+import datetime
+
+import pydantic
+
+
+class Settings(pydantic.BaseModel):
+    """A user's settings, kept as jsonb."""
+
+    theme: str
+    alerts: bool = True
+    since: datetime.date | None = None
+'''

@@ -33,9 +33,13 @@ def nested_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "embeds.sql": nested_project.EMBEDS,
             "json.sql": nested_project.JSON,
             "families.sql": nested_project.FAMILIES,
+            "settings.sql": nested_project.SETTINGS,
         },
         package="nestedpkg",
+        extra_toml=nested_project.OVERRIDES,
     )
+    (root / "out").mkdir()
+    (root / "out" / "nested_types.py").write_text(nested_project.TYPES)
     return root
 
 
@@ -381,3 +385,47 @@ def test_acceptance_repros(nested: Generated, conn: Conn) -> None:
     assert [(type(r.job), r.job.done) for r in done] == [(m.Job, True)]
     got = q.jobs_of_cte(conn, name="y")
     assert [(type(r.job), r.job.id) for r in got] == [(m.Job, ids[1])]
+
+
+def test_jsonb_as_the_users_model(nested: Generated, conn: Conn) -> None:
+    """An override pointing a jsonb column at a pydantic model: validated on load, dumped
+    on bind — in a call, a batch and a COPY."""
+    q = nested.module("queries.settings")
+    m = nested.module("models")
+    import nested_types  # type: ignore[import-not-found]
+
+    Settings = nested_types.Settings
+    assert typing.get_type_hints(m.User)["settings"] == Settings | None
+    made = q.create_user(conn, name="s1", settings=Settings(theme="dark"))
+    assert made.settings == Settings(theme="dark")
+    q.create_users(conn, [q.CreateUsersParams("s2", Settings(theme="light", alerts=False))])
+    q.copy_users(
+        conn, [("s3", Settings(theme="x", since=datetime.date(2024, 2, 29))), ("s4", None)]
+    )
+    got = {u.name: u.settings for u in q.users_named(conn, names=["s1", "s2", "s3", "s4"])}
+    assert got == {
+        "s1": Settings(theme="dark"),
+        "s2": Settings(theme="light", alerts=False),
+        "s3": Settings(theme="x", since=datetime.date(2024, 2, 29)),
+        "s4": None,
+    }
+    one = q.user_settings(conn, id=made.id)
+    assert one is not None and one.settings == Settings(theme="dark")
+    stored = conn.execute("SELECT settings FROM users WHERE name = 's3'").fetchone()
+    assert stored == ({"theme": "x", "alerts": True, "since": "2024-02-29"},)
+    # through a query whose cursor hands JSON over as text (it also builds JSON)
+    rows = [r for r in nested.module("queries.json").users_with_posts(conn) if r.id == made.id]
+    assert rows[0].settings == Settings(theme="dark")
+    # a stored value that is not a Settings: an error naming the column
+    conn.execute("UPDATE users SET settings = '{\"alerts\": 1}' WHERE id = %s", (made.id,))
+    runtime = nested.module("runtime")
+    with pytest.raises(runtime.jsonshape.JsonShapeError, match="users.settings"):
+        q.user_settings(conn, id=made.id)
+
+
+async def test_jsonb_model_async(nested: Generated, aconn: psycopg.AsyncConnection[Any]) -> None:
+    q = nested.module("queries.aio.settings")
+    import nested_types  # type: ignore[import-not-found]
+
+    made = await q.create_user(aconn, name="a1", settings=nested_types.Settings(theme="t"))
+    assert made.settings == nested_types.Settings(theme="t")

@@ -150,6 +150,24 @@ class TypeMapper:
         self.imports.models = True
         return f"models.{name}"
 
+    def _json_model(self, path: str, base: str, what: str) -> PyType:
+        """json/jsonb mapped to a user's model (or any ``TypeAdapter``-able type): validated
+        when loaded, dumped to JSON when sent (a call, a batch, a COPY row)."""
+        if not self.in_models:
+            self.imports.runtime = True
+            self.imports.modules.add("pydantic")
+            self.imports.modules.add("psycopg.types.json")
+        adapter = f"pydantic.TypeAdapter({path})"
+        wrapper = "psycopg.types.json." + ("Json" if base == "json" else "Jsonb")
+        return PyType(
+            path,
+            loader=f"_runtime.jsonshape.model_loader({adapter}, {what!r})",
+            dumper=f"_runtime.jsonshape.model_dumper({adapter}, {wrapper})",
+            arbitrary=True,
+            loader_call=True,
+            dumper_call=True,
+        )
+
     def _runtime(self, name: str) -> str:
         self.imports.runtime = True
         return f"_runtime.pgtext.{name}"
@@ -192,6 +210,9 @@ class TypeMapper:
         override = self._override(t, column)
         if override is not None:
             path = self._use_path(override)
+            json_base = _json_base(t)
+            if json_base is not None:
+                return self._json_model(path, json_base, column or t.pg_type)
             return PyType(path, loader=path, arbitrary=True)
         if is_any(t):  # a function the schema does not define: whatever psycopg loads
             self.imports.modules.add("typing")
@@ -333,6 +354,13 @@ class TypeMapper:
         if self.map(t).annotation in _TEXTUAL:
             return None
         return f"{self._runtime('text_loader')}({t.oid})"
+
+
+def _json_base(t: TypeRef) -> str | None:
+    """ "json" or "jsonb" when ``t`` is one (or a domain over one)."""
+    while t.kind == "domain" and t.base is not None:
+        t = t.base
+    return t.name if t.name in ("json", "jsonb") and t.oid < FIRST_USER_OID else None
 
 
 def user_defined(t: TypeRef) -> bool:

@@ -35,6 +35,8 @@ __all__ = [
     "JsonShapeError",
     "decoder",
     "loads",
+    "model_dumper",
+    "model_loader",
     "numeric",
     "plain_json",
     "raw_json_loaders",
@@ -145,3 +147,30 @@ def plain_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: plain_json(v) for k, v in value.items()}
     return value
+
+
+def model_loader(adapter: TypeAdapter[T], column: str) -> Callable[[Any], T]:
+    """A json/jsonb column typed as a user's model: the value psycopg loaded (or, on a
+    cursor handing JSON over as text, the text) validated as ``adapter``'s type."""
+    validate = adapter.validate_python
+    validate_json = adapter.validate_json
+
+    def load(value: Any) -> T:
+        try:
+            if isinstance(value, bytes):  # a raw-json cursor's text
+                return validate_json(value)
+            return validate(value)
+        except ValidationError as exc:
+            raise JsonShapeError(f"column {column!r}: {exc}") from None
+
+    return load
+
+
+def model_dumper(adapter: TypeAdapter[T], wrapper: Callable[[Any], Any]) -> Callable[[T], Any]:
+    """A user's model sent as json/jsonb: its JSON form, wrapped for psycopg."""
+    dump = adapter.dump_python
+
+    def dumper(value: T) -> Any:
+        return wrapper(dump(value, mode="json"))
+
+    return dumper
