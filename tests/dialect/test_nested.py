@@ -419,7 +419,7 @@ def test_jsonb_as_the_users_model(nested: Generated, conn: Conn) -> None:
     # a stored value that is not a Settings: an error naming the column
     conn.execute("UPDATE users SET settings = '{\"alerts\": 1}' WHERE id = %s", (made.id,))
     runtime = nested.module("runtime")
-    with pytest.raises(runtime.jsonshape.JsonShapeError, match="users.settings"):
+    with pytest.raises(runtime.jsonshape.JsonShapeError, match=r"users\.settings"):
         q.user_settings(conn, id=made.id)
 
 
