@@ -203,7 +203,7 @@ def test_console_script_runs_generate(project: Project, analyzer_url: str) -> No
     cmd = [sys.executable, "-m", "multica_db_codegen.cli", "generate"]
     first = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     assert first.returncode == 0, first.stderr
-    assert "12 file(s) written" in first.stderr
+    assert "13 file(s) written" in first.stderr
     again = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     assert (again.returncode, again.stderr.strip()) == (0, "0 file(s) written")
 
