@@ -62,11 +62,6 @@ def _errors(tmp_path: Path, pg_server: str, queries: str) -> list[str]:
             'missing FROM-clause entry for table "x"',  # PostgreSQL says it first
         ),
         (
-            "-- name: E :many\nWITH c AS (SELECT * FROM t)\nSELECT sqlc.embed(c) FROM c;\n",
-            "3:8",
-            "a CTE or subquery has no model to embed",
-        ),
-        (
             "-- name: B :batchone\nUPDATE t SET name = $1 WHERE id = $2;\n",
             "1:1",
             ":batchone needs a statement that returns columns",

@@ -14,7 +14,7 @@ import pglast
 import psycopg
 from pglast import ast
 from pglast import parser as pgparser
-from pglast.enums import JoinType, OnConflictAction
+from pglast.enums import OnConflictAction
 
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.describe import (
@@ -23,6 +23,7 @@ from multica_db_codegen.analyze.describe import (
     describe,
     describe_many,
 )
+from multica_db_codegen.analyze.embeds import locate_embeds
 from multica_db_codegen.analyze.ir import (
     ANY_TYPE,
     ColumnIR,
@@ -33,6 +34,7 @@ from multica_db_codegen.analyze.ir import (
     QueryIR,
     TypeRef,
 )
+from multica_db_codegen.analyze.json_shapes import shape_columns
 from multica_db_codegen.analyze.missing_functions import (
     Stub,
     describe_stubbed,
@@ -317,6 +319,9 @@ def analyze_query(
             )
         )
 
+    columns = shape_columns(
+        conn, catalog, spec.tree, described, columns, [p.nullable for p in params]
+    )
     warnings: list[str] = [command_warning] if command_warning else []
     warnings += [
         f"PostgreSQL cannot tell the type of parameter ${n} (sqlc types it any): it is sent "
@@ -352,7 +357,7 @@ def analyze_query(
         table_model=_table_model(catalog, described, columns),
         row_guaranteed=_row_guaranteed(spec) or always_one_row(spec.tree, catalog),
         warnings=tuple(warnings),
-        embeds=tuple(_embeds(catalog, spec, described, columns)),
+        embeds=tuple(locate_embeds(conn, catalog, spec, described, columns)),
         copy=_copy_ir(spec),
     )
 
@@ -605,158 +610,3 @@ def _row_guaranteed(spec: QuerySpec) -> bool:
     if conflict is None:
         return True
     return conflict.action == OnConflictAction.ONCONFLICT_UPDATE and conflict.whereClause is None
-
-
-def _embeds(
-    catalog: Catalog, spec: QuerySpec, d: Described, columns: list[ColumnIR]
-) -> list[EmbedIR]:
-    """Locate each ``sqlc.embed(alias)`` block of columns.
-
-    The alias is resolved through the FROM clause to its relation; its block is the run
-    of described columns coming from that relation, in attribute order, found at or
-    after the embed's position in the target list (each earlier entry gives at least
-    one column). Under the nullable side of an outer join the nested model may be None.
-    """
-    if not spec.embeds:
-        return []
-    tree: Any = spec.tree
-    targets = list(getattr(tree, "targetList", None) or ())
-    relations = _from_relations(getattr(tree, "fromClause", None) or ())
-    nullable_aliases = _outer_nullable(getattr(tree, "fromClause", None) or ())
-    out: list[EmbedIR] = []
-    cursor = 0
-    used: set[str] = set()
-    for embed in spec.embeds:
-        where = spec.location_of(embed.offset)
-        index = next(
-            (
-                i
-                for i, t in enumerate(targets)
-                if isinstance(t.val, ast.ColumnRef) and t.val.location == embed.offset
-            ),
-            None,
-        )
-        rel = relations.get(embed.alias)
-        if index is None or rel is None:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}) must name a table or view of the FROM clause, "
-                "in the select list",
-                location=where,
-                query=spec.name,
-            )
-        relid = catalog.relation_oid(rel[0], rel[1])
-        if relid is None:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}): {rel[1]!r} is not a table or view "
-                "(a CTE or subquery has no model to embed)",
-                location=where,
-                query=spec.name,
-            )
-        attnums = catalog.relation_attnums(relid)
-        width = len(attnums)
-        # Each other target yields at least one column, except a star (which may also
-        # hold this relation's columns): after a star, take the last fitting block.
-        later = [t for t in targets[index + 1 :] if not _is_star(t.val)]
-        upper = len(d.columns) - width - len(later)
-        candidates = [
-            s
-            for s in range(max(cursor, index), upper + 1)
-            if all(c.table_oid == relid for c in d.columns[s : s + width])
-            and [c.attnum for c in d.columns[s : s + width]] == attnums
-        ]
-        star_before = any(_is_star(t.val) for t in targets[:index])
-        found = (candidates[-1] if star_before else candidates[0]) if candidates else None
-        if found is None and not star_before:
-            # A view's columns are described as its base tables' (or as computed): the
-            # block is where the target list puts it, if the names agree.
-            names = [n for n, _ in catalog.relation_columns(rel[0], rel[1]) or []]
-            at = index + sum(e.width - 1 for e in out)
-            if [c.name for c in d.columns[at : at + width]] == names and len(names) == width:
-                found = at
-        if found is None:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}): cannot find its columns in the result",
-                location=where,
-                query=spec.name,
-            )
-        start = found
-        cursor = start + width
-        first = (
-            catalog.attributes([(relid, attnums[0])]).get((relid, attnums[0])) if attnums else None
-        )
-        model = f"{first.schema}.{first.table}" if first else rel[1]
-        if embed.alias in used:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}) appears twice", location=where, query=spec.name
-            )
-        used.add(embed.alias)
-        out.append(
-            EmbedIR(
-                field=first.table if first else rel[1],  # sqlc names the field after the table
-                model=model,
-                start=start,
-                width=width,
-                nullable=embed.alias in nullable_aliases,
-            )
-        )
-    return out
-
-
-def _is_star(node: Any) -> bool:
-    """``*`` or ``x.*`` in a select list."""
-    return isinstance(node, ast.ColumnRef) and isinstance((node.fields or (None,))[-1], ast.A_Star)
-
-
-def _range_alias(node: Any) -> tuple[str, tuple[str | None, str]] | None:
-    if isinstance(node, ast.RangeVar):
-        alias = node.alias.aliasname if node.alias is not None else node.relname
-        return str(alias), (node.schemaname, str(node.relname))
-    return None
-
-
-def _from_relations(items: Any) -> dict[str, tuple[str | None, str]]:
-    """alias → (schema, relation) of every plain relation in a FROM clause, joins included."""
-    out: dict[str, tuple[str | None, str]] = {}
-
-    def walk(n: Any) -> None:
-        found = _range_alias(n)
-        if found is not None:
-            out[found[0]] = found[1]
-        elif isinstance(n, ast.JoinExpr):
-            walk(n.larg)
-            walk(n.rarg)
-
-    for item in items:
-        walk(item)
-    return out
-
-
-def _aliases(n: Any) -> set[str]:
-    found = _range_alias(n)
-    if found is not None:
-        return {found[0]}
-    if isinstance(n, ast.JoinExpr):
-        return _aliases(n.larg) | _aliases(n.rarg)
-    if isinstance(n, ast.RangeSubselect | ast.RangeFunction) and n.alias is not None:
-        return {str(n.alias.aliasname)}
-    return set()
-
-
-def _outer_nullable(items: Any) -> set[str]:
-    """Aliases on the NULL-extended side of an outer join."""
-    out: set[str] = set()
-
-    def walk(n: Any) -> None:
-        if not isinstance(n, ast.JoinExpr):
-            return
-        walk(n.larg)
-        walk(n.rarg)
-        kind = int(n.jointype or 0)
-        if kind in (int(JoinType.JOIN_LEFT), int(JoinType.JOIN_FULL)):
-            out.update(_aliases(n.rarg))
-        if kind in (int(JoinType.JOIN_RIGHT), int(JoinType.JOIN_FULL)):
-            out.update(_aliases(n.larg))
-
-    for item in items:
-        walk(item)
-    return out

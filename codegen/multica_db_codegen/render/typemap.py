@@ -188,6 +188,9 @@ class TypeMapper:
         self.overrides = overrides
         self.in_models = in_models
         self.imports = Imports()
+        # json arrives as its text (a query decoding built JSON): plain json values are
+        # parsed by their loader
+        self.raw_json = False
 
     def child(self) -> TypeMapper:
         """A mapper like this one recording its own imports (what one function body uses)."""
@@ -205,6 +208,24 @@ class TypeMapper:
             return name
         self.imports.models = True
         return f"models.{name}"
+
+    def _json_model(self, path: str, base: str, what: str) -> PyType:
+        """json/jsonb mapped to a user's model (or any ``TypeAdapter``-able type): validated
+        when loaded, dumped to JSON when sent (a call, a batch, a COPY row)."""
+        if not self.in_models:
+            self.imports.runtime = True
+            self.imports.modules.add("pydantic")
+            self.imports.modules.add("psycopg.types.json")
+        adapter = f"pydantic.TypeAdapter({path})"
+        wrapper = "psycopg.types.json." + ("Json" if base == "json" else "Jsonb")
+        return PyType(
+            path,
+            loader=f"_runtime.jsonshape.model_loader({adapter}, {what!r})",
+            dumper=f"_runtime.jsonshape.model_dumper({adapter}, {wrapper})",
+            arbitrary=True,
+            loader_call=True,
+            dumper_call=True,
+        )
 
     def _runtime(self, name: str) -> str:
         self.imports.runtime = True
@@ -248,6 +269,9 @@ class TypeMapper:
         override = self._override(t, column)
         if override is not None:
             path = self._use_path(override)
+            json_base = _json_base(t)
+            if json_base is not None:
+                return self._json_model(path, json_base, column or t.pg_type)
             return PyType(path, loader=path, arbitrary=True)
         if is_any(t):  # a function the schema does not define: whatever psycopg loads
             self.imports.modules.add("typing")
@@ -336,7 +360,13 @@ class TypeMapper:
             )
         if t.name in ("json", "jsonb"):
             wrapper = "Json" if t.name == "json" else "Jsonb"
-            return PyType(annotation, dumper=self._module("psycopg.types.json", wrapper))
+            loader = None
+            if self.raw_json:
+                self.imports.runtime = True
+                loader = "_runtime.jsonshape.loads"
+            return PyType(
+                annotation, loader=loader, dumper=self._module("psycopg.types.json", wrapper)
+            )
         return PyType(annotation)
 
     def text_encoder(self, t: TypeRef) -> str | None:
@@ -388,6 +418,13 @@ class TypeMapper:
         if self.map(t).annotation in _TEXTUAL:
             return None
         return f"{self._runtime('text_loader')}({t.oid})"
+
+
+def _json_base(t: TypeRef) -> str | None:
+    """ "json" or "jsonb" when ``t`` is one (or a domain over one)."""
+    while t.kind == "domain" and t.base is not None:
+        t = t.base
+    return t.name if t.name in ("json", "jsonb") and t.oid < FIRST_USER_OID else None
 
 
 def user_defined(t: TypeRef) -> bool:
