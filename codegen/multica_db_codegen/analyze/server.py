@@ -475,8 +475,11 @@ def _prune_schema_databases(
         _drop_unused(admin, old)
 
 
-def drop_generator_databases(url: str) -> tuple[list[str], list[str]]:
-    """(dropped, kept because in use): every database the generator made on the server."""
+def drop_generator_databases(
+    url: str, names: Sequence[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(dropped, kept because in use): ``names`` that exist on the server (None: every
+    database the generator made there)."""
     dropped: list[str] = []
     busy: list[str] = []
     try:
@@ -488,6 +491,8 @@ def drop_generator_databases(url: str) -> tuple[list[str], list[str]]:
                 GENERATOR_DB_PREFIXES,
             ).fetchall()
             for (name,) in rows:
+                if names is not None and name not in names:
+                    continue
                 (dropped if _drop_unused(admin, name) else busy).append(name)
     except psycopg.Error as exc:
         raise GenerateError(f"cannot reach the analyzer's server {url!r}: {exc}") from exc
