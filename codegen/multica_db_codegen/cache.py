@@ -24,7 +24,7 @@ code. Cache writes that fail cost only the next run's time, and are recorded in
 ``log.txt`` next to them, with what failed and why. ``MULTICA_DB_NO_CACHE=1`` turns
 every layer off. The server is identified by its URL (or the embedded server's
 version), not by asking it: after upgrading PostgreSQL in place behind the same
-URL, run ``multica-db clean``.
+URL, run ``multica-db clean --all``.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def embedded_server_url(pgdata: Path) -> str:
             f"the embedded PostgreSQL server did not start in {pgdata}: {_why(exc)}",
             hint=_log_tail(pgdata)
             + "pass --database-url (or set MULTICA_DB_ANALYZER_URL) to use another server, "
-            "or run `multica-db clean` to start the embedded one afresh",
+            "or run `multica-db clean --all` to start the embedded one afresh",
         ) from None
 
 
@@ -241,7 +241,7 @@ SCHEMA_DB_PREFIX = "multica_db_schema_"
 SPARE_DB_PREFIX = "multica_db_spare_"
 BUILD_DB_PREFIX = "multica_db_build_"
 ANALYZE_DB_PREFIX = "multica_db_analyze_"
-#: Every database the generator makes: what ``multica-db clean`` drops.
+#: Every database the generator makes: what ``multica-db clean --all`` drops.
 GENERATOR_DB_PREFIXES = (SCHEMA_DB_PREFIX, SPARE_DB_PREFIX, BUILD_DB_PREFIX, ANALYZE_DB_PREFIX)
 KEEP_PER_SERVER = 8  # schema databases kept on one server: a few branches' schemas stay warm
 KEEP_PER_PROJECT = 3  # of those, per project (the project's cache directory lists its own)
