@@ -62,12 +62,13 @@ INSERT_NAMED = (
     f"INSERT INTO agent_runtime ({COLS}) VALUES (:workspace_id, :daemon_id, :name, "
     ":runtime_mode, :provider, :status, :device_info, :metadata, :owner_id)"
 )
+# aiosql reads "-- name:" lines itself: each statement without the one the constants keep
 AIOSQL = f"""
 -- name: get_agent_runtime(id)^
-{q.GET_AGENT_RUNTIME.replace("$1", ":id")};
+{q.GET_AGENT_RUNTIME.split(chr(10), 1)[1].replace("$1", ":id")};
 
 -- name: list_agent_runtimes(workspace_id)
-{q.LIST_AGENT_RUNTIMES.replace("$1", ":workspace_id")};
+{q.LIST_AGENT_RUNTIMES.split(chr(10), 1)[1].replace("$1", ":workspace_id")};
 
 -- name: insert_agent_runtime(workspace_id, daemon_id, name, runtime_mode, provider, status, device_info, metadata, owner_id)!
 {INSERT_NAMED};
