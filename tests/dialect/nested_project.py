@@ -134,6 +134,10 @@ SELECT p.id, p.title, (
 ) AS comments
 FROM posts p ORDER BY p.id;
 
+-- name: PostsWithCommentArray :many
+SELECT p.id, array_agg(c ORDER BY c.id) AS comments
+FROM posts p JOIN comments c ON c.post_id = p.id GROUP BY p.id ORDER BY p.id;
+
 -- name: PostsOfCte :many
 WITH recent AS (SELECT id, title, created_at FROM posts)
 SELECT (SELECT json_agg(r ORDER BY r.id) FROM recent r) AS recent;

@@ -220,6 +220,9 @@ def test_json_agg_of_a_table_is_its_model(nested: Generated, conn: Conn) -> None
     assert (c1.votes, c1.mood, c1.labels) == (3, m.PostState.DRAFT, ["a", "b"])
     assert (c2.votes, c2.amount, c2.mood, c2.labels) == (None, None, None, None)
     assert isinstance(c1.at, datetime.datetime)
+    # array_agg of the row: the same models, through the composite array's text form
+    arrays = {r.id: r.comments for r in q.posts_with_comment_array(conn)}
+    assert arrays[full] == comments
     # the same rows through a flat query: equal models
     flat = conn.execute("SELECT * FROM comments WHERE id = %s", (c1.id,)).fetchone()
     assert flat is not None and tuple(c1.model_dump().values()) == flat
