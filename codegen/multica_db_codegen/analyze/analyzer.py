@@ -32,15 +32,17 @@ from multica_db_codegen.analyze.ir import (
     FileIR,
     ParamIR,
     QueryIR,
+    TypeRef,
 )
 from multica_db_codegen.analyze.json_shapes import shape_columns
 from multica_db_codegen.analyze.missing_functions import (
     Stub,
     describe_stubbed,
     missing_function,
+    typed,
 )
 from multica_db_codegen.analyze.missing_functions import strict as strict_functions
-from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
+from multica_db_codegen.analyze.nullability import ColumnFacts, always_one_row, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
     missing_extension_hint,
@@ -50,7 +52,10 @@ from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.parse import Command, QuerySpec
 from multica_db_codegen.parse.params import python_safe, tree_nodes
 from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
+from multica_db_codegen.render.typemap import text_form_only
 
+#: What PostgreSQL names a column nothing names: its "?" is no nullability mark.
+_UNNAMED = "?column?"
 _FORCE_RE = re.compile(r"^(?P<name>.*[^!?])(?P<mark>[!?])$")
 
 
@@ -106,16 +111,6 @@ def module_names(files: list[Path], rel: dict[Path, str]) -> dict[Path, str]:
         taken.add(name)
         out[f] = name
     return out
-
-
-def schema_warnings(missing: Sequence[str]) -> tuple[str, ...]:
-    """The warnings about the schema: each extension the analyzer's server lacks."""
-    return tuple(
-        f"schema: CREATE EXTENSION {name} skipped: the analyzer's server does not have "
-        "it (queries using its types fail, its functions' results are typed Any or fail; "
-        "--database-url can point at a server that has it)"
-        for name in missing
-    )
 
 
 def analyze_parsed(
@@ -309,7 +304,7 @@ def analyze_query(
     for c, fact, nullable in zip(described.columns, facts, nullable_flags, strict=True):
         name = c.name
         m = _FORCE_RE.match(name)
-        if m is not None:
+        if m is not None and name != _UNNAMED:
             name = m.group("name")
             nullable = m.group("mark") == "?"
         attr: Attribute | None = fact.attribute
@@ -335,6 +330,7 @@ def analyze_query(
     ]
     warnings += [_stub_warning(spec, stub) for stub in stubs]
     warnings += engine_notes
+    warnings += _text_form_warnings([p.type for p in params] + [c.type for c in columns])
     cmd = spec.command
     if spec.command.asks_for_rows and not columns:
         cmd = Command.EXEC  # :one/:many on a statement without columns (see above)
@@ -359,7 +355,7 @@ def analyze_query(
         params=tuple(params),
         columns=tuple(columns),
         table_model=_table_model(catalog, described, columns),
-        row_guaranteed=_row_guaranteed(spec),
+        row_guaranteed=_row_guaranteed(spec) or always_one_row(spec.tree, catalog),
         warnings=tuple(warnings),
         embeds=tuple(locate_embeds(conn, catalog, spec, described, columns)),
         copy=_copy_ir(spec),
@@ -424,6 +420,7 @@ def _redescribe(
             cast.append(int(m.group(1)))
             _cast_parameter(spec, int(m.group(1)))
         elif stub is not None and stubs is not None and not strict_functions():
+            stub = typed(conn, spec.sql, stub, stubs)
             # where it is in the file: casting a parameter later moves the SQL sent
             stubs.append(dataclasses.replace(stub, offset=spec.original_offset(stub.offset)))
         else:
@@ -434,13 +431,29 @@ def _redescribe(
             exc = again
 
 
+def _text_form_warnings(types: list[TypeRef]) -> list[str]:
+    """One warning per type the generated code can only give as its text form."""
+    names = sorted({name for t in types for name in text_form_only(t)})
+    return [
+        f"PostgreSQL type {name} has no Python type of its own: its values are its text "
+        "form (str); to choose one, add [[tool.multica-db.overrides]] "
+        f'db_type = "{name}" python_type = "module.Type"'
+        for name in names
+    ]
+
+
 def _stub_warning(spec: QuerySpec, stub: Stub) -> str:
     """Where the missing function is called, and what that means for the result."""
     line, col = spec.location.file.line_col(stub.offset)
+    typed_as = (
+        "its result is typed Any"
+        if stub.returns is None
+        else f"its result is taken as {stub.returns}, as its place in the query requires"
+    )
     return (
         f"{spec.location.file.path}:{line}:{col}: function {stub.signature} is not in the "
-        "schema (sqlc accepts it): its result is typed Any; add the function to the "
-        "schema to get its real type"
+        f"schema (sqlc accepts it): {typed_as}; add the function to the schema to get its "
+        "real type"
     )
 
 
