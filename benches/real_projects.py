@@ -1,0 +1,584 @@
+"""Acceptance run over real public sqlc projects: does each generate as it is, and run?
+
+For every project of ``benches/real_projects.toml`` found in a folder of checkouts
+(``<root>/<owner>+<name>/``, one per repository), from the project's own sqlc config:
+
+1. ``sqlc compile`` (what sqlc itself accepts);
+2. ``multica-db generate --sqlc-config … --out TMP`` (with ``--keep-going`` when the
+   generator has it: then the queries PostgreSQL rejects are listed, the rest written).
+   ``--out`` is needed because none of these configs has a Python entry;
+3. ``multica-db analyze --json --keep-going`` per package, for the list of failing
+   queries and their messages (what the triage reads);
+4. imports every generated module; ``mypy --strict OUT``; ``ruff check OUT``;
+5. applies the project's schema to a fresh database and calls every generated sync
+   function whose parameters are all simple (ints, text, bools, uuids, times…) with
+   zero-ish values, each in a transaction that is rolled back. A call fails when the
+   generated code or its SQL is wrong (a type psycopg cannot adapt, a row pydantic
+   refuses, a PostgreSQL error that is not about the data); errors about the made-up
+   values (unique, foreign key, check, not-null, invalid input) count as calls that ran.
+
+Prints a Markdown table (project, queries, sqlc-accepted, generated, imports, mypy,
+ruff, calls, seconds); ``--readme`` also writes it into ``benches/README.md``.
+Every step has a timeout and one project failing never stops the others. Work files
+go to a temporary directory (``--keep DIR`` keeps them there, for triage).
+
+Usage::
+
+    python benches/real_projects.py --root CHECKOUTS [--only NAME ...] [--readme] [--json FILE]
+
+A checkout only needs the project's SQL and config files: ``--materialize GITDIRS``
+writes them from bare git directories named ``<owner>+<name>`` (at each one's HEAD,
+which must be the commit the list names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime as dt
+import decimal
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+LIST = HERE / "real_projects.toml"
+BIN = Path(sys.executable).parent
+DB_URL = os.environ.get("MULTICA_DB_ANALYZER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+README_BEGIN = "<!-- real-projects:begin -->"
+README_END = "<!-- real-projects:end -->"
+_ANNOTATION = re.compile(r"^\s*--\s*name:\s*\S+\s+:\w+", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Project:
+    repo: str  # owner/name
+    commit: str
+    config: str  # folder of the sqlc config, relative to the repository
+    label: str = ""  # table label when one repository gives several rows
+    notes: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.repo
+
+    @property
+    def folder(self) -> str:
+        return self.repo.replace("/", "+")
+
+
+@dataclass
+class Result:
+    project: str
+    queries: int = 0
+    sqlc: str = "—"
+    generated: str = "—"
+    imports: str = "—"
+    mypy: str = "—"
+    ruff: str = "—"
+    calls: str = "—"
+    seconds: float = 0.0
+    failures: list[dict[str, str]] = field(default_factory=list)  # analyze errors
+    notes: list[str] = field(default_factory=list)
+
+
+def load_list(path: Path = LIST) -> list[Project]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return [Project(**p) for p in data["project"]]
+
+
+def run(
+    args: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """Run a command; a timeout is exit code 124 (never an exception)."""
+    try:
+        done = subprocess.run(
+            args,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, **(env or {})},
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        return 124, out, f"timed out after {timeout:.0f} s"
+    return done.returncode, done.stdout, done.stderr
+
+
+def tail(text: str, lines: int = 6) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------- counting queries
+
+
+def count_queries(config: Path) -> tuple[int, list[tuple[Any, ...]]]:
+    """Annotated queries of the config's PostgreSQL packages, and the packages."""
+    sys.path.insert(0, str(ROOT / "codegen"))
+    from multica_db_codegen.analyze.analyzer import query_files
+    from multica_db_codegen.sqlc_config import load_sqlc_config
+
+    packages = load_sqlc_config(config).packages
+    total = 0
+    for pkg in packages:
+        for f in query_files(list(pkg.queries), flat=True):
+            total += len(_ANNOTATION.findall(f.read_text(encoding="utf-8", errors="replace")))
+    return total, [(p.label, p.schema, p.queries) for p in packages]
+
+
+# ---------------------------------------------------------------- sqlc
+
+
+def sqlc_compile(folder: Path, queries: int) -> str:
+    sqlc = shutil.which("sqlc") or str(BIN / "sqlc")
+    code, out, err = run([sqlc, "compile"], folder, 300)
+    if code == 0:
+        return str(queries)
+    located = set(re.findall(r"^(\S+?\.sql):(\d+):\d+:", err, re.MULTILINE))
+    if located:
+        return f"{max(queries - len(located), 0)}?"  # one error per failing query, roughly
+    return "error"
+
+
+# ---------------------------------------------------------------- generate
+
+
+def generator_has_keep_going() -> bool:
+    code, out, _ = run([str(BIN / "multica-db"), "generate", "--help"], ROOT, 60)
+    return "--keep-going" in out
+
+
+def count_functions(out: Path) -> int:
+    """Public top-level functions of the sync query modules (one per generated query)."""
+    n = 0
+    for f in sorted(out.rglob("*.py")):
+        if "aio" in f.relative_to(out).parts or f.parent.name != "queries":
+            continue
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        n += sum(
+            isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+            for node in tree.body
+        )
+    return n
+
+
+def analyze_failures(config: Path, work: Path) -> list[dict[str, str]]:
+    """Every query ``analyze --keep-going`` refuses, with its message."""
+    code, out, err = run(
+        [
+            str(BIN / "multica-db"),
+            "analyze",
+            "--json",
+            "--keep-going",
+            "--sqlc-config",
+            str(config),
+            "--database-url",
+            DB_URL,
+        ],
+        work,
+        1200,
+        {"MULTICA_DB_NO_CACHE": "1"},
+    )
+    failures: list[dict[str, str]] = []
+    docs: list[Any] = []
+    try:
+        docs = [json.loads(out)]
+    except json.JSONDecodeError:
+        for line in out.splitlines():  # one document per package, maybe
+            try:
+                docs.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    if not docs:
+        return [{"query": "(analyze)", "error": tail(err or out, 12)}]
+
+    def walk(doc: Any) -> None:
+        if isinstance(doc, dict):
+            if "error" in doc and "name" in doc:
+                failures.append({"query": str(doc["name"]), "error": str(doc["error"])})
+            for v in doc.values():
+                walk(v)
+        elif isinstance(doc, list):
+            for v in doc:
+                walk(v)
+
+    for d in docs:
+        walk(d)
+    return failures
+
+
+# ---------------------------------------------------------------- calls
+
+_SIMPLE: dict[str, Any] = {
+    "int": 0,
+    "str": "x",
+    "bool": False,
+    "float": 0.0,
+    "uuid.UUID": uuid.UUID(int=1),
+    "UUID": uuid.UUID(int=1),
+    "datetime.datetime": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    "datetime.date": dt.date(2024, 1, 1),
+    "datetime.time": dt.time(0, 0),
+    "datetime.timedelta": dt.timedelta(seconds=1),
+    "decimal.Decimal": decimal.Decimal(0),
+    "bytes": b"x",
+}
+_DATA_ERRORS = ("23", "22", "P0", "40", "55", "57", "42501", "2B", "25", "0A", "54", "42P10")
+_CALLS_SCRIPT = r"""
+import importlib, inspect, json, sys, typing, pkgutil
+sys.path.insert(0, sys.argv[1])
+import psycopg
+from psycopg import errors
+spec = json.loads(sys.argv[2])
+simple = spec["simple"]
+data_errors = tuple(spec["data_errors"])
+out = {"tried": 0, "ok": 0, "data": 0, "failed": []}
+def value(ann):
+    text = ann if isinstance(ann, str) else getattr(ann, "__name__", str(ann))
+    text = text.replace("typing.", "")
+    options = [t.strip() for t in text.split("|")]
+    if "None" in options:
+        return True, None
+    if len(options) != 1:
+        return False, None
+    t = options[0]
+    if t in simple:
+        return True, simple[t]
+    if t.startswith("list[") and t[5:-1] in simple:
+        return True, []
+    return False, None
+import datetime, decimal, uuid
+simple = {
+    "int": 0, "str": "x", "bool": False, "float": 0.0,
+    "uuid.UUID": uuid.UUID(int=1), "UUID": uuid.UUID(int=1),
+    "datetime.datetime": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
+    "datetime.date": datetime.date(2024, 1, 1), "datetime.time": datetime.time(0, 0),
+    "datetime.timedelta": datetime.timedelta(seconds=1),
+    "decimal.Decimal": decimal.Decimal(0), "bytes": b"x",
+}
+modules = []
+for pkg_name in spec["packages"]:
+    pkg = importlib.import_module(pkg_name + ".queries")
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name == "aio" or info.ispkg:
+            continue
+        modules.append(importlib.import_module(pkg.__name__ + "." + info.name))
+with psycopg.connect(spec["url"], autocommit=False) as conn:
+    conn.execute("SET statement_timeout = '5s'; SET lock_timeout = '2s'")
+    conn.commit()
+    for mod in modules:
+        for name, fn in sorted(vars(mod).items()):
+            if name.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != mod.__name__:
+                continue
+            sig = inspect.signature(fn)
+            params = list(sig.parameters.values())
+            if not params or params[0].name != "conn":
+                continue
+            kwargs, ok = {}, True
+            for p in params[1:]:
+                if p.default is not inspect.Parameter.empty:
+                    continue
+                good, v = value(p.annotation)
+                if not good:
+                    ok = False
+                    break
+                kwargs[p.name] = v
+            if not ok:
+                continue
+            out["tried"] += 1
+            try:
+                result = fn(conn, **kwargs)
+                if inspect.isgenerator(result) or hasattr(result, "__next__"):
+                    for _ in result:
+                        break
+                out["ok"] += 1
+            except psycopg.Error as exc:
+                state = exc.sqlstate or ""
+                if state.startswith(data_errors) or type(exc).__name__ == "NoRowError":
+                    out["data"] += 1
+                else:
+                    out["failed"].append(f"{mod.__name__.rsplit('.', 1)[-1]}.{name}: [{state}] {str(exc).splitlines()[0][:200]}")
+            except Exception as exc:
+                if type(exc).__name__ == "NoRowError":
+                    out["data"] += 1
+                else:
+                    out["failed"].append(f"{mod.__name__.rsplit('.', 1)[-1]}.{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+            finally:
+                conn.rollback()
+print(json.dumps(out))
+"""
+
+
+def make_database(name: str, packages: list[tuple[Any, ...]]) -> tuple[str | None, str]:
+    """A fresh database with the schema of every package applied (one per package)."""
+    import psycopg
+
+    sys.path.insert(0, str(ROOT / "codegen"))
+    from multica_db_codegen.analyze.schema import apply_schema, load_schema
+
+    with psycopg.connect(DB_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = DB_URL.rsplit("/", 1)[0] + "/" + name
+    errors: list[str] = []
+    for label, schema, _queries in packages:
+        with psycopg.connect(url, autocommit=True) as conn:
+            if len(packages) > 1:  # each package its own schema namespace would be truer;
+                pass  # sqlc packages of one project normally share one database
+            try:
+                apply_schema(conn, load_schema(list(schema)))
+            except Exception as exc:
+                errors.append(f"{label}: {str(exc).splitlines()[0][:200]}")
+    return url, "; ".join(errors)
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(DB_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ---------------------------------------------------------------- one project
+
+
+def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
+    res = Result(p.name)
+    t0 = time.monotonic()
+    checkout = root / p.folder
+    folder = checkout / p.config
+    sys.path.insert(0, str(ROOT / "codegen"))
+    from multica_db_codegen.sqlc_config import find_sqlc_config
+
+    config = find_sqlc_config(folder)
+    if config is None:
+        res.notes.append(f"no sqlc config in {p.config or '.'}")
+        return res
+    try:
+        res.queries, packages = count_queries(config)
+    except Exception as exc:
+        res.notes.append(f"config: {exc}")
+        return res
+    res.sqlc = sqlc_compile(folder, res.queries)
+
+    out = work / "out" / "genpkg"
+    shutil.rmtree(out.parent, ignore_errors=True)
+    out.parent.mkdir(parents=True)
+    args = [str(BIN / "multica-db"), "generate", "--sqlc-config", str(config), "--out", str(out)]
+    args += ["--database-url", DB_URL]
+    if keep_going:
+        args.append("--keep-going")
+    code, gout, gerr = run(args, work, 1800, {"MULTICA_DB_NO_CACHE": "1"})
+    (work / "generate.log").write_text(gout + "\n" + gerr, encoding="utf-8")
+    written = count_functions(out) if out.exists() else 0
+    res.generated = str(written)
+    if code != 0:
+        res.notes.append(f"generate exit {code}: {tail(gerr or gout, 3)}")
+        res.failures = analyze_failures(config, work)
+    if written == 0:
+        res.seconds = round(time.monotonic() - t0, 1)
+        return res
+
+    # the Python packages written: OUT itself, or one per sqlc package under OUT
+    pkgs = sorted(
+        str(d.relative_to(out.parent)).replace("/", ".")
+        for d in [out, *[c for c in out.iterdir() if c.is_dir()]]
+        if (d / "queries").is_dir()
+    )
+    imp = "import importlib, pkgutil, sys\n"
+    imp += f"sys.path.insert(0, {str(out.parent)!r})\n"
+    imp += f"for top in {pkgs!r}:\n"
+    imp += "    p = importlib.import_module(top)\n"
+    imp += "    for m in pkgutil.walk_packages(p.__path__, top + '.'):\n"
+    imp += "        importlib.import_module(m.name)\n"
+    code, iout, ierr = run([sys.executable, "-c", imp], work, 300)
+    res.imports = "ok" if code == 0 else "FAIL"
+    if code != 0:
+        res.notes.append(f"import: {tail(ierr, 2)}")
+
+    code, mout, merr = run(
+        [str(BIN / "mypy"), "--strict", "--no-incremental", str(out)], out.parent, 900
+    )
+    res.mypy = "ok" if code == 0 else f"{len(re.findall(r': error:', mout))} errors"
+    if code != 0:
+        (work / "mypy.log").write_text(mout + merr, encoding="utf-8")
+        res.notes.append(f"mypy: {tail(mout or merr, 2)}")
+    code, rout, rerr = run(
+        [str(BIN / "ruff"), "check", "--no-cache", "--isolated", str(out)], out.parent, 300
+    )
+    ruff_errors = len(re.findall(r"^\S+:\d+:\d+:", rout, re.M))
+    res.ruff = "ok" if code == 0 else f"{ruff_errors} errors"
+    if code != 0:
+        res.notes.append(f"ruff: {tail(rout, 2)}")
+
+    if res.imports == "ok":
+        dbname = "mdb_real_" + re.sub(r"\W", "_", p.name.lower())[:40]
+        try:
+            url, schema_err = make_database(dbname, packages)
+            if schema_err:
+                res.notes.append(f"schema for calls: {schema_err}")
+            spec = {
+                "url": url,
+                "packages": pkgs,
+                "simple": {},
+                "data_errors": list(_DATA_ERRORS),
+            }
+            code, cout, cerr = run(
+                [sys.executable, "-c", _CALLS_SCRIPT, str(out.parent), json.dumps(spec)],
+                work,
+                900,
+            )
+            if code == 0:
+                calls = json.loads(cout.strip().splitlines()[-1])
+                good = calls["ok"] + calls["data"]
+                res.calls = f"{good}/{calls['tried']}"
+                for f in calls["failed"][:20]:
+                    res.notes.append(f"call {f}")
+            else:
+                res.calls = "FAIL"
+                res.notes.append(f"calls: {tail(cerr, 3)}")
+        except Exception as exc:
+            res.calls = "FAIL"
+            res.notes.append(f"calls setup: {str(exc).splitlines()[0][:300]}")
+        finally:
+            try:
+                drop_database(dbname)
+            except Exception:
+                pass
+    res.seconds = round(time.monotonic() - t0, 1)
+    return res
+
+
+# ---------------------------------------------------------------- output
+
+
+def table(results: list[Result]) -> str:
+    head = "| project | queries | sqlc-accepted | generated | imports | mypy | ruff | calls | s |"
+    lines = [head, "|---|--:|--:|--:|---|---|---|--:|--:|"]
+    for r in results:
+        cells = [r.project, r.queries, r.sqlc, r.generated, r.imports, r.mypy, r.ruff, r.calls]
+        lines.append("| " + " | ".join(str(c) for c in cells) + f" | {r.seconds:.0f} |")
+    q = sum(r.queries for r in results)
+    g = sum(int(r.generated) for r in results if r.generated.isdigit())
+    lines.append(f"\n{len(results)} projects, {q} queries, {g} generated.")
+    return "\n".join(lines)
+
+
+def write_readme(text: str) -> None:
+    readme = HERE / "README.md"
+    doc = readme.read_text(encoding="utf-8")
+    block = f"{README_BEGIN}\n{text}\n{README_END}"
+    if README_BEGIN in doc:
+        doc = re.sub(
+            re.escape(README_BEGIN) + r".*?" + re.escape(README_END),
+            lambda _: block,
+            doc,
+            flags=re.S,
+        )
+    else:
+        doc = doc.rstrip("\n") + "\n\n## Real projects (`real_projects.py`)\n\n" + block + "\n"
+    readme.write_text(doc, encoding="utf-8")
+
+
+def materialize(gitdirs: Path, root: Path, projects: list[Project]) -> None:
+    """Write each project's SQL and config files at its listed commit from a bare git dir."""
+    keep = (".sql", ".yaml", ".yml", ".json", ".toml")
+    for p in projects:
+        dest = root / p.folder
+        if dest.exists():
+            continue
+        gitdir = next(
+            (g for g in (gitdirs / p.folder / "repo" / ".git", gitdirs / p.folder / "repo") if g.is_dir()),
+            None,
+        )
+        if gitdir is None:
+            print(f"{p.repo}: no git directory under {gitdirs}", file=sys.stderr)
+            continue
+        listing = subprocess.run(
+            ["git", "--git-dir", str(gitdir), "ls-tree", "-r", "-z", p.commit],
+            capture_output=True,
+            check=True,
+        ).stdout.split(b"\0")
+        for entry in listing:
+            if not entry:
+                continue
+            meta, raw = entry.split(b"\t", 1)
+            _mode, kind, sha = meta.split()
+            path = raw.decode()
+            if kind != b"blob" or not path.endswith(keep) or "node_modules/" in path:
+                continue
+            blob = subprocess.run(
+                ["git", "--git-dir", str(gitdir), "cat-file", "blob", sha.decode()],
+                capture_output=True,
+                check=False,
+            )
+            if blob.returncode != 0:  # absent from the snapshot (large files)
+                continue
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blob.stdout)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--root", type=Path, required=True, help="folder of <owner>+<name> checkouts")
+    ap.add_argument("--only", nargs="*", default=[], help="project names (substring match)")
+    ap.add_argument("--readme", action="store_true", help="write the table into benches/README.md")
+    ap.add_argument("--json", type=Path, help="write every result (with failures) here")
+    ap.add_argument("--keep", type=Path, help="keep work files under this folder")
+    ap.add_argument("--materialize", type=Path, help="bare git dirs to write checkouts from")
+    ns = ap.parse_args(argv)
+
+    projects = load_list()
+    if ns.only:
+        projects = [p for p in projects if any(o in p.name for o in ns.only)]
+    if ns.materialize:
+        materialize(ns.materialize, ns.root, projects)
+    keep_going = generator_has_keep_going()
+    results: list[Result] = []
+    base = ns.keep or Path(tempfile.mkdtemp(prefix="real-projects-"))
+    for p in projects:
+        work = base / re.sub(r"\W", "_", p.name)
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        print(f"… {p.name}", file=sys.stderr, flush=True)
+        try:
+            r = run_project(p, ns.root, work, keep_going)
+        except Exception as exc:  # one project never stops the others
+            r = Result(p.name, notes=[f"runner: {type(exc).__name__}: {exc}"])
+        results.append(r)
+        print(
+            f"  {r.queries} queries, sqlc {r.sqlc}, generated {r.generated}, import {r.imports}, "
+            f"mypy {r.mypy}, ruff {r.ruff}, calls {r.calls}, {r.seconds:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        for n in r.notes:
+            print(f"    {n}", file=sys.stderr)
+        if ns.json:
+            ns.json.write_text(json.dumps([asdict(x) for x in results], indent=1), encoding="utf-8")
+    if not ns.keep:
+        shutil.rmtree(base, ignore_errors=True)
+    text = table(results)
+    print(text)
+    if ns.readme:
+        write_readme(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
