@@ -191,6 +191,14 @@ def projects(argv: list[str]) -> list[Path]:
     return found
 
 
+def label(project: Path) -> str:
+    """A project's name in the table: an end-to-end case is named by its path under testdata."""
+    parts = project.parts
+    if "testdata" in parts:
+        return "/".join(parts[parts.index("testdata") + 1 :])
+    return project.name
+
+
 def main(argv: list[str]) -> int:
     total = Tally()
     print("| project | sqlc accepts | we accept too | params agree | columns agree |")
@@ -213,7 +221,7 @@ def main(argv: list[str]) -> int:
             setattr(total, k, getattr(total, k) + v)
         cells = [tally.sqlc_ok, tally.both_ok, f"{tally.params_same}/{tally.params}"]
         cells.append(f"{tally.columns_same}/{tally.columns}")
-        print(f"| {project.name} | " + " | ".join(str(c) for c in cells) + " |")
+        print(f"| {label(project)} | " + " | ".join(str(c) for c in cells) + " |")
 
     def pct(a: int, b: int) -> str:
         return f"{100 * a / b:.1f}%" if b else "n/a"
