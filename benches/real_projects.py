@@ -373,25 +373,28 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
     if code != 0:
         res.notes.append(f"generate exit {code}: {tail(gerr or gout, 3)}")
         res.failures = analyze_failures(config, work)
-    if written == 0 and res.failures:
+    if code != 0 and res.failures and not keep_going:
         # Measure the later stages anyway: a copy of the project without the failing
         # queries (what a user would do by hand), for as many rounds as errors keep
         # appearing. The table says how many were cut.
-        cut, written, config = cut_and_generate(p, root, work, res, args, out)
-        if written:
-            res.generated = f"0 ({written}, {cut} cut)"
+        cut, after_cut, config = cut_and_generate(p, root, work, res, args, out)
+        if after_cut:
+            res.generated = f"{written} ({after_cut}, {cut} cut)"
+            written = after_cut
     if written == 0:
         res.seconds = round(time.monotonic() - t0, 1)
         return res
 
     # the Python packages written: OUT itself, or one per sqlc package under OUT
-    pkgs = sorted(
-        str(d.relative_to(out.parent)).replace("/", ".")
-        for d in [out, *[c for c in out.iterdir() if c.is_dir()]]
-        if (d / "queries").is_dir()
-    )
+    # one sqlc package: OUT is the Python package; several: OUT is their parent (each
+    # a top-level package, imported by its own name)
+    if (out / "queries").is_dir():
+        top, pkgs = out.parent, [out.name]
+    else:
+        top = out
+        pkgs = sorted(c.name for c in out.iterdir() if (c / "queries").is_dir())
     imp = "import importlib, pkgutil, sys\n"
-    imp += f"sys.path.insert(0, {str(out.parent)!r})\n"
+    imp += f"sys.path.insert(0, {str(top)!r})\n"
     imp += f"for top in {pkgs!r}:\n"
     imp += "    p = importlib.import_module(top)\n"
     imp += "    for m in pkgutil.walk_packages(p.__path__, top + '.'):\n"
@@ -401,9 +404,7 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
     if code != 0:
         res.notes.append(f"import: {tail(ierr, 2)}")
 
-    code, mout, merr = run(
-        [str(BIN / "mypy"), "--strict", "--no-incremental", str(out)], out.parent, 900
-    )
+    code, mout, merr = run([str(BIN / "mypy"), "--strict", "--no-incremental", str(out)], top, 900)
     res.mypy = "ok" if code == 0 else f"{len(re.findall(r': error:', mout))} errors"
     if code != 0:
         (work / "mypy.log").write_text(mout + merr, encoding="utf-8")
@@ -413,14 +414,14 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
             pargs = [str(BIN / "mypy"), "--strict", "--no-incremental"]
             for pkg in pkgs:
                 pargs += ["-p", pkg]
-            code, pout, perr = run(pargs, out.parent, 900)
+            code, pout, perr = run(pargs, top, 900)
             (work / "mypy-p.log").write_text(pout + perr, encoding="utf-8")
             perrors = len(re.findall(r": error:", pout))
             res.mypy = f"not a package (-p: {'ok' if code == 0 else f'{perrors} errors'})"
             if code != 0:
                 res.notes.append(f"mypy -p: {tail(pout or perr, 4)}")
     code, rout, _rerr = run(
-        [str(BIN / "ruff"), "check", "--no-cache", "--isolated", str(out)], out.parent, 300
+        [str(BIN / "ruff"), "check", "--no-cache", "--isolated", str(out)], top, 300
     )
     ruff_errors = len(re.findall(r"^\S+:\d+:\d+:", rout, re.M))
     res.ruff = "ok" if code == 0 else f"{ruff_errors} errors"
@@ -438,7 +439,7 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
                 [
                     sys.executable,
                     str(HERE / "real_projects_calls.py"),
-                    str(out.parent),
+                    str(top),
                     json.dumps(spec),
                 ],
                 work,
