@@ -126,8 +126,8 @@ def tail(text: str, lines: int = 6) -> str:
 def count_queries(config: Path) -> tuple[int, list[tuple[Any, ...]]]:
     """Annotated queries of the config's PostgreSQL packages, and the packages."""
     sys.path.insert(0, str(ROOT / "codegen"))
-    from multica_db_codegen.stages import query_files
     from multica_db_codegen.sqlc_config import load_sqlc_config
+    from multica_db_codegen.stages import query_files
 
     packages = load_sqlc_config(config).packages
     total = 0

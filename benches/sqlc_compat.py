@@ -30,8 +30,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from multica_db_codegen.stages import query_files  # noqa: E402
 from multica_db_codegen.sqlc_config import find_sqlc_config, load_sqlc_config  # noqa: E402
+from multica_db_codegen.stages import query_files  # noqa: E402
 
 VERBOSE = bool(os.environ.get("VERBOSE"))
 
