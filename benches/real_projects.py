@@ -229,6 +229,9 @@ def analyze_failures(config: Path, work: Path) -> list[dict[str, str]]:
         if isinstance(doc, dict):
             if "error" in doc and "name" in doc:
                 failures.append({"query": str(doc["name"]), "error": str(doc["error"])})
+            if "message" in doc and "query" in doc:  # the document's "errors" list
+                where = f"{doc.get('file')}:{doc.get('line')}:{doc.get('column')}: "
+                failures.append({"query": str(doc["query"]), "error": where + str(doc["message"])})
             for v in doc.values():
                 walk(v)
         elif isinstance(doc, list):
