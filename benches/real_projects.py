@@ -123,56 +123,68 @@ def tail(text: str, lines: int = 6) -> str:
 # ---------------------------------------------------------------- counting queries
 
 
+def count_annotations(paths: list[Path]) -> int:
+    sys.path.insert(0, str(ROOT / "codegen"))
+    from multica_db_codegen.stages import query_files
+
+    return sum(
+        len(_ANNOTATION.findall(f.read_text(encoding="utf-8", errors="replace")))
+        for f in query_files(paths, flat=True)
+    )
+
+
 def count_queries(config: Path) -> tuple[int, list[tuple[Any, ...]]]:
     """Annotated queries of the config's PostgreSQL packages, and the packages."""
     sys.path.insert(0, str(ROOT / "codegen"))
     from multica_db_codegen.sqlc_config import load_sqlc_config
-    from multica_db_codegen.stages import query_files
 
     packages = load_sqlc_config(config).packages
-    total = 0
-    for pkg in packages:
-        for f in query_files(list(pkg.queries), flat=True):
-            total += len(_ANNOTATION.findall(f.read_text(encoding="utf-8", errors="replace")))
+    total = sum(count_annotations(list(pkg.queries)) for pkg in packages)
     return total, [(p.label, p.schema, p.queries) for p in packages]
 
 
 # ---------------------------------------------------------------- sqlc
 
 
-def sqlc_compile(folder: Path, queries: int) -> str:
+def sqlc_compile(folder: Path, config: Path, packages: list[tuple[Any, ...]]) -> str:
+    """How many of the queries sqlc accepts: the whole config, else package by package.
+
+    When the whole config fails, each PostgreSQL entry is asked again alone, from a
+    config with only its engine, schema and queries: sqlc refuses a whole config for a
+    Go-only option it no longer knows (``sql_package: lib/pq``) or a package analysed
+    against a managed database, which says nothing about the other packages' SQL.
+    """
     sqlc = shutil.which("sqlc") or str(BIN / "sqlc")
+    counts = [count_annotations(list(queries)) for _label, _schema, queries in packages]
     code, _out, err = run([sqlc, "compile"], folder, 300)
     if code == 0:
-        return str(queries)
-    if "error generating code" in err:
-        # a Go-only option sqlc no longer knows (`sql_package: lib/pq`): ask again
-        # about the SQL alone, from a config with only engine, schema and queries
-        config = next(
-            (folder / n for n in ("sqlc.yaml", "sqlc.yml", "sqlc.json") if (folder / n).is_file()),
-            None,
-        )
-        if config is not None:
-            import yaml
+        return str(sum(counts))
+    import yaml
 
-            data = yaml.safe_load(config.read_text(encoding="utf-8"))
-            entries = [
-                {k: e[k] for k in ("engine", "schema", "queries") if k in e}
-                for e in data.get("sql", [])
-                if e.get("engine") == "postgresql"
-            ]
-            bare = folder / ".real-projects-sqlc.yaml"
-            bare.write_text(yaml.safe_dump({"version": "2", "sql": entries}), encoding="utf-8")
-            try:
-                code, _out, err = run([sqlc, "compile", "-f", bare.name], folder, 300)
-            finally:
-                bare.unlink()
-            if code == 0:
-                return str(queries)
-    located = set(re.findall(r"^(\S+?\.sql):(\d+):\d+:", err, re.MULTILINE))
-    if located:
-        return f"{max(queries - len(located), 0)}?"  # one error per failing query, roughly
-    return "error"
+    data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    entries = [
+        {k: e[k] for k in ("engine", "schema", "queries") if k in e}
+        for e in data.get("sql", []) or data.get("packages", [])
+        if e.get("engine", "postgresql") == "postgresql" and e.get("schema") and e.get("queries")
+    ]
+    if len(entries) != len(counts):
+        located = set(re.findall(r"^(\S+?\.sql):(\d+):\d+:", err, re.MULTILINE))
+        return f"{max(sum(counts) - len(located), 0)}?" if located else "error"
+    accepted, refused = 0, 0
+    bare = folder / ".real-projects-sqlc.yaml"
+    for entry, n in zip(entries, counts, strict=True):
+        bare.write_text(yaml.safe_dump({"version": "2", "sql": [entry]}), encoding="utf-8")
+        try:
+            code, _out, err = run([sqlc, "compile", "-f", bare.name], folder, 300)
+        finally:
+            bare.unlink()
+        if code == 0:
+            accepted += n
+        else:
+            located = set(re.findall(r"^(\S+?\.sql):(\d+):\d+:", err, re.MULTILINE))
+            accepted += max(n - len(located), 0)  # one error per failing query, roughly
+            refused += 1
+    return f"{accepted}?" if refused else str(accepted)
 
 
 # ---------------------------------------------------------------- generate
@@ -360,7 +372,7 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
     except Exception as exc:
         res.notes.append(f"config: {exc}")
         return res
-    res.sqlc = sqlc_compile(folder, res.queries)
+    res.sqlc = sqlc_compile(folder, config, packages)
 
     out = work / "out" / "genpkg"
     shutil.rmtree(out.parent, ignore_errors=True)
