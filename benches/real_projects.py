@@ -512,7 +512,7 @@ def write_readme(text: str) -> None:
 
 def materialize(gitdirs: Path, root: Path, projects: list[Project]) -> None:
     """Write each project's SQL and config files at its listed commit from a bare git dir."""
-    keep = (".sql", ".yaml", ".yml", ".json", ".toml")
+    keep = (".sql", ".yaml", ".yml", ".json", ".toml", "stderr.txt")
     for p in projects:
         dest = root / p.folder
         if dest.exists():
