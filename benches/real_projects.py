@@ -466,6 +466,8 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
                 res.calls = f"{good}/{calls['tried']}"
                 for f in calls["failed"][:20]:
                     res.notes.append(f"call {f}")
+                for f in calls.get("gaps", [])[:5]:
+                    res.notes.append(f"call (function not in the schema) {f}")
             else:
                 res.calls = "FAIL"
                 res.notes.append(f"calls: {tail(cerr, 3)}")
