@@ -107,6 +107,8 @@ def in_no_proxy_network(host: str, no_proxy: str) -> bool:
             network = ipaddress.ip_network(entry.replace("[", "").replace("]", ""), strict=False)
         except ValueError:
             continue
-        if address.version == network.version and address in network:
+        # A zero-length prefix is not a network entry (requests ignores it too):
+        # "0.0.0.0/0" must not quietly switch the proxy off for every address.
+        if network.prefixlen and address.version == network.version and address in network:
             return True
     return False
