@@ -55,6 +55,27 @@ def _lib_version() -> str:
         return "0"
 
 
+def base_properties(
+    environment: Environment | None,
+    disable_geoip: bool,
+    super_properties: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """The properties every event of a client carries; they win over an event's own.
+
+    ``$geoip_disable`` is on by default, as in posthog-python for server-side
+    events: PostHog would otherwise geolocate the server's address and file
+    every user under the data centre's city.
+    """
+    base: dict[str, object] = dict(super_properties or {})
+    if environment is not None:
+        base["environment"] = environment
+    if disable_geoip:
+        base["$geoip_disable"] = True
+    base["$lib"] = LIB_NAME
+    base["$lib_version"] = _lib_version()
+    return base
+
+
 class PostHogClient:
     """Ships events to PostHog's ``/batch/`` API from one background thread.
 
@@ -118,13 +139,7 @@ class PostHogClient:
         self._queue_size = queue_size
         self._batch_size = batch_size
         self._clock = clock
-        base: dict[str, object] = dict(super_properties or {})
-        if self.environment is not None:
-            base["environment"] = self.environment
-        if disable_geoip:
-            base["$geoip_disable"] = True
-        base["$lib"] = LIB_NAME
-        base["$lib_version"] = _lib_version()
+        base = base_properties(self.environment, disable_geoip, super_properties)
         self._config = WorkerConfig(
             api_key=api_key,
             base_properties=base,
