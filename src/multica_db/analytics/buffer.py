@@ -303,9 +303,13 @@ class EventBuffer(Generic[T]):
             self._settled_cond.notify_all()
 
     def wait_stopped(self, deadline: float) -> bool:
-        """Block until the worker exited or ``deadline`` passed; ``True`` if it exited."""
+        """Block until the worker exited or ``deadline`` passed; ``True`` if it exited.
+
+        Returns at once after :meth:`abandon`: whatever the worker still does
+        is ignored from then on, so a later ``close`` has nothing to wait for.
+        """
         with self._lock:
-            while not self._stopped:
+            while not self._stopped and not self._abandoned:
                 remaining = deadline - self._clock.monotonic()
                 if remaining <= 0:
                     return False

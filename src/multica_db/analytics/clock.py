@@ -73,8 +73,8 @@ class ManualClock:
         self._changed = threading.Condition(self._lock)
         self._now = start
         self._epoch_offset = epoch - start
-        # Each waiter with the time it saw when it went to sleep.
-        self._waiters: list[tuple[threading.Condition, float]] = []
+        # Each waiter: its condition, the time it saw going to sleep, its thread.
+        self._waiters: list[tuple[threading.Condition, float, int]] = []
 
     def monotonic(self) -> float:
         return self._now
@@ -83,7 +83,7 @@ class ManualClock:
         return self._now + self._epoch_offset
 
     def wait(self, condition: threading.Condition, timeout: float) -> None:
-        entry = (condition, self._now)
+        entry = (condition, self._now, threading.get_ident())
         with self._lock:
             self._waiters.append(entry)
             self._changed.notify_all()
@@ -103,21 +103,35 @@ class ManualClock:
             raise ValueError("a monotonic clock does not go back")
         with self._lock:
             self._now += seconds
-            conditions = {id(c): c for c, _ in self._waiters}.values()
+            conditions = {id(c): c for c, _, _ in self._waiters}.values()
         for condition in conditions:
             with condition:
                 condition.notify_all()
 
-    def parked(self, count: int = 1, timeout: float = 30.0) -> None:
-        """Block until ``count`` threads wait on this clock having seen the current time.
+    def parked(
+        self, count: int = 1, *, thread: threading.Thread | None = None, timeout: float = 30.0
+    ) -> None:
+        """Block until ``count`` threads (or ``thread``) wait on this clock at the current time.
 
-        ``timeout`` (real seconds) only guards against a hang: reaching it
-        raises ``AssertionError``, it is not part of what a test asserts.
+        A thread counts once it went to sleep after the last :meth:`advance`;
+        one that a notify has just woken counts until it runs again, so use
+        this to wait for "everything is idle", and wait for effects (a request
+        at the sink) to see that something happened. ``timeout`` (real
+        seconds) only guards against a hang: reaching it raises
+        ``AssertionError``, it is not part of what a test asserts.
         """
+        ident = None if thread is None else thread.ident
 
         def settled() -> bool:
             now = self._now
-            return sum(1 for _, seen in self._waiters if seen == now) >= count
+            return (
+                sum(
+                    1
+                    for _, seen, who in self._waiters
+                    if seen == now and (ident is None or who == ident)
+                )
+                >= count
+            )
 
         with self._lock:
             if not self._changed.wait_for(settled, timeout):

@@ -45,8 +45,14 @@ class _DeadlineSocketIO(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        self._sock.settimeout(remaining(self._conn.deadline, self._conn.clock))
-        return self._sock.recv_into(buffer)
+        conn = self._conn
+        self._sock.settimeout(remaining(conn.deadline, conn.clock))
+        count = self._sock.recv_into(buffer)
+        # Bytes that arrive after the deadline are too late as well: without
+        # this, a reader that got the whole answer in one piece would never
+        # look at the clock again.
+        remaining(conn.deadline, conn.clock)
+        return count
 
 
 class _SharedReader(io.BufferedReader):
