@@ -24,7 +24,7 @@ from typing import Final
 from multica_db.analytics.buffer import DEADLINE, EventBuffer
 from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.config import DEFAULT_HOST, Environment, normalise_environment
-from multica_db.analytics.events import Event
+from multica_db.analytics.events import Event, Record
 from multica_db.analytics.proxy import ProxySetting
 from multica_db.analytics.retry import RetryPolicy
 from multica_db.analytics.stats import Stats
@@ -172,7 +172,7 @@ class PostHogClient:
 
     def _reset(self) -> None:
         """Fresh queue, ledger and (unstarted) worker: at init and in a fork child."""
-        self._buffer: EventBuffer[Event] = EventBuffer(
+        self._buffer: EventBuffer[Event | Record] = EventBuffer(
             self._queue_size, self._batch_size, self._clock
         )
         self._start_lock = threading.Lock()
@@ -200,6 +200,15 @@ class PostHogClient:
                 self._start()
             return self._buffer.offer(event)
         except Exception:  # capture must never take the caller down
+            return False
+
+    def capture_record(self, record: Record) -> bool:
+        """:meth:`capture` for the compatibility client's pre-checked records."""
+        try:
+            if not self._started:
+                self._start()
+            return self._buffer.offer(record)
+        except Exception:
             return False
 
     def _start(self) -> None:
@@ -293,7 +302,7 @@ class PostHogClient:
         self.close()
 
 
-def _orphaned(buffer: EventBuffer[Event], clock: Clock, grace: float) -> None:
+def _orphaned(buffer: EventBuffer[Event | Record], clock: Clock, grace: float) -> None:
     buffer.begin_close(clock.monotonic() + grace)
 
 

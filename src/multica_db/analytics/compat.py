@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import time
 import uuid as uuid_module
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from multica_db.analytics.retry import RetryPolicy
 from multica_db.analytics.stats import Stats
 
 log = logging.getLogger("multica_db.analytics")
+_time = time.time
 
 #: posthog-python's own defaults, so an unchanged constructor call behaves alike.
 DEFAULT_FLUSH_AT: Final = 100
@@ -129,6 +131,7 @@ class Posthog:
         # Feature-flag, exception and AI options of later 7.x releases land in
         # ``ignored`` too: accepted so that an existing constructor call works.
         self._client: AnalyticsClient | None = _recorder
+        self._fast_client: PostHogClient | None = None
         if _recorder is None and send and not disabled:
             if not project_api_key:
                 raise ValueError("project_api_key is required")
@@ -150,6 +153,8 @@ class Posthog:
                 disable_geoip=False,
                 clock=clock,
             )
+        if isinstance(self._client, PostHogClient) and before_send is None:
+            self._fast_client = self._client
 
     # -- events --------------------------------------------------------------
 
@@ -175,6 +180,31 @@ class Posthog:
         not evaluated: ``send_feature_flags`` and ``flags`` are ignored.
         """
         try:
+            client = self._fast_client
+            if (
+                client is not None
+                and type(event) is str
+                and type(distinct_id) is str
+                and timestamp is None
+                and uuid is None
+                and disable_geoip is None
+                and not groups
+                and event
+                and distinct_id
+                and event.isascii()
+                and distinct_id.isascii()
+            ):
+                # The common call, with everything Event would check known to
+                # hold: queued as a Record (see there).
+                props = dict(properties) if properties else {}
+                if self.disable_geoip:
+                    props["$geoip_disable"] = True
+                if self.super_properties:
+                    props.update(self.super_properties)
+                now = _time()
+                wire_uuid = new_event_uuid(now)
+                record = (event, distinct_id, props, now, wire_uuid)
+                return wire_uuid if client.capture_record(record) else None
             if isinstance(event, Event):
                 return self._typed(event)
             props = dict(properties) if properties else {}

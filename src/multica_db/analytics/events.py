@@ -93,6 +93,13 @@ class Event:
             object.__setattr__(self, "properties", _freeze(dict(self.properties)))
 
 
+#: An event the compatibility client built and checked itself: name, distinct
+#: id (plain non-empty ASCII ``str``), a private properties dict nobody else
+#: holds, a finite timestamp, the wire uuid. Queued as is, so its hot path
+#: pays for a tuple instead of a frozen dataclass; only the worker reads it.
+Record = tuple[str, str, dict[str, object], float, str]
+
+
 # A read-only view stops callers mutating an event after it was queued, which
 # would race with the worker serialising it. (Called directly, not wrapped: the
 # constructors run on request handlers' threads and every call counts.)

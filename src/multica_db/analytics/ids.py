@@ -20,22 +20,32 @@ _MASK48: Final = (1 << 48) - 1
 
 
 class _Source:
-    __slots__ = ("counter", "mid")
+    __slots__ = ("counter", "head", "mid", "ms")
 
     def __init__(self) -> None:
         seed = int.from_bytes(os.urandom(10), "big")
         self.mid = f"7{seed & 0xFFF:03x}-{0x8000 | ((seed >> 12) & 0x3FFF):04x}"
         self.counter = itertools.count((seed >> 26) & _MASK48)
+        self.ms = -1
+        self.head = ""
 
 
 _source = _Source()
 
 
 def new_event_uuid(timestamp: float | None = None) -> str:
-    """A fresh version-7 uuid whose time part is ``timestamp`` (default: now)."""
+    """A fresh version-7 uuid whose time part is ``timestamp`` (default: now).
+
+    The text before the counter is cached per millisecond. Two threads may
+    race on that cache; the worst outcome is an id whose time part is off by
+    a millisecond, never a duplicate: the counter alone makes ids unique.
+    """
     source = _source
     ms = int((time.time() if timestamp is None else timestamp) * 1000) & _MASK48
-    return f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-{source.mid}-{next(source.counter) & _MASK48:012x}"
+    if ms != source.ms:
+        source.head = f"{ms >> 16:08x}-{ms & 0xFFFF:04x}-{source.mid}-"
+        source.ms = ms
+    return f"{source.head}{next(source.counter) & _MASK48:012x}"
 
 
 def _reseed() -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from multica_db.analytics.buffer import DEADLINE, EventBuffer
 from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.encoding import BatchEncoder
-from multica_db.analytics.events import Event
+from multica_db.analytics.events import Event, Record
 from multica_db.analytics.retry import RetryPolicy
 from multica_db.analytics.transport import Outcome, Pending, SendResult, Transport
 
@@ -45,7 +45,7 @@ class Worker:
 
     def __init__(
         self,
-        buffer: EventBuffer[Event],
+        buffer: EventBuffer[Event | Record],
         transport: Transport,
         config: WorkerConfig,
         clock: Clock = SYSTEM_CLOCK,
@@ -155,7 +155,7 @@ class Worker:
             if outstanding is not None:
                 self._complete(outstanding)
 
-    def _encode(self, batch: list[Event]) -> list[tuple[bytes, int]]:
+    def _encode(self, batch: list[Event | Record]) -> list[tuple[bytes, int]]:
         encoded = self._encoder.encode(batch)
         for reason, count in encoded.dropped.items():
             self._buffer.settle(dropped=count, reason=reason)
