@@ -51,7 +51,8 @@ def raise_inside(function: Any, line_text: str) -> Callable[[], None]:
     import inspect
 
     lines, first = inspect.getsourcelines(function)
-    target = next(first + i for i, text in enumerate(lines) if line_text in text)
+    # The last occurrence: the one inside the ``with self._lock`` block.
+    target = max(first + i for i, text in enumerate(lines) if line_text in text)
     fired = False
 
     def tracer(frame: FrameType, event: str, arg: object) -> Any:
@@ -161,3 +162,35 @@ def test_a_storm_of_signals_while_capturing_loses_nothing(
     assert stats.captured == 20_000 + from_handler
     assert stats.sent == stats.captured
     assert len(sink.delivered) == stats.captured
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("call", ["flush", "close", "stats"])
+def test_flush_close_and_stats_from_a_handler_inside_capture_return(
+    sink: Sink,
+    make_client: MakeClient,
+    on_signal: Callable[[Callable[[], None]], None],
+    call: str,
+) -> None:
+    """A SIGTERM handler that closes the client may interrupt a capture: it must return."""
+    client = make_client()
+    answers: list[object] = []
+    actions = {
+        "flush": lambda: client.flush(5.0),
+        "close": lambda: client.close(5.0),
+        "stats": lambda: client.stats,
+    }
+    on_signal(lambda: answers.append(actions[call]()))
+    client.capture(Event("warm_up", "u"))
+    start = raise_inside(EventBuffer.offer, "self._captured += 1")
+    start()
+    try:
+        client.capture(Event("interrupted", "u"))
+    finally:
+        sys.settrace(None)
+    assert len(answers) == 1
+    client.close(10.0)
+    stats = client.stats
+    assert stats.captured == 2
+    assert stats.pending == 0
+    assert stats.captured == stats.sent + stats.dropped + stats.failed

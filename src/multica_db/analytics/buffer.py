@@ -135,6 +135,9 @@ class EventBuffer(Generic[T]):
 
     def request_flush(self) -> int:
         """Ask the worker to ship now; returns the barrier to wait for."""
+        if self._held_here():  # a signal handler inside buffer code: no changes but a flag
+            self._urgent = True
+            return self._accepted
         with self._lock:
             self._merge_side_locked()
             self._urgent = True
@@ -142,7 +145,13 @@ class EventBuffer(Generic[T]):
             return self._accepted
 
     def wait_settled(self, barrier: int, deadline: float) -> bool:
-        """Block until every event accepted before ``barrier`` has a fate."""
+        """Block until every event accepted before ``barrier`` has a fate.
+
+        ``False`` at once from a signal handler that interrupted buffer code on
+        this thread: waiting would release the lock in the middle of that code.
+        """
+        if self._held_here():
+            return self._settled_through >= barrier
         with self._lock:
             while self._settled_through < barrier:
                 remaining = deadline - self._clock.monotonic()
@@ -153,6 +162,12 @@ class EventBuffer(Generic[T]):
 
     def begin_close(self, deadline: float) -> None:
         """Refuse new events and tell the worker to drain before ``deadline``."""
+        if self._held_here():  # from a signal handler inside buffer code: flags only
+            self._closing = True
+            self._urgent = True
+            if self._close_deadline is None or deadline < self._close_deadline:
+                self._close_deadline = deadline
+            return
         with self._lock:
             self._merge_side_locked()
             self._closing = True
@@ -166,8 +181,13 @@ class EventBuffer(Generic[T]):
 
         Called when a close deadline expires. The worker may still be inside a
         request for its in-flight batch; whatever it reports afterwards is
-        ignored, so no event is ever counted twice.
+        ignored, so no event is ever counted twice. From a signal handler that
+        interrupted buffer code on this thread it changes nothing (the counters
+        may be mid-update) and returns 0: the worker, told to close, books what
+        the deadline cuts short itself.
         """
+        if self._held_here():
+            return 0
         with self._lock:
             self._closing = True
             if self._abandoned:
@@ -308,6 +328,8 @@ class EventBuffer(Generic[T]):
         Returns at once after :meth:`abandon`: whatever the worker still does
         is ignored from then on, so a later ``close`` has nothing to wait for.
         """
+        if self._held_here():
+            return self._stopped
         with self._lock:
             while not self._stopped and not self._abandoned:
                 remaining = deadline - self._clock.monotonic()
