@@ -100,7 +100,7 @@ def test_close_with_a_stuck_backend_counts_the_rest_as_dropped(
 def test_late_worker_report_does_not_double_count(sink: Sink, make_client: MakeClient) -> None:
     sink.set("gate")  # answered 200, but only once the test opens the gate
     clock = ManualClock()
-    client = make_client(batch_size=5, clock=clock)
+    client = make_client(batch_size=5, request_timeout=60.0, clock=clock)
     for i in range(5):
         client.capture(ev(i))
     assert sink.wait_for_requests(1)  # the batch is now in flight

@@ -116,26 +116,29 @@ class ManualClock:
         A thread counts once it went to sleep after the last :meth:`advance`;
         one that a notify has just woken counts until it runs again, so use
         this to wait for "everything is idle", and wait for effects (a request
-        at the sink) to see that something happened. ``timeout`` (real
-        seconds) only guards against a hang: reaching it raises
-        ``AssertionError``, it is not part of what a test asserts.
+        at the sink) to see that something happened. With ``thread``, also
+        returns once that thread has ended (it will not park any more).
+        ``timeout`` (real seconds) only guards against a hang: reaching it
+        raises ``AssertionError``, it is not part of what a test asserts.
         """
         ident = None if thread is None else thread.ident
 
         def settled() -> bool:
+            if thread is not None and not thread.is_alive():
+                return True
             now = self._now
-            return (
-                sum(
-                    1
-                    for _, seen, who in self._waiters
-                    if seen == now and (ident is None or who == ident)
-                )
-                >= count
+            waiting = sum(
+                1 for _, seen, who in self._waiters if seen == now and ident in (None, who)
             )
+            return waiting >= count
 
+        give_up = time.monotonic() + timeout
         with self._lock:
-            if not self._changed.wait_for(settled, timeout):
-                raise AssertionError(
-                    f"expected {count} thread(s) waiting on the clock at t={self._now}, "
-                    f"found {len(self._waiters)} waiter(s)"
-                )
+            # Re-checked on every park and wake-up, and every few ms for a thread's end.
+            while not settled():
+                if time.monotonic() > give_up:
+                    raise AssertionError(
+                        f"expected {count} thread(s) waiting on the clock at t={self._now}, "
+                        f"found {len(self._waiters)} waiter(s)"
+                    )
+                self._changed.wait(0.005)
