@@ -2,9 +2,9 @@
 
 Projects: the synthetic corpus (878 queries, 432 migrations; see make_corpus.py)
 and a copy of our own ``queries/`` + migrations. Each is measured on the
-external server (``MULTICA_DB_ANALYZER_URL``) and on the embedded one (pgserver,
-kept running between runs; it ships no contrib extensions, so the embedded path
-uses the corpus variant without pgcrypto/pg_trgm).
+external server (``MULTICA_DB_ANALYZER_URL``) and on the embedded one, kept
+running between runs (the embedded path uses the corpus variant without
+pgcrypto/pg_trgm, as it did when the embedded server had no contrib).
 
 * cold — nothing cached: the project's ``.multica-db/`` and output deleted and
   the schema's database dropped from the server (the server itself is running);
@@ -110,15 +110,14 @@ def _drop_schema_db(project: Path, url: str, sqlc: bool) -> None:
     """Forget the schema's database on the server, so 'cold' re-applies the migrations."""
     import psycopg
 
-    from multica_db_codegen.incremental import Generator
+    from multica_db_codegen.project import Flags
+    from multica_db_codegen.runner import Runner
 
     env_url = os.environ.get("MULTICA_DB_ANALYZER_URL")
     os.environ["MULTICA_DB_ANALYZER_URL"] = url  # the schema's key names its server
     try:
-        gen = Generator(cwd=project, sqlc_config=project / "sqlc.yaml" if sqlc else None)
-        gen._load_settings()
-        gen._load_schema(None)
-        name = gen.schema_database
+        runner = Runner(Flags(cwd=project, sqlc_config=project / "sqlc.yaml" if sqlc else None))
+        name = runner.schema_database()
     finally:
         if env_url is None:
             os.environ.pop("MULTICA_DB_ANALYZER_URL", None)

@@ -17,7 +17,7 @@ from tests.pg import fresh_database
 Cli = Callable[..., tuple[int, str, str]]
 Project = Callable[..., Path]
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME_MODULES = ("__init__", "cursors", "errors", "pgtext", "results", "rows")
+RUNTIME_MODULES = ("__init__", "cursors", "errors", "jsonshape", "pgtext", "results", "rows")
 
 QUERIES = """-- name: GetAuthor :one
 -- Fetch one author.
@@ -48,6 +48,7 @@ def test_generate_check_and_determinism(cli: Cli, project: Project) -> None:
     out = root / "out" / "pkg"
     first = tree_bytes(out)
     assert set(first) == {
+        "__init__.py",  # the package's own: none was there
         "models.py",
         "queries/__init__.py",
         "queries/authors.py",

@@ -6,8 +6,7 @@ import dataclasses
 import keyword
 import os
 import re
-from collections.abc import Container, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pglast
 import psycopg
 from pglast import ast
 from pglast import parser as pgparser
-from pglast.enums import JoinType, OnConflictAction
+from pglast.enums import OnConflictAction
 
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.describe import (
@@ -24,71 +23,40 @@ from multica_db_codegen.analyze.describe import (
     describe,
     describe_many,
 )
+from multica_db_codegen.analyze.embeds import locate_embeds
 from multica_db_codegen.analyze.ir import (
     ANY_TYPE,
-    AnalysisIR,
     ColumnIR,
     CopyIR,
     EmbedIR,
     FileIR,
     ParamIR,
     QueryIR,
+    TypeRef,
 )
+from multica_db_codegen.analyze.json_shapes import shape_columns
 from multica_db_codegen.analyze.missing_functions import (
     Stub,
     describe_stubbed,
     missing_function,
+    typed,
 )
 from multica_db_codegen.analyze.missing_functions import strict as strict_functions
-from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
+from multica_db_codegen.analyze.nullability import ColumnFacts, always_one_row, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
-    apply_schema,
-    load_schema,
     missing_extension_hint,
-    missing_extensions,
 )
-from multica_db_codegen.analyze.server import server_url, throwaway_database
 from multica_db_codegen.analyze.stars import expand_stars
-from multica_db_codegen.errors import GenerateError, GenerateErrors
-from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
+from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.parse import Command, QuerySpec
 from multica_db_codegen.parse.params import python_safe, tree_nodes
 from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
+from multica_db_codegen.render.typemap import text_form_only
 
+#: What PostgreSQL names a column nothing names: its "?" is no nullability mark.
+_UNNAMED = "?column?"
 _FORCE_RE = re.compile(r"^(?P<name>.*[^!?])(?P<mark>[!?])$")
-
-
-@dataclass(frozen=True, slots=True)
-class Inputs:
-    schema: tuple[Path, ...]
-    queries: tuple[Path, ...]
-    database_url: str | None = None
-    flat_query_dirs: bool = False  # a directory's own files only, as sqlc reads one
-
-
-def query_files(paths: Iterable[Path], flat: bool = False) -> list[Path]:
-    """Every ``.sql`` file named or inside a named directory, in a stable order.
-
-    ``flat``: only the directory's own files, not hidden ones, as sqlc lists them
-    (a sqlc project's ``queries: db`` must not pick up ``db/migrations/``).
-    """
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir() and flat:
-            files.extend(
-                sorted(
-                    x
-                    for x in p.iterdir()
-                    if x.suffix == ".sql" and x.is_file() and not x.name.startswith(".")
-                )
-            )
-        elif p.is_dir():
-            files.extend(sorted(x for x in p.rglob("*.sql") if x.is_file()))
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise GenerateError(f"queries path {str(p)!r} does not exist")
-    return files
 
 
 def module_name(path: Path) -> str:
@@ -145,119 +113,39 @@ def module_names(files: list[Path], rel: dict[Path, str]) -> dict[Path, str]:
     return out
 
 
-def parse_all(
-    paths: Iterable[Path],
-    warnings: dict[Path, list[str]] | None = None,
-    flat: bool = False,
-    schema_files: Container[Path] = (),
-) -> tuple[list[tuple[Path, list[QuerySpec]]], list[GenerateError]]:
-    """Parse every query file (the named ones, and the ``.sql`` files in named folders).
-
-    ``warnings`` receives, per file, what parsing skipped the way sqlc skips it;
-    ``schema_files`` (resolved) are also schema: their DDL is no surprise.
-    """
-    parsed: list[tuple[Path, list[QuerySpec]]] = []
-    errors: list[GenerateError] = []
-    for f in query_files(paths, flat):
-        notes: list[str] = []
-        try:
-            both = f.resolve() in schema_files
-            parsed.append((f, parse_query_file(f, warnings=notes, schema_too=both)))
-        except GenerateErrors as exc:
-            errors.extend(exc.errors)
-        if warnings is not None:
-            warnings[f] = notes
-    return parsed, errors
-
-
-def analyze(inputs: Inputs, *, keep_going: bool = False) -> AnalysisIR:
-    """Parse, then describe every query on a throwaway database holding the schema.
-
-    ``generate`` goes through :mod:`multica_db_codegen.incremental` instead, which
-    keeps the schema's database and each file's analysis between runs.
-    """
-    chunks = load_schema(list(inputs.schema))
-    file_warnings: dict[Path, list[str]] = {}
-    parsed, errors = parse_all(
-        inputs.queries,
-        warnings=file_warnings,
-        flat=inputs.flat_query_dirs,
-        schema_files={Path(c.file.path).resolve() for c in chunks},
-    )
-    all_files = [path for path, _ in parsed]
-    rel = relative_paths(all_files, inputs.queries)
-    modules = module_names(all_files, rel)
-    if errors and not keep_going:
-        raise GenerateErrors(errors)
-    with (
-        throwaway_database(server_url(inputs.database_url)) as db_url,
-        psycopg.connect(db_url, autocommit=True) as conn,
-    ):
-        apply_schema(conn, chunks)
-        missing = missing_extensions(conn, chunks)
-        catalog = Catalog(conn)
-        files, failed = analyze_parsed(
-            conn, catalog, parsed, keep_going=keep_going, missing=missing
-        )
-        errors += failed
-        if errors:
-            raise GenerateErrors(errors)
-        return AnalysisIR(
-            files=tuple(
-                replace(
-                    f,
-                    module=modules[p],
-                    rel=rel[p],
-                    warnings=tuple(file_warnings.get(p, ())),
-                )
-                for (p, _), f in zip(parsed, files, strict=True)
-            ),
-            tables=tuple(catalog.relations()),
-            enums=tuple(catalog.enums()),
-            warnings=schema_warnings(missing),
-        )
-
-
-def schema_warnings(missing: Sequence[str]) -> tuple[str, ...]:
-    """The warnings about the schema: each extension the analyzer's server lacks."""
-    return tuple(
-        f"schema: CREATE EXTENSION {name} skipped: the analyzer's server does not have "
-        "it (queries using its types fail, its functions' results are typed Any or fail; "
-        "--database-url can point at a server that has it)"
-        for name in missing
-    )
-
-
 def analyze_parsed(
     conn: psycopg.Connection[Any],
     catalog: Catalog,
     parsed: Sequence[tuple[Path, list[QuerySpec]]],
     *,
-    keep_going: bool = False,
     missing: Sequence[str] = (),
+    stub_functions: bool = True,
 ) -> tuple[list[FileIR], list[GenerateError]]:
-    """The IR of each parsed file, described on ``conn`` (a database holding the schema).
+    """The IR of each parsed file, described on ``conn`` (a database holding the schema),
+    and the error of every query that failed (which stays in its file, ``error`` set).
+    ``stub_functions``: as :func:`analyze_query`'s.
 
     Each FileIR's module is the file's own :func:`module_name`; where a file's
     module goes depends on the other files (:func:`module_names`), which the
-    caller decides. With ``keep_going`` a failing query gets its error in the IR;
-    otherwise the errors are returned. ``missing``: extensions the server lacks
-    (the likely cause of a "does not exist" error, given as its hint).
+    caller decides. ``missing``: extensions the server lacks (the likely cause of
+    a "does not exist" error, given as its hint).
     """
-    described = _describe_all(conn, catalog, parsed)
+    described = describe_all(conn, catalog, parsed)
     errors: list[GenerateError] = []
     files: list[FileIR] = []
     for path, specs in parsed:
         queries: list[QueryIR] = []
         for spec in specs:
             try:
-                queries.append(analyze_query(conn, catalog, spec, described[id(spec)]))
+                queries.append(
+                    analyze_query(
+                        conn, catalog, spec, described[id(spec)], stub_functions=stub_functions
+                    )
+                )
             except GenerateError as exc:
                 if missing and "does not exist" in exc.message:  # the likely cause
                     exc.hint = missing_extension_hint(list(missing))
-                if not keep_going:
-                    errors.append(exc)
-                    continue
+                errors.append(exc)
                 queries.append(_failed(spec, exc))
         files.append(FileIR(str(path), module_name(path), tuple(queries)))
     return files, errors
@@ -303,7 +191,7 @@ def _failed(spec: QuerySpec, exc: GenerateError) -> QueryIR:
     )
 
 
-def _describe_all(
+def describe_all(
     conn: psycopg.Connection[Any],
     catalog: Catalog,
     parsed: Sequence[tuple[Path, list[QuerySpec]]],
@@ -408,12 +296,15 @@ def analyze_query(
         ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))
         for c in described.columns
     ]
-    nullable_flags = infer_nullability(spec.tree, facts, catalog, [p.nullable for p in params])
+    engine_notes: list[str] = []
+    nullable_flags = infer_nullability(
+        spec.tree, facts, catalog, [p.nullable for p in params], notes=engine_notes
+    )
     columns: list[ColumnIR] = []
     for c, fact, nullable in zip(described.columns, facts, nullable_flags, strict=True):
         name = c.name
         m = _FORCE_RE.match(name)
-        if m is not None:
+        if m is not None and name != _UNNAMED:
             name = m.group("name")
             nullable = m.group("mark") == "?"
         attr: Attribute | None = fact.attribute
@@ -428,6 +319,9 @@ def analyze_query(
             )
         )
 
+    columns = shape_columns(
+        conn, catalog, spec.tree, described, columns, [p.nullable for p in params]
+    )
     warnings: list[str] = [command_warning] if command_warning else []
     warnings += [
         f"PostgreSQL cannot tell the type of parameter ${n} (sqlc types it any): it is sent "
@@ -435,8 +329,10 @@ def analyze_query(
         for n in cast
     ]
     warnings += [_stub_warning(spec, stub) for stub in stubs]
+    warnings += engine_notes
+    warnings += _text_form_warnings([p.type for p in params] + [c.type for c in columns])
     cmd = spec.command
-    if spec.command.returns_rows and not columns:
+    if spec.command.asks_for_rows and not columns:
         cmd = Command.EXEC  # :one/:many on a statement without columns (see above)
     if spec.command == Command.EXECLASTID:
         # the first column of the first row, or None: a scalar, never a table's model
@@ -448,7 +344,7 @@ def analyze_query(
             row_guaranteed=False,
             warnings=tuple(warnings),
         )
-    if spec.has_returning and not spec.command.returns_rows and cmd != Command.COPYFROM:
+    if spec.has_returning and not spec.command.asks_for_rows and cmd != Command.COPYFROM:
         warnings.append(
             f":{spec.command.value} discards the rows RETURNING produces; "
             "use :one or :many to read them"
@@ -459,9 +355,9 @@ def analyze_query(
         params=tuple(params),
         columns=tuple(columns),
         table_model=_table_model(catalog, described, columns),
-        row_guaranteed=_row_guaranteed(spec),
+        row_guaranteed=_row_guaranteed(spec) or always_one_row(spec.tree, catalog),
         warnings=tuple(warnings),
-        embeds=tuple(_embeds(catalog, spec, described, columns)),
+        embeds=tuple(locate_embeds(conn, catalog, spec, described, columns)),
         copy=_copy_ir(spec),
     )
 
@@ -524,6 +420,7 @@ def _redescribe(
             cast.append(int(m.group(1)))
             _cast_parameter(spec, int(m.group(1)))
         elif stub is not None and stubs is not None and not strict_functions():
+            stub = typed(conn, spec.sql, stub, stubs)
             # where it is in the file: casting a parameter later moves the SQL sent
             stubs.append(dataclasses.replace(stub, offset=spec.original_offset(stub.offset)))
         else:
@@ -534,13 +431,29 @@ def _redescribe(
             exc = again
 
 
+def _text_form_warnings(types: list[TypeRef]) -> list[str]:
+    """One warning per type the generated code can only give as its text form."""
+    names = sorted({name for t in types for name in text_form_only(t)})
+    return [
+        f"PostgreSQL type {name} has no Python type of its own: its values are its text "
+        "form (str); to choose one, add [[tool.multica-db.overrides]] "
+        f'db_type = "{name}" python_type = "module.Type"'
+        for name in names
+    ]
+
+
 def _stub_warning(spec: QuerySpec, stub: Stub) -> str:
     """Where the missing function is called, and what that means for the result."""
     line, col = spec.location.file.line_col(stub.offset)
+    typed_as = (
+        "its result is typed Any"
+        if stub.returns is None
+        else f"its result is taken as {stub.returns}, as its place in the query requires"
+    )
     return (
         f"{spec.location.file.path}:{line}:{col}: function {stub.signature} is not in the "
-        "schema (sqlc accepts it): its result is typed Any; add the function to the "
-        "schema to get its real type"
+        f"schema (sqlc accepts it): {typed_as}; add the function to the schema to get its "
+        "real type"
     )
 
 
@@ -577,7 +490,7 @@ def _check_command(spec: QuerySpec, d: Described) -> str | None:
                 str(exc), location=spec.location_of(exc.offset), query=spec.name
             ) from None
         return None
-    if spec.command.returns_rows and not d.columns:
+    if spec.command.asks_for_rows and not d.columns:
         if spec.statement_kind in ("insert", "update", "delete"):
             raise GenerateError(
                 f":{spec.command.value} needs a statement that returns columns "
@@ -697,158 +610,3 @@ def _row_guaranteed(spec: QuerySpec) -> bool:
     if conflict is None:
         return True
     return conflict.action == OnConflictAction.ONCONFLICT_UPDATE and conflict.whereClause is None
-
-
-def _embeds(
-    catalog: Catalog, spec: QuerySpec, d: Described, columns: list[ColumnIR]
-) -> list[EmbedIR]:
-    """Locate each ``sqlc.embed(alias)`` block of columns.
-
-    The alias is resolved through the FROM clause to its relation; its block is the run
-    of described columns coming from that relation, in attribute order, found at or
-    after the embed's position in the target list (each earlier entry gives at least
-    one column). Under the nullable side of an outer join the nested model may be None.
-    """
-    if not spec.embeds:
-        return []
-    tree: Any = spec.tree
-    targets = list(getattr(tree, "targetList", None) or ())
-    relations = _from_relations(getattr(tree, "fromClause", None) or ())
-    nullable_aliases = _outer_nullable(getattr(tree, "fromClause", None) or ())
-    out: list[EmbedIR] = []
-    cursor = 0
-    used: set[str] = set()
-    for embed in spec.embeds:
-        where = spec.location_of(embed.offset)
-        index = next(
-            (
-                i
-                for i, t in enumerate(targets)
-                if isinstance(t.val, ast.ColumnRef) and t.val.location == embed.offset
-            ),
-            None,
-        )
-        rel = relations.get(embed.alias)
-        if index is None or rel is None:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}) must name a table or view of the FROM clause, "
-                "in the select list",
-                location=where,
-                query=spec.name,
-            )
-        relid = catalog.relation_oid(rel[0], rel[1])
-        if relid is None:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}): {rel[1]!r} is not a table or view "
-                "(a CTE or subquery has no model to embed)",
-                location=where,
-                query=spec.name,
-            )
-        attnums = catalog.relation_attnums(relid)
-        width = len(attnums)
-        # Each other target yields at least one column, except a star (which may also
-        # hold this relation's columns): after a star, take the last fitting block.
-        later = [t for t in targets[index + 1 :] if not _is_star(t.val)]
-        upper = len(d.columns) - width - len(later)
-        candidates = [
-            s
-            for s in range(max(cursor, index), upper + 1)
-            if all(c.table_oid == relid for c in d.columns[s : s + width])
-            and [c.attnum for c in d.columns[s : s + width]] == attnums
-        ]
-        star_before = any(_is_star(t.val) for t in targets[:index])
-        found = (candidates[-1] if star_before else candidates[0]) if candidates else None
-        if found is None and not star_before:
-            # A view's columns are described as its base tables' (or as computed): the
-            # block is where the target list puts it, if the names agree.
-            names = [n for n, _ in catalog.relation_columns(rel[0], rel[1]) or []]
-            at = index + sum(e.width - 1 for e in out)
-            if [c.name for c in d.columns[at : at + width]] == names and len(names) == width:
-                found = at
-        if found is None:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}): cannot find its columns in the result",
-                location=where,
-                query=spec.name,
-            )
-        start = found
-        cursor = start + width
-        first = (
-            catalog.attributes([(relid, attnums[0])]).get((relid, attnums[0])) if attnums else None
-        )
-        model = f"{first.schema}.{first.table}" if first else rel[1]
-        if embed.alias in used:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}) appears twice", location=where, query=spec.name
-            )
-        used.add(embed.alias)
-        out.append(
-            EmbedIR(
-                field=first.table if first else rel[1],  # sqlc names the field after the table
-                model=model,
-                start=start,
-                width=width,
-                nullable=embed.alias in nullable_aliases,
-            )
-        )
-    return out
-
-
-def _is_star(node: Any) -> bool:
-    """``*`` or ``x.*`` in a select list."""
-    return isinstance(node, ast.ColumnRef) and isinstance((node.fields or (None,))[-1], ast.A_Star)
-
-
-def _range_alias(node: Any) -> tuple[str, tuple[str | None, str]] | None:
-    if isinstance(node, ast.RangeVar):
-        alias = node.alias.aliasname if node.alias is not None else node.relname
-        return str(alias), (node.schemaname, str(node.relname))
-    return None
-
-
-def _from_relations(items: Any) -> dict[str, tuple[str | None, str]]:
-    """alias → (schema, relation) of every plain relation in a FROM clause, joins included."""
-    out: dict[str, tuple[str | None, str]] = {}
-
-    def walk(n: Any) -> None:
-        found = _range_alias(n)
-        if found is not None:
-            out[found[0]] = found[1]
-        elif isinstance(n, ast.JoinExpr):
-            walk(n.larg)
-            walk(n.rarg)
-
-    for item in items:
-        walk(item)
-    return out
-
-
-def _aliases(n: Any) -> set[str]:
-    found = _range_alias(n)
-    if found is not None:
-        return {found[0]}
-    if isinstance(n, ast.JoinExpr):
-        return _aliases(n.larg) | _aliases(n.rarg)
-    if isinstance(n, ast.RangeSubselect | ast.RangeFunction) and n.alias is not None:
-        return {str(n.alias.aliasname)}
-    return set()
-
-
-def _outer_nullable(items: Any) -> set[str]:
-    """Aliases on the NULL-extended side of an outer join."""
-    out: set[str] = set()
-
-    def walk(n: Any) -> None:
-        if not isinstance(n, ast.JoinExpr):
-            return
-        walk(n.larg)
-        walk(n.rarg)
-        kind = int(n.jointype or 0)
-        if kind in (int(JoinType.JOIN_LEFT), int(JoinType.JOIN_FULL)):
-            out.update(_aliases(n.rarg))
-        if kind in (int(JoinType.JOIN_RIGHT), int(JoinType.JOIN_FULL)):
-            out.update(_aliases(n.larg))
-
-    for item in items:
-        walk(item)
-    return out
