@@ -119,13 +119,25 @@ def test_capture_in_a_handler_that_interrupted_the_first_capture_returns(
 
 
 @pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    ("function", "line"),
+    [
+        (EventBuffer.begin_close, "self._closing = True"),
+        (EventBuffer.abandon, "self._abandoned = True"),
+        (EventBuffer.abandon, "return left"),
+    ],
+)
 def test_handler_events_are_booked_when_the_queue_is_closed(
-    sink: Sink, make_client: MakeClient, on_signal: Callable[[Callable[[], None]], None]
+    sink: Sink,
+    make_client: MakeClient,
+    on_signal: Callable[[Callable[[], None]], None],
+    function: Any,
+    line: str,
 ) -> None:
     client = make_client()
     on_signal(lambda: client.capture(Event("from_handler", "u")))
     client.capture(Event("kept", "u"))
-    start = raise_inside(EventBuffer.begin_close, "self._closing = True")
+    start = raise_inside(function, line)
     start()
     try:
         client.close(5.0)
