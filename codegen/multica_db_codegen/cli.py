@@ -2,9 +2,9 @@
 
 Kept tiny on purpose: a warm ``generate`` (nothing changed since the same
 command last ran) is answered from the stamp of :mod:`multica_db_codegen.cache`
-before the pipeline or even ``typing`` are imported. Everything else — every
+before the runner, typer or even ``typing`` are imported. Everything else — every
 other command, every flag's meaning, every error — goes through the one
-command-line parser (commands.py).
+command-line parser (commands.py, on typer).
 """
 
 from __future__ import annotations

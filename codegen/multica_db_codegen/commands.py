@@ -1,27 +1,24 @@
-"""The ``multica-db`` commands: one parser (the standard library's argparse), one function each.
+"""The ``multica-db`` commands, on typer: one function each.
 
-argparse rather than a CLI framework: it is all these commands need, and it
-loads in a few milliseconds, where typer (with pydantic and rich underneath)
-took ~0.2 s of every run that the warm stamp does not answer — a fifth of
-regenerating one file of a large project (typer 0.29: 92 ms of imports and
-~100 ms of pydantic-based option coercion; one edited file of the 878-query
-corpus went from 0.63 s to 0.84 s, past the 1.0× sqlc target). Every flag's meaning and every error
-go through :func:`main`; nothing else reads the command line.
+typer is imported only here, and this module only when the warm stamp cannot
+answer (cli.py): a warm ``generate`` never pays for it. Every flag's meaning and
+every error go through :func:`main`; nothing else reads the command line.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 
 _URL_HELP = (
-    "Server the analyzer may create a throwaway database on "
+    "Server the analyzer may create its databases on "
     "(default: $MULTICA_DB_ANALYZER_URL, else an embedded server)."
 )
 _SQLC_HELP = (
@@ -29,6 +26,30 @@ _SQLC_HELP = (
     "package. Default: sqlc.yaml/sqlc.yml/sqlc.json in the current directory when there is "
     "no [tool.multica-db] and no --schema/--queries."
 )
+
+Schema = Annotated[
+    list[Path] | None,
+    typer.Option(metavar="PATH", help="Schema file or migrations directory (repeatable)."),
+]
+Queries = Annotated[
+    list[Path] | None,
+    typer.Option(metavar="PATH", help="Query file or directory of .sql files (repeatable)."),
+]
+AnalyzerUrl = Annotated[str | None, typer.Option("--database-url", metavar="URL", help=_URL_HELP)]
+SqlcConfig = Annotated[Path | None, typer.Option(metavar="FILE", help=_SQLC_HELP)]
+Out = Annotated[Path | None, typer.Option(metavar="DIR", help="Output package directory.")]
+Package = Annotated[str | None, typer.Option(metavar="NAME", help="Import name of the package.")]
+Check = Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 with a diff if stale.")]
+
+app = typer.Typer(
+    name="multica-db",
+    help="Typed Python query functions from annotated PostgreSQL.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+_argv: list[str] = []  # the command line as given: the warm stamp's identity
 
 
 def _err(text: str) -> None:
@@ -51,12 +72,32 @@ def _warn(msg: str) -> None:
 # --- the commands ---------------------------------------------------------------------------
 
 
-def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    names = ("schema", "queries", "out", "package", "database_url", "sqlc_config")
-    return {n: getattr(args, n) for n in names if hasattr(args, n)}
+def _exit(code: int) -> None:
+    raise typer.Exit(code)
 
 
-def generate(args: argparse.Namespace) -> int:
+@app.command()
+def generate(
+    check: Check = False,
+    keep_going: Annotated[
+        bool,
+        typer.Option(
+            "--keep-going", help="Write every query that works, list the others (exit 1)."
+        ),
+    ] = False,
+    schema: Schema = None,
+    queries: Queries = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Output package directory (with several sqlc packages: their parent).",
+        ),
+    ] = None,
+    package: Package = None,
+    database_url: AnalyzerUrl = None,
+    sqlc_config: SqlcConfig = None,
+) -> None:
     """Generate typed query modules (sync and async) and models.
 
     With --queries naming some of the project's query files, only their modules
@@ -66,21 +107,32 @@ def generate(args: argparse.Namespace) -> int:
     """
     from multica_db_codegen.processors import run_generate
 
+    flags = _flags(schema, queries, out, package, database_url, sqlc_config)
     try:
-        result = run_generate(
-            check=args.check,
-            keep_going=args.keep_going,
-            warn=_warn,
-            argv=args.argv,
-            **_flags(args),
-        )
+        result = run_generate(check=check, keep_going=keep_going, warn=_warn, argv=_argv, **flags)
     except (GenerateError, GenerateErrors) as exc:
-        return _fail(exc)
-    code = report_generate(result.changed, result.diff, result.summary(), check=args.check)
-    return _fail(GenerateErrors(list(result.errors))) if result.errors else code
+        _exit(_fail(exc))
+        return
+    code = report_generate(result.changed, result.diff, result.summary(), check=check)
+    _exit(_fail(GenerateErrors(list(result.errors))) if result.errors else code)
 
 
-def analyze(args: argparse.Namespace) -> int:
+@app.command()
+def analyze(
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the analysis as JSON (the default).")
+    ] = False,
+    keep_going: Annotated[
+        bool,
+        typer.Option(
+            "--keep-going", help="Print everything that worked, with every error listed (exit 1)."
+        ),
+    ] = False,
+    schema: Schema = None,
+    queries: Queries = None,
+    database_url: AnalyzerUrl = None,
+    sqlc_config: SqlcConfig = None,
+) -> None:
     """Print what the analyzer found as JSON: parameters, columns, types, nullability.
 
     With --keep-going the document holds everything that worked and lists every
@@ -89,24 +141,35 @@ def analyze(args: argparse.Namespace) -> int:
     from multica_db_codegen.analyze.ir_codec import document
     from multica_db_codegen.processors import run_analyze
 
+    flags = _flags(schema, queries, None, None, database_url, sqlc_config)
     try:
-        ir, errors = run_analyze(keep_going=args.keep_going, **_flags(args))
+        ir, errors = run_analyze(keep_going=keep_going, **flags)
     except (GenerateError, GenerateErrors) as exc:
-        return _fail(exc)
+        _exit(_fail(exc))
+        return
     sys.stdout.write(json.dumps(document(ir, errors), indent=2, sort_keys=False) + "\n")
-    return 1 if errors else 0
+    _exit(1 if errors else 0)
 
 
-def render(args: argparse.Namespace) -> int:
+@app.command()
+def render(
+    ir: Annotated[Path, typer.Option(help="An `analyze --json` document to render from.")],
+    check: Check = False,
+    out: Out = None,
+    package: Package = None,
+    sqlc_config: SqlcConfig = None,
+) -> None:
     """Write what `generate` writes, from a saved analysis: no database, no parsing."""
     from multica_db_codegen.processors import run_render
 
+    flags = _flags(None, None, out, package, None, sqlc_config)
     try:
-        result = run_render(args.ir, check=args.check, warn=_warn, **_flags(args))
+        result = run_render(ir, check=check, warn=_warn, **flags)
     except (GenerateError, GenerateErrors) as exc:
-        return _fail(exc)
+        _exit(_fail(exc))
+        return
     summary = f"{result.changed} file(s) written"
-    return report_generate(result.changed, result.diff, summary, check=args.check)
+    _exit(report_generate(result.changed, result.diff, summary, check=check))
 
 
 def report_generate(changed: int, diff_text: str, summary: str, *, check: bool) -> int:
@@ -122,38 +185,63 @@ def report_generate(changed: int, diff_text: str, summary: str, *, check: bool) 
     return 0
 
 
-def migrate(args: argparse.Namespace) -> int:
+@app.command()
+def migrate(
+    database_url: Annotated[str, typer.Option(metavar="URL", help="Database to migrate.")],
+    dir: Annotated[
+        Path | None, typer.Option(help="Migrations directory (default: the packaged ones).")
+    ] = None,
+    target: Annotated[int | None, typer.Option(help="Stop at this version.")] = None,
+) -> None:
     """Apply pending migrations (advisory-locked: safe from many processes at once)."""
     import subprocess
 
     # The migration runner ships with the package the generator writes for this project
     # (multica_db.migrate): run, never imported, so the generator depends on no output.
-    argv = [sys.executable, "-m", "multica_db.migrate", "--database-url", args.database_url]
-    argv += ["--dir", str(args.dir)] if args.dir else []
-    argv += ["--target", str(args.target)] if args.target is not None else []
+    argv = [sys.executable, "-m", "multica_db.migrate", "--database-url", database_url]
+    argv += ["--dir", str(dir)] if dir else []
+    argv += ["--target", str(target)] if target is not None else []
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     sys.stdout.write(done.stdout)
     sys.stderr.write(done.stderr)
-    return done.returncode
+    _exit(done.returncode)
 
 
-def verify(args: argparse.Namespace) -> int:
+@app.command()
+def verify(
+    database_url: Annotated[
+        str, typer.Option(metavar="URL", help="The live database to check (read-only).")
+    ],
+    schema: Schema = None,
+    queries: Queries = None,
+    sqlc_config: SqlcConfig = None,
+    out: Out = None,
+    analyzer_url: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Server for the schema's analysis database (as generate's --database-url).",
+        ),
+    ] = None,
+) -> None:
     """Check every query against a live database: exit 1 on type or nullability drift."""
     import psycopg
 
     from multica_db_codegen import verify as checking
 
-    flags = _flags(args)
+    flags = _flags(schema, queries, out, None, None, sqlc_config)
     del flags["database_url"]  # verify's --database-url is the live database
     try:
         reports = checking.verify_packages(
-            live_url=args.database_url, analyzer_url=args.analyzer_url, **flags
+            live_url=database_url, analyzer_url=analyzer_url, **flags
         )
     except (GenerateError, GenerateErrors) as exc:
-        return _fail(exc)
+        _exit(_fail(exc))
+        return
     except psycopg.Error as exc:  # the live database: unreachable, refused, timed out
-        _err(f"error: {args.database_url}: {exc}")
-        return 1
+        _err(f"error: {database_url}: {exc}")
+        _exit(1)
+        return
     for report in reports:  # a sqlc config's packages, each with its own schema and queries
         stale = checking.stale_warning(report, named=len(reports) > 1)
         if stale:
@@ -162,10 +250,21 @@ def verify(args: argparse.Namespace) -> int:
             print(str(d))
     total = checking.Report.combine(reports)
     _err(checking.summary(total))
-    return 1 if total.failed else 0
+    _exit(1 if total.failed else 0)
 
 
-def watch(args: argparse.Namespace) -> int:
+@app.command()
+def watch(
+    schema: Schema = None,
+    queries: Queries = None,
+    database_url: AnalyzerUrl = None,
+    sqlc_config: SqlcConfig = None,
+    out: Out = None,
+    package: Package = None,
+    poll: Annotated[
+        bool, typer.Option("--poll", help="Poll for changes (file systems without events).")
+    ] = False,
+) -> None:
     """Regenerate on every save of a query, schema or config file (Ctrl-C stops)."""
     import signal
     import threading
@@ -174,11 +273,12 @@ def watch(args: argparse.Namespace) -> int:
     from multica_db_codegen.project import Flags
     from multica_db_codegen.runner import Runner
 
-    runner = Runner(Flags(**_flags(args)))
+    runner = Runner(Flags(**_flags(schema, queries, out, package, database_url, sqlc_config)))
     try:
         project = runner.project
     except (GenerateError, GenerateErrors) as exc:
-        return _fail(exc)
+        _exit(_fail(exc))
+        return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: as Ctrl-C
 
@@ -187,11 +287,27 @@ def watch(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     with runner:  # closes the analyzer's connection when watching stops
-        watching.run(runner, stop=stop, root=project.root, echo=echo, poll=args.poll)
-    return 0
+        watching.run(runner, stop=stop, root=project.root, echo=echo, poll=poll)
 
 
-def clean(args: argparse.Namespace) -> int:
+@app.command()
+def clean(
+    database_url: AnalyzerUrl = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every project's databases on the server, and the user cache (the embedded server).",
+        ),
+    ] = False,
+    keep_server: Annotated[
+        bool,
+        typer.Option(
+            "--keep-server",
+            help="With --all: keep the embedded server's data (drop only databases).",
+        ),
+    ] = False,
+) -> None:
     """Remove what the generator made for this project, and say what was removed.
 
     This project's schema databases on the analyzer's server (one in use by a
@@ -203,156 +319,56 @@ def clean(args: argparse.Namespace) -> int:
     from multica_db_codegen.clean import clean as run_clean
 
     try:
-        lines = run_clean(
-            database_url=args.database_url, keep_server=args.keep_server, everything=args.all
-        )
+        lines = run_clean(database_url=database_url, keep_server=keep_server, everything=all_)
     except GenerateError as exc:
-        return _fail(exc)
+        _exit(_fail(exc))
+        return
     for line in lines:
         print(line)
-    return 0
 
 
-# --- the parser -----------------------------------------------------------------------------
+def _flags(
+    schema: list[Path] | None,
+    queries: list[Path] | None,
+    out: Path | None,
+    package: str | None,
+    database_url: str | None,
+    sqlc_config: Path | None,
+) -> dict[str, Any]:
+    return {
+        "schema": schema,
+        "queries": queries,
+        "out": out,
+        "package": package,
+        "database_url": database_url,
+        "sqlc_config": sqlc_config,
+    }
 
 
-def _inputs(p: argparse.ArgumentParser, *, url: bool = True) -> None:
-    p.add_argument(
-        "--schema",
-        action="append",
-        type=Path,
-        metavar="PATH",
-        help="Schema file or migrations directory (repeatable).",
-    )
-    p.add_argument(
-        "--queries",
-        action="append",
-        type=Path,
-        metavar="PATH",
-        help="Query file or directory of .sql files (repeatable).",
-    )
-    if url:
-        p.add_argument("--database-url", metavar="URL", help=_URL_HELP)
-    p.add_argument("--sqlc-config", type=Path, metavar="FILE", help=_SQLC_HELP)
+def _version(value: bool) -> None:
+    if value:
+        from multica_db_codegen.cache import version
+
+        print(f"multica-db {version('multica-db')}")
+        raise typer.Exit(0)
 
 
-def _out(p: argparse.ArgumentParser, help_text: str = "Output package directory.") -> None:
-    p.add_argument("--out", type=Path, metavar="DIR", help=help_text)
-
-
-def _package(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--package", metavar="NAME", help="Import name of the output package.")
-
-
-def _check(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--check", action="store_true", help="Write nothing; exit 1 with a diff if stale."
-    )
-
-
-def _keep_going(p: argparse.ArgumentParser, help_text: str) -> None:
-    p.add_argument("--keep-going", action="store_true", help=help_text)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from multica_db_codegen.cache import version
-
-    parser = argparse.ArgumentParser(
-        prog="multica-db", description="Typed Python query functions from annotated PostgreSQL."
-    )
-    parser.add_argument(
-        "--version", action="version", version=f"multica-db {version('multica-db')}"
-    )
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-
-    def command(func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
-        doc = (func.__doc__ or "").strip()
-        p = sub.add_parser(
-            func.__name__,
-            help=doc.split("\n", 1)[0],
-            description=doc,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-        p.set_defaults(func=func)
-        return p
-
-    p = command(generate)
-    _check(p)
-    _keep_going(p, "Write every query that works, list the others (exit 1).")
-    _inputs(p)
-    _out(p, "Output package directory (with several sqlc packages: their parent).")
-    _package(p)
-
-    p = command(analyze)
-    p.add_argument("--json", action="store_true", help="Print the analysis as JSON (the default).")
-    _keep_going(p, "Print everything that worked, with every error listed (exit 1).")
-    _inputs(p)
-
-    p = command(render)
-    p.add_argument(
-        "--ir", type=Path, required=True, help="An `analyze --json` document to render from."
-    )
-    _check(p)
-    _out(p)
-    _package(p)
-    p.add_argument("--sqlc-config", type=Path, metavar="FILE", help=_SQLC_HELP)
-
-    p = command(migrate)
-    p.add_argument("--database-url", required=True, metavar="URL", help="Database to migrate.")
-    p.add_argument("--dir", type=Path, help="Migrations directory (default: the packaged ones).")
-    p.add_argument("--target", type=int, help="Stop at this version.")
-
-    p = command(verify)
-    p.add_argument(
-        "--database-url",
-        required=True,
-        metavar="URL",
-        help="The live database to check (read-only).",
-    )
-    _inputs(p, url=False)
-    _out(p)
-    p.add_argument(
-        "--analyzer-url",
-        metavar="URL",
-        help="Server for the schema's analysis database (as generate's --database-url).",
-    )
-
-    p = command(watch)
-    _inputs(p)
-    _out(p)
-    _package(p)
-    p.add_argument(
-        "--poll", action="store_true", help="Poll for changes (file systems without events)."
-    )
-
-    p = command(clean)
-    p.add_argument("--database-url", metavar="URL", help=_URL_HELP)
-    p.add_argument(
-        "--all",
-        action="store_true",
-        help="Every project's databases on the server, and the user cache (the embedded server).",
-    )
-    p.add_argument(
-        "--keep-server",
-        action="store_true",
-        help="With --all: keep the embedded server's data (drop only databases).",
-    )
-    return parser
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Typed Python query functions from annotated PostgreSQL."""
 
 
 def main(argv: Sequence[str]) -> int:
-    """Run one command; its exit status (2 for a usage error, as argparse reports it)."""
-    parser = build_parser()
-    if not argv:
-        parser.print_help()
-        return 2
+    """Run one command; its exit status (2 for a usage error)."""
+    global _argv
+    _argv = list(argv)
     try:
-        args = parser.parse_args(list(argv))
-    except SystemExit as exc:  # --help, --version, a usage error
+        typer.main.get_command(app).main(args=_argv, prog_name="multica-db")
+    except SystemExit as exc:  # every command ends in one: its status, or --help's
         return exc.code if isinstance(exc.code, int) else 0
-    if not hasattr(args, "func"):
-        parser.print_help()
-        return 2
-    args.argv = list(argv)
-    code: int = args.func(args)
-    return code
+    return 0

@@ -36,7 +36,7 @@ class Flags:
     sqlc_config: Path | None = None
     cwd: Path | None = None
 
-    def __post_init__(self) -> None:  # any sequence (a list from argparse) → a tuple
+    def __post_init__(self) -> None:  # any sequence (a list from the CLI) → a tuple
         object.__setattr__(self, "schema", tuple(self.schema or ()))
         object.__setattr__(self, "queries", tuple(self.queries or ()))
 

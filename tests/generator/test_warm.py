@@ -141,7 +141,8 @@ def test_warm_console_run_loads_neither_typing_nor_the_pipeline(
         "import sys\n"
         "from multica_db_codegen import cache\n"
         "code = cache.answer(['generate'])\n"
-        "heavy = ('typing', 'pathlib', 'multica_db_codegen.runner', 'psycopg', 'hashlib')\n"
+        "heavy = ('typing', 'pathlib', 'multica_db_codegen.runner', 'psycopg', 'hashlib',\n"
+        "         'typer')\n"
         "print(code, sorted(m for m in heavy if m in sys.modules))\n"
     )
     env = {**os.environ, "MULTICA_DB_ANALYZER_URL": analyzer_url}
