@@ -297,7 +297,9 @@ def clean(
         bool,
         typer.Option(
             "--all",
-            help="Every project's databases on the server, and the user cache (the embedded server).",
+            help=(
+                "Every project's databases on the server, and the user cache (the embedded server)."
+            ),
         ),
     ] = False,
     keep_server: Annotated[
