@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from multica_db import analytics
 from multica_db.analytics.client import THREAD_NAME
@@ -139,3 +141,117 @@ def test_client_rejects_bad_configuration() -> None:
         analytics.PostHogClient("k", batch_size=0)
     with pytest.raises(ValueError):
         analytics.PostHogClient("k", batch_size=64, max_batch_size=10)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "https://",
+        "http://",
+        "https:",
+        "https:/",
+        "https:///",
+        "https:///batch",
+        "//",
+        "",
+        " ",
+        "https://:443",
+        "https://host:",
+        "https://host:0",
+        "https://host:99999",
+        "https://user:pw@host",
+        "https://host?x=1",
+        "https://host#frag",
+        "https://ho st",
+        " https://host",
+        "https://host\n",
+        "https://ho%st",
+        "https://[nothex]",
+        "https://...",
+        "ftp://host",
+        ":443",
+        "/batch",
+    ],
+)
+def test_hosts_that_name_no_server_are_rejected(host: str) -> None:
+    with pytest.raises(ValueError):
+        analytics.PostHogClient("k", host=host)
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("https://eu.i.posthog.com", "https://eu.i.posthog.com/batch/"),
+        ("https://eu.i.posthog.com/", "https://eu.i.posthog.com/batch/"),
+        ("eu.i.posthog.com", "https://eu.i.posthog.com/batch/"),
+        ("localhost:8000", "https://localhost:8000/batch/"),
+        ("http://127.0.0.1:8000/ingest/", "http://127.0.0.1:8000/ingest/batch/"),
+        ("http://[::1]:8000", "http://[::1]:8000/batch/"),
+    ],
+)
+def test_hosts_that_name_a_server_are_accepted(host: str, url: str) -> None:
+    from multica_db.analytics.transport import HttpTransport
+
+    analytics.PostHogClient("k", host=host).close(0)
+    assert HttpTransport(host).url == url
+
+
+def test_posthog_host_without_a_name_fails_from_env() -> None:
+    with pytest.raises(ValueError):
+        analytics.from_env({"POSTHOG_API_KEY": "k", "POSTHOG_HOST": "https://"})
+
+
+HOST_PARTS = st.sampled_from(
+    [
+        "https://",
+        "http://",
+        "ftp://",
+        "//",
+        "",
+        "https:",
+        "user:pw@",
+        "[::1]",
+        "[::1",
+        "h",
+        "ho.st",
+        ":",
+        ":443",
+        ":0",
+        ":99999",
+        ":x",
+        "/",
+        "/p/",
+        "?q",
+        "#f",
+        " ",
+        "\n",
+        "%",
+        "@",
+        "-",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(parts=st.lists(HOST_PARTS, max_size=5))
+def test_a_host_is_refused_or_names_a_server(parts: list[str]) -> None:
+    """Whatever the string, the client either refuses it or knows exactly where to send."""
+    from urllib.parse import urlsplit
+
+    from multica_db.analytics.transport import HttpTransport
+
+    host = "".join(parts)
+    try:
+        transport = HttpTransport(host)
+    except ValueError:
+        with pytest.raises(ValueError):
+            analytics.PostHogClient("k", host=host)
+        return
+    url = urlsplit(transport.url)
+    assert url.scheme in ("http", "https")
+    assert url.hostname
+    assert all(c.isalnum() or c in "-._:" for c in url.hostname)
+    assert url.port is None or 0 < url.port < 65536
+    assert url.path.endswith("/batch/")
+    assert not (url.username or url.query or url.fragment)
+    analytics.PostHogClient("k", host=host).close(0)
