@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -163,8 +163,9 @@ class Runner:
 
     ``use_cache`` (default: unless ``MULTICA_DB_NO_CACHE``) also reads and writes the
     project's cache directory, so a new process starts warm; without it the schema's
-    database is still kept on the server. ``source``: what describes parsed files
-    (default: a database holding each package's schema, :class:`stages.Session`).
+    database is still kept on the server. ``source``: what describes each package's
+    parsed files, given its config (default: a database holding the package's schema,
+    :class:`stages.Session`; the analysis snapshot is another).
     ``queries=False``: no query file is listed, parsed or described (``render --ir``).
     """
 
@@ -173,7 +174,7 @@ class Runner:
         flags: Flags,
         *,
         use_cache: bool | None = None,
-        source: stages.Source | None = None,
+        source: Callable[[Config], stages.Source] | None = None,
         queries: bool = True,
     ) -> None:
         self.flags = flags
@@ -183,6 +184,7 @@ class Runner:
         self._project: Project | None = None
         self._packages: dict[Path, _Package] = {}
         self._store: Store | None = None
+        self._salts: dict[Path, str] = {}
 
     # --- the public API -----------------------------------------------------------------
     @property
@@ -223,7 +225,7 @@ class Runner:
         """
         hint = None if changed is None else {Path(p).resolve() for p in changed}
         if hint is None or hint & self.project.config_files:
-            self._project = None
+            self._project, self._salts = None, {}
         project = self.project
         try:
             units = [self._unit(self._package(cfg), hint) for cfg in project.packages]
@@ -367,7 +369,7 @@ class Runner:
 
     def _source(self, pkg: _Package, pending: Future[None] | None) -> stages.Source:
         if self.source is not None:
-            return self.source
+            return self.source(pkg.cfg)
         if pending is not None:
             pending.result()  # the database is there (or its error is raised)
         elif pkg.session is None:
@@ -497,10 +499,13 @@ class Runner:
         return [str(r) for r in fact["refs"]] if isinstance(fact, dict) else []
 
     def _salt(self, cfg: Config) -> str:
-        """Render settings + the project's ruff settings: part of every output key."""
-        return json.dumps(
-            [repr(replace(cfg, named=None)), str(cfg.root.resolve()), _ruff(self.project)]
-        )
+        """Render settings + the project's ruff settings: part of every output key (computed
+        once per reading of the configuration)."""
+        salt = self._salts.get(cfg.out)
+        if salt is None:
+            settings = [repr(replace(cfg, named=None)), str(cfg.root.resolve())]
+            salt = self._salts[cfg.out] = json.dumps([*settings, _ruff(self.project)])
+        return salt
 
     def _render(
         self,
@@ -608,9 +613,3 @@ def _ruff(project: Project) -> str:
     except GenerateError:
         return "unreadable"
     return json.dumps(data.get("tool", {}).get("ruff", {}), sort_keys=True, default=str)
-
-
-def run_once(flags: Flags, processor: Processor[P, R], *, keep_going: bool = False) -> Sequence[R]:
-    """One run of a fresh runner (the analyzer's connections closed after it)."""
-    with Runner(flags) as runner:
-        return runner.run(processor, keep_going=keep_going)

@@ -149,8 +149,7 @@ def test_go_renames_always_give_names_the_renderer_accepts(rename: dict[str, str
         TypeKind,
         TypeRef,
     )
-    from multica_db_codegen.render.naming import IMPORTED, USED_BUILTINS, snake_case
-    from multica_db_codegen.sqlc_config import python_rename
+    from multica_db_codegen.render.naming import IMPORTED, USED_BUILTINS, python_rename, snake_case
 
     text = TypeRef(25, "text", TypeKind.BASE, "pg_catalog", "text")
     columns = tuple(ColumnIR(name, text, False) for name in rename)

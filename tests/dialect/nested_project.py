@@ -56,7 +56,8 @@ CREATE TABLE families (
 CREATE TABLE jobs (
     id bigserial PRIMARY KEY,
     name text NOT NULL,
-    done boolean NOT NULL DEFAULT false
+    done boolean NOT NULL DEFAULT false,
+    "from" text
 );
 """
 
@@ -133,6 +134,13 @@ SELECT p.id, p.title, (
     SELECT json_agg(c ORDER BY c.id) FROM comments c WHERE c.post_id = p.id
 ) AS comments
 FROM posts p ORDER BY p.id;
+
+-- name: PostsWithCommentArray :many
+SELECT p.id, array_agg(c ORDER BY c.id) AS comments
+FROM posts p JOIN comments c ON c.post_id = p.id GROUP BY p.id ORDER BY p.id;
+
+-- name: JobsAsJson :one
+SELECT json_agg(j ORDER BY j.id) AS jobs FROM jobs j;
 
 -- name: PostsOfCte :many
 WITH recent AS (SELECT id, title, created_at FROM posts)

@@ -107,12 +107,22 @@ def test_embed_in_dml_returning(nested: Generated, conn: Conn) -> None:
 def test_embed_of_ctes(nested: Generated, conn: Conn) -> None:
     m = nested.module("models")
     q = nested.module("queries.embeds")
-    conn.execute("INSERT INTO jobs (name, done) VALUES ('a', false), ('b', true), ('c', false)")
+    conn.execute(
+        "INSERT INTO jobs (name, done, \"from\") VALUES ('a', false, 'x'), ('b', true, NULL), "
+        "('c', false, NULL)"
+    )
     pending = q.pending_jobs(conn)
     # a CTE whose columns are exactly a table's row nests as the table's model (sqlc
     # matches it by name); another CTE as a row model of its own
     assert [r.job.name for r in pending] == ["a", "c"]
     assert type(pending[0].job) is m.Job
+    # a column whose name is a keyword: the JSON object's key still finds its field
+    as_json = nested.module("queries.json").jobs_as_json(conn)
+    assert as_json is not None and [(j.name, j.from_) for j in as_json] == [
+        ("a", "x"),
+        ("b", None),
+        ("c", None),
+    ]
     names = q.pending_job_names(conn)
     assert [(r.t.name, r.one) for r in names] == [("a", 1), ("c", 1)]
     hints = typing.get_type_hints(type(names[0].t))
@@ -220,6 +230,9 @@ def test_json_agg_of_a_table_is_its_model(nested: Generated, conn: Conn) -> None
     assert (c1.votes, c1.mood, c1.labels) == (3, m.PostState.DRAFT, ["a", "b"])
     assert (c2.votes, c2.amount, c2.mood, c2.labels) == (None, None, None, None)
     assert isinstance(c1.at, datetime.datetime)
+    # array_agg of the row: the same models, through the composite array's text form
+    arrays = {r.id: r.comments for r in q.posts_with_comment_array(conn)}
+    assert arrays[full] == comments
     # the same rows through a flat query: equal models
     flat = conn.execute("SELECT * FROM comments WHERE id = %s", (c1.id,)).fetchone()
     assert flat is not None and tuple(c1.model_dump().values()) == flat

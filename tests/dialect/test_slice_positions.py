@@ -35,7 +35,13 @@ FORMS: list[tuple[str, typing.Callable[[object, list[object]], bool]]] = [
     ("{col} in ( {m} )", lambda v, xs: v in xs),
 ]
 COLUMNS = {"id": "bigint", "kind": "text"}
-SPELLINGS = ["sqlc.slice({n})", "sqlc.slice('{n}')", "sqlc . slice ( {n} )", "SQLC.SLICE({n})"]
+SPELLINGS = [
+    "sqlc.slice({n})",
+    "sqlc.slice('{n}')",
+    "sqlc . slice ( {n} )",
+    "SQLC.SLICE({n})",
+    "sqlc.slice('{n}')/*SLICE:{n}*/",
+]
 
 
 def _generate(root: Path, url: str, queries: str, package: str, schema: str = SCHEMA) -> Generated:

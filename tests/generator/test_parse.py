@@ -133,8 +133,13 @@ def test_sqlc_slice_becomes_any_of_an_array() -> None:
         "-- name: Q :many\nSELECT id FROM t\n"
         "WHERE id IN (sqlc.slice('ids')) AND kind NOT IN (sqlc.slice(kinds)) AND x = $1;\n",
     )
-    assert q.sql == "SELECT id FROM t\nWHERE id = ANY($2) AND kind <> ALL($3) AND x = $1"
+    assert q.sql == "SELECT id FROM t\nWHERE id = ANY ($2) AND kind <> ALL ($3) AND x = $1"
     assert [(p.number, p.name) for p in q.params] == [(1, "x"), (2, "ids"), (3, "kinds")]
+    # only IN is rewritten: the list's parentheses and a comment in them stay as written
+    [q] = parse_query_file(
+        "q.sql", "-- name: Q :many\nSELECT 1 FROM t WHERE id IN (sqlc.slice('ids')/*SLICE:ids*/);\n"
+    )
+    assert q.sql == "SELECT 1 FROM t WHERE id = ANY ($1/*SLICE:ids*/)"
     # elsewhere it is a parameter like sqlc.arg, typed (an array) where it stands
     [q] = parse_query_file(
         "q.sql", "-- name: Q :many\nSELECT id FROM t WHERE id = ANY(sqlc.slice(ids)::bigint[]);\n"

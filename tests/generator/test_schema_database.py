@@ -189,8 +189,8 @@ def test_clean_removes_every_database_and_file_it_made(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """On an embedded server of its own (``clean`` drops every generator database on the
-    server it is pointed at: the shared test server is not that)."""
+    """On an embedded server of its own (``clean --all`` drops every generator database on
+    the server it is pointed at: the shared test server is not that)."""
     import shutil
     import tempfile
 
@@ -215,12 +215,12 @@ def test_clean_removes_every_database_and_file_it_made(
     assert pgdata.is_dir()
     monkeypatch.chdir(root / "queries")  # from a subfolder: the project root is found
     capsys.readouterr()
-    assert cli.run(["clean", "--keep-server"]) == 0
+    assert cli.run(["clean", "--all", "--keep-server"]) == 0
     said = capsys.readouterr().out
     assert f"dropped database {name}" in said
     assert f"removed {root / '.multica-db'}" in said and "jinja2" in said
     assert not (root / ".multica-db").exists()
-    assert cli.run(["clean"]) == 0
+    assert cli.run(["clean", "--all"]) == 0
     said = capsys.readouterr().out
     assert "stopped the embedded server and removed its data" in said
     assert not (xdg / "multica-db").exists()

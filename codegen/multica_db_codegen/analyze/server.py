@@ -19,8 +19,8 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +68,7 @@ def embedded_server_url(pgdata: Path) -> str:
             f"the embedded PostgreSQL server did not start in {pgdata}: {_why(exc)}",
             hint=_log_tail(pgdata)
             + "pass --database-url (or set MULTICA_DB_ANALYZER_URL) to use another server, "
-            "or run `multica-db clean` to start the embedded one afresh",
+            "or run `multica-db clean --all` to start the embedded one afresh",
         ) from None
 
 
@@ -174,22 +174,6 @@ def with_dbname(url: str, dbname: str) -> str:
     return make_conninfo(**params)
 
 
-@contextmanager
-def throwaway_database(url: str) -> Iterator[str]:
-    """Create a uniquely named database, yield its URL, drop it: never touch another one."""
-    name = f"{ANALYZE_DB_PREFIX}{secrets.token_hex(6)}"
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"'.encode())
-    except psycopg.Error as exc:
-        raise GenerateError(f"cannot create the analyzer's database on {url!r}: {exc}") from exc
-    try:
-        yield with_dbname(url, name)
-    finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-
-
 #: Statements that end, open or change the transaction they run in.
 _TRANSACTION_CONTROL = {
     "BEGIN_P",
@@ -257,7 +241,7 @@ SCHEMA_DB_PREFIX = "multica_db_schema_"
 SPARE_DB_PREFIX = "multica_db_spare_"
 BUILD_DB_PREFIX = "multica_db_build_"
 ANALYZE_DB_PREFIX = "multica_db_analyze_"
-#: Every database the generator makes: what ``multica-db clean`` drops.
+#: Every database the generator makes: what ``multica-db clean --all`` drops.
 GENERATOR_DB_PREFIXES = (SCHEMA_DB_PREFIX, SPARE_DB_PREFIX, BUILD_DB_PREFIX, ANALYZE_DB_PREFIX)
 KEEP_PER_SERVER = 8  # schema databases kept on one server: a few branches' schemas stay warm
 KEEP_PER_PROJECT = 3  # of those, per project (the project's cache directory lists its own)
@@ -318,17 +302,47 @@ def connect_schema_database(
 ) -> psycopg.Connection[Any]:
     """An autocommit connection to the schema's database (see :func:`schema_database`).
 
-    If another run pruned the database between finding and connecting to it, it is
-    built again, once.
+    Connected *before* it is stamped and before anything is pruned: a database someone
+    is connected to is never dropped, so no concurrent run (another project's, on a
+    busy server) can take it away between finding and using it. One that does not
+    exist is built (a concurrent run building the same schema: the first rename wins);
+    one dropped again between being built and connected to is built again.
     """
-    for attempt in (1, 2):
-        db_url = schema_database(url, key, build, prune=prune if attempt == 1 else ())
+    name = schema_database_name(key)
+    for _ in range(_ATTEMPTS):
         try:
-            return psycopg.connect(db_url, autocommit=True, connect_timeout=10)
+            conn = psycopg.connect(with_dbname(url, name), autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            if attempt == 2 or "does not exist" not in str(exc):
+            if "does not exist" not in str(exc):
                 raise GenerateError(f"cannot connect to the analyzer's database: {exc}") from exc
-    raise AssertionError("unreachable")
+            _build_if_missing(url, name, build)
+            continue
+        try:  # held: mark it the most recently used, then prune the others
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+                _stamp(admin, name)
+                _prune_schema_databases(admin, keep=name, extra=prune)
+        except psycopg.Error as exc:
+            conn.close()
+            raise GenerateError(f"cannot prune the analyzer's databases on {url!r}: {exc}") from exc
+        return conn
+    raise GenerateError(f"the analyzer's database {name} was dropped {_ATTEMPTS} times in a row")
+
+
+_ATTEMPTS = 5
+
+
+def _build_if_missing(
+    url: str, name: str, build: Callable[[psycopg.Connection[Any]], object]
+) -> None:
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if found.fetchone() is None:
+                _build_schema_database(admin, url, name, build)
+    except psycopg.errors.InvalidCatalogName:  # built, then dropped before stamped: again
+        return
+    except psycopg.Error as exc:
+        raise GenerateError(f"cannot create the analyzer's database on {url!r}: {exc}") from exc
 
 
 def _stamp(admin: psycopg.Connection[Any], name: str) -> None:
@@ -461,8 +475,11 @@ def _prune_schema_databases(
         _drop_unused(admin, old)
 
 
-def drop_generator_databases(url: str) -> tuple[list[str], list[str]]:
-    """(dropped, kept because in use): every database the generator made on the server."""
+def drop_generator_databases(
+    url: str, names: Sequence[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(dropped, kept because in use): ``names`` that exist on the server (None: every
+    database the generator made there)."""
     dropped: list[str] = []
     busy: list[str] = []
     try:
@@ -474,6 +491,8 @@ def drop_generator_databases(url: str) -> tuple[list[str], list[str]]:
                 GENERATOR_DB_PREFIXES,
             ).fetchall()
             for (name,) in rows:
+                if names is not None and name not in names:
+                    continue
                 (dropped if _drop_unused(admin, name) else busy).append(name)
     except psycopg.Error as exc:
         raise GenerateError(f"cannot reach the analyzer's server {url!r}: {exc}") from exc

@@ -36,10 +36,9 @@ _RESERVED = {"conn", "self", "cls", "cur", "row", "rows"}
 class _Occurrence:
     start: int
     end: int  # exclusive
-    kind: str  # "positional" | "named" | "narg" | "embed" | "slice"
+    kind: str  # "positional" | "named" | "narg" | "embed" | "text" (name: what replaces it)
     name: str
     number: int = 0
-    negated: bool = False  # sqlc.slice under NOT IN
 
 
 def rewrite_parameters(
@@ -80,6 +79,8 @@ def rewrite_parameters(
         elif occ.kind == "embed":
             replacement = f"{occ.name}.*"
             embeds.append(Embed(alias=occ.name, offset=out_len))
+        elif occ.kind == "text":
+            replacement = occ.name
         else:
             number = by_name.get(occ.name)
             if number is None:
@@ -88,8 +89,6 @@ def rewrite_parameters(
             if occ.kind == "narg":
                 params[number].nullable = True
             replacement = f"${number}"
-            if occ.kind == "slice":
-                replacement = f"<> ALL(${number})" if occ.negated else f"= ANY(${number})"
         pieces.append(replacement)
         out_len += len(replacement)
         cursor = occ.end
@@ -135,7 +134,7 @@ def rewrite_parameters(
 def _find(sql: str, loc: Location, query: str) -> list[_Occurrence]:
     """Parameter occurrences in source order, from pglast's lexer tokens."""
     tokens = pgparser.scan(sql)
-    in_lists = _slice_in_lists(sql)
+    in_lists = _slice_in_lists(sql, tokens)
     out: list[_Occurrence] = []
     i = 0
     while i < len(tokens):
@@ -169,12 +168,10 @@ def _find(sql: str, loc: Location, query: str) -> list[_Occurrence]:
                         query=query,
                     )
                 if fname == "slice" and t.start in in_lists:
+                    # [NOT] IN → = ANY / <> ALL; the list's parentheses (and any comment
+                    # in them) stay as written
                     start, end, negated = in_lists[t.start]
-                    name = _ident(sql, arg)
-                    out.append(_Occurrence(start, end, "slice", name, negated=negated))
-                    while i < len(tokens) and tokens[i].start < end:
-                        i += 1
-                    continue
+                    out.append(_Occurrence(start, end, "text", "<> ALL" if negated else "= ANY"))
                 kind = {"arg": "named", "narg": "narg", "embed": "embed", "slice": "named"}[fname]
                 out.append(_Occurrence(t.start, rpar.end + 1, kind, _ident(sql, arg)))
                 i += 6
@@ -183,10 +180,10 @@ def _find(sql: str, loc: Location, query: str) -> list[_Occurrence]:
     return out
 
 
-def _slice_in_lists(sql: str) -> dict[int, tuple[int, int, bool]]:
+def _slice_in_lists(sql: str, tokens: Any) -> dict[int, tuple[int, int, bool]]:
     """Each ``sqlc.slice`` that is the whole list of an IN, from the parse tree.
 
-    Keyed by the macro's offset: (start of ``IN`` / ``NOT IN``, end of the list's ``)``,
+    Keyed by the macro's offset: (start of ``IN`` / ``NOT IN``, end of its ``IN``,
     negated). ``sqlc.slice(x)`` parses as a call of a function ``sqlc.slice``.
     """
     try:
@@ -199,10 +196,14 @@ def _slice_in_lists(sql: str) -> dict[int, tuple[int, int, bool]]:
             continue
         node: Any = found  # pglast's attributes are typed Optional
         items = node.rexpr if isinstance(node.rexpr, tuple) else ()
-        if len(items) != 1 or not _is_slice(items[0]) or node.rexpr_list_end is None:
+        if len(items) != 1 or not _is_slice(items[0]):
+            continue
+        start = int(node.location)
+        keyword = next((t for t in tokens if t.start >= start and t.name == "IN_P"), None)
+        if keyword is None or keyword.start > int(items[0].location):
             continue
         negated = any(getattr(n, "sval", None) == "<>" for n in node.name or ())
-        out[int(items[0].location)] = (int(node.location), int(node.rexpr_list_end) + 1, negated)
+        out[int(items[0].location)] = (start, keyword.end + 1, negated)
     return out
 
 

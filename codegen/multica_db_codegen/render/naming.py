@@ -18,6 +18,10 @@ import keyword
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multica_db_codegen.analyze.ir import AnalysisIR
 
 #: Builtins the generated code names (annotations, ``list(...)`` in batch bodies).
 USED_BUILTINS = frozenset(
@@ -217,3 +221,44 @@ MODULE_RESERVED = frozenset({"aio", "__init__", *keyword.kwlist, *keyword.softkw
 
 #: Every builtin name (for callers that want to know whether a name shadows one).
 ALL_BUILTINS = frozenset(dir(builtins))
+
+
+def python_rename(rename: dict[str, str], ir: AnalysisIR) -> dict[str, str]:
+    """sqlc's ``rename`` as the renderer's: keys are columns or struct names, values Go names.
+
+    sqlc matches a key against column names (the field takes the value) and against
+    the struct a table generates (``author`` for ``authors``; the class takes the
+    value). In Python a field is snake_case (``SpotifyURL`` → ``spotify_url``) and a
+    class keeps the name given.
+    """
+
+    def safe(name: str) -> str:
+        # a Go name Python would refuse gets the trailing underscore generated names
+        # get (`Type` → `type_`, `List` → `list_`), never a refusal
+        name = identifier(name, fallback="renamed")
+        reserved = keyword.iskeyword(name) or name in IMPORTED or name in USED_BUILTINS
+        return name + "_" if reserved else name
+
+    out: dict[str, str] = {}
+
+    def column(name: str) -> None:
+        # a rename that only spells the name the Go way (`uuid: UUID`, `url: URL`) says
+        # nothing to Python: the column keeps the name it would have had without it
+        if name in rename and snake_case(rename[name]) != name:
+            out.setdefault(name, safe(snake_case(rename[name])))
+
+    for relation in ir.tables:
+        for key in (singular(relation.name).lower(), relation.name.lower()):
+            if key in rename:
+                out[f"{relation.schema}.{relation.name}"] = safe(rename[key])
+                break
+        for c in relation.columns:
+            column(c.name)
+    for enum in ir.enums:
+        if enum.name in rename:
+            out[f"{enum.schema}.{enum.name}"] = safe(rename[enum.name])
+    for f in ir.files:
+        for q in f.queries:
+            for c in q.columns:
+                column(c.name)
+    return out

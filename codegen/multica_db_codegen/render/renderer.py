@@ -157,9 +157,7 @@ class Renderer:
             f"{t.schema}.{t.name}.{c.name}": c.dims for t in ir.tables for c in t.columns
         }
         self.modules = _module_names(ir.files)
-        self._relation_columns = {
-            f"{t.schema}.{t.name}": t.columns for t in ir.tables
-        }
+        self._relation_columns = {f"{t.schema}.{t.name}": t.columns for t in ir.tables}
         self._shapes: ShapeRenderer | None = None
         self.origins: dict[str, dict[str, Origin]] = {}
 
