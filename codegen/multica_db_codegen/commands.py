@@ -113,7 +113,14 @@ def generate(
     """
     from multica_db_codegen.processors import run_generate
 
-    flags = _flags(schema, queries, out, package, database_url, sqlc_config)
+    flags = _flags(
+        schema=schema,
+        queries=queries,
+        out=out,
+        package=package,
+        database_url=database_url,
+        sqlc_config=sqlc_config,
+    )
     try:
         result = run_generate(check=check, keep_going=keep_going, warn=_warn, argv=_argv, **flags)
     except (GenerateError, GenerateErrors) as exc:
@@ -147,7 +154,9 @@ def analyze(
     from multica_db_codegen.analyze.ir_codec import document
     from multica_db_codegen.processors import run_analyze
 
-    flags = _flags(schema, queries, None, None, database_url, sqlc_config)
+    flags = _flags(
+        schema=schema, queries=queries, database_url=database_url, sqlc_config=sqlc_config
+    )
     try:
         ir, errors = run_analyze(keep_going=keep_going, **flags)
     except (GenerateError, GenerateErrors) as exc:
@@ -168,7 +177,7 @@ def render(
     """Write what `generate` writes, from a saved analysis: no database, no parsing."""
     from multica_db_codegen.processors import run_render
 
-    flags = _flags(None, None, out, package, None, sqlc_config)
+    flags = _flags(out=out, package=package, sqlc_config=sqlc_config)
     try:
         result = run_render(ir, check=check, warn=_warn, **flags)
     except (GenerateError, GenerateErrors) as exc:
@@ -235,8 +244,8 @@ def verify(
 
     from multica_db_codegen import verify as checking
 
-    flags = _flags(schema, queries, out, None, None, sqlc_config)
-    del flags["database_url"]  # verify's --database-url is the live database
+    # verify's --database-url is the live database; the analyzer's server is --analyzer-url
+    flags = _flags(schema=schema, queries=queries, out=out, sqlc_config=sqlc_config)
     try:
         reports = checking.verify_packages(
             live_url=database_url, analyzer_url=analyzer_url, **flags
@@ -279,7 +288,18 @@ def watch(
     from multica_db_codegen.project import Flags
     from multica_db_codegen.runner import Runner
 
-    runner = Runner(Flags(**_flags(schema, queries, out, package, database_url, sqlc_config)))
+    runner = Runner(
+        Flags(
+            **_flags(
+                schema=schema,
+                queries=queries,
+                out=out,
+                package=package,
+                database_url=database_url,
+                sqlc_config=sqlc_config,
+            )
+        )
+    )
     try:
         project = runner.project
     except (GenerateError, GenerateErrors) as exc:
@@ -335,22 +355,10 @@ def clean(
         print(line)
 
 
-def _flags(
-    schema: list[Path] | None,
-    queries: list[Path] | None,
-    out: Path | None,
-    package: str | None,
-    database_url: str | None,
-    sqlc_config: Path | None,
-) -> dict[str, Any]:
-    return {
-        "schema": schema,
-        "queries": queries,
-        "out": out,
-        "package": package,
-        "database_url": database_url,
-        "sqlc_config": sqlc_config,
-    }
+def _flags(**given: Any) -> dict[str, Any]:
+    """The flags a command has, by name: one it does not have is left to the
+    processor's default (``analyze`` has no --out, and needs none)."""
+    return given
 
 
 def _version(value: bool) -> None:
