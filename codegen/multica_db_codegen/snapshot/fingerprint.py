@@ -1,0 +1,140 @@
+"""What a snapshot's analysis depends on, as short digests — computed without a database.
+
+An analysis is decided by four inputs, and each snapshot file records all four:
+
+* ``query`` — the query file's text (as the parser reads it: UTF-8, universal newlines);
+* ``schema`` — every schema file the analyzer applies, path and text, in order;
+* ``config`` — the configuration that shapes analysis: the schema paths, in order.
+  What only shapes rendering (package, output, overrides, renames) is *not* part of
+  it: the check renders with the current configuration, so such a change shows as a
+  diff of the generated code, never as a stale snapshot;
+* ``generator`` — the generator's version: the installed distribution's version
+  plus a digest of the code that decides an analysis (the ``parse`` and
+  ``analyze`` packages) and the version of the parser (pglast). A release bumps
+  the first; a development checkout that changes the analyzer changes the second,
+  so a snapshot can never outlive the code that made it. The Python version and
+  unrelated libraries are left out on purpose: CI runs another Python than a
+  laptop, and neither changes what PostgreSQL said.
+
+The PostgreSQL server that described the queries is not an input either (a clone
+has none to ask); ``verify --database-url`` checks the snapshot's promises against
+a live one.
+
+Everything here is the standard library and :mod:`multica_db_codegen.cache`'s
+hashing: the offline check must not pay for importing the stages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from multica_db_codegen import cache
+
+#: Subpackages whose code decides what an analysis says.
+ANALYSIS_CODE = ("analyze", "parse")
+#: Distributions whose version changes what an analysis says.
+ANALYSIS_LIBRARIES = ("pglast",)
+#: Distributions whose version changes what rendering from an analysis writes.
+RENDER_LIBRARIES = ("jinja2", "ruff")
+DIGEST_CHARS = 40
+
+_MIGRATE_RE = re.compile(r"^(\d+)_.+\.(up|down)\.sql$")
+_VERSION_RE = re.compile(r"^(\d+)")
+
+
+def digest(*parts: str | bytes) -> str:
+    """A short, stable digest of ``parts`` (length-prefixed: ``("ab", "c") != ("a", "bc")``)."""
+    h = cache.Hasher()
+    for p in parts:
+        h.part(p)
+    return h.hexdigest()[:DIGEST_CHARS]
+
+
+def read_text(path: Path) -> str:
+    """A file's text as the stages read it (a CRLF checkout hashes like an LF one)."""
+    return path.read_text(encoding="utf-8")
+
+
+def _code_digest(subdirs: Sequence[str] | None, suffixes: tuple[str, ...]) -> str:
+    base = Path(cache.__file__).resolve().parent  # the installed multica_db_codegen/
+    h = cache.Hasher()
+    roots = [base] if subdirs is None else [base / d for d in subdirs]
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.suffix in suffixes and path.is_file() and "__pycache__" not in path.parts:
+                h.part(path.relative_to(base).as_posix())
+                h.part(path.read_bytes())
+    return h.hexdigest()
+
+
+_generator: str | None = None
+_renderer: str | None = None
+
+
+def generator_version() -> str:
+    """``<distribution version>+<digest of the analysis code and parser>`` (computed once)."""
+    global _generator
+    if _generator is None:
+        libs = [f"{d} {cache.version(d)}" for d in ANALYSIS_LIBRARIES]
+        code = digest(_code_digest(ANALYSIS_CODE, (".py",)), *libs)
+        _generator = f"{cache.version('multica-db')}+{code[:12]}"
+    return _generator
+
+
+def renderer_version() -> str:
+    """Digest of everything that turns an analysis into files: all of the generator's code
+    and templates, and the renderer's libraries. Only ever makes the check render again."""
+    global _renderer
+    if _renderer is None:
+        libs = [f"{d} {cache.version(d)}" for d in RENDER_LIBRARIES]
+        _renderer = digest(_code_digest(None, (".py", ".j2")), *libs)
+    return _renderer
+
+
+def schema_files(paths: Iterable[Path]) -> list[Path]:
+    """The files the analyzer applies for these schema paths, in the order it applies them.
+
+    The same selection as ``analyze/schema.py`` (a test holds them equal): a file as
+    named; a directory's own ``.sql`` files, by migration number then name, without
+    golang-migrate's ``.down.sql`` files.
+    """
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            found.append(path)
+            continue
+        if not path.is_dir():
+            continue  # the stages report a missing schema path; here it is just absent
+        files = [p for p in path.iterdir() if p.is_file() and p.suffix == ".sql"]
+        if any(_MIGRATE_RE.match(p.name) for p in files):
+            files = [p for p in files if not p.name.endswith(".down.sql")]
+        found += sorted(files, key=_sort_key)
+    return found
+
+
+def _sort_key(path: Path) -> tuple[int, int, str]:
+    m = _VERSION_RE.match(path.name)
+    return (0, int(m.group(1)), path.name) if m else (1, 0, path.name)
+
+
+def relative(path: Path, root: Path) -> str:
+    """``path`` relative to the project root, with ``/``: the same in every clone."""
+    return Path(os.path.relpath(path.absolute(), root.absolute())).as_posix()
+
+
+def schema_digests(paths: Iterable[Path], root: Path) -> dict[str, str]:
+    """Each schema file (relative to the root) → the digest of its text, in applied order."""
+    return {relative(p, root): digest(read_text(p)) for p in schema_files(paths)}
+
+
+def schema_digest(files: dict[str, str]) -> str:
+    """One digest of the whole schema: every file's path and digest, in applied order."""
+    return digest(*(x for item in files.items() for x in item))
+
+
+def config_of(schema: Iterable[Path], root: Path) -> dict[str, list[str]]:
+    """The configuration that shapes analysis, readable: the schema paths in order."""
+    return {"schema": [relative(p, root) for p in schema]}
