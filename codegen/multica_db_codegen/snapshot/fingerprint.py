@@ -138,3 +138,59 @@ def schema_digest(files: dict[str, str]) -> str:
 def config_of(schema: Iterable[Path], root: Path) -> dict[str, list[str]]:
     """The configuration that shapes analysis, readable: the schema paths in order."""
     return {"schema": [relative(p, root) for p in schema]}
+
+
+def query_files(paths: Iterable[Path], flat: bool = False) -> list[Path]:
+    """The query files of these paths, in the generator's order (``analyzer.query_files``,
+    held equal by a test), without importing the analyzer: the offline check's listing."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir() and flat:
+            files += sorted(
+                x
+                for x in p.iterdir()
+                if x.suffix == ".sql" and x.is_file() and not x.name.startswith(".")
+            )
+        elif p.is_dir():
+            files += sorted(x for x in p.rglob("*.sql") if x.is_file())
+        elif p.is_file():
+            files.append(p)
+    return files
+
+
+def ruff_settings(pyproject: Path | None) -> str:
+    """The project's ``[tool.ruff]`` table, canonical: the formatter's settings."""
+    if pyproject is None:
+        return ""
+    import json
+    import tomllib
+
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "unreadable"
+    return json.dumps(data.get("tool", {}).get("ruff", {}), sort_keys=True, default=str)
+
+
+def render_key(
+    *,
+    root: Path,
+    out: Path,
+    package: str,
+    overrides: Sequence[object],
+    rename: dict[str, str],
+    sqlc_rename: dict[str, str],
+    pyproject: Path | None,
+) -> str:
+    """Everything besides the analysis that shapes the generated files: the renderer
+    (:func:`renderer_version`), the settings it is given, the project's ruff settings.
+    Equal keys and equal analyses render equal bytes (rendering is deterministic)."""
+    return digest(
+        renderer_version(),
+        package,
+        relative(out, root),
+        repr(tuple(overrides)),
+        repr(sorted(rename.items())),
+        repr(sorted(sqlc_rename.items())),
+        ruff_settings(pyproject),
+    )
