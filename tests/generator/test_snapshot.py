@@ -244,7 +244,7 @@ def test_merge_conflict_markers_are_named_with_the_fix(marker: str) -> None:
 
 def test_another_layout_version_is_refused_by_name() -> None:
     text = jsonfile.dumps({"version": 999, "analysis": {}})
-    with pytest.raises(jsonfile.DocumentError, match="layout 999.*reads layout 1"):
+    with pytest.raises(jsonfile.DocumentError, match=r"layout 999.*reads layout 1"):
         jsonfile.loads(text, "schema.json")
 
 
@@ -430,7 +430,7 @@ def test_a_query_file_merged_from_another_schema_is_stale(
     index = store.read_index(d)
     assert index is not None
     assert not store.vouches(d, index, "r1", root / "out")  # …so it vouches for nothing
-    with pytest.raises(store.Stale, match="a.sql was analyzed against another schema"):
+    with pytest.raises(store.Stale, match=r"a\.sql was analyzed against another schema"):
         store.load(d, root, files, now)
 
 
@@ -533,3 +533,31 @@ def test_ir_json_keeps_every_field_the_snapshot_needs() -> None:
     fir = _analysis(Path("/p/q.sql"))
     ir = AnalysisIR((fir,), *_schema()[:2])
     assert from_json(to_json(ir)) == ir
+
+
+query_trees = st.lists(
+    st.tuples(
+        st.sampled_from(["", "sub", "sub/deeper", ".hidden"]),
+        st.sampled_from(["a.sql", "b.sql", ".c.sql", "d.txt", "E.sql"]),
+    ),
+    unique=True,
+    max_size=8,
+)
+
+
+@given(query_trees, st.booleans())
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_the_query_files_hashed_are_the_ones_generated(
+    tmp_path: Path, tree: list[tuple[str, str]], flat: bool
+) -> None:
+    from multica_db_codegen.analyze.analyzer import query_files
+
+    d = Path(tmp_path) / f"q{abs(hash((tuple(tree), flat)))}"
+    d.mkdir()
+    for sub, name in tree:
+        (d / sub).mkdir(parents=True, exist_ok=True)
+        (d / sub / name).write_text("-- name: X :exec\nSELECT 1;\n")
+    named = [d / sub / name for sub, name in tree[:1]]
+    assert fingerprint.query_files([d, *named], flat) == query_files([d, *named], flat)
