@@ -110,15 +110,14 @@ def _drop_schema_db(project: Path, url: str, sqlc: bool) -> None:
     """Forget the schema's database on the server, so 'cold' re-applies the migrations."""
     import psycopg
 
-    from multica_db_codegen.incremental import Generator
+    from multica_db_codegen.project import Flags
+    from multica_db_codegen.runner import Runner
 
     env_url = os.environ.get("MULTICA_DB_ANALYZER_URL")
     os.environ["MULTICA_DB_ANALYZER_URL"] = url  # the schema's key names its server
     try:
-        gen = Generator(cwd=project, sqlc_config=project / "sqlc.yaml" if sqlc else None)
-        gen._load_settings()
-        gen._load_schema(None)
-        name = gen.schema_database
+        runner = Runner(Flags(cwd=project, sqlc_config=project / "sqlc.yaml" if sqlc else None))
+        name = runner.schema_database()
     finally:
         if env_url is None:
             os.environ.pop("MULTICA_DB_ANALYZER_URL", None)

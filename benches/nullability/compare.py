@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 from psycopg.types.string import TextLoader  # noqa: E402
 
-from multica_db_codegen.analyze.analyzer import Inputs, analyze  # noqa: E402
+from multica_db_codegen.processors import run_analyze  # noqa: E402
 from tests.nullability.corpus import (  # noqa: E402
     SCHEMA,
     Case,
@@ -85,7 +85,7 @@ def ours(cases: list[Case], url: str) -> dict[str, list[bool]]:
     with tempfile.TemporaryDirectory(prefix="nullability-ours-") as tmp:
         qfile = Path(tmp) / "corpus.sql"
         qfile.write_text(query_file(cases))
-        ir = analyze(Inputs(schema=(SCHEMA,), queries=(qfile,), database_url=url))
+        ir = run_analyze(schema=(SCHEMA,), queries=(qfile,), database_url=url)[0]
     return {q.name: [c.nullable for c in q.columns] for f in ir.files for q in f.queries}
 
 
@@ -159,7 +159,7 @@ def fuzz(url: str, count: int) -> None:
     with tempfile.TemporaryDirectory(prefix="nullability-fuzz-") as tmp:
         qfile = Path(tmp) / "fuzz.sql"
         qfile.write_text("".join(f"-- name: {n} :many\n{q};\n\n" for n, q in sqls.items()))
-        ir = analyze(Inputs(schema=(SCHEMA,), queries=(qfile,), database_url=url), keep_going=True)
+        ir = run_analyze(schema=(SCHEMA,), queries=(qfile,), database_url=url, keep_going=True)[0]
     mine = {
         q.name: [c.nullable for c in q.columns]
         for f in ir.files

@@ -14,7 +14,7 @@ Three kinds of values live in ``<project root>/.multica-db/cache/``:
   answers from it before importing anything heavier than ``os`` and ``sys``
   (this module imports nothing else at load time: see :func:`answer`);
 * **each query file's analysis** (``entries/<key>.json``, with a small index in
-  ``analysis.json``), keyed by the analyzer's server, the schema and the file's
+  ``index.json``), keyed by the analyzer's server, the schema and the file's
   path and text;
 * **each generated module's formatted text** (``entries/<key>.json``), keyed by
   the analysis key and the render settings.

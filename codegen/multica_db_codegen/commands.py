@@ -14,6 +14,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 
@@ -48,68 +49,84 @@ def _warn(msg: str) -> None:
 # --- the commands ---------------------------------------------------------------------------
 
 
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("schema", "queries", "out", "package", "database_url", "sqlc_config")
+    return {n: getattr(args, n) for n in names if hasattr(args, n)}
+
+
+def _errors(errors: Sequence[GenerateError]) -> int:
+    """Keep-going: the errors of the queries left out; exit 1 so CI still fails."""
+    for e in errors:
+        _err(f"error: {e}")
+    if errors:
+        _err(f"{len(errors)} error(s)")
+    return 1 if errors else 0
+
+
 def generate(args: argparse.Namespace) -> int:
     """Generate typed query modules (sync and async) and models.
 
     With --queries naming some of the project's query files, only their modules
-    are regenerated; every other generated module is left as it is.
+    are regenerated; every other generated module is left as it is. With
+    --keep-going, every query that works is written and the others are listed
+    (exit 1); without it, any error writes nothing.
     """
-    from multica_db_codegen.pipeline import report_generate, run_generate
+    from multica_db_codegen.processors import run_generate
 
     try:
         result = run_generate(
             check=args.check,
-            schema=args.schema,
-            queries=args.queries,
-            out=args.out,
-            package=args.package,
-            database_url=args.database_url,
-            sqlc_config=args.sqlc_config,
+            keep_going=args.keep_going,
             warn=_warn,
             argv=args.argv,
+            **_flags(args),
         )
     except (GenerateError, GenerateErrors) as exc:
         return _fail(exc)
-    return report_generate(result, check=args.check)
+    code = report_generate(result.changed, result.diff, result.summary(), check=args.check)
+    return max(code, _errors(result.errors))
 
 
 def analyze(args: argparse.Namespace) -> int:
-    """Print what the analyzer found: parameters, columns, types, nullability."""
-    from multica_db_codegen.analyze.ir import to_json
-    from multica_db_codegen.pipeline import run_analyze
+    """Print what the analyzer found as JSON: parameters, columns, types, nullability.
+
+    With --keep-going the document holds everything that worked and lists every
+    error (parse, analysis and render: all that `generate` would refuse); exit 1.
+    """
+    from multica_db_codegen.analyze.ir_codec import document
+    from multica_db_codegen.processors import run_analyze
 
     try:
-        ir = run_analyze(
-            schema=args.schema,
-            queries=args.queries,
-            database_url=args.database_url,
-            keep_going=args.keep_going,
-            sqlc_config=args.sqlc_config,
-        )
+        ir, errors = run_analyze(keep_going=args.keep_going, **_flags(args))
     except (GenerateError, GenerateErrors) as exc:
         return _fail(exc)
-    doc = to_json(ir)
-    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
-    return 1 if any(q.error is not None for f in ir.files for q in f.queries) else 0
+    sys.stdout.write(json.dumps(document(ir, errors), indent=2, sort_keys=False) + "\n")
+    return 1 if errors else 0
 
 
 def render(args: argparse.Namespace) -> int:
     """Write what `generate` writes, from a saved analysis: no database, no parsing."""
-    from multica_db_codegen.pipeline import report_generate
-    from multica_db_codegen.render_ir import run_render
+    from multica_db_codegen.processors import run_render
 
     try:
-        changed, diff_text = run_render(
-            args.ir,
-            check=args.check,
-            out=args.out,
-            package=args.package,
-            sqlc_config=args.sqlc_config,
-            warn=_warn,
-        )
+        result = run_render(args.ir, check=args.check, warn=_warn, **_flags(args))
     except (GenerateError, GenerateErrors) as exc:
         return _fail(exc)
-    return report_generate(changed, diff_text, check=args.check)
+    summary = f"{result.changed} file(s) written"
+    return report_generate(result.changed, result.diff, summary, check=args.check)
+
+
+def report_generate(changed: int, diff_text: str, summary: str, *, check: bool) -> int:
+    """Print a generate (or render) run's outcome; return its exit status."""
+    if not check:
+        print(summary, file=sys.stderr)
+        return 0
+    if changed:
+        sys.stdout.write(diff_text)
+        print("generated code is stale: run `multica-db generate`", file=sys.stderr)
+        return 1
+    print("generated code is up to date", file=sys.stderr)
+    return 0
 
 
 def migrate(args: argparse.Namespace) -> int:
@@ -139,15 +156,10 @@ def verify(args: argparse.Namespace) -> int:
 
     from multica_db_codegen import verify as checking
 
+    flags = _flags(args)
+    flags["database_url"] = args.analyzer_url
     try:
-        reports = checking.verify_packages(
-            live_url=args.database_url,
-            schema=args.schema,
-            queries=args.queries,
-            out=args.out,
-            analyzer_url=args.analyzer_url,
-            sqlc_config=args.sqlc_config,
-        )
+        reports = checking.verify_packages(live_url=args.database_url, **flags)
     except (GenerateError, GenerateErrors) as exc:
         return _fail(exc)
     except psycopg.Error as exc:  # the live database: unreachable, refused, timed out
@@ -170,19 +182,12 @@ def watch(args: argparse.Namespace) -> int:
     import threading
 
     from multica_db_codegen import watch as watching
-    from multica_db_codegen.incremental import Generator
-    from multica_db_codegen.pipeline import plan
+    from multica_db_codegen.processors import flags
+    from multica_db_codegen.runner import Runner
 
-    flags = {
-        "schema": args.schema,
-        "queries": args.queries,
-        "out": args.out,
-        "package": args.package,
-        "database_url": args.database_url,
-        "sqlc_config": args.sqlc_config,
-    }
+    runner = Runner(flags(**_flags(args)))
     try:
-        cfg = plan(**flags).configs[0]
+        project = runner.project
     except (GenerateError, GenerateErrors) as exc:
         return _fail(exc)
     stop = threading.Event()
@@ -192,15 +197,8 @@ def watch(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr if line.startswith(("error:", "warning:")) else sys.stdout)
         sys.stdout.flush()
 
-    with Generator(**flags) as engine:  # closes the analyzer's connection when watching stops
-        watching.run(
-            engine,
-            stop=stop,
-            root=cfg.root,
-            schema=cfg.schema,
-            echo=echo,
-            poll=args.poll,
-        )
+    with runner:  # closes the analyzer's connection when watching stops
+        watching.run(runner, stop=stop, root=project.root, echo=echo, poll=args.poll)
     return 0
 
 
@@ -260,6 +258,10 @@ def _check(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _keep_going(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("--keep-going", action="store_true", help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from multica_db_codegen.cache import version
 
@@ -284,15 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(generate)
     _check(p)
+    _keep_going(p, "Write every query that works, list the others (exit 1).")
     _inputs(p)
     _out(p, "Output package directory (with several sqlc packages: their parent).")
     _package(p)
 
     p = command(analyze)
-    p.add_argument("--json", action="store_true", help="Print the analysis as JSON (always).")
-    p.add_argument(
-        "--keep-going", action="store_true", help="Report failing queries in the JSON and go on."
-    )
+    p.add_argument("--json", action="store_true", help="Print the analysis as JSON (the default).")
+    _keep_going(p, "Print everything that worked, with every error listed (exit 1).")
     _inputs(p)
 
     p = command(render)

@@ -58,15 +58,18 @@ class GenerateError(Exception):
         location: Location | None = None,
         query: str | None = None,
         hint: str | None = None,
+        where: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
         self.query = query
         self.hint = hint
+        self.where = where  # "file:line" when there is no location to show an excerpt of
 
     def __str__(self) -> str:
-        head = f"{self.location}: " if self.location else ""
+        at = self.location or self.where
+        head = f"{at}: " if at else ""
         name = f"query {self.query}: " if self.query else ""
         text = f"{head}{name}{self.message}"
         if self.hint:

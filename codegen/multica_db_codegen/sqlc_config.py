@@ -11,7 +11,7 @@ Where the Python package goes: the ``codegen`` entry of the Python plugin
 (``plugin: py``: its ``out`` and ``options.package``) when there is one, else
 ``--out``. Overrides with a Python type (``python_type``, or ``py_type`` as the
 Python plugins spell it) and ``rename`` are honoured; overrides that only give a
-Go type have nothing to say to Python.
+Go type are ignored, with one note saying which and how to give a Python type.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from __future__ import annotations
 import glob
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.render.settings import Override
 
 if TYPE_CHECKING:
     from multica_db_codegen.analyze.ir import AnalysisIR
@@ -272,6 +272,20 @@ def load_sqlc_config(path: Path) -> SqlcConfig:
         cfg = _v2(path, data)
     else:
         raise GenerateError(f"{path}: unknown sqlc config version {version!r} (expected 1 or 2)")
+    ignored = _go_only_overrides(data)
+    if ignored:
+        shown = ", ".join(ignored[:3]) + (
+            f" and {len(ignored) - 3} more" if len(ignored) > 3 else ""
+        )
+        cfg = replace(
+            cfg,
+            notes=(
+                *cfg.notes,
+                f"{path.name}: {len(ignored)} override(s) give only a Go type and were ignored "
+                f"({shown}): add python_type next to go_type (e.g. python_type: "
+                "decimal.Decimal), or an override in [tool.multica-db.overrides]",
+            ),
+        )
     if not cfg.packages:
         raise GenerateError(
             f"{path}: no postgresql package", hint="; ".join(cfg.notes) if cfg.notes else None
@@ -280,6 +294,27 @@ def load_sqlc_config(path: Path) -> SqlcConfig:
         if not pkg.schema or not pkg.queries:
             raise GenerateError(f"{path}: {pkg.label} needs both schema and queries")
     return cfg
+
+
+def _go_only_overrides(data: Any) -> list[str]:
+    """What each override with a ``go_type`` but no Python type applies to, config-wide."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "overrides" and isinstance(value, list):
+                    for entry in value:
+                        go_only = isinstance(entry, dict) and "go_type" in entry
+                        if go_only and _python_type(entry) is None:
+                            found.append(str(entry.get("db_type") or entry.get("column")))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(data)
+    return found
 
 
 def read_sqlc_config(path: Path) -> tuple[list[Path], list[Path]]:

@@ -19,17 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from multica_db_codegen.analyze.analyzer import (
-    Inputs,
-    _describe_all,
-    analyze,
-    analyze_query,
-    parse_all,
-)
+from multica_db_codegen import stages
 from multica_db_codegen.analyze.catalog import Catalog
 from multica_db_codegen.analyze.ir import (
     AnalysisIR,
@@ -40,10 +34,14 @@ from multica_db_codegen.analyze.ir import (
     TypeRef,
     is_any,
 )
-from multica_db_codegen.config import Config
 from multica_db_codegen.errors import GenerateError, GenerateErrors
-from multica_db_codegen.render.renderer import Renderer, Settings
+from multica_db_codegen.processors import Generate
+from multica_db_codegen.project import Config
+from multica_db_codegen.render.renderer import Renderer
 from multica_db_codegen.render.typemap import TypeMapper
+
+if TYPE_CHECKING:
+    from multica_db_codegen.runner import Unit
 
 #: How long the live database may make us wait for a lock (describing a statement takes
 #: the same light locks a SELECT does; an ALTER TABLE in progress would otherwise hang us).
@@ -87,90 +85,50 @@ class Report:
         )
 
 
-def verify(
-    *,
-    live_url: str,
-    schema: list[Path] | None = None,
-    queries: list[Path] | None = None,
-    out: Path | None = None,
-    package: str | None = None,
-    analyzer_url: str | None = None,
-    sqlc_config: Path | None = None,
-    cwd: Path | None = None,
-) -> Report:
+def verify(*, live_url: str, **flags: Any) -> Report:
     """Compare every query's analysis on ``live_url`` with the one the code was generated from.
 
-    Every package of a sqlc config is checked; the result is their sum.
+    ``flags``: :func:`multica_db_codegen.processors.flags`' arguments (``database_url``:
+    the analyzer's server). Every package of a sqlc config is checked; the result is
+    their sum.
     """
-    return Report.combine(
-        verify_packages(
-            live_url=live_url,
-            schema=schema,
-            queries=queries,
-            out=out,
-            package=package,
-            analyzer_url=analyzer_url,
-            sqlc_config=sqlc_config,
-            cwd=cwd,
-        )
-    )
+    return Report.combine(verify_packages(live_url=live_url, **flags))
 
 
-def verify_packages(
-    *,
-    live_url: str,
-    schema: list[Path] | None = None,
-    queries: list[Path] | None = None,
-    out: Path | None = None,
-    package: str | None = None,
-    analyzer_url: str | None = None,
-    sqlc_config: Path | None = None,
-    cwd: Path | None = None,
-) -> list[Report]:
+def verify_packages(*, live_url: str, **flags: Any) -> list[Report]:
     """One :class:`Report` per output package, in the config's order.
 
     A sqlc config may hold several PostgreSQL packages, each with its own schema and
     queries: each is compared on its own, so drift in any of them is found.
     """
-    from multica_db_codegen.pipeline import plan
+    from multica_db_codegen.processors import flags as make_flags
+    from multica_db_codegen.runner import Runner
 
-    flags: dict[str, Any] = {
-        "schema": schema,
-        "queries": queries,
-        "out": out,
-        "package": package,
-        "database_url": analyzer_url,
-        "sqlc_config": sqlc_config,
-        "cwd": cwd,
-    }
-    configs = plan(**flags).configs
-    stale = _stale_files(**flags)
-    reports = []
-    for cfg in configs:
-        ref = analyze(Inputs(cfg.schema, cfg.queries, cfg.database_url, cfg.flat_query_dirs))
-        live = analyze_live(live_url, cfg)
-        reports.append(
-            Report(
-                queries=sum(len(f.queries) for f in ref.files),
-                stale_files=stale.get(cfg.out.resolve(), 0),
-                drifts=list(compare(ref, live, cfg)),
-                package=cfg.package,
-            )
+    with Runner(make_flags(**flags)) as runner:
+        return runner.run(Verify(live_url))
+
+
+class Verify:
+    """``verify``: each package's analysis (as ``generate`` writes it) against the live
+    database's answers for the same parsed queries."""
+
+    def __init__(self, live_url: str) -> None:
+        self.live_url = live_url
+
+    def prepare(self, unit: Unit) -> Report:
+        generate = Generate(check=True)
+        stale = generate.commit(unit, generate.prepare(unit)).changed  # writes nothing
+        ref = unit.ir()
+        live = analyze_live(self.live_url, unit.files)
+        return Report(
+            queries=sum(len(f.queries) for f in ref.files),
+            stale_files=stale,
+            drifts=list(compare(ref, live, unit.cfg)),
+            package=unit.cfg.package,
         )
-    return reports
 
-
-def _stale_files(**flags: Any) -> dict[Path, int]:
-    """Per output directory, how many committed generated files ``generate`` would change."""
-    from multica_db_codegen.incremental import generators
-
-    gens, _notes = generators(**flags)
-    stale: dict[Path, int] = {}
-    for gen in gens:
-        with gen:
-            changed = gen.regenerate(check=True).changed
-        stale[gen.config.out.resolve()] = changed
-    return stale
+    def commit(self, unit: Unit, report: Report) -> Report:
+        return report
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,32 +141,29 @@ class LiveAnalysis:
     tables: list[TableIR]
 
 
-def analyze_live(url: str, cfg: Config) -> LiveAnalysis:
-    """Every query described on the live database, read-only; where it rejects one, why."""
-    parsed, errors = parse_all(cfg.queries)
-    if errors:
-        raise GenerateErrors(errors)
+def analyze_live(url: str, files: list[Path]) -> LiveAnalysis:
+    """Every query of ``files`` described on the live database, read-only; where it
+    rejects one, why."""
+    parsed = stages.parse(files, {})
+    if parsed.errors:  # the reference side has reported them already
+        raise GenerateErrors(parsed.errors)
     with psycopg.connect(url, autocommit=True) as conn:
         # Every statement from here on is its own read-only transaction: one a query
         # fails to prepare in cannot abort the others, and none can write.
         conn.execute("SET default_transaction_read_only = on")
         conn.execute(f"SET lock_timeout = '{_LOCK_TIMEOUT}'")
         catalog = Catalog(conn)
-        described = _describe_all(conn, catalog, parsed)
-        out: dict[tuple[str, str], QueryIR] = {}
+        # a function the live database lacks fails at run time: say so
+        live = stages.Session(conn, catalog, stub_functions=False)
+        firs, errors = stages.analyze(parsed.specs, live)
+        out = {(_key_path(q.file), q.name): q for f in firs for q in f.queries if q.error is None}
         rejected: dict[tuple[str, str], tuple[int, int, str]] = {}
-        for _path, specs in parsed:
-            for spec in specs or ():
-                key = (_key_path(spec.location.file.path), spec.name)
-                try:
-                    # a function the live database lacks fails at run time: say so
-                    out[key] = analyze_query(
-                        conn, catalog, spec, described[id(spec)], stub_functions=False
-                    )
-                except GenerateError as exc:
-                    at = exc.location or spec.location
-                    line, col = at.file.line_col(at.offset)
-                    rejected[key] = (line, col, exc.message.splitlines()[0])
+        for exc in errors:
+            if exc.location is None or exc.query is None:
+                continue
+            line, col = exc.location.file.line_col(exc.location.offset)
+            key = (_key_path(exc.location.file.path), exc.query)
+            rejected[key] = (line, col, exc.message.splitlines()[0])
         return LiveAnalysis(out, rejected, catalog.enums(), catalog.relations())
 
 
@@ -220,10 +175,7 @@ class _Types:
     """Python annotations for one side's types, as the generated code spells them."""
 
     def __init__(self, ref: AnalysisIR, cfg: Config) -> None:
-        settings = Settings(
-            package=cfg.package, overrides=cfg.overrides, rename=cfg.rename, root=str(cfg.root)
-        )
-        r = Renderer(ref, settings)
+        r = Renderer(ref, stages.render_settings(cfg, ref))
         self._mapper = TypeMapper(
             enum_classes=r.enum_classes,
             composite_classes=r.composite_classes,

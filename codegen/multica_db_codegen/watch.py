@@ -17,10 +17,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
-from multica_db_codegen.config import Config
 from multica_db_codegen.errors import GenerateError, GenerateErrors
+
+if TYPE_CHECKING:
+    from multica_db_codegen.processors import Result
+    from multica_db_codegen.runner import Runner
 
 #: How long a burst of file events may stay quiet before it is handled (ms). An editor's
 #: save (write, rename, chmod) lands well inside it; the regeneration waits no longer.
@@ -31,30 +34,6 @@ _STEP_MS = 10
 _READY_MS = 200
 
 _CONFIG_NAMES = {"pyproject.toml", "sqlc.yaml", "sqlc.yml", "sqlc.json"}
-
-
-class Outcome(Protocol):
-    """What one regeneration did (the generator's result)."""
-
-    @property
-    def written(self) -> tuple[Path, ...]: ...
-
-    @property
-    def deleted(self) -> tuple[Path, ...]: ...
-
-    @property
-    def schema_changed(self) -> bool: ...
-
-    @property
-    def warnings(self) -> tuple[str, ...]: ...
-
-
-class Engine(Protocol):
-    """A generator that keeps its state between calls."""
-
-    def regenerate(self, changed: Iterable[Path] | None = None) -> Outcome: ...
-
-    def input_paths(self) -> list[Path]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +83,7 @@ def _format_ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def report_line(what: Watched, outcome: Outcome, seconds: float, root: Path) -> str:
+def report_line(what: Watched, outcome: Result, seconds: float, root: Path) -> str:
     """One line per handled change: what changed, what was written, how long it took."""
     parts = []
     if outcome.schema_changed:
@@ -121,10 +100,9 @@ def report_line(what: Watched, outcome: Outcome, seconds: float, root: Path) -> 
 
 
 def run(
-    engine: Engine,
+    engine: Runner,
     *,
     root: Path,
-    schema: Iterable[Path],
     echo: Callable[[str], None],
     stop: threading.Event | None = None,
     poll: bool = False,
@@ -132,7 +110,7 @@ def run(
     """Regenerate once, then on every change until ``stop`` is set or Ctrl-C (returns)."""
     import watchfiles
 
-    schema = list(schema)
+    schema = _schema(engine)
     started = time.perf_counter()
     _handle(engine, None, Watched((), (), ()), started, root, echo, initial=True)
 
@@ -169,8 +147,7 @@ def run(
                     continue
                 _handle(engine, changed, what, saved_at, root, echo, initial=False)
                 if what.config and _paths(engine, watched) != watched:
-                    cfg = getattr(engine, "config", None)
-                    schema = list(getattr(cfg, "schema", schema))
+                    schema = _schema(engine) or schema
                     break
             else:
                 break  # stopped
@@ -179,7 +156,14 @@ def run(
     echo("stopped")
 
 
-def _paths(engine: Engine, before: list[Path]) -> list[Path]:
+def _schema(engine: Runner) -> list[Path]:
+    try:
+        return [p for cfg in engine.project.packages for p in cfg.schema]
+    except (GenerateError, GenerateErrors):  # a broken configuration: as before
+        return []
+
+
+def _paths(engine: Runner, before: list[Path]) -> list[Path]:
     """The existing files and folders the engine reads (configuration, schema, queries)."""
     try:
         found = engine.input_paths()
@@ -189,7 +173,7 @@ def _paths(engine: Engine, before: list[Path]) -> list[Path]:
 
 
 def _handle(
-    engine: Engine,
+    engine: Runner,
     changed: set[Path] | None,
     what: Watched,
     started: float,
@@ -198,8 +182,10 @@ def _handle(
     *,
     initial: bool,
 ) -> None:
+    from multica_db_codegen.processors import Generate, Result
+
     try:
-        outcome = engine.regenerate(changed)
+        outcome = Result.combine(engine.run(Generate(), changed))
     except (GenerateError, GenerateErrors) as exc:
         errors = exc.errors if isinstance(exc, GenerateErrors) else [exc]
         for e in errors:
@@ -212,23 +198,3 @@ def _handle(
         echo(f"warning: {w}")
     line = report_line(what, outcome, time.perf_counter() - started, root)
     echo(f"generate{line}" if initial else line)
-
-
-class PipelineEngine:
-    """An :class:`Engine`: the incremental generator of the project ``cfg`` was read from
-    (its configuration is read again when it changes)."""
-
-    def __init__(self, cfg: Config, sqlc_config: Path | None = None) -> None:
-        from multica_db_codegen.incremental import Generator
-
-        self.cfg = cfg
-        self._gen = Generator(cwd=cfg.root, sqlc_config=sqlc_config)
-
-    def input_paths(self) -> list[Path]:
-        return self._gen.input_paths()
-
-    def regenerate(self, changed: Iterable[Path] | None = None) -> Outcome:
-        return self._gen.regenerate(changed)
-
-    def close(self) -> None:
-        self._gen.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from multica_db_codegen.pipeline import run_analyze
+from multica_db_codegen.processors import run_analyze
 from multica_db_codegen.sqlc_config import find_sqlc_config, load_sqlc_config
 from tests.compat.harness import PROJECTS, copy_project, sqlc_binary
 
@@ -59,7 +59,7 @@ def test_every_query_sqlc_accepts_is_accepted(name: str, tmp_path: Path, pg_serv
             database_url=pg_server,
             keep_going=True,
             cwd=root,
-        )
+        )[0]
         ours = {q.name: q for f in ir.files for q in f.queries}
         refused = {n: ours[n].error if n in ours else "missing" for n in theirs}
         refused = {n: e for n, e in refused.items() if e is not None}

@@ -257,10 +257,10 @@ def test_a_discovered_config_is_answered_warm_until_a_pyproject_takes_over(
 
 
 def test_analyze_json_covers_every_package(tmp_path: Path, pg_server: str) -> None:
-    from multica_db_codegen.pipeline import run_analyze
+    from multica_db_codegen.processors import run_analyze
 
     root = copy_project("two_packages", tmp_path)
-    ir = run_analyze(sqlc_config=root / "sqlc.yaml", database_url=pg_server)
+    ir = run_analyze(sqlc_config=root / "sqlc.yaml", database_url=pg_server)[0]
     assert [Path(f.path).parent.name for f in ir.files] == ["accounts", "billing"]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 from multica_db_codegen.analyze.schema import apply_schema, load_schema
-from multica_db_codegen.pipeline import run_generate
+from multica_db_codegen.processors import run_generate
 from tests.pg import fresh_database
 
 

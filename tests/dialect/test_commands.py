@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from multica_db_codegen.pipeline import run_generate
+from multica_db_codegen.processors import run_generate
 from tests.dialect.harness import Generated
 
 Conn = psycopg.Connection[Any]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from multica_db_codegen.analyze.analyzer import Inputs, analyze
-from multica_db_codegen.errors import GenerateError, GenerateErrors
+from multica_db_codegen.errors import GenerateErrors
+from multica_db_codegen.processors import run_analyze
 from tests.dialect.harness import generate, write_project
 
 SCHEMA = """
@@ -20,7 +20,9 @@ def _errors(tmp_path: Path, pg_server: str, queries: str) -> list[str]:
     (tmp_path / "schema.sql").write_text(SCHEMA)
     (tmp_path / "q.sql").write_text(queries)
     with pytest.raises(GenerateErrors) as err:
-        analyze(Inputs((tmp_path / "schema.sql",), (tmp_path / "q.sql",), pg_server))
+        run_analyze(
+            schema=(tmp_path / "schema.sql",), queries=(tmp_path / "q.sql",), database_url=pg_server
+        )
     return [str(e) for e in err.value.errors]
 
 
@@ -90,8 +92,8 @@ def test_type_without_python_mapping_names_query_and_line(tmp_path: Path, pg_ser
         queries={"q.sql": "-- name: Ok :one\nSELECT 1;\n\n-- name: Rec :one\nSELECT row(1, 2);\n"},
         package="recpkg",
     )
-    with pytest.raises(GenerateError) as err:
+    with pytest.raises(GenerateErrors) as err:  # the other queries are rendered: one error
         generate(tmp_path, pg_server, "recpkg")
-    text = str(err.value)
-    assert ":4: query Rec: no Python type for PostgreSQL type 'record'" in text
-    assert "overrides" in (err.value.hint or "")
+    (only,) = err.value.errors
+    assert ":4: query Rec: no Python type for PostgreSQL type 'record'" in str(only)
+    assert "overrides" in (only.hint or "")

@@ -16,7 +16,7 @@ import pytest
 from multica_db_codegen.analyze.missing_functions import STRICT_FUNCTIONS_ENV
 from multica_db_codegen.analyze.server import SCHEMA_DB_PREFIX
 from multica_db_codegen.errors import GenerateErrors
-from multica_db_codegen.pipeline import run_generate
+from multica_db_codegen.processors import run_generate
 from multica_db_codegen.verify import verify
 from tests.dialect.harness import Generated, database_with, generate, write_project
 

@@ -11,8 +11,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from multica_db_codegen.config import load_config
 from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.project import Config, Flags, load_project
 from tests.dialect.harness import Generated, database_with, generate, write_project
 
 SCHEMA = """
@@ -146,6 +146,12 @@ def test_rename_to_an_invalid_identifier_is_an_error(tmp_path: Path, pg_server: 
 
 
 Decimal = decimal.Decimal
+
+
+def load_config(**flags: Any) -> Config:
+    return load_project(Flags(**flags)).packages[0]
+
+
 Conn = psycopg.Connection[Any]
 
 

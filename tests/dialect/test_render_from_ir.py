@@ -21,10 +21,10 @@ from multica_db_codegen.analyze.ir import (
     RelationKind,
     StatementKind,
     TypeKind,
-    from_json,
-    to_json,
 )
-from multica_db_codegen.pipeline import run_analyze
+from multica_db_codegen.analyze.ir_codec import document as to_json
+from multica_db_codegen.analyze.ir_codec import read_document as from_json
+from multica_db_codegen.processors import run_analyze
 from tests.clirun import invoke
 from tests.dialect import test_corpus_features as corpus_case
 from tests.dialect import test_overrides_rename as overrides_case
@@ -47,7 +47,7 @@ def _render_matches_generate(
     package: str | None = None,
 ) -> None:
     sqlc = root / sqlc_config if sqlc_config else None
-    ir = run_analyze(cwd=root, database_url=server, sqlc_config=sqlc)
+    ir = run_analyze(cwd=root, database_url=server, sqlc_config=sqlc)[0]
     doc = tmp / "analysis.json"
     doc.write_text(json.dumps(to_json(ir), indent=2), encoding="utf-8")
     assert from_json(json.loads(doc.read_text(encoding="utf-8"))) == ir  # lossless
@@ -112,7 +112,7 @@ def test_overrides_and_renames(tmp_path: Path, pg_server: str) -> None:
 def test_an_existing_sqlc_project(tmp_path: Path, pg_server: str) -> None:
     root = tmp_path / "sqlc"
     shutil.copytree(SAMPLE, root / "project")
-    from multica_db_codegen.pipeline import run_generate
+    from multica_db_codegen.processors import run_generate
 
     run_generate(
         cwd=root, database_url=pg_server, sqlc_config=root / "project" / "sqlc.yaml",
@@ -153,7 +153,7 @@ def _typed(ir: AnalysisIR) -> bool:
 
 
 def test_the_ir_is_typed_before_and_after_json(pg_server: str) -> None:
-    ir = run_analyze(cwd=ROOT, database_url=pg_server)
+    ir = run_analyze(cwd=ROOT, database_url=pg_server)[0]
     assert _typed(ir) and ir.files and ir.tables
     again = from_json(json.loads(json.dumps(to_json(ir))))
     assert again == ir and _typed(again)

@@ -14,7 +14,9 @@ import pytest
 
 from multica_db_codegen import cache, cli
 from multica_db_codegen.analyze import ir_codec
-from multica_db_codegen.incremental import Generator
+from multica_db_codegen.processors import Generate, Result
+from multica_db_codegen.project import Flags
+from multica_db_codegen.runner import Runner
 
 Cli = Callable[..., tuple[int, str, str]]
 Project = Callable[..., Path]
@@ -44,7 +46,7 @@ def test_query_edit_schema_edit_and_config_edit_all_change_output(
     root = project(QUERIES)
     out = root / "out" / "pkg"
     assert cli(root, "generate")[0] == 0
-    assert (root / ".multica-db" / "cache" / "analysis.json").is_file()
+    assert (root / ".multica-db" / "cache" / "index.json").is_file()
 
     (root / "queries" / "authors.sql").write_text(QUERIES + "\n" + MORE)
     assert cli(root, "generate")[0] == 0
@@ -61,6 +63,10 @@ def test_query_edit_schema_edit_and_config_edit_all_change_output(
     assert "class Writer(pydantic.BaseModel)" in (out / "models.py").read_text()
 
 
+def regenerate(runner: Runner, changed: list[Path] | None = None) -> Result:
+    return Result.combine(runner.run(Generate(), changed))
+
+
 @pytest.mark.usefixtures("env")
 def test_hit_and_miss_give_the_same_bytes(
     project: Project, monkeypatch: pytest.MonkeyPatch
@@ -69,24 +75,24 @@ def test_hit_and_miss_give_the_same_bytes(
     root = project(QUERIES)
     (root / "queries" / "more.sql").write_text(MORE)
     out = root / "out" / "pkg"
-    with Generator(cwd=root) as gen:
-        first = gen.regenerate()
+    with Runner(Flags(cwd=root)) as gen:
+        first = regenerate(gen)
         assert len(first.analyzed) == 2
         (root / "queries" / "more.sql").write_text(MORE + "\n-- name: One :one\nSELECT 1;\n")
-        again = gen.regenerate([root / "queries" / "more.sql"])
+        again = regenerate(gen, [root / "queries" / "more.sql"])
         assert [p.name for p in again.analyzed] == ["more.sql"]  # the other file is kept
         assert sorted(p.name for p in again.written) == ["more.py", "more.py"]
     incremental = tree(out)
     (out / "models.py").write_text("# edited by hand\n")
-    with Generator(cwd=root) as gen:  # a new process: everything from the cache directory
-        fromdisk = gen.regenerate()
+    with Runner(Flags(cwd=root)) as gen:  # a new process: everything from the cache directory
+        fromdisk = regenerate(gen)
         assert fromdisk.analyzed == () and [p.name for p in fromdisk.written] == ["models.py"]
     assert tree(out) == incremental
     monkeypatch.setenv(cache.ENV_OFF, "1")
     for p in out.rglob("*.py"):
         p.unlink()
-    with Generator(cwd=root) as gen:
-        assert len(gen.regenerate().analyzed) == 2
+    with Runner(Flags(cwd=root)) as gen:
+        assert len(regenerate(gen).analyzed) == 2
     assert tree(out) == incremental
 
 
@@ -96,8 +102,8 @@ def test_a_failing_cache_write_is_logged_and_the_run_succeeds(project: Project) 
     blocker = root / ".multica-db" / "cache" / "entries"
     blocker.parent.mkdir(parents=True)
     blocker.write_text("a file where the directory should be: every entry's write fails")
-    with Generator(cwd=root) as gen:
-        assert gen.regenerate().changed == 11
+    with Runner(Flags(cwd=root)) as gen:
+        assert regenerate(gen).changed == 12  # with the package's __init__.py
     log = (root / ".multica-db" / "cache" / "log.txt").read_text()
     assert "cannot write entries/" in log
 
@@ -197,7 +203,7 @@ def test_console_script_runs_generate(project: Project, analyzer_url: str) -> No
     cmd = [sys.executable, "-m", "multica_db_codegen.cli", "generate"]
     first = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     assert first.returncode == 0, first.stderr
-    assert "11 file(s) written" in first.stderr
+    assert "12 file(s) written" in first.stderr
     again = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     assert (again.returncode, again.stderr.strip()) == (0, "0 file(s) written")
 
@@ -221,4 +227,4 @@ def test_ir_round_trips_through_json() -> None:
         row_guaranteed=False,
     )
     f = FileIR("q.sql", "q", (q,))
-    assert ir_codec.decode(json.loads(json.dumps(ir_codec.encode(f)))) == f
+    assert ir_codec.decode(FileIR, json.loads(json.dumps(ir_codec.encode(f)))) == f

@@ -48,6 +48,7 @@ def test_generate_check_and_determinism(cli: Cli, project: Project) -> None:
     out = root / "out" / "pkg"
     first = tree_bytes(out)
     assert set(first) == {
+        "__init__.py",  # the package's own: none was there
         "models.py",
         "queries/__init__.py",
         "queries/authors.py",

@@ -134,7 +134,9 @@ def test_schema_databases_stay_bounded_after_twelve_distinct_schemas(
 ) -> None:
     """At most 3 per project and 8 per server, pruned at the start of each run; a database
     someone is connected to (another run using it) is never dropped."""
-    from multica_db_codegen.incremental import Generator
+    from multica_db_codegen.processors import Generate
+    from multica_db_codegen.project import Flags
+    from multica_db_codegen.runner import Runner
 
     monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", pg_server)
     monkeypatch.delenv("MULTICA_DB_NO_CACHE", raising=False)
@@ -147,9 +149,9 @@ def test_schema_databases_stay_bounded_after_twelve_distinct_schemas(
     try:
         for i in range(12):
             schema.write_text(base + f"\nCREATE TABLE bound_{tag}_{i} (x int);\n")
-            with Generator(cwd=root) as gen:
-                gen.regenerate()
-                made.append(gen.schema_database)
+            with Runner(Flags(cwd=root)) as gen:
+                gen.run(Generate())
+                made.append(gen.schema_database())
                 if i == 0:  # someone stays connected to the first one all along
                     busy_url = with_dbname(pg_server, made[0])
                     busy = psycopg.connect(busy_url)
@@ -193,7 +195,9 @@ def test_clean_removes_every_database_and_file_it_made(
     import tempfile
 
     from multica_db_codegen import cli
-    from multica_db_codegen.incremental import Generator
+    from multica_db_codegen.processors import Generate
+    from multica_db_codegen.project import Flags
+    from multica_db_codegen.runner import Runner
 
     xdg = Path(tempfile.mkdtemp(prefix="multica-db-clean-"))  # the server's own user must
     xdg.chmod(0o755)  # reach its data directory: not under pytest's private tmp_path
@@ -202,9 +206,9 @@ def test_clean_removes_every_database_and_file_it_made(
     monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
     monkeypatch.delenv("MULTICA_DB_NO_CACHE", raising=False)
     root = project("-- name: One :one\nSELECT 1 AS one;\n")
-    with Generator(cwd=root) as gen:
-        gen.regenerate()
-        name = gen.schema_database
+    with Runner(Flags(cwd=root)) as gen:
+        gen.run(Generate())
+        name = gen.schema_database()
     finish_background()
     pgdata = xdg / "multica-db" / "pgserver"
     (xdg / "multica-db" / "jinja2").mkdir(exist_ok=True)  # as compiled templates leave it

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from multica_db_codegen import watch
-from multica_db_codegen.pipeline import plan
+from multica_db_codegen.project import Flags
+from multica_db_codegen.runner import Runner
 
 QUERIES = "-- name: GetAuthor :one\nSELECT id, name FROM author WHERE id = $1;\n"
 DEADLINE = 60.0
@@ -39,13 +40,12 @@ class Watcher:
         self.root = root
         self.lines: list[str] = []
         self.stop = threading.Event()
-        cfg = plan(cwd=root, database_url=analyzer_url).configs[0]
+        runner = Runner(Flags(cwd=root, database_url=analyzer_url))
         self.thread = threading.Thread(
             target=watch.run,
-            args=(watch.PipelineEngine(cfg),),
+            args=(runner,),
             kwargs={
-                "root": cfg.root,
-                "schema": cfg.schema,
+                "root": runner.project.root,
                 "echo": self.lines.append,
                 "stop": self.stop,
             },

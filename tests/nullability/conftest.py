@@ -12,9 +12,9 @@ import psycopg
 import pytest
 from psycopg.types.string import TextLoader
 
-from multica_db_codegen.analyze.analyzer import Inputs, analyze
 from multica_db_codegen.analyze.ir import QueryIR
 from multica_db_codegen.analyze.nullability import STRICT_ENV
+from multica_db_codegen.processors import run_analyze
 from tests.nullability.corpus import SCHEMA, Case, load_corpus, load_datasets, query_file
 from tests.pg import fresh_database
 
@@ -45,7 +45,7 @@ def analysis(pg_server: str, corpus_file: Path) -> Iterator[dict[str, QueryIR]]:
     old = os.environ.get(STRICT_ENV)
     os.environ[STRICT_ENV] = "1"
     try:
-        ir = analyze(Inputs(schema=(SCHEMA,), queries=(corpus_file,), database_url=pg_server))
+        ir = run_analyze(schema=(SCHEMA,), queries=(corpus_file,), database_url=pg_server)[0]
     finally:
         if old is None:
             del os.environ[STRICT_ENV]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from multica_db_codegen.analyze.analyzer import Inputs, analyze
 from multica_db_codegen.analyze.nullability import STRICT_ENV
 from multica_db_codegen.analyze.nullability_scope import Unsupported
+from multica_db_codegen.processors import run_analyze
 from tests.nullability.corpus import SCHEMA
 
 # Column aliases on a join alias are a shape the engine does not model.
@@ -24,7 +24,7 @@ def test_an_unsupported_shape_degrades_to_nullable(
     monkeypatch.delenv(STRICT_ENV, raising=False)
     qfile = tmp_path / "q.sql"
     qfile.write_text(SQL)
-    ir = analyze(Inputs(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server))
+    ir = run_analyze(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server)[0]
     (q,) = [q for f in ir.files for q in f.queries]
     # Both are NOT NULL table columns: "nullable" is the safe, conservative answer.
     assert [(c.name, c.nullable) for c in q.columns] == [("a", True), ("b", True)]
@@ -37,4 +37,4 @@ def test_strict_mode_surfaces_the_gap(
     qfile = tmp_path / "q.sql"
     qfile.write_text(SQL)
     with pytest.raises(Unsupported):
-        analyze(Inputs(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server))
+        run_analyze(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server)[0]

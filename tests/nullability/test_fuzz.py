@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg.types.string import TextLoader
 
-from multica_db_codegen.analyze.analyzer import Inputs, analyze
+from multica_db_codegen.processors import run_analyze
 from tests.nullability.corpus import SCHEMA, load_datasets
 from tests.nullability.fuzz import make_queries
 from tests.pg import fresh_database
@@ -27,9 +27,7 @@ def test_random_queries_never_return_null_where_we_promise_not_null(
     queries = make_queries(SEED, COUNT)
     qfile = tmp_path / "fuzz.sql"
     qfile.write_text("".join(f"-- name: Fuzz{i} :many\n{q};\n\n" for i, q in enumerate(queries)))
-    ir = analyze(
-        Inputs(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server), keep_going=True
-    )
+    ir = run_analyze(schema=(SCHEMA,), queries=(qfile,), database_url=pg_server, keep_going=True)[0]
     analysed = [q for f in ir.files for q in f.queries if q.error is None]
     assert len(analysed) >= COUNT * 0.9, "the generator should produce valid SQL"
     promised = sum(not c.nullable for q in analysed for c in q.columns)

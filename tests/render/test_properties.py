@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from psycopg.types.range import Range
 
-from multica_db_codegen.pipeline import run_generate
+from multica_db_codegen.processors import run_generate
 from tests.dialect.harness import RUFF_TOML, database_with
 
 UTC = datetime.UTC

@@ -298,7 +298,7 @@ def test_an_override_type_without_its_module_is_a_config_error_and_nothing_is_wr
     tmp_path: Path, pg_server: str
 ) -> None:
     from multica_db_codegen.errors import GenerateError
-    from multica_db_codegen.pipeline import run_generate
+    from multica_db_codegen.processors import run_generate
 
     write_project(
         tmp_path,

@@ -6,8 +6,7 @@ import dataclasses
 import keyword
 import os
 import re
-from collections.abc import Container, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from multica_db_codegen.analyze.describe import (
 )
 from multica_db_codegen.analyze.ir import (
     ANY_TYPE,
-    AnalysisIR,
     ColumnIR,
     CopyIR,
     EmbedIR,
@@ -43,52 +41,15 @@ from multica_db_codegen.analyze.missing_functions import strict as strict_functi
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
-    apply_schema,
-    load_schema,
     missing_extension_hint,
-    missing_extensions,
 )
-from multica_db_codegen.analyze.server import server_url, throwaway_database
 from multica_db_codegen.analyze.stars import expand_stars
-from multica_db_codegen.errors import GenerateError, GenerateErrors
-from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
+from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.parse import Command, QuerySpec
 from multica_db_codegen.parse.params import python_safe, tree_nodes
 from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
 
 _FORCE_RE = re.compile(r"^(?P<name>.*[^!?])(?P<mark>[!?])$")
-
-
-@dataclass(frozen=True, slots=True)
-class Inputs:
-    schema: tuple[Path, ...]
-    queries: tuple[Path, ...]
-    database_url: str | None = None
-    flat_query_dirs: bool = False  # a directory's own files only, as sqlc reads one
-
-
-def query_files(paths: Iterable[Path], flat: bool = False) -> list[Path]:
-    """Every ``.sql`` file named or inside a named directory, in a stable order.
-
-    ``flat``: only the directory's own files, not hidden ones, as sqlc lists them
-    (a sqlc project's ``queries: db`` must not pick up ``db/migrations/``).
-    """
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir() and flat:
-            files.extend(
-                sorted(
-                    x
-                    for x in p.iterdir()
-                    if x.suffix == ".sql" and x.is_file() and not x.name.startswith(".")
-                )
-            )
-        elif p.is_dir():
-            files.extend(sorted(x for x in p.rglob("*.sql") if x.is_file()))
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise GenerateError(f"queries path {str(p)!r} does not exist")
-    return files
 
 
 def module_name(path: Path) -> str:
@@ -145,79 +106,6 @@ def module_names(files: list[Path], rel: dict[Path, str]) -> dict[Path, str]:
     return out
 
 
-def parse_all(
-    paths: Iterable[Path],
-    warnings: dict[Path, list[str]] | None = None,
-    flat: bool = False,
-    schema_files: Container[Path] = (),
-) -> tuple[list[tuple[Path, list[QuerySpec]]], list[GenerateError]]:
-    """Parse every query file (the named ones, and the ``.sql`` files in named folders).
-
-    ``warnings`` receives, per file, what parsing skipped the way sqlc skips it;
-    ``schema_files`` (resolved) are also schema: their DDL is no surprise.
-    """
-    parsed: list[tuple[Path, list[QuerySpec]]] = []
-    errors: list[GenerateError] = []
-    for f in query_files(paths, flat):
-        notes: list[str] = []
-        try:
-            both = f.resolve() in schema_files
-            parsed.append((f, parse_query_file(f, warnings=notes, schema_too=both)))
-        except GenerateErrors as exc:
-            errors.extend(exc.errors)
-        if warnings is not None:
-            warnings[f] = notes
-    return parsed, errors
-
-
-def analyze(inputs: Inputs, *, keep_going: bool = False) -> AnalysisIR:
-    """Parse, then describe every query on a throwaway database holding the schema.
-
-    ``generate`` goes through :mod:`multica_db_codegen.incremental` instead, which
-    keeps the schema's database and each file's analysis between runs.
-    """
-    chunks = load_schema(list(inputs.schema))
-    file_warnings: dict[Path, list[str]] = {}
-    parsed, errors = parse_all(
-        inputs.queries,
-        warnings=file_warnings,
-        flat=inputs.flat_query_dirs,
-        schema_files={Path(c.file.path).resolve() for c in chunks},
-    )
-    all_files = [path for path, _ in parsed]
-    rel = relative_paths(all_files, inputs.queries)
-    modules = module_names(all_files, rel)
-    if errors and not keep_going:
-        raise GenerateErrors(errors)
-    with (
-        throwaway_database(server_url(inputs.database_url)) as db_url,
-        psycopg.connect(db_url, autocommit=True) as conn,
-    ):
-        apply_schema(conn, chunks)
-        missing = missing_extensions(conn, chunks)
-        catalog = Catalog(conn)
-        files, failed = analyze_parsed(
-            conn, catalog, parsed, keep_going=keep_going, missing=missing
-        )
-        errors += failed
-        if errors:
-            raise GenerateErrors(errors)
-        return AnalysisIR(
-            files=tuple(
-                replace(
-                    f,
-                    module=modules[p],
-                    rel=rel[p],
-                    warnings=tuple(file_warnings.get(p, ())),
-                )
-                for (p, _), f in zip(parsed, files, strict=True)
-            ),
-            tables=tuple(catalog.relations()),
-            enums=tuple(catalog.enums()),
-            warnings=schema_warnings(missing),
-        )
-
-
 def schema_warnings(missing: Sequence[str]) -> tuple[str, ...]:
     """The warnings about the schema: each extension the analyzer's server lacks."""
     return tuple(
@@ -233,31 +121,34 @@ def analyze_parsed(
     catalog: Catalog,
     parsed: Sequence[tuple[Path, list[QuerySpec]]],
     *,
-    keep_going: bool = False,
     missing: Sequence[str] = (),
+    stub_functions: bool = True,
 ) -> tuple[list[FileIR], list[GenerateError]]:
-    """The IR of each parsed file, described on ``conn`` (a database holding the schema).
+    """The IR of each parsed file, described on ``conn`` (a database holding the schema),
+    and the error of every query that failed (which stays in its file, ``error`` set).
+    ``stub_functions``: as :func:`analyze_query`'s.
 
     Each FileIR's module is the file's own :func:`module_name`; where a file's
     module goes depends on the other files (:func:`module_names`), which the
-    caller decides. With ``keep_going`` a failing query gets its error in the IR;
-    otherwise the errors are returned. ``missing``: extensions the server lacks
-    (the likely cause of a "does not exist" error, given as its hint).
+    caller decides. ``missing``: extensions the server lacks (the likely cause of
+    a "does not exist" error, given as its hint).
     """
-    described = _describe_all(conn, catalog, parsed)
+    described = describe_all(conn, catalog, parsed)
     errors: list[GenerateError] = []
     files: list[FileIR] = []
     for path, specs in parsed:
         queries: list[QueryIR] = []
         for spec in specs:
             try:
-                queries.append(analyze_query(conn, catalog, spec, described[id(spec)]))
+                queries.append(
+                    analyze_query(
+                        conn, catalog, spec, described[id(spec)], stub_functions=stub_functions
+                    )
+                )
             except GenerateError as exc:
                 if missing and "does not exist" in exc.message:  # the likely cause
                     exc.hint = missing_extension_hint(list(missing))
-                if not keep_going:
-                    errors.append(exc)
-                    continue
+                errors.append(exc)
                 queries.append(_failed(spec, exc))
         files.append(FileIR(str(path), module_name(path), tuple(queries)))
     return files, errors
@@ -303,7 +194,7 @@ def _failed(spec: QuerySpec, exc: GenerateError) -> QueryIR:
     )
 
 
-def _describe_all(
+def describe_all(
     conn: psycopg.Connection[Any],
     catalog: Catalog,
     parsed: Sequence[tuple[Path, list[QuerySpec]]],

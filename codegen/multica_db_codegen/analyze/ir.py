@@ -1,19 +1,13 @@
 """The intermediate representation: the only thing that crosses from analyze to render.
 
-Plain frozen dataclasses, so a test can build IR by hand and render it.
-``multica-db analyze --json`` prints :func:`to_json` of it, and
-``multica-db render --ir`` renders :func:`from_json` of that document: the JSON
-is lossless, so another renderer can start from it.
+Plain frozen dataclasses, so a test can build IR by hand and render it. Their one
+JSON form (``analyze --json``, ``render --ir``, the cache) is derived from the
+fields in :mod:`multica_db_codegen.analyze.ir_codec`: a field added here needs no
+codec change.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import functools
-import types
-import typing
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -240,99 +234,3 @@ class AnalysisIR:
     enums: tuple[EnumIR, ...]
     composites: tuple[TableIR, ...] = field(default=())
     warnings: tuple[str, ...] = ()  # about the schema (an extension the server lacks)
-
-
-# --- the JSON form ---------------------------------------------------------------------------
-# Generic over the dataclasses above, so a field added to the IR is in the JSON (and read back)
-# without touching this code: dataclasses become objects of their fields (a field still at its
-# default is left out), enums their values, tuples arrays. ``from_json`` reads the types back
-# from the annotations and refuses what it does not know, so the round trip is exact.
-
-
-def to_json(ir: AnalysisIR) -> dict[str, Any]:
-    """The ``analyze --json`` document: every field of the IR, readable by :func:`from_json`."""
-    doc = _encode(ir)
-    assert isinstance(doc, dict)
-    return doc
-
-
-def from_json(doc: Mapping[str, Any]) -> AnalysisIR:
-    """The IR an ``analyze --json`` document describes (``ValueError`` if it is not one)."""
-    ir = _decode(AnalysisIR, doc, "$")
-    assert isinstance(ir, AnalysisIR)
-    return ir
-
-
-def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            v = getattr(value, f.name)
-            if f.default is not dataclasses.MISSING and v == f.default:
-                continue
-            if f.default_factory is not dataclasses.MISSING and v == f.default_factory():
-                continue
-            out[f.name] = _encode(v)
-        return out
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [_encode(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
-    if value is None or isinstance(value, str | int | float):
-        return value
-    raise TypeError(f"the IR holds a {type(value).__name__}, which has no JSON form")
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _decode(tp: Any, data: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return data
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if data is None and type(None) in args:
-            return None
-        (inner,) = (a for a in args if a is not type(None))
-        return _decode(inner, data, where)
-    if origin is tuple:
-        _need(isinstance(data, list), where, "an array")
-        item = typing.get_args(tp)[0]
-        return tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(data))
-    if origin is dict:
-        _need(isinstance(data, dict), where, "an object")
-        value_type = typing.get_args(tp)[1]
-        return {k: _decode(value_type, v, f"{where}.{k}") for k, v in data.items()}
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        _need(isinstance(data, dict), where, f"an object ({tp.__name__})")
-        hints = _hints(tp)
-        names = {f.name for f in dataclasses.fields(tp) if f.init}
-        unknown = set(data) - names
-        _need(not unknown, where, f"only {tp.__name__} fields, not {sorted(unknown)}")
-        try:
-            return tp(**{k: _decode(hints[k], v, f"{where}.{k}") for k, v in data.items()})
-        except TypeError as exc:  # a required field missing
-            raise ValueError(f"{where}: {exc}") from None
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        try:
-            return tp(data)
-        except ValueError:
-            raise ValueError(f"{where}: {data!r} is not a {tp.__name__}") from None
-    if tp is float:
-        _need(isinstance(data, int | float) and not isinstance(data, bool), where, "a number")
-        return float(data)
-    if tp in (str, int, bool):
-        ok = isinstance(data, tp) and (tp is bool or not isinstance(data, bool))
-        _need(ok, where, f"a {tp.__name__}")
-        return data
-    raise TypeError(f"{where}: no JSON form for {tp!r}")
-
-
-def _need(ok: bool, where: str, what: str) -> None:
-    if not ok:
-        raise ValueError(f"{where}: expected {what}")

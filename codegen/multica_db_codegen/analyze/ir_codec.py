@@ -1,8 +1,15 @@
-"""IR dataclasses ⇄ JSON-able data, exactly: how the per-file analyses are cached.
+"""The IR's one JSON form: ``analyze --json``, ``render --ir`` and the cache all use it.
 
-Decoding gives back objects equal to, and of the same types as, the ones encoded
-(or encoding fails and the file is simply not cached). JSON, never pickle: a
-planted cache file cannot run code.
+Derived from the dataclasses of :mod:`multica_db_codegen.analyze.ir`, so a field
+added to the IR is written and read back without touching this code: a dataclass
+is an object of its fields (a field still at its default is left out), an enum its
+value, a tuple an array. :func:`decode` reads the types back from the annotations
+and refuses what it does not know, so the round trip is exact. JSON, never
+pickle: a planted cache file cannot run code.
+
+The ``analyze --json`` document is :func:`document`: the :class:`AnalysisIR`'s
+fields, its format ``version``, and the ``errors`` of the queries that failed.
+``docs/analyze-json.schema.json`` is :func:`json_schema`.
 """
 
 from __future__ import annotations
@@ -10,111 +17,214 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-from typing import Any
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from multica_db_codegen.analyze.ir import AnalysisIR
+from multica_db_codegen.errors import GenerateError
+
+#: The document's format: bump when a field changes meaning or is removed.
+VERSION = 1
+
+T = TypeVar("T")
 
 
-@functools.cache
-def _ir_types() -> dict[str, type]:
-    """The IR's dataclasses, and the enums it uses (imported into analyze/ir.py), by name."""
-    from multica_db_codegen.analyze import ir
+def encode(value: Any) -> Any:
+    """IR dataclasses → JSON-able data that :func:`decode` turns back into equal objects."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in _fields(type(value)):
+            v = getattr(value, f.name)
+            if f.default is not dataclasses.MISSING and v == f.default:
+                continue
+            if f.default_factory is not dataclasses.MISSING and v == f.default_factory():
+                continue
+            out[f.name] = encode(v)
+        return out
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise TypeError(f"the IR holds a {type(value).__name__}, which has no JSON form")
 
+
+def decode(cls: type[T], data: Any) -> T:
+    """The ``cls`` (an IR dataclass) that ``data`` describes (``ValueError`` if it is not one)."""
+    value = _decode(cls, data, "$")
+    assert isinstance(value, cls)
+    return value
+
+
+def document(ir: AnalysisIR, errors: Sequence[GenerateError] = ()) -> dict[str, Any]:
+    """The ``analyze --json`` document: the IR, its version, and every error found."""
+    doc = encode(ir)
+    assert isinstance(doc, dict)
+    return {"version": VERSION, **doc, "errors": [error_json(e) for e in errors]}
+
+
+def read_document(doc: Any) -> AnalysisIR:
+    """The IR of an ``analyze --json`` document (``ValueError`` if it is not one)."""
+    if not isinstance(doc, Mapping):
+        raise ValueError("$: expected an object")
+    version = doc.get("version", VERSION)
+    if version != VERSION:
+        raise ValueError(f"version {version!r}: this multica-db reads version {VERSION}")
+    errors = doc.get("errors") or []
+    if errors:
+        first = errors[0] if isinstance(errors[0], Mapping) else {}
+        raise ValueError(
+            f"it lists {len(errors)} failed quer{'y' if len(errors) == 1 else 'ies'} "
+            f"(first: {first.get('file')}:{first.get('line')}: {first.get('message')})"
+        )
+    body = {k: v for k, v in doc.items() if k not in ("version", "errors")}
+    ir = decode(AnalysisIR, body)
+    failed = [q for f in ir.files for q in f.queries if q.error is not None]
+    if failed:
+        q = failed[0]
+        raise ValueError(f"query {q.name} ({q.file}:{q.line}) failed analysis: {q.error}")
+    return ir
+
+
+def error_json(e: GenerateError) -> dict[str, Any]:
+    """One error as the document lists it: where, which query, PostgreSQL's words."""
+    line = column = None
+    file = None
+    if e.location is not None:
+        file = e.location.file.path
+        line, column = e.location.file.line_col(e.location.offset)
     return {
-        c.__name__: c
-        for c in vars(ir).values()
-        if isinstance(c, type)
-        and (dataclasses.is_dataclass(c) or (issubclass(c, enum.Enum) and c is not enum.Enum))
+        "file": file,
+        "line": line,
+        "column": column,
+        "query": e.query,
+        "message": e.message,
+        "hint": e.hint,
     }
 
 
-_PLAIN = (str, int, float, bool, type(None))
+@functools.cache
+def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(cls)
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
+def _decode(tp: Any, data: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return data
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if data is None and type(None) in args:
+            return None
+        (inner,) = (a for a in args if a is not type(None))
+        return _decode(inner, data, where)
+    if origin is tuple:
+        _need(isinstance(data, list), where, "an array")
+        item = typing.get_args(tp)[0]
+        return tuple(_decode(item, v, f"{where}[{i}]") for i, v in enumerate(data))
+    if origin is dict:
+        _need(isinstance(data, dict), where, "an object")
+        value_type = typing.get_args(tp)[1]
+        return {k: _decode(value_type, v, f"{where}.{k}") for k, v in data.items()}
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        _need(isinstance(data, dict), where, f"an object ({tp.__name__})")
+        hints = _hints(tp)
+        names = {f.name for f in _fields(tp) if f.init}
+        unknown = set(data) - names
+        _need(not unknown, where, f"only {tp.__name__} fields, not {sorted(unknown)}")
+        try:
+            return tp(**{k: _decode(hints[k], v, f"{where}.{k}") for k, v in data.items()})
+        except TypeError as exc:  # a required field missing
+            raise ValueError(f"{where}: {exc}") from None
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(data)
+        except ValueError:
+            raise ValueError(f"{where}: {data!r} is not a {tp.__name__}") from None
+    if tp is float:
+        _need(isinstance(data, int | float) and not isinstance(data, bool), where, "a number")
+        return float(data)
+    if tp in (str, int, bool):
+        ok = isinstance(data, tp) and (tp is bool or not isinstance(data, bool))
+        _need(ok, where, f"a {tp.__name__}")
+        return data
+    raise TypeError(f"{where}: no JSON form for {tp!r}")
 
 
-class _Encoder:
-    """Encodes one IR tree; each distinct ``TypeRef`` is written once and referenced.
-
-    Only exact types are accepted (no str or int subclasses such as enums), so
-    decoding gives back objects equal *and* of the same types, or encoding fails
-    and the file is simply not cached.
-    """
-
-    def __init__(self) -> None:
-        self.types: list[Any] = []
-        self._by_id: dict[int, int] = {}
-        self._by_value: dict[Any, int] = {}
-        self._classes = {c: n for n, c in _ir_types().items() if dataclasses.is_dataclass(c)}
-        self._typeref = _ir_types().get("TypeRef")
-
-    def __call__(self, obj: Any) -> Any:
-        t = type(obj)
-        if t in _PLAIN:
-            return obj
-        if t is tuple:
-            return [self(x) for x in obj]
-        if t is self._typeref:
-            i = self._by_id.get(id(obj))
-            if i is None:
-                i = self._by_value.get(obj)
-                if i is None:
-                    data = self._dataclass(obj)  # nested types first: refs point backwards
-                    i = self._by_value[obj] = len(self.types)
-                    self.types.append(data)
-                self._by_id[id(obj)] = i
-            return {"$ref": i}
-        if t in self._classes:
-            return self._dataclass(obj)
-        if t is list:
-            return {"$list": [self(x) for x in obj]}
-        if t is dict and all(type(k) is str for k in obj):
-            return {"$dict": {k: self(v) for k, v in obj.items()}}
-        if isinstance(obj, enum.Enum) and _ir_types().get(t.__name__) is t:
-            return {"$enum": t.__name__, "v": obj.value}
-        raise TypeError(f"cannot cache a {t.__name__}")
-
-    def _dataclass(self, obj: Any) -> dict[str, Any]:
-        t = type(obj)
-        out: dict[str, Any] = {"$": self._classes[t]}
-        for name in _field_names(t):
-            value = getattr(obj, name)
-            out[name] = value if type(value) in _PLAIN else self(value)
-        return out
+def _need(ok: bool, where: str, what: str) -> None:
+    if not ok:
+        raise ValueError(f"{where}: expected {what}")
 
 
-def encode(obj: Any) -> Any:
-    """IR dataclasses → JSON-able data that :func:`decode` turns back into equal objects."""
-    enc = _Encoder()
-    tree = enc(obj)
-    return {"types": enc.types, "ir": tree}
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the ``analyze --json`` document, derived like the codec."""
+    defs: dict[str, Any] = {}
 
+    def schema(tp: Any) -> dict[str, Any]:
+        origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType):
+            return {"anyOf": [schema(a) for a in typing.get_args(tp)]}
+        if origin is tuple:
+            return {"type": "array", "items": schema(typing.get_args(tp)[0])}
+        if origin is dict:
+            return {"type": "object", "additionalProperties": schema(typing.get_args(tp)[1])}
+        if tp is type(None):
+            return {"type": "null"}
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            return {"enum": [m.value for m in tp]}
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            if tp.__name__ not in defs:
+                defs[tp.__name__] = {}  # a recursive type refers to itself
+                hints = _hints(tp)
+                defs[tp.__name__] = {
+                    "type": "object",
+                    "properties": {f.name: schema(hints[f.name]) for f in _fields(tp)},
+                    "required": [
+                        f.name
+                        for f in _fields(tp)
+                        if f.default is dataclasses.MISSING
+                        and f.default_factory is dataclasses.MISSING
+                    ],
+                    "additionalProperties": False,
+                }
+            return {"$ref": f"#/$defs/{tp.__name__}"}
+        names = {str: "string", int: "integer", float: "number", bool: "boolean"}
+        return {"type": names[tp]}
 
-def _decode(data: Any, types: list[Any]) -> Any:
-    if isinstance(data, list):
-        return tuple(_decode(x, types) for x in data)
-    if isinstance(data, dict):
-        if "$ref" in data:
-            return types[data["$ref"]]
-        if "$list" in data:
-            return [_decode(x, types) for x in data["$list"]]
-        if "$dict" in data:
-            return {k: _decode(v, types) for k, v in data["$dict"].items()}
-        if "$enum" in data:
-            return _ir_types()[data["$enum"]](data["v"])
-        cls = _ir_types()[data["$"]]
-        return cls(**{k: _decode(v, types) for k, v in data.items() if k != "$"})
-    return data
-
-
-def decode(data: Any) -> Any:
-    types: list[Any] = []
-    for t in data["types"]:
-        types.append(_decode(t, types))
-    return _decode(data["ir"], types)
+    schema(AnalysisIR)
+    top = dict(defs.pop("AnalysisIR"))
+    nullable = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    error = {
+        "type": "object",
+        "properties": {
+            "file": nullable,
+            "line": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+            "column": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+            "query": nullable,
+            "message": {"type": "string"},
+            "hint": nullable,
+        },
+        "required": ["message"],
+    }
+    top["properties"] = {
+        "version": {"const": VERSION},
+        **top["properties"],
+        "errors": {"type": "array", "items": error},
+    }
+    top["required"] = ["version", *top["required"]]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "multica-db analyze --json",
+        **top,
+        "$defs": dict(sorted(defs.items())),
+    }

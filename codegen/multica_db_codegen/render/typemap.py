@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from multica_db_codegen.analyze.ir import TypeRef, is_any
-from multica_db_codegen.config import Override
 from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.render.settings import Override
 
 _BASE: dict[str, tuple[str, str | None]] = {
     # typname: (annotation, module to import)

@@ -1,0 +1,304 @@
+"""What the commands do with each package's analysis: processors over the one runner.
+
+A processor's ``prepare`` works in memory and may find more errors (render);
+its ``commit`` writes. The runner calls ``commit`` only when the run goes on
+(see :mod:`multica_db_codegen.runner`). ``verify`` is in verify.py, ``watch``
+runs :class:`Generate` again on every save (watch.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from multica_db_codegen import stages
+from multica_db_codegen.errors import GenerateError
+
+if TYPE_CHECKING:
+    from multica_db_codegen.analyze.ir import AnalysisIR
+    from multica_db_codegen.project import Flags
+    from multica_db_codegen.runner import Runner, Unit
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one ``generate`` of one package did (or several packages', combined)."""
+
+    written: tuple[Path, ...]  # files written (or, with check, that would be)
+    deleted: tuple[Path, ...]  # generated modules removed: their query file is gone
+    left_alone: int  # generated modules a partial run (``--queries``) did not touch
+    analyzed: tuple[Path, ...]  # query files parsed and described in this run
+    schema_changed: bool  # the schema differed from the previous run's
+    warnings: tuple[str, ...]
+    diff: str = ""  # with check: the unified diff of what would change
+    seconds: float = 0.0
+    errors: tuple[GenerateError, ...] = ()  # keep-going: the queries left out
+
+    @property
+    def changed(self) -> int:
+        return len(self.written) + len(self.deleted)
+
+    @classmethod
+    def combine(cls, results: Sequence[Result]) -> Result:
+        """Several packages' results as one."""
+        if len(results) == 1:
+            return results[0]
+        return cls(
+            written=tuple(p for r in results for p in r.written),
+            deleted=tuple(p for r in results for p in r.deleted),
+            left_alone=sum(r.left_alone for r in results),
+            analyzed=tuple(p for r in results for p in r.analyzed),
+            schema_changed=any(r.schema_changed for r in results),
+            warnings=tuple(w for r in results for w in r.warnings),
+            diff="".join(r.diff for r in results),
+            seconds=sum(r.seconds for r in results),
+            errors=tuple(e for r in results for e in r.errors),
+        )
+
+    def summary(self) -> str:
+        """One line: how many files were written, and what was left alone or out."""
+        text = f"{self.changed} file(s) written"
+        if self.left_alone:
+            text += f"; {self.left_alone} other generated module(s) left as they are"
+        if self.errors:
+            text += f"; {len(self.errors)} error(s): those queries were left out"
+        return text
+
+
+class Generate:
+    """``generate``: render every target module and the package, then write them."""
+
+    def __init__(self, *, check: bool = False) -> None:
+        self.check = check
+        self._started = time.perf_counter()
+
+    def prepare(self, unit: Unit) -> dict[str, str]:
+        return unit.outputs()
+
+    def commit(self, unit: Unit, files: dict[str, str]) -> Result:
+        cfg = unit.cfg
+        done = stages.write(
+            cfg.out,
+            files,
+            package=cfg.package,
+            check=self.check,
+            partial=unit.partial,
+            keep=unit.left_out,
+            root=cfg.root,
+        )
+        return Result(
+            written=done.written,
+            deleted=done.deleted,
+            left_alone=done.left_alone,
+            analyzed=tuple(unit.analyzed),
+            schema_changed=unit.schema_changed,
+            warnings=unit.warnings(),
+            diff=done.diff,
+            seconds=time.perf_counter() - self._started,
+            errors=tuple(unit.errors),
+        )
+
+
+class Analyze:
+    """``analyze --json``: every package's analysis, failed queries marked with their error.
+
+    Each package is rendered too (in memory), so that what ``generate`` would refuse
+    at render is reported here as well.
+    """
+
+    def prepare(self, unit: Unit) -> AnalysisIR:
+        ir = unit.ir()
+        clean = replace(ir, files=tuple(stages.without_failed(f) for f in ir.files))
+        rendered = stages.render(clean, stages.render_settings(unit.cfg, clean))
+        if not rendered.refused:
+            return ir
+        unit.errors.extend(rendered.refused.values())
+        refused = {k: str(e) for k, e in rendered.refused.items()}
+        files = []
+        for f in ir.files:
+            queries = tuple(
+                replace(q, error=refused.get((q.file, q.line, q.name), q.error)) for q in f.queries
+            )
+            files.append(replace(f, queries=queries))
+        return replace(ir, files=tuple(files))
+
+    def commit(self, unit: Unit, ir: AnalysisIR) -> AnalysisIR:
+        return ir
+
+
+class RenderDocument:
+    """``render --ir``: what ``generate`` writes, from a saved analysis (no database)."""
+
+    def __init__(self, ir: AnalysisIR, *, check: bool = False) -> None:
+        self.ir = ir
+        self.generate = Generate(check=check)
+
+    def prepare(self, unit: Unit) -> dict[str, str]:
+        rendered = stages.render(self.ir, stages.render_settings(unit.cfg, self.ir))
+        unit.errors.extend(rendered.refused.values())
+        return stages.format_files(
+            rendered, package=unit.cfg.package, pyproject=unit.project.pyproject
+        )
+
+    def commit(self, unit: Unit, files: dict[str, str]) -> Result:
+        return self.generate.commit(unit, files)
+
+
+def combine(parts: Sequence[AnalysisIR]) -> AnalysisIR:
+    """Several packages' analyses side by side (one package's as it is)."""
+    from multica_db_codegen.analyze.ir import AnalysisIR
+
+    if len(parts) == 1:
+        return parts[0]
+    return AnalysisIR(
+        files=tuple(f for p in parts for f in p.files),
+        tables=tuple(t for p in parts for t in p.tables),
+        enums=tuple(e for p in parts for e in p.enums),
+        warnings=tuple(w for p in parts for w in p.warnings),
+    )
+
+
+# --- the commands' runs ------------------------------------------------------------------------
+
+
+def flags(
+    *,
+    schema: Sequence[Path] | None = None,
+    queries: Sequence[Path] | None = None,
+    out: Path | None = None,
+    package: str | None = None,
+    database_url: str | None = None,
+    sqlc_config: Path | None = None,
+    cwd: Path | None = None,
+) -> Flags:
+    """The command line's flags as one value (what the commands below take, by name)."""
+    from multica_db_codegen.project import Flags
+
+    return Flags(
+        schema=tuple(schema or ()),
+        queries=tuple(queries or ()),
+        out=out,
+        package=package,
+        database_url=database_url,
+        sqlc_config=sqlc_config,
+        cwd=cwd,
+    )
+
+
+def run_generate(
+    *,
+    check: bool = False,
+    keep_going: bool = False,
+    warn: Callable[[str], None] = lambda _msg: None,
+    argv: Sequence[str] | None = None,
+    **given: Any,
+) -> Result:
+    """One ``generate`` (``given``: :func:`flags`' arguments); the packages' results summed.
+
+    ``argv``: the console command's arguments; when given, a successful run leaves
+    the warm stamp (cache.py) that answers the same command next time.
+    """
+    from multica_db_codegen import cache
+    from multica_db_codegen.runner import Runner
+
+    with Runner(flags(**given)) as runner:
+        project = runner.project
+        for note in project.notes:
+            warn(note)
+        stamp = argv is not None and cache.enabled() and len(project.packages) == 1
+        inputs = [str(p) for p in runner.input_paths()] if stamp else []
+        before = cache.inputs_digest(inputs) if stamp else ""
+        result = Result.combine(runner.run(Generate(check=check), keep_going=keep_going))
+    for w in result.warnings:
+        warn(w)
+    if stamp and argv is not None and not result.errors and not (check and result.changed):
+        _stamp(runner, result, argv, inputs, before)
+    return result
+
+
+def _stamp(
+    runner: Runner, result: Result, argv: Sequence[str], inputs: list[str], before: str
+) -> None:
+    """Leave the warm stamp for outputs that are now current on disk.
+
+    Only when no input changed while this run read them (the stamp must never
+    vouch for outputs generated from other bytes than the ones it hashes), and
+    only in the project root the warm path looks in (never in the working folder).
+    """
+    from multica_db_codegen import cache
+    from multica_db_codegen.render.writer import is_generated
+
+    cwd = str((runner.flags.cwd or Path.cwd()).resolve())
+    (cfg,) = runner.project.packages
+    root = cache.project_root(cwd)
+    if Path(root) != cfg.root.resolve() or cache.inputs_digest(inputs) != before:
+        return
+    out = str(cfg.out.resolve())
+    generated = sorted(
+        p.relative_to(cfg.out).as_posix()
+        for p in cfg.out.rglob("*.py")
+        if is_generated(p) and "__pycache__" not in p.parts
+    )
+    identity = cache.run_identity(argv, cwd)
+    cache.write_stamp(
+        root,
+        identity,
+        inputs=inputs,
+        out=out,
+        generated=generated,
+        warnings=(*runner.project.notes, *result.warnings),
+        digest=cache.state_digest(identity, before, out, generated),
+    )
+
+
+def run_analyze(
+    *, keep_going: bool = False, **given: Any
+) -> tuple[AnalysisIR, list[GenerateError]]:
+    """One ``analyze``: every package's analysis side by side, and every error found
+    (raised as :class:`GenerateErrors` unless ``keep_going``)."""
+    from multica_db_codegen.runner import Runner
+
+    given.setdefault("out", Path("."))
+    errors: list[GenerateError] = []
+
+    class Collect(Analyze):
+        def commit(self, unit: Unit, ir: AnalysisIR) -> AnalysisIR:
+            errors.extend(unit.errors)
+            return ir
+
+    with Runner(flags(**given)) as runner:
+        parts = runner.run(Collect(), keep_going=keep_going)
+    return combine(parts), errors
+
+
+def run_render(
+    document: Path,
+    *,
+    check: bool = False,
+    warn: Callable[[str], None] = lambda _msg: None,
+    **given: Any,
+) -> Result:
+    """One ``render --ir``: what ``generate`` writes, from an ``analyze --json`` document."""
+    import json
+
+    from multica_db_codegen.analyze.ir_codec import read_document
+    from multica_db_codegen.runner import Runner
+
+    try:
+        ir = read_document(json.loads(document.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GenerateError(f"{document}: cannot read an analysis: {exc}") from None
+    except ValueError as exc:
+        raise GenerateError(f"{document}: not an `analyze --json` document: {exc}") from None
+    for w in ir.warnings:
+        warn(w)
+    runner = Runner(flags(**given), queries=False)
+    if len(runner.project.packages) != 1:
+        raise GenerateError(
+            "render --ir renders one package: this configuration has "
+            f"{len(runner.project.packages)}; analyze and render each with its own --sqlc-config"
+        )
+    return Result.combine(runner.run(RenderDocument(ir, check=check)))
