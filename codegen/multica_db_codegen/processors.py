@@ -18,7 +18,7 @@ from multica_db_codegen import stages
 from multica_db_codegen.errors import GenerateError
 
 if TYPE_CHECKING:
-    from multica_db_codegen.analyze.ir import AnalysisIR
+    from multica_db_codegen.analyze.ir import AnalysisIR, EnumIR, FileIR, TableIR
     from multica_db_codegen.project import Flags
     from multica_db_codegen.runner import Runner, Unit
 
@@ -89,6 +89,8 @@ class Generate:
             keep=unit.left_out,
             root=cfg.root,
         )
+        if not self.check and not unit.partial and not unit.errors:
+            _record_snapshot(unit, files)
         return Result(
             written=done.written,
             deleted=done.deleted,
@@ -100,6 +102,31 @@ class Generate:
             seconds=time.perf_counter() - self._started,
             errors=tuple(unit.errors),
         )
+
+
+def _record_snapshot(unit: Unit, files: dict[str, str]) -> None:
+    """After a full ``generate``: the analysis snapshot, for checks without a database."""
+    from multica_db_codegen.snapshot import offline
+
+    def analysis(path: Path) -> FileIR:
+        fir = unit.analysis(path)
+        if fir is None:  # a stored value that cannot be read
+            raise GenerateError(f"{path}: its cached analysis was unreadable: run again")
+        return fir
+
+    def schema() -> tuple[tuple[TableIR, ...], tuple[EnumIR, ...], tuple[str, ...]]:
+        return (*unit.runner.catalog_ir(unit.pkg), unit.schema_warnings())
+
+    offline.record(
+        unit.project,
+        unit.cfg,
+        listing=unit.files,
+        analysis=analysis,
+        fresh=unit.analyzed,
+        schema=schema,
+        schema_fresh=unit.pkg.tables is not None,  # read in this run: compare it
+        generated=files,
+    )
 
 
 class Analyze:
@@ -203,14 +230,20 @@ def run_generate(
     """
     from multica_db_codegen import cache
     from multica_db_codegen.runner import Runner
+    from multica_db_codegen.snapshot import offline
 
     with Runner(flags(**given)) as runner:
         project = runner.project
         for note in project.notes:
             warn(note)
+        if check:  # a committed analysis snapshot answers without a database
+            answered = offline.check(project, runner.flags)
+            if answered is not None:
+                return answered
         stamp = argv is not None and cache.enabled() and len(project.packages) == 1
         inputs = [str(p) for p in runner.input_paths()] if stamp else []
         before = cache.inputs_digest(inputs) if stamp else ""
+        inputs += [str(p) for p in offline.snapshot_paths(project)] if stamp else []
         result = Result.combine(runner.run(Generate(check=check), keep_going=keep_going))
     for w in result.warnings:
         warn(w)
@@ -234,7 +267,8 @@ def _stamp(
     cwd = str((runner.flags.cwd or Path.cwd()).resolve())
     (cfg,) = runner.project.packages
     root = cache.project_root(cwd)
-    if Path(root) != cfg.root.resolve() or cache.inputs_digest(inputs) != before:
+    # the snapshot (the last input) is written by the run itself: vouched for as it is now
+    if Path(root) != cfg.root.resolve() or cache.inputs_digest(inputs[:-1]) != before:
         return
     out = str(cfg.out.resolve())
     generated = sorted(
@@ -250,7 +284,7 @@ def _stamp(
         out=out,
         generated=generated,
         warnings=(*runner.project.notes, *result.warnings),
-        digest=cache.state_digest(identity, before, out, generated),
+        digest=cache.state_digest(identity, cache.inputs_digest(inputs), out, generated),
     )
 
 

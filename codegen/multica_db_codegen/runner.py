@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -175,8 +175,9 @@ class Runner:
 
     ``use_cache`` (default: unless ``MULTICA_DB_NO_CACHE``) also reads and writes the
     project's cache directory, so a new process starts warm; without it the schema's
-    database is still kept on the server. ``source``: what describes parsed files
-    (default: a database holding each package's schema, :class:`stages.Session`).
+    database is still kept on the server. ``source``: what describes each package's
+    parsed files, given its config (default: a database holding the package's schema,
+    :class:`stages.Session`; the analysis snapshot is another).
     ``queries=False``: no query file is listed, parsed or described (``render --ir``).
     """
 
@@ -185,7 +186,7 @@ class Runner:
         flags: Flags,
         *,
         use_cache: bool | None = None,
-        source: stages.Source | None = None,
+        source: Callable[[Config], stages.Source] | None = None,
         queries: bool = True,
     ) -> None:
         self.flags = flags
@@ -374,7 +375,7 @@ class Runner:
 
     def _source(self, pkg: _Package, pending: Future[None] | None) -> stages.Source:
         if self.source is not None:
-            return self.source
+            return self.source(pkg.cfg)
         if pending is not None:
             pending.result()  # the database is there (or its error is raised)
         elif pkg.session is None:

@@ -1,6 +1,6 @@
 """IR ⇄ the snapshot's JSON files: deterministic text that diffs well and reads back exactly.
 
-The IR itself is written with the IR's own JSON form (:func:`analyze.ir.to_json`, derived
+The IR itself is written with the IR's one JSON form (:mod:`analyze.ir_codec`, derived
 from the dataclasses: a field added to the IR is in the snapshot without touching this
 module). Around it, two things make a committed file stable:
 
@@ -19,14 +19,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from multica_db_codegen.analyze.ir import (
-    AnalysisIR,
-    EnumIR,
-    FileIR,
-    TableIR,
-    from_json,
-    to_json,
-)
+from multica_db_codegen.analyze.ir import AnalysisIR, EnumIR, FileIR, TableIR
+from multica_db_codegen.analyze.ir_codec import decode, encode
 from multica_db_codegen.snapshot.jsonfile import VERSION, DocumentError, dumps, loads
 
 #: PostgreSQL's first OID for objects a database creates (``FirstNormalObjectId``).
@@ -82,7 +76,7 @@ def query_document(fir: FileIR, rel: str, inputs: dict[str, Any]) -> str:
     decided again whenever the snapshot is rendered.
     """
     fir = dataclasses.replace(_with_path(fir, fir.path, rel), module="", rel="")
-    (analysis,) = normalized(to_json(AnalysisIR(files=(fir,), tables=(), enums=())))["files"]
+    analysis = normalized(encode(fir))
     return dumps({"version": VERSION, "query_file": rel, "inputs": inputs, "analysis": analysis})
 
 
@@ -94,7 +88,7 @@ def read_query_document(text: str, where: str, path: str) -> tuple[dict[str, Any
     if not isinstance(rel, str) or not isinstance(inputs, dict) or "analysis" not in doc:
         raise DocumentError(f"{where}: not a query file's snapshot")
     try:
-        (fir,) = from_json({"files": [doc["analysis"]], "tables": [], "enums": []}).files
+        fir = decode(FileIR, doc["analysis"])
     except ValueError as exc:
         raise DocumentError(f"{where}: not an analysis this generator reads: {exc}") from None
     return inputs, _with_path(fir, rel, path)
@@ -110,7 +104,7 @@ def schema_document(
     inputs: dict[str, Any],
 ) -> str:
     """The schema's snapshot: every relation and enum (``models.py`` is made of them)."""
-    analysis = normalized(to_json(AnalysisIR((), tables, enums, warnings=warnings)))
+    analysis = normalized(encode(AnalysisIR((), tables, enums, warnings=warnings)))
     del analysis["files"]
     return dumps({"version": VERSION, "inputs": inputs, "analysis": analysis})
 
@@ -124,7 +118,7 @@ def read_schema_document(
     if not isinstance(inputs, dict) or not isinstance(analysis, dict):
         raise DocumentError(f"{where}: not a schema snapshot")
     try:
-        ir = from_json({**analysis, "files": []})
+        ir = decode(AnalysisIR, {**analysis, "files": []})
     except ValueError as exc:
         raise DocumentError(f"{where}: not an analysis this generator reads: {exc}") from None
     return inputs, ir.tables, ir.enums, ir.warnings

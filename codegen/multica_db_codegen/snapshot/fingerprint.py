@@ -140,24 +140,6 @@ def config_of(schema: Iterable[Path], root: Path) -> dict[str, list[str]]:
     return {"schema": [relative(p, root) for p in schema]}
 
 
-def query_files(paths: Iterable[Path], flat: bool = False) -> list[Path]:
-    """The query files of these paths, in the generator's order (``analyzer.query_files``,
-    held equal by a test), without importing the analyzer: the offline check's listing."""
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir() and flat:
-            files += sorted(
-                x
-                for x in p.iterdir()
-                if x.suffix == ".sql" and x.is_file() and not x.name.startswith(".")
-            )
-        elif p.is_dir():
-            files += sorted(x for x in p.rglob("*.sql") if x.is_file())
-        elif p.is_file():
-            files.append(p)
-    return files
-
-
 def ruff_settings(pyproject: Path | None) -> str:
     """The project's ``[tool.ruff]`` table, canonical: the formatter's settings."""
     if pyproject is None:
