@@ -41,7 +41,7 @@ def clean(*, database_url: str | None = None, keep_server: bool = False) -> list
     cwd = os.getcwd()
     roots = {cache.project_root(cwd), cwd}
     for root in sorted(roots):
-        project = Path(root) / ".multica-db"
+        project = Path(cache.project_dir(root))  # the snapshot beside it is committed: kept
         if project.is_dir():
             shutil.rmtree(project)
             lines.append(f"removed {project}")

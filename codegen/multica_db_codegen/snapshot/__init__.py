@@ -12,6 +12,6 @@ generator's version. A file whose inputs changed is *stale*: the check names it 
 the command that refreshes it, and never analyzes against nothing.
 
 The modules: :mod:`.fingerprint` (what an analysis depends on, as digests),
-:mod:`.document` (IR ⇄ the JSON files, deterministic), :mod:`.store` (where the files
+:mod:`.document` (IR ⇄ the JSON files, deterministic), :mod:`.files` (where the files
 live, reading them with clear errors, writing only what changed).
 """
