@@ -198,3 +198,22 @@ def test_a_project_without_a_snapshot_is_checked_by_analyzing(
     assert code == 0, out
     code, out = _run(generated, "generate", "--check", url=UNREACHABLE)
     assert code == 1  # it analyzes: without a reachable server it cannot pass silently
+
+
+def test_verify_checks_the_snapshots_promises_with_no_analyzer(clone: Path, pg_server: str) -> None:
+    import psycopg
+
+    from tests.generator.conftest import SCHEMA
+    from tests.pg import fresh_database
+
+    with fresh_database(pg_server, prefix="multica_offline") as live:
+        with psycopg.connect(live, autocommit=True) as conn:
+            conn.execute(SCHEMA.encode())
+        code, out = _run(clone, "verify", "--database-url", live, url=UNREACHABLE)
+        assert code == 0, out
+        assert "3 queries match the database" in out
+        with psycopg.connect(live, autocommit=True) as conn:
+            conn.execute("ALTER TABLE author ALTER COLUMN name DROP NOT NULL")
+        code, out = _run(clone, "verify", "--database-url", live, url=UNREACHABLE)
+        assert code == 1
+        assert "GetAuthor.name: code says str, database says str | None" in out

@@ -32,7 +32,8 @@ from multica_db_codegen.analyze.ir import (
     TypeRef,
 )
 from multica_db_codegen.analyze.ir_codec import decode, encode
-from multica_db_codegen.snapshot import document, files, fingerprint, jsonfile
+from multica_db_codegen.snapshot import document, fingerprint, jsonfile
+from multica_db_codegen.snapshot import files as sfiles
 
 # --- IR strategies ---------------------------------------------------------------------------
 
@@ -286,13 +287,13 @@ def _schema() -> tuple[tuple[TableIR, ...], tuple[EnumIR, ...], tuple[str, ...]]
     return (TableIR("public", "a", RelationKind.TABLE, (ColumnIR("id", INT, True),)),), (), ()
 
 
-def _inputs(root: Path, files: list[Path], schema: list[Path] | None = None) -> files.Inputs:
-    return files.current_inputs(root, schema or [root / "migrations"], files, {})
+def _inputs(root: Path, files: list[Path], schema: list[Path] | None = None) -> sfiles.Inputs:
+    return sfiles.current_inputs(root, schema or [root / "migrations"], files, {})
 
 
-def _write(root: Path, files: list[Path], now: files.Inputs, generated: dict[str, str]) -> None:
-    files.write(
-        files.snapshot_dir(root),
+def _write(root: Path, files: list[Path], now: sfiles.Inputs, generated: dict[str, str]) -> None:
+    sfiles.write(
+        sfiles.snapshot_dir(root),
         root,
         now,
         files,
@@ -306,12 +307,12 @@ def _write(root: Path, files: list[Path], now: files.Inputs, generated: dict[str
 
 
 def _reasons(root: Path, files: list[Path], schema: list[Path] | None = None) -> list[str]:
-    d = files.snapshot_dir(root)
+    d = sfiles.snapshot_dir(root)
     now = _inputs(root, files, schema)
-    quick = files.stale_reasons(d, files.read_index(d), now)
+    quick = sfiles.stale_reasons(d, sfiles.read_index(d), now)
     try:
-        files.load(d, root, files, now)
-    except files.Stale as exc:
+        sfiles.load(d, root, files, now)
+    except sfiles.Stale as exc:
         slow = exc.reasons
     else:
         slow = []
@@ -332,7 +333,7 @@ def test_a_fresh_snapshot_is_current_and_vouches_for_its_outputs(
     snapped: tuple[Path, list[Path]],
 ) -> None:
     root, files = snapped
-    d = files.snapshot_dir(root)
+    d = sfiles.snapshot_dir(root)
     assert sorted(p.relative_to(d).as_posix() for p in d.rglob("*.json")) == [
         "index.json",
         "queries/a.sql.json",
@@ -340,11 +341,11 @@ def test_a_fresh_snapshot_is_current_and_vouches_for_its_outputs(
         "schema.json",
     ]
     assert _reasons(root, files) == []
-    index = files.read_index(d)
+    index = sfiles.read_index(d)
     assert index is not None
-    assert files.vouches(d, index, "r1", root / "out")
-    assert not files.vouches(d, index, "r2", root / "out")  # another renderer: render again
-    loaded = files.load(d, root, files, _inputs(root, files))
+    assert sfiles.vouches(d, index, "r1", root / "out")
+    assert not sfiles.vouches(d, index, "r2", root / "out")  # another renderer: render again
+    loaded = sfiles.load(d, root, files, _inputs(root, files))
     assert loaded.files[files[1]] == _analysis(files[1])
     assert loaded.tables == _schema()[0]
     assert (root / ".multica-db" / "cache" / ".gitignore").read_text().splitlines()[-1] == "*"
@@ -366,8 +367,10 @@ def test_added_and_deleted_query_files_are_named(snapped: tuple[Path, list[Path]
         "query file queries/c.sql is new since the snapshot",
         "query file queries/a.sql was removed since the snapshot",
     ]
-    with pytest.raises(files.Stale) as err:
-        files.load(files.snapshot_dir(root), root, [files[1], new], _inputs(root, [files[1], new]))
+    with pytest.raises(sfiles.Stale) as err:
+        sfiles.load(
+            sfiles.snapshot_dir(root), root, [files[1], new], _inputs(root, [files[1], new])
+        )
     assert "query file queries/c.sql is not in the snapshot" in str(err.value)
     assert "a.sql.json describes a query file that no longer exists" in str(err.value)
     assert "multica-db generate" in str(err.value)
@@ -419,48 +422,48 @@ def test_a_query_file_merged_from_another_schema_is_stale(
 ) -> None:
     """Two branches: one changed a migration, one a query file; git merged both cleanly."""
     root, files = snapped
-    d = files.snapshot_dir(root)
+    d = sfiles.snapshot_dir(root)
     theirs = (d / "queries" / "a.sql.json").read_text()
     (root / "migrations" / "003_c.up.sql").write_text("CREATE TABLE c ();\n")
     _write(root, files, _inputs(root, files), {"models.py": "M\n"})
     (d / "queries" / "a.sql.json").write_text(theirs)  # the other side's file won the merge
     now = _inputs(root, files)
-    assert files.stale_reasons(d, files.read_index(d), now) == []  # the index cannot tell…
-    index = files.read_index(d)
+    assert sfiles.stale_reasons(d, sfiles.read_index(d), now) == []  # the index cannot tell…
+    index = sfiles.read_index(d)
     assert index is not None
-    assert not files.vouches(d, index, "r1", root / "out")  # …so it vouches for nothing
-    with pytest.raises(files.Stale, match=r"a\.sql was analyzed against another schema"):
-        files.load(d, root, files, now)
+    assert not sfiles.vouches(d, index, "r1", root / "out")  # …so it vouches for nothing
+    with pytest.raises(sfiles.Stale, match=r"a\.sql was analyzed against another schema"):
+        sfiles.load(d, root, files, now)
 
 
 def test_conflict_markers_in_the_index_or_a_file_are_named(
     snapped: tuple[Path, list[Path]],
 ) -> None:
     root, files = snapped
-    d = files.snapshot_dir(root)
+    d = sfiles.snapshot_dir(root)
     f = d / "queries" / "a.sql.json"
     f.write_text("<<<<<<< HEAD\n" + f.read_text() + "=======\n{}\n>>>>>>> other\n")
-    with pytest.raises(files.Unreadable, match=r"a\.sql\.json:1: merge-conflict markers"):
-        files.load(d, root, files, _inputs(root, files))
+    with pytest.raises(sfiles.Unreadable, match=r"a\.sql\.json:1: merge-conflict markers"):
+        sfiles.load(d, root, files, _inputs(root, files))
     idx = d / "index.json"
     idx.write_text(idx.read_text().replace('"files": {', '"files": {\n<<<<<<< HEAD', 1))
-    with pytest.raises(files.Unreadable, match=r"index\.json:\d+: merge-conflict markers"):
-        files.read_index(d)
+    with pytest.raises(sfiles.Unreadable, match=r"index\.json:\d+: merge-conflict markers"):
+        sfiles.read_index(d)
 
 
 def test_outputs_edited_or_added_by_hand_are_not_vouched_for(
     snapped: tuple[Path, list[Path]],
 ) -> None:
     root, _ = snapped
-    d = files.snapshot_dir(root)
-    index = files.read_index(d)
+    d = sfiles.snapshot_dir(root)
+    index = sfiles.read_index(d)
     assert index is not None
     (root / "out" / "models.py").write_text("M2\n")
-    assert not files.vouches(d, index, "r1", root / "out")
+    assert not sfiles.vouches(d, index, "r1", root / "out")
     (root / "out" / "models.py").write_text("M\n")
     (root / "out" / "queries").mkdir()
     (root / "out" / "queries" / "stray.py").write_text("# stray\n")
-    assert not files.vouches(d, index, "r1", root / "out")
+    assert not sfiles.vouches(d, index, "r1", root / "out")
 
 
 def test_writing_again_touches_nothing_and_never_asks_for_an_analysis(
@@ -471,8 +474,8 @@ def test_writing_again_touches_nothing_and_never_asks_for_an_analysis(
     def unasked(*_args: object) -> Any:
         raise AssertionError("an unchanged file's analysis was asked for")
 
-    written = files.write(
-        files.snapshot_dir(root),
+    written = sfiles.write(
+        sfiles.snapshot_dir(root),
         root,
         _inputs(root, files),
         files,
@@ -490,14 +493,14 @@ def test_a_removed_query_file_leaves_the_snapshot(snapped: tuple[Path, list[Path
     root, files = snapped
     files[1].unlink()
     _write(root, files[:1], _inputs(root, files[:1]), {})
-    d = files.snapshot_dir(root)
+    d = sfiles.snapshot_dir(root)
     assert not (d / "queries" / "sub").exists()
     assert _reasons(root, files[:1]) == []
 
 
 def test_paths_outside_the_root_stay_inside_the_snapshot() -> None:
-    assert files.query_name("../shared/q.sql") == "__up__/shared/q.sql.json"
-    assert files.query_name("queries/q.sql") == "queries/q.sql.json"
+    assert sfiles.query_name("../shared/q.sql") == "__up__/shared/q.sql.json"
+    assert sfiles.query_name("queries/q.sql") == "queries/q.sql.json"
 
 
 migration_names = st.lists(

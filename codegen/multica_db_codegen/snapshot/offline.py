@@ -78,6 +78,24 @@ class SnapshotSource:
         return self.loaded.tables, self.loaded.enums
 
 
+def sources(project: Project) -> Callable[[Config], SnapshotSource] | None:
+    """Each package's snapshot as its analysis source — when every package has one that
+    is current (else None: the caller analyzes). ``verify`` compares these promises with
+    a live database, without an analyzer."""
+    loaded: dict[Path, files.Loaded] = {}
+    for cfg in project.packages:
+        where = directory(project, cfg)
+        listing = stages.query_files(cfg.queries, cfg.flat_query_dirs)
+        try:
+            now = files.current_inputs(project.root, cfg.schema, listing, {})
+            if files.stale_reasons(where, files.read_index(where), now):
+                return None
+            loaded[cfg.out.resolve()] = files.load(where, project.root, listing, now)
+        except GenerateError:
+            return None
+    return lambda cfg: SnapshotSource(loaded[cfg.out.resolve()])
+
+
 def check(project: Project, flags: Flags) -> Result | None:
     """``generate --check`` from the snapshot; None when there is none to check from.
 
