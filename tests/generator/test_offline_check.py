@@ -217,3 +217,16 @@ def test_verify_checks_the_snapshots_promises_with_no_analyzer(clone: Path, pg_s
         code, out = _run(clone, "verify", "--database-url", live, url=UNREACHABLE)
         assert code == 1
         assert "GetAuthor.name: code says str, database says str | None" in out
+
+
+def test_the_warm_stamp_never_vouches_for_a_changed_snapshot(
+    generated: Path, analyzer_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from multica_db_codegen import cache
+
+    monkeypatch.chdir(generated)
+    monkeypatch.setenv("MULTICA_DB_ANALYZER_URL", analyzer_url)  # as the run it stamped
+    assert cache.answer(["generate"]) == 0  # the first generate left its stamp, snapshot and all
+    f = generated / ".multica-db" / "snapshot" / "queries" / "authors.sql.json"
+    f.write_text("<<<<<<< HEAD\n" + f.read_text())
+    assert cache.answer(["generate"]) is None
