@@ -42,7 +42,10 @@ def fresh_clone(project: Path, dest: Path) -> Path:
         project,
         dest,
         ignore=lambda d, names: [
-            n for n in names if n in ("cache", "go") or (Path(d) == project and n == "noext")
+            n
+            for n in names
+            if n in ("cache", "go")
+            or (Path(d) == project and (n.startswith("_") or n in ("noext", "own")))
         ],
     )
     return dest
@@ -56,7 +59,7 @@ def bench_offline(name: str, project: Path, args: list[str], runs: int) -> tuple
     _wall, _peak, rc, err = run([MULTICA, "generate", *args], project, env)
     if rc != 0 or not (project / SNAPSHOT / "index.json").is_file():
         raise SystemExit(f"{name}: generate failed or wrote no snapshot ({rc}):\n{err}")
-    clone = fresh_clone(project, project.parent / f"{project.name}_clone")
+    clone = fresh_clone(project, HERE / "corpus" / "_clones" / project.name)
     offline = {**env, "MULTICA_DB_ANALYZER_URL": UNREACHABLE}
     check = [MULTICA, "generate", "--check", *args]
     rows = {
@@ -128,7 +131,11 @@ def main(argv: list[str] | None = None) -> str:
     out: list[str] = []
     results: dict[str, object] = {"machine": machine()}
     for title, project, flags in [
-        ("corpus (878 queries, 432 migrations)", corpus, ["--sqlc-config", "sqlc.yaml"]),
+        (
+            "corpus (878 queries, 432 migrations)",
+            corpus,
+            ["--sqlc-config", "sqlc.yaml", "--out", "py/corpus_db"],
+        ),
         ("own queries/", own, []),
     ]:
         rows, verdict = bench_offline(title, project, flags, runs)
