@@ -8,6 +8,7 @@ runs :class:`Generate` again on every save (watch.py).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -124,8 +125,10 @@ def _record_snapshot(unit: Unit, files: dict[str, str]) -> None:
         analysis=analysis,
         fresh=unit.analyzed,
         schema=schema,
-        schema_fresh=unit.pkg.tables is not None,  # read in this run: compare it
+        # every file described again (another server, no cache): compare what it says
+        schema_fresh=set(unit.analyzed) >= set(unit.files),
         generated=files,
+        schema_texts={os.path.abspath(c.file.path): c.file.text for c in unit.pkg.chunks or ()},
     )
 
 

@@ -69,7 +69,12 @@ def _with_path(fir: FileIR, old: str, new: str) -> FileIR:
 
 
 def query_document(fir: FileIR, rel: str, inputs: dict[str, Any]) -> str:
-    """The snapshot file of one query file: its analysis and the inputs it came from.
+    """The snapshot file of one query file: its analysis and the inputs it came from."""
+    return dumps(query_json(fir, rel, inputs))
+
+
+def query_json(fir: FileIR, rel: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """:func:`query_document` before its layout (what ``json.loads`` of it gives back).
 
     ``rel``: the query file relative to the project root. The module name and the path
     under its queries root are left out: they depend on the other files, and are
@@ -77,7 +82,7 @@ def query_document(fir: FileIR, rel: str, inputs: dict[str, Any]) -> str:
     """
     fir = dataclasses.replace(_with_path(fir, fir.path, rel), module="", rel="")
     analysis = normalized(encode(fir))
-    return dumps({"version": VERSION, "query_file": rel, "inputs": inputs, "analysis": analysis})
+    return {"version": VERSION, "query_file": rel, "inputs": inputs, "analysis": analysis}
 
 
 def read_query_document(text: str, where: str, path: str) -> tuple[dict[str, Any], FileIR]:
@@ -104,9 +109,19 @@ def schema_document(
     inputs: dict[str, Any],
 ) -> str:
     """The schema's snapshot: every relation and enum (``models.py`` is made of them)."""
+    return dumps(schema_json(tables, enums, warnings, inputs))
+
+
+def schema_json(
+    tables: tuple[TableIR, ...],
+    enums: tuple[EnumIR, ...],
+    warnings: tuple[str, ...],
+    inputs: dict[str, Any],
+) -> dict[str, Any]:
+    """:func:`schema_document` before its layout."""
     analysis = normalized(encode(AnalysisIR((), tables, enums, warnings=warnings)))
     del analysis["files"]
-    return dumps({"version": VERSION, "inputs": inputs, "analysis": analysis})
+    return {"version": VERSION, "inputs": inputs, "analysis": analysis}
 
 
 def read_schema_document(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -114,9 +115,14 @@ class Inputs:
 
 
 def current_inputs(
-    root: Path, schema: Iterable[Path], query_files: Iterable[Path], texts: Mapping[Path, str]
+    root: Path,
+    schema: Iterable[Path],
+    query_files: Iterable[Path],
+    texts: Mapping[Path, str],
+    schema_texts: Mapping[str, str] | None = None,
 ) -> Inputs:
-    """The inputs now. ``texts``: query files already read (the rest are read here)."""
+    """The inputs now. ``texts``: query files already read; ``schema_texts``: schema files
+    already read, by absolute path (the rest are read here)."""
     schema = list(schema)
     queries: dict[str, str] = {}
     for p in query_files:
@@ -127,7 +133,7 @@ def current_inputs(
     return Inputs(
         config=fingerprint.config_of(schema, root),
         generator=fingerprint.generator_version(),
-        schema_files=fingerprint.schema_digests(schema, root),
+        schema_files=fingerprint.schema_digests(schema, root, schema_texts),
         queries=queries,
     )
 
@@ -362,7 +368,7 @@ def write(
     exist are removed. ``generated``: every generated file (relative to the output
     directory) and its text, as written.
     """
-    from multica_db_codegen.snapshot.document import schema_document
+    from multica_db_codegen.snapshot.document import schema_json
 
     old: dict[str, Any] | None
     try:
@@ -377,22 +383,25 @@ def write(
     written: list[Path] = []
     digests: dict[str, str] = {}
 
-    def keep(name: str, current: bool, compute: Callable[[], str]) -> None:
+    def keep(name: str, current: bool, compute: Callable[[], dict[str, Any]]) -> None:
         existing = _read(directory, name)
         found = None if existing is None else fingerprint.digest(existing)
         if current and found is not None and found == old_digests.get(name):
             digests[name] = found  # byte for byte what an earlier run wrote for these inputs
             return
-        text = compute()
+        doc = compute()
+        if existing is not None and found is not None and _same(existing, doc):
+            digests[name] = found  # analyzed again, and it says the same: left as it is
+            return
+        text = dumps(doc)
         digests[name] = fingerprint.digest(text)
-        if text != existing:
-            _write_text(directory / name, text)
-            written.append(directory / name)
+        _write_text(directory / name, text)
+        written.append(directory / name)
 
     keep(
         SCHEMA,
         recorded_ok and not schema_fresh,
-        lambda: schema_document(*schema(), now.for_schema()),
+        lambda: schema_json(*schema(), now.for_schema()),
     )
     for p in query_files:
         rel = fingerprint.relative(p, root)
@@ -423,10 +432,20 @@ def write(
     return written
 
 
-def _query_text(analysis: Callable[[Path], FileIR], p: Path, rel: str, now: Inputs) -> str:
-    from multica_db_codegen.snapshot.document import query_document
+def _query_text(
+    analysis: Callable[[Path], FileIR], p: Path, rel: str, now: Inputs
+) -> dict[str, Any]:
+    from multica_db_codegen.snapshot.document import query_json
 
-    return query_document(analysis(p), rel, now.for_query(rel))
+    return query_json(analysis(p), rel, now.for_query(rel))
+
+
+def _same(text: str, doc: dict[str, Any]) -> bool:
+    """The file already holds ``doc`` (parsing it is much cheaper than laying ``doc`` out)."""
+    try:
+        return bool(json.loads(text) == doc)
+    except ValueError:
+        return False
 
 
 def _write_text(path: Path, text: str) -> None:

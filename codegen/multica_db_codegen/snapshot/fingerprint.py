@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from multica_db_codegen import cache
@@ -101,33 +101,57 @@ def schema_files(paths: Iterable[Path]) -> list[Path]:
     named; a directory's own ``.sql`` files, by migration number then name, without
     golang-migrate's ``.down.sql`` files.
     """
-    found: list[Path] = []
+    return [Path(p) for p in _schema_paths(paths)]
+
+
+def _schema_paths(paths: Iterable[Path]) -> list[str]:
+    """:func:`schema_files` as absolute path strings (hundreds of migrations: no Path objects)."""
+    found: list[str] = []
     for path in paths:
-        if path.is_file():
-            found.append(path)
+        base = os.path.abspath(path)
+        if os.path.isfile(base):
+            found.append(base)
             continue
-        if not path.is_dir():
+        if not os.path.isdir(base):
             continue  # the stages report a missing schema path; here it is just absent
-        files = [p for p in path.iterdir() if p.is_file() and p.suffix == ".sql"]
-        if any(_MIGRATE_RE.match(p.name) for p in files):
-            files = [p for p in files if not p.name.endswith(".down.sql")]
-        found += sorted(files, key=_sort_key)
+        with os.scandir(base) as entries:  # d_type: no stat per migration
+            names = [e.name for e in entries if e.name.endswith(".sql") and e.is_file()]
+        if any(_MIGRATE_RE.match(n) for n in names):
+            names = [n for n in names if not n.endswith(".down.sql")]
+        found += [os.path.join(base, n) for n in sorted(names, key=_sort_key)]
     return found
 
 
-def _sort_key(path: Path) -> tuple[int, int, str]:
-    m = _VERSION_RE.match(path.name)
-    return (0, int(m.group(1)), path.name) if m else (1, 0, path.name)
+def _sort_key(name: str) -> tuple[int, int, str]:
+    m = _VERSION_RE.match(name)
+    return (0, int(m.group(1)), name) if m else (1, 0, name)
 
 
-def relative(path: Path, root: Path) -> str:
+def relative(path: Path | str, root: Path) -> str:
     """``path`` relative to the project root, with ``/``: the same in every clone."""
-    return Path(os.path.relpath(path.absolute(), root.absolute())).as_posix()
+    base = os.path.abspath(root)
+    p = os.path.abspath(path)
+    if p.startswith(base + os.sep):  # the usual case, without relpath's walk
+        return p[len(base) + 1 :].replace(os.sep, "/")
+    return Path(os.path.relpath(p, base)).as_posix()
 
 
-def schema_digests(paths: Iterable[Path], root: Path) -> dict[str, str]:
-    """Each schema file (relative to the root) → the digest of its text, in applied order."""
-    return {relative(p, root): digest(read_text(p)) for p in schema_files(paths)}
+def schema_digests(
+    paths: Iterable[Path], root: Path, texts: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Each schema file (relative to the root) → the digest of its text, in applied order.
+
+    ``texts``: files already read (by absolute path), so a run does not read them twice.
+    """
+    known = texts or {}
+    out: dict[str, str] = {}
+    for p in _schema_paths(paths):
+        text = known.get(p)
+        if text is None:
+            with open(p, encoding="utf-8") as fh:  # as Path.read_text: universal newlines
+                text = fh.read()
+        out[relative(p, root)] = digest(text)
+    return out
 
 
 def schema_digest(files: dict[str, str]) -> str:

@@ -164,6 +164,7 @@ def record(
     schema: Callable[[], tuple[tuple[TableIR, ...], tuple[EnumIR, ...], tuple[str, ...]]],
     schema_fresh: bool,
     generated: Mapping[str, str],
+    schema_texts: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """After a successful full ``generate`` of ``cfg``: bring its snapshot up to date (see
     :func:`files.write`); return the snapshot files written."""
@@ -172,7 +173,7 @@ def record(
     init = cfg.out / "__init__.py"  # the package's own, written when there is none
     if "__init__.py" not in generated and is_generated(init):
         generated = {**generated, "__init__.py": init.read_text(encoding="utf-8")}
-    now = files.current_inputs(project.root, cfg.schema, listing, {})
+    now = files.current_inputs(project.root, cfg.schema, listing, {}, schema_texts)
     return files.write(
         directory(project, cfg),
         project.root,
