@@ -32,6 +32,8 @@ from __future__ import annotations
 import os
 import sys
 
+from multica_db_codegen import env
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing itself costs a warm run ~10 ms of imports
     from collections.abc import Iterable, Sequence
@@ -39,25 +41,16 @@ if TYPE_CHECKING:  # typing itself costs a warm run ~10 ms of imports
 
 FORMAT = "multica-db cache 4"  # bump when the layout of a cache file changes
 CACHE_DIR = os.path.join(".multica-db", "cache")
-ENV_OFF = "MULTICA_DB_NO_CACHE"
-ENV_URL = "MULTICA_DB_ANALYZER_URL"
+ENV_OFF = env.NO_CACHE
+ENV_URL = env.ANALYZER_URL
 _SOURCE_SUFFIXES = (".py", ".j2", ".json", ".toml", ".txt")
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))  # multica_db_codegen/
 #: Files that make a folder a project root (where caches live, what headers are relative to).
 ROOT_MARKERS = ("pyproject.toml", "sqlc.yaml", "sqlc.yml", "sqlc.json")
 
 
-def enabled() -> bool:
-    return os.environ.get(ENV_OFF, "").strip().lower() in ("", "0", "false", "no")
-
-
-def user_cache_dir() -> str:
-    """The user's multica-db directory: the embedded server, the compiled templates.
-
-    What lives here belongs to the installed generator, not to one project.
-    """
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "multica-db")
+enabled = env.cache_enabled
+user_cache_dir = env.user_cache_dir
 
 
 def project_dir(root: str) -> str:
@@ -189,7 +182,7 @@ def key(*parts: str | bytes) -> str:
 
 def server_identity(explicit_url: str | None) -> str:
     """Which PostgreSQL describes the queries, without contacting it."""
-    url = explicit_url or os.environ.get(ENV_URL)
+    url = env.analyzer_url(explicit_url)
     return f"url {url}" if url else f"embedded pgserver {version('pgserver')}"
 
 

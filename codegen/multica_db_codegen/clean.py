@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from multica_db_codegen import cache
+from multica_db_codegen import cache, env
 
 
 def clean(*, database_url: str | None = None, keep_server: bool = False) -> list[str]:
@@ -25,7 +25,7 @@ def clean(*, database_url: str | None = None, keep_server: bool = False) -> list
     )
 
     lines: list[str] = []
-    url = database_url or os.environ.get(cache.ENV_URL)
+    url = env.analyzer_url(database_url)
     pgdata = embedded_data_dir()
     if url:
         dropped, busy = drop_generator_databases(url)

@@ -54,15 +54,6 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
     return {n: getattr(args, n) for n in names if hasattr(args, n)}
 
 
-def _errors(errors: Sequence[GenerateError]) -> int:
-    """Keep-going: the errors of the queries left out; exit 1 so CI still fails."""
-    for e in errors:
-        _err(f"error: {e}")
-    if errors:
-        _err(f"{len(errors)} error(s)")
-    return 1 if errors else 0
-
-
 def generate(args: argparse.Namespace) -> int:
     """Generate typed query modules (sync and async) and models.
 
@@ -84,7 +75,7 @@ def generate(args: argparse.Namespace) -> int:
     except (GenerateError, GenerateErrors) as exc:
         return _fail(exc)
     code = report_generate(result.changed, result.diff, result.summary(), check=args.check)
-    return max(code, _errors(result.errors))
+    return _fail(GenerateErrors(list(result.errors))) if result.errors else code
 
 
 def analyze(args: argparse.Namespace) -> int:
@@ -131,23 +122,17 @@ def report_generate(changed: int, diff_text: str, summary: str, *, check: bool) 
 
 def migrate(args: argparse.Namespace) -> int:
     """Apply pending migrations (advisory-locked: safe from many processes at once)."""
-    import psycopg
+    import subprocess
 
-    from multica_db.migrate import MigrationError, load_migrations
-    from multica_db.migrate import migrate as run_migrate
-
-    try:
-        migs = load_migrations(args.dir) if args.dir else None
-        with psycopg.connect(args.database_url) as conn:
-            applied = run_migrate(conn, target=args.target, migrations=migs)
-    except (MigrationError, psycopg.Error) as exc:
-        _err(f"error: {exc}")
-        return 1
-    for m in applied:
-        print(f"applied {m.up_file}")
-    if not applied:
-        print("nothing to apply")
-    return 0
+    # The migration runner ships with the package the generator writes for this project
+    # (multica_db.migrate): run, never imported, so the generator depends on no output.
+    argv = [sys.executable, "-m", "multica_db.migrate", "--database-url", args.database_url]
+    argv += ["--dir", str(args.dir)] if args.dir else []
+    argv += ["--target", str(args.target)] if args.target is not None else []
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    sys.stdout.write(done.stdout)
+    sys.stderr.write(done.stderr)
+    return done.returncode
 
 
 def verify(args: argparse.Namespace) -> int:
@@ -157,9 +142,11 @@ def verify(args: argparse.Namespace) -> int:
     from multica_db_codegen import verify as checking
 
     flags = _flags(args)
-    flags["database_url"] = args.analyzer_url
+    del flags["database_url"]  # verify's --database-url is the live database
     try:
-        reports = checking.verify_packages(live_url=args.database_url, **flags)
+        reports = checking.verify_packages(
+            live_url=args.database_url, analyzer_url=args.analyzer_url, **flags
+        )
     except (GenerateError, GenerateErrors) as exc:
         return _fail(exc)
     except psycopg.Error as exc:  # the live database: unreachable, refused, timed out

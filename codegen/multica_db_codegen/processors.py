@@ -53,7 +53,8 @@ class Result:
             left_alone=sum(r.left_alone for r in results),
             analyzed=tuple(p for r in results for p in r.analyzed),
             schema_changed=any(r.schema_changed for r in results),
-            warnings=tuple(w for r in results for w in r.warnings),
+            # packages sharing a schema share its warnings: each said once
+            warnings=tuple(dict.fromkeys(w for r in results for w in r.warnings)),
             diff="".join(r.diff for r in results),
             seconds=sum(r.seconds for r in results),
             errors=tuple(e for r in results for e in r.errors),
@@ -135,12 +136,17 @@ def _record_snapshot(unit: Unit, files: dict[str, str]) -> None:
 class Analyze:
     """``analyze --json``: every package's analysis, failed queries marked with their error.
 
-    Each package is rendered too (in memory), so that what ``generate`` would refuse
-    at render is reported here as well.
+    With ``render`` (``--keep-going``) each package is rendered too, in memory, so that
+    what ``generate`` would refuse at render is reported as well.
     """
+
+    def __init__(self, *, render: bool = False) -> None:
+        self.render = render
 
     def prepare(self, unit: Unit) -> AnalysisIR:
         ir = unit.ir()
+        if not self.render:
+            return ir
         clean = replace(ir, files=tuple(stages.without_failed(f) for f in ir.files))
         rendered = stages.render(clean, stages.render_settings(unit.cfg, clean))
         if not rendered.refused:
@@ -175,20 +181,6 @@ class RenderDocument:
 
     def commit(self, unit: Unit, files: dict[str, str]) -> Result:
         return self.generate.commit(unit, files)
-
-
-def combine(parts: Sequence[AnalysisIR]) -> AnalysisIR:
-    """Several packages' analyses side by side (one package's as it is)."""
-    from multica_db_codegen.analyze.ir import AnalysisIR
-
-    if len(parts) == 1:
-        return parts[0]
-    return AnalysisIR(
-        files=tuple(f for p in parts for f in p.files),
-        tables=tuple(t for p in parts for t in p.tables),
-        enums=tuple(e for p in parts for e in p.enums),
-        warnings=tuple(w for p in parts for w in p.warnings),
-    )
 
 
 # --- the commands' runs ------------------------------------------------------------------------
@@ -251,11 +243,11 @@ def run_generate(
     for w in result.warnings:
         warn(w)
     if stamp and argv is not None and not result.errors and not (check and result.changed):
-        _stamp(runner, result, argv, inputs, before)
+        _leave_warm_stamp(runner, result, argv, inputs, before)
     return result
 
 
-def _stamp(
+def _leave_warm_stamp(
     runner: Runner, result: Result, argv: Sequence[str], inputs: list[str], before: str
 ) -> None:
     """Leave the warm stamp for outputs that are now current on disk.
@@ -307,8 +299,10 @@ def run_analyze(
             return ir
 
     with Runner(flags(**given)) as runner:
-        parts = runner.run(Collect(), keep_going=keep_going)
-    return combine(parts), errors
+        parts = runner.run(Collect(render=keep_going), keep_going=keep_going)
+    fields = ("files", "tables", "enums", "warnings")  # several packages side by side
+    together = {f: tuple(x for p in parts for x in getattr(p, f)) for f in fields}
+    return (parts[0] if len(parts) == 1 else replace(parts[0], **together)), errors
 
 
 def run_render(

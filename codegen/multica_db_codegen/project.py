@@ -218,6 +218,12 @@ def _configs(
             pkg_out = flags.out
         if pkg_out is None:
             raise _no_out(sqlc_config, pkg.label, pkg.name, several)
+        if not (flags.schema or pkg.schema):
+            raise GenerateError(
+                f"{sqlc_config}: {pkg.label} has no schema: sqlc analyzes it against a live "
+                f"database (its `database:` entry); give its schema or migrations: "
+                f"--sqlc-config {sqlc_config.name} --schema PATH"
+            )
         cfg = _own_config(
             replace(
                 flags,

@@ -32,12 +32,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from multica_db_codegen import cache, stages
+from multica_db_codegen.analyze.ir import AnalysisIR, FileIR
+from multica_db_codegen.analyze.ir_codec import decode, encode
 from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.project import Config, Flags, Project, load_project
 from multica_db_codegen.store import Store
 
 if TYPE_CHECKING:
-    from multica_db_codegen.analyze.ir import AnalysisIR, EnumIR, FileIR, TableIR
+    from multica_db_codegen.analyze.ir import EnumIR, TableIR
     from multica_db_codegen.analyze.schema import SchemaChunk
 
 P = TypeVar("P")
@@ -56,19 +58,6 @@ class Processor(Protocol[P, R_co]):
     def prepare(self, unit: Unit) -> P: ...
 
     def commit(self, unit: Unit, prepared: P) -> R_co: ...
-
-
-def _decode_file(data: Any) -> FileIR:
-    from multica_db_codegen.analyze.ir import FileIR
-    from multica_db_codegen.analyze.ir_codec import decode
-
-    return decode(FileIR, data)
-
-
-def _encode(value: Any) -> Any:
-    from multica_db_codegen.analyze.ir_codec import encode
-
-    return encode(value)
 
 
 @dataclass(slots=True)
@@ -103,7 +92,6 @@ class Unit:
     analyzed: list[Path]  # files parsed and described in this run
     schema_changed: bool
     errors: list[GenerateError] = field(default_factory=list)
-    notes: dict[Path, list[str]] = field(default_factory=dict)
     failed: dict[Path, FileIR] = field(default_factory=dict)  # analyses with failed queries
     keys: set[str] = field(default_factory=set)  # every stored value this run used
     rendered: bool = False  # outputs() ran: ``keys`` holds every value the project needs
@@ -123,17 +111,16 @@ class Unit:
 
     def analysis(self, path: Path) -> FileIR | None:
         """One file's analysis (failed queries included), None when it has none."""
-        if path in self.failed:
-            return self.failed[path]
-        fir = self.runner.store.get("analysis", self.akeys[path], _decode_file)
+        fir = self.failed.get(path) or self.runner.store.get(
+            "analysis", self.akeys[path], lambda data: decode(FileIR, data)
+        )
         return None if fir is None else replace(fir, module=self.modules[path], rel=self.rel[path])
 
     def ir(self) -> AnalysisIR:
         """The analysis of every file that has one, failed queries included."""
-        from multica_db_codegen.analyze.ir import AnalysisIR
-
         tables, enums = self.runner.catalog_ir(self.pkg)
-        files = [f for p in self.files if (f := self.analysis(p)) is not None]
+        wanted = {*self.files, *self.failed}
+        files = [f for p in self.akeys if p in wanted and (f := self.analysis(p)) is not None]
         return AnalysisIR(
             files=tuple(files), tables=tables, enums=enums, warnings=self.schema_warnings()
         )
@@ -443,11 +430,11 @@ class Runner:
         unit.analyzed = [p for p, _ in parsed.specs]
         for p, fir in zip(unit.analyzed, firs, strict=True):
             fir = replace(fir, warnings=tuple(parsed.notes.get(p, ())))
-            if any(q.error is not None for q in fir.queries):
+            if p in parsed.incomplete or any(q.error is not None for q in fir.queries):
                 unit.failed[p] = fir  # analyzed again next time: its errors are reported
                 continue
             akey = unit.akeys[p]
-            self.store.put("analysis", akey, fir, _encode)
+            self.store.put("analysis", akey, fir, encode)
             self.store.note(
                 akey,
                 {
@@ -521,7 +508,6 @@ class Runner:
     ) -> dict[str, dict[str, str]]:
         """Render and format the modules of ``missing`` and (unless stored) the package
         files; stored when no query failed (else they are rendered again next time)."""
-        from multica_db_codegen.analyze.ir import AnalysisIR, FileIR
         from multica_db_codegen.render import writer
         from multica_db_codegen.render.renderer import use_bytecode_cache
 

@@ -45,6 +45,7 @@ class SqlcPackage:
     python_plugin: bool = False  # name and out come from a `codegen: plugin: py` entry
     overrides: tuple[Override, ...] = ()
     rename: dict[str, str] = field(default_factory=dict)  # sqlc's: column or struct → name
+    live_database: bool = False  # a `database:` entry: sqlc may analyze without a schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +227,7 @@ def _v2(path: Path, data: dict[str, Any]) -> SqlcConfig:
                 python_plugin=python_plugin,
                 overrides=tuple(overrides),
                 rename=rename,
+                live_database="database" in pkg,
             )
         )
     return SqlcConfig(path, tuple(packages), tuple(notes))
@@ -291,7 +293,7 @@ def load_sqlc_config(path: Path) -> SqlcConfig:
             f"{path}: no postgresql package", hint="; ".join(cfg.notes) if cfg.notes else None
         )
     for pkg in cfg.packages:
-        if not pkg.schema or not pkg.queries:
+        if not (pkg.schema or pkg.live_database) or not pkg.queries:
             raise GenerateError(f"{path}: {pkg.label} needs both schema and queries")
     return cfg
 
@@ -315,12 +317,6 @@ def _go_only_overrides(data: Any) -> list[str]:
 
     walk(data)
     return found
-
-
-def read_sqlc_config(path: Path) -> tuple[list[Path], list[Path]]:
-    """(schema paths, query paths) of the config's first PostgreSQL package."""
-    first = load_sqlc_config(path).packages[0]
-    return list(first.schema), list(first.queries)
 
 
 def python_rename(rename: dict[str, str], ir: AnalysisIR) -> dict[str, str]:

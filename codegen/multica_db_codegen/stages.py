@@ -66,6 +66,7 @@ class Parsed:
     specs: list[tuple[Path, list[QuerySpec]]] = field(default_factory=list)
     notes: dict[Path, list[str]] = field(default_factory=dict)
     errors: list[GenerateError] = field(default_factory=list)
+    incomplete: set[Path] = field(default_factory=set)  # files with a statement left out
 
 
 def parse(
@@ -77,13 +78,17 @@ def parse(
     out = Parsed()
     for p in files:
         notes = out.notes.setdefault(p, [])
+        before = len(out.errors)
         try:
             both = p.resolve() in schema_files
-            out.specs.append(
-                (p, parse_query_file(p, texts.get(p), warnings=notes, schema_too=both))
+            specs = parse_query_file(
+                p, texts.get(p), warnings=notes, schema_too=both, failed=out.errors
             )
+            out.specs.append((p, specs))
         except GenerateErrors as exc:
             out.errors.extend(exc.errors)
+        if len(out.errors) > before:
+            out.incomplete.add(p)
     return out
 
 
@@ -190,6 +195,8 @@ def render(
         renderer = Renderer(ir, settings)
         files = renderer.render(only=only, package=package)
     except GenerateError:
+        bare = replace(ir, files=tuple(replace(f, queries=()) for f in ir.files))
+        Renderer(bare, settings).render(only=only, package=package)  # raises: no query's
         ir, refused = _drop_unrenderable(ir, settings, only)
         if not refused:
             raise

@@ -85,17 +85,19 @@ class Report:
         )
 
 
-def verify(*, live_url: str, **flags: Any) -> Report:
+def verify(*, live_url: str, analyzer_url: str | None = None, **flags: Any) -> Report:
     """Compare every query's analysis on ``live_url`` with the one the code was generated from.
 
-    ``flags``: :func:`multica_db_codegen.processors.flags`' arguments (``database_url``:
-    the analyzer's server). Every package of a sqlc config is checked; the result is
-    their sum.
+    ``analyzer_url``: the analyzer's server; ``flags``: the other arguments of
+    :func:`multica_db_codegen.processors.flags`. Every package of a sqlc config is
+    checked; the result is their sum.
     """
-    return Report.combine(verify_packages(live_url=live_url, **flags))
+    return Report.combine(verify_packages(live_url=live_url, analyzer_url=analyzer_url, **flags))
 
 
-def verify_packages(*, live_url: str, **flags: Any) -> list[Report]:
+def verify_packages(
+    *, live_url: str, analyzer_url: str | None = None, **flags: Any
+) -> list[Report]:
     """One :class:`Report` per output package, in the config's order.
 
     A sqlc config may hold several PostgreSQL packages, each with its own schema and
@@ -105,12 +107,13 @@ def verify_packages(*, live_url: str, **flags: Any) -> list[Report]:
     from multica_db_codegen.runner import Runner
     from multica_db_codegen.snapshot import offline
 
-    with Runner(make_flags(**flags)) as runner:
+    given = make_flags(database_url=analyzer_url, **flags)
+    with Runner(given) as runner:
         # a current analysis snapshot is what the committed code promises: no analyzer needed
         source = offline.sources(runner.project)
         if source is None:
             return runner.run(Verify(live_url))
-    with Runner(make_flags(**flags), use_cache=False, source=source) as runner:
+    with Runner(given, use_cache=False, source=source) as runner:
         return runner.run(Verify(live_url))
 
 

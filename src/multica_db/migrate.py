@@ -203,3 +203,31 @@ def _describe(exc: psycopg.Error) -> str:
     if diag.message_hint:
         parts.append(f"HINT: {diag.message_hint}")
     return "\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m multica_db.migrate --database-url URL [--dir DIR] [--target N]``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="multica-db migrate", description=migrate.__doc__)
+    parser.add_argument("--database-url", required=True, metavar="URL")
+    parser.add_argument("--dir", type=Path, help="Migrations directory (default: packaged).")
+    parser.add_argument("--target", type=int, help="Stop at this version.")
+    args = parser.parse_args(argv)
+    try:
+        migs = load_migrations(args.dir) if args.dir else None
+        with psycopg.connect(args.database_url) as conn:
+            applied = migrate(conn, target=args.target, migrations=migs)
+    except (MigrationError, psycopg.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for m in applied:
+        print(f"applied {m.up_file}")
+    if not applied:
+        print("nothing to apply")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from multica_db_codegen.errors import GenerateError
-from multica_db_codegen.sqlc_config import read_sqlc_config
+from multica_db_codegen.sqlc_config import load_sqlc_config
 from tests.clirun import invoke
 from tests.compat.harness import sqlc_binary
 from tests.dialect.harness import Generated, database_with, forget
@@ -49,6 +49,7 @@ def bookstore(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> Gener
 def test_sqlc_project_generates_an_importable_package(bookstore: Generated) -> None:
     files = sorted(p.relative_to(bookstore.root).as_posix() for p in bookstore.root.rglob("*.py"))
     assert files == [
+        "bookstore/__init__.py",
         "bookstore/models.py",
         "bookstore/queries/__init__.py",
         "bookstore/queries/aio/__init__.py",
@@ -123,7 +124,8 @@ def test_sqlc_json_config(tmp_path: Path) -> None:
             }
         )
     )
-    schema, queries = read_sqlc_config(tmp_path / "sqlc.json")
+    first = load_sqlc_config(tmp_path / "sqlc.json").packages[0]
+    schema, queries = list(first.schema), list(first.queries)
     assert schema == [tmp_path / "db" / "migrations"]
     assert queries == [tmp_path / "db/query/query.sql", tmp_path / "db/query/reviews.sql"]
 
@@ -144,7 +146,7 @@ def test_sqlc_json_config(tmp_path: Path) -> None:
 def test_bad_sqlc_configs(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "sqlc.json").write_text(text)
     with pytest.raises(GenerateError, match=message):
-        read_sqlc_config(tmp_path / "sqlc.json")
+        load_sqlc_config(tmp_path / "sqlc.json")
 
 
 def test_missing_sqlc_config_fails_the_command(tmp_path: Path, pg_server: str) -> None:

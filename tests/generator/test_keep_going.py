@@ -192,3 +192,52 @@ def test_keep_going_writes_exactly_the_files_that_work(
     for i in failing:
         assert f"q{i}.sql:2:" in err
     assert err.count("error: ") == len(failing)
+
+
+def test_the_committed_json_schema_is_the_codecs() -> None:
+    """docs/analyze-json.schema.json is derived from the IR: when a field changes, write it
+    again with ``python -m tests.generator.ir_schema``."""
+    from tests.generator.ir_schema import COMMITTED, json_schema
+
+    assert json.loads(COMMITTED.read_text(encoding="utf-8")) == json_schema()
+
+
+def test_a_file_whose_every_query_fails_is_in_the_json_too(cli: Cli, project: Project) -> None:
+    root = project(GOOD)
+    _files(root, {"broken.sql": UNKNOWN_COLUMN})
+    code, stdout, _ = cli(root, "analyze", "--json", "--keep-going")
+    assert code == 1
+    names = {q["name"]: q for f in json.loads(stdout)["files"] for q in f["queries"]}
+    assert "does not exist" in names["Broken"]["error"] and "error" not in names["GetAuthor"]
+
+
+def test_a_statement_parse_refuses_leaves_its_file_s_other_queries(
+    cli: Cli, project: Project
+) -> None:
+    """A parse-stage error (here a duplicate name) costs that statement, not its file; and it
+    comes back on the next run (a file with a failure is never cached)."""
+    root = project(GOOD + "\n" + GOOD.replace("$1", "$1 + 0") + "\n" + GOOD.replace("Get", "Find"))
+    for _ in range(2):
+        code, stdout, _ = cli(root, "analyze", "--json", "--keep-going")
+        assert code == 1
+        doc = json.loads(stdout)
+        assert [q["name"] for f in doc["files"] for q in f["queries"]] == [
+            "GetAuthor",
+            "FindAuthor",
+        ]
+        assert [e["message"].split(" (")[0] for e in doc["errors"]] == ["duplicate query name"]
+    code, _, err = cli(root, "generate", "--keep-going")
+    assert code == 1 and "duplicate query name" in err
+    assert "def find_author(" in (root / "out" / "pkg" / "queries" / "authors.py").read_text()
+
+
+def test_a_sqlc_package_analyzed_against_a_live_database_takes_its_schema_by_flag(
+    cli: Cli, project: Project
+) -> None:
+    config = SQLC_V2.replace("    schema: schema\n", "    database:\n      uri: postgres://x\n")
+    root = _sqlc_project(project(GOOD), config)
+    code, _, err = cli(root, "generate", "--out", "gen")
+    assert code == 1 and "has no schema" in err and "--sqlc-config sqlc.yaml --schema" in err
+    args = ("--out", "gen", "--sqlc-config", "sqlc.yaml", "--schema", "schema")
+    code, _, err = cli(root, "generate", *args)
+    assert code == 0, err

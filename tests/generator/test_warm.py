@@ -141,7 +141,7 @@ def test_warm_console_run_loads_neither_typing_nor_the_pipeline(
         "import sys\n"
         "from multica_db_codegen import cache\n"
         "code = cache.answer(['generate'])\n"
-        "heavy = ('typing', 'pathlib', 'multica_db_codegen.pipeline', 'psycopg', 'hashlib')\n"
+        "heavy = ('typing', 'pathlib', 'multica_db_codegen.runner', 'psycopg', 'hashlib')\n"
         "print(code, sorted(m for m in heavy if m in sys.modules))\n"
     )
     env = {**os.environ, "MULTICA_DB_ANALYZER_URL": analyzer_url}
@@ -165,7 +165,8 @@ def test_templates_compile_once_into_the_user_cache(tmp_path: Path, usable: bool
         "from multica_db_codegen.cache import user_cache_dir\n"
         "from multica_db_codegen.render import renderer\n"
         "renderer.use_bytecode_cache(Path(user_cache_dir()) / 'jinja2')\n"
-        "renderer.preload()\n"
+        "for name in ('models.py.j2', 'queries.py.j2', 'package_init.py.j2'):\n"
+        "    renderer._env.get_template(name)\n"
         "print(renderer._env.bytecode_cache is not None)\n"
     )
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}

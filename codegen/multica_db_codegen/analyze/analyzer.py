@@ -299,7 +299,10 @@ def analyze_query(
         ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))
         for c in described.columns
     ]
-    nullable_flags = infer_nullability(spec.tree, facts, catalog, [p.nullable for p in params])
+    engine_notes: list[str] = []
+    nullable_flags = infer_nullability(
+        spec.tree, facts, catalog, [p.nullable for p in params], notes=engine_notes
+    )
     columns: list[ColumnIR] = []
     for c, fact, nullable in zip(described.columns, facts, nullable_flags, strict=True):
         name = c.name
@@ -326,8 +329,9 @@ def analyze_query(
         for n in cast
     ]
     warnings += [_stub_warning(spec, stub) for stub in stubs]
+    warnings += engine_notes
     cmd = spec.command
-    if spec.command.returns_rows and not columns:
+    if spec.command.asks_for_rows and not columns:
         cmd = Command.EXEC  # :one/:many on a statement without columns (see above)
     if spec.command == Command.EXECLASTID:
         # the first column of the first row, or None: a scalar, never a table's model
@@ -339,7 +343,7 @@ def analyze_query(
             row_guaranteed=False,
             warnings=tuple(warnings),
         )
-    if spec.has_returning and not spec.command.returns_rows and cmd != Command.COPYFROM:
+    if spec.has_returning and not spec.command.asks_for_rows and cmd != Command.COPYFROM:
         warnings.append(
             f":{spec.command.value} discards the rows RETURNING produces; "
             "use :one or :many to read them"
@@ -468,7 +472,7 @@ def _check_command(spec: QuerySpec, d: Described) -> str | None:
                 str(exc), location=spec.location_of(exc.offset), query=spec.name
             ) from None
         return None
-    if spec.command.returns_rows and not d.columns:
+    if spec.command.asks_for_rows and not d.columns:
         if spec.statement_kind in ("insert", "update", "delete"):
             raise GenerateError(
                 f":{spec.command.value} needs a statement that returns columns "

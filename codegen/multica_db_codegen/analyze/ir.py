@@ -8,55 +8,13 @@ codec change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-
-class Command(StrEnum):
-    """The sqlc commands: what the generated function returns (``-- name: X :one``)."""
-
-    ONE = "one"
-    MANY = "many"
-    EXEC = "exec"
-    EXECROWS = "execrows"
-    EXECRESULT = "execresult"
-    # PostgreSQL has no "last insert id": the first column of the first row the
-    # statement returns (``INSERT … RETURNING id``), or None.
-    EXECLASTID = "execlastid"
-    COPYFROM = "copyfrom"
-    BATCHEXEC = "batchexec"
-    BATCHONE = "batchone"
-    BATCHMANY = "batchmany"
-    ITER = "iter"
-
-    @property
-    def returns_rows(self) -> bool:
-        """The annotation asks for rows (a statement without columns makes it :exec)."""
-        return self in (
-            Command.ONE,
-            Command.MANY,
-            Command.BATCHONE,
-            Command.BATCHMANY,
-            Command.ITER,
-        )
-
-    @property
-    def takes_sets(self) -> bool:
-        """The function takes many parameter sets (an iterable of tuples)."""
-        return self in (Command.COPYFROM, Command.BATCHEXEC, Command.BATCHONE, Command.BATCHMANY)
-
-    @property
-    def reads_rows(self) -> bool:
-        """The generated function reads the rows the statement returns."""
-        return self in (
-            Command.ONE,
-            Command.MANY,
-            Command.ITER,
-            Command.BATCHONE,
-            Command.BATCHMANY,
-            Command.EXECLASTID,
-        )
+# the shared vocabulary (kinds.py), as the IR names it
+from multica_db_codegen.kinds import Command as Command
+from multica_db_codegen.kinds import StatementKind as StatementKind
 
 
 class TypeKind(StrEnum):
@@ -70,16 +28,6 @@ class TypeKind(StrEnum):
     RANGE = "range"
     MULTIRANGE = "multirange"
     PSEUDO = "pseudo"
-
-
-class StatementKind(StrEnum):
-    """The statement's top-level kind, from its parse tree."""
-
-    SELECT = "select"
-    INSERT = "insert"
-    UPDATE = "update"
-    DELETE = "delete"
-    OTHER = "other"
 
 
 class RelationKind(StrEnum):
@@ -232,5 +180,4 @@ class AnalysisIR:
     files: tuple[FileIR, ...]
     tables: tuple[TableIR, ...]
     enums: tuple[EnumIR, ...]
-    composites: tuple[TableIR, ...] = field(default=())
     warnings: tuple[str, ...] = ()  # about the schema (an extension the server lacks)

@@ -8,8 +8,9 @@ and refuses what it does not know, so the round trip is exact. JSON, never
 pickle: a planted cache file cannot run code.
 
 The ``analyze --json`` document is :func:`document`: the :class:`AnalysisIR`'s
-fields, its format ``version``, and the ``errors`` of the queries that failed.
-``docs/analyze-json.schema.json`` is :func:`json_schema`.
+fields, its format ``version``, and the ``errors`` of the queries that failed. Its
+JSON Schema, ``docs/analyze-json.schema.json``, is derived the same way
+(``python -m tests.generator.ir_schema`` writes it again).
 """
 
 from __future__ import annotations
@@ -93,11 +94,13 @@ def read_document(doc: Any) -> AnalysisIR:
 
 def error_json(e: GenerateError) -> dict[str, Any]:
     """One error as the document lists it: where, which query, PostgreSQL's words."""
-    line = column = None
-    file = None
+    file, line, column = None, None, None
     if e.location is not None:
         file = e.location.file.path
         line, column = e.location.file.line_col(e.location.offset)
+    elif e.where is not None:  # "file:line", no text to point into
+        file, _, at = e.where.rpartition(":")
+        line = int(at) if at.isdigit() else None
     return {
         "file": file,
         "line": line,
@@ -164,67 +167,3 @@ def _decode(tp: Any, data: Any, where: str) -> Any:
 def _need(ok: bool, where: str, what: str) -> None:
     if not ok:
         raise ValueError(f"{where}: expected {what}")
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the ``analyze --json`` document, derived like the codec."""
-    defs: dict[str, Any] = {}
-
-    def schema(tp: Any) -> dict[str, Any]:
-        origin = typing.get_origin(tp)
-        if origin in (typing.Union, types.UnionType):
-            return {"anyOf": [schema(a) for a in typing.get_args(tp)]}
-        if origin is tuple:
-            return {"type": "array", "items": schema(typing.get_args(tp)[0])}
-        if origin is dict:
-            return {"type": "object", "additionalProperties": schema(typing.get_args(tp)[1])}
-        if tp is type(None):
-            return {"type": "null"}
-        if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            return {"enum": [m.value for m in tp]}
-        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-            if tp.__name__ not in defs:
-                defs[tp.__name__] = {}  # a recursive type refers to itself
-                hints = _hints(tp)
-                defs[tp.__name__] = {
-                    "type": "object",
-                    "properties": {f.name: schema(hints[f.name]) for f in _fields(tp)},
-                    "required": [
-                        f.name
-                        for f in _fields(tp)
-                        if f.default is dataclasses.MISSING
-                        and f.default_factory is dataclasses.MISSING
-                    ],
-                    "additionalProperties": False,
-                }
-            return {"$ref": f"#/$defs/{tp.__name__}"}
-        names = {str: "string", int: "integer", float: "number", bool: "boolean"}
-        return {"type": names[tp]}
-
-    schema(AnalysisIR)
-    top = dict(defs.pop("AnalysisIR"))
-    nullable = {"anyOf": [{"type": "string"}, {"type": "null"}]}
-    error = {
-        "type": "object",
-        "properties": {
-            "file": nullable,
-            "line": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
-            "column": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
-            "query": nullable,
-            "message": {"type": "string"},
-            "hint": nullable,
-        },
-        "required": ["message"],
-    }
-    top["properties"] = {
-        "version": {"const": VERSION},
-        **top["properties"],
-        "errors": {"type": "array", "items": error},
-    }
-    top["required"] = ["version", *top["required"]]
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "multica-db analyze --json",
-        **top,
-        "$defs": dict(sorted(defs.items())),
-    }

@@ -12,7 +12,6 @@ function's signatures is an error in sqlc too, or at run time), and only outside
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -21,13 +20,14 @@ from typing import Any
 import psycopg
 from pglast import ast
 
+from multica_db_codegen import env
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
 from multica_db_codegen.analyze.ir import ANY_TYPE
 from multica_db_codegen.parse.params import child_slots
 
 #: Set to make a call to a function the schema does not define an error (sqlc's
 #: ``strict_function_checks``) instead of a warning and an ``Any`` result.
-STRICT_FUNCTIONS_ENV = "MULTICA_DB_STRICT_FUNCTION_CHECKS"
+STRICT_FUNCTIONS_ENV = env.STRICT_FUNCTIONS
 
 #: The stubs one statement may need: a bound on the describe-and-retry loop.
 MAX_STUBS = 16
@@ -46,8 +46,7 @@ class Stub:
     signature: str  # as PostgreSQL wrote it: my_func(integer)
 
 
-def strict() -> bool:
-    return bool(os.environ.get(STRICT_FUNCTIONS_ENV))
+strict = env.strict_functions
 
 
 def missing_function(

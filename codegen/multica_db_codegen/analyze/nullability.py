@@ -8,11 +8,11 @@ what PostgreSQL described — the answer is "nullable".
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from multica_db_codegen import env
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.ir import TypeRef
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
@@ -20,7 +20,7 @@ from multica_db_codegen.analyze.nullability_engine import Engine
 from multica_db_codegen.analyze.nullability_scope import OutCol, Unsupported
 
 #: Set to make engine failures raise instead of degrading to "nullable" (tests, debugging).
-STRICT_ENV = "MULTICA_DB_NULLABILITY_STRICT"
+STRICT_ENV = env.STRICT_NULLABILITY
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,37 +37,56 @@ def infer_nullability(
     columns: Sequence[ColumnFacts],
     catalog: Catalog,
     param_nullable: Sequence[bool] | None = None,
+    notes: list[str] | None = None,
 ) -> list[bool]:
     """``True`` for each column that can be NULL.
 
     ``param_nullable`` says, per ``$N``, whether the caller may pass NULL; without
-    it every parameter is assumed nullable.
+    it every parameter is assumed nullable. ``notes`` receives a warning when the
+    engine failed (rather than declined) and every column was made nullable.
     """
-    out = analyze_columns(tree, catalog, param_nullable)
+    out = analyze_columns(tree, catalog, param_nullable, notes)
     if out is None or len(out) != len(columns):
-        if out is not None and os.environ.get(STRICT_ENV):
+        if out is not None and env.strict_nullability():
             raise Unsupported(f"engine found {len(out)} columns, PostgreSQL {len(columns)}")
         return [True] * len(columns)
     for mine, described in zip(out, columns, strict=True):
         if mine.from_star and mine.name != described.name:
-            if os.environ.get(STRICT_ENV):
+            if env.strict_nullability():
                 raise Unsupported(f"star expanded to {mine.name}, PostgreSQL: {described.name}")
             return [True] * len(columns)
     return [c.nullable for c in out]
 
 
 def analyze_columns(
-    tree: Any, catalog: Catalog, param_nullable: Sequence[bool] | None = None
+    tree: Any,
+    catalog: Catalog,
+    param_nullable: Sequence[bool] | None = None,
+    notes: list[str] | None = None,
 ) -> list[OutCol] | None:
     """The engine's view of the statement's output, ``None`` when it cannot tell."""
-    engine = Engine(nullability_catalog(catalog), param_nullable)
+    facts = nullability_catalog(catalog)
+    engine = Engine(facts, param_nullable)
+    facts.failures.clear()
     try:
-        return engine.statement(tree, None)
+        out = engine.statement(tree, None)
+        if notes is not None and facts.failures:
+            notes.append(
+                "nullability: the engine failed on "
+                + "; ".join(facts.failures)
+                + f": what it feeds is typed nullable; {STRICT_ENV}=1 raises instead"
+            )
+        return out
     except Unsupported:
-        if os.environ.get(STRICT_ENV):
+        if env.strict_nullability():
             raise
         return None
-    except Exception:  # a parse-tree shape the engine never met: stay safe
-        if os.environ.get(STRICT_ENV):
+    except Exception as exc:  # a parse-tree shape the engine never met: safe, and said
+        if env.strict_nullability():
             raise
+        if notes is not None:
+            notes.append(
+                f"nullability: the engine failed on this statement ({type(exc).__name__}: "
+                f"{exc}), so every column is typed nullable; {STRICT_ENV}=1 raises instead"
+            )
         return None

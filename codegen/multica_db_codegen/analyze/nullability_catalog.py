@@ -54,6 +54,8 @@ class NullabilityCatalog:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        # what the engine failed on (not declined) since the statement began: said as a warning
+        self.failures: list[str] = []
         self._relations: dict[tuple[str | None, str], Relation | None] = {}
         self._functions: dict[str, tuple[FunctionCandidate, ...]] = {}
         self._type_kinds: dict[int, str] = {}

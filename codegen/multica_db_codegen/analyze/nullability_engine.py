@@ -7,7 +7,6 @@ function shadowing a built-in name, all answer "can be NULL".
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ from pglast.enums import (
     SubLinkType,
 )
 
+from multica_db_codegen import env
 from multica_db_codegen.analyze.nullability_catalog import (
     FunctionCandidate,
     NullabilityCatalog,
@@ -293,9 +293,13 @@ class Engine:
                 cols = inner.statement(stmts[0].stmt, None)
                 if len(cols) == len(rel.columns):
                     result = [c.nullable for c in cols]
-            except Exception:  # a view the engine cannot read: its columns stay nullable
-                if os.environ.get("MULTICA_DB_NULLABILITY_STRICT"):
+            except Unsupported:  # a view the engine does not model: its columns stay nullable
+                if env.strict_nullability():
                     raise
+            except Exception as exc:  # one it fails on: the same, and said
+                if env.strict_nullability():
+                    raise
+                self.cat.failures.append(f"view {rel.oid}: {type(exc).__name__}: {exc}")
             finally:
                 self._views_in_progress.discard(rel.oid)
         cache[rel.oid] = result
@@ -764,9 +768,11 @@ class Engine:
             inner = Engine(self.cat, params, c)
             cols = inner.statement(body, None)
             result = ([x.nullable for x in cols], inner.one_row_selects.get(id(body), False))
-        except Exception:
-            if os.environ.get("MULTICA_DB_NULLABILITY_STRICT"):
+        except Exception as exc:  # a body the engine cannot read: the call's result is nullable
+            if env.strict_nullability():
                 raise
+            if not isinstance(exc, Unsupported):
+                self.cat.failures.append(f"function {c.oid}: {type(exc).__name__}: {exc}")
             return None
         cache[key] = result
         return result

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from multica_db_codegen.cache import ENV_URL, user_cache_dir
+from multica_db_codegen.env import analyzer_url, user_cache_dir
 from multica_db_codegen.errors import GenerateError
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 def server_url(explicit: str | None = None) -> str:
     """A maintenance-database URL on a server the analyzer may create databases on."""
-    url = explicit or os.environ.get(ENV_URL)
+    url = analyzer_url(explicit)
     if url:
         return url
     try:

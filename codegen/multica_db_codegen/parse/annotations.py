@@ -53,8 +53,13 @@ def parse_query_file(
     text: str | None = None,
     warnings: list[str] | None = None,
     schema_too: bool = False,
+    failed: list[GenerateError] | None = None,
 ) -> list[QuerySpec]:
     """Every annotated query of one file, or :class:`GenerateErrors` listing all problems.
+
+    ``failed``: receives the errors of the statements that could not be read instead,
+    and the other statements' queries are returned (a file that cannot be split into
+    statements at all still raises).
 
     ``warnings`` receives ``file:line:col: message`` for each statement or annotation
     skipped the way sqlc skips it. ``schema_too``: the file is also a schema input, so
@@ -173,8 +178,10 @@ def parse_query_file(
     for ann in annotations:
         if id(ann) not in used and ann.name not in seen_names:
             note(ann.offset, f"annotation {ann.name!r} is not followed by a statement: ignored")
-    if errors:
+    if errors and failed is None:
         raise GenerateErrors(errors)
+    if failed is not None:
+        failed.extend(errors)
     return specs
 
 

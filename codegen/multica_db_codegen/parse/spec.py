@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# The command enum belongs to the IR (the contract render reads); parse names it as it is.
-from multica_db_codegen.analyze.ir import Command as Command
-from multica_db_codegen.analyze.ir import StatementKind
 from multica_db_codegen.errors import Location
+from multica_db_codegen.kinds import Command as Command
+from multica_db_codegen.kinds import StatementKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +101,6 @@ class CopyTarget:
     relation: str  # as written, quoted: "schema"."table"
     columns: tuple[str, ...]
     param_numbers: tuple[int, ...]  # the parameter feeding each column, in column order
-
-    def copy_sql(self, *, binary: bool) -> str:
-        cols = ", ".join(quote_ident(c) for c in self.columns)
-        fmt = " (FORMAT BINARY)" if binary else ""
-        return f"COPY {self.relation} ({cols}) FROM STDIN{fmt}"
 
 
 class CopyShapeError(ValueError):

@@ -65,16 +65,6 @@ _env = jinja2.Environment(
 )
 
 
-def preload() -> None:
-    """Compile the templates now (the environment keeps them).
-
-    A cold run calls this while the schema's database is still being built, when
-    the process would otherwise only wait.
-    """
-    for name in ("models.py.j2", "queries.py.j2", "package_init.py.j2"):
-        _env.get_template(name)
-
-
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a generated top-level name comes from: reported with a generator bug."""
@@ -413,7 +403,7 @@ class Renderer:
                 if exc.location is not None or exc.query is not None:
                     raise
                 raise GenerateError(
-                    f"{q.file}:{q.line}: query {q.name}: {exc.message}", hint=exc.hint
+                    exc.message, where=f"{q.file}:{q.line}", query=q.name, hint=exc.hint
                 ) from None
             queries.append(view)
             origin = Origin(q.file, q.line, q.name)

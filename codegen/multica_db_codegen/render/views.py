@@ -1,8 +1,8 @@
 """Typed view objects the templates place: every decision about the output is made here.
 
 A :class:`ParamView` knows its Python name, its annotation and how its value is
-adapted for a call, a batch row and a COPY row; a :class:`ColumnView` knows how
-a result value loads; a :class:`QueryView` knows what its function returns and
+adapted for a call, a batch row and a COPY row; a :class:`MakerView` knows how
+each column of a result row loads; a :class:`QueryView` knows what its function returns and
 which helpers its body calls. Expressions are composed from these parts (a
 value expression wrapped in a dumper), never produced by editing code text.
 """
@@ -200,12 +200,6 @@ class QueryView:
         if in_order and all(p.dumper is None for p in self.params):
             return "row"
         return "(" + ", ".join(self.params[i].copy_arg for i in self.copy_order) + ",)"
-
-    @property
-    def many_models(self) -> bool:
-        return (
-            self.cmd == Command.MANY and self.result is not None and self.result.maker is not None
-        )
 
     @property
     def needs_runtime(self) -> bool:

@@ -1,4 +1,8 @@
-"""Format rendered files with ruff, then write them all or none, or diff them (--check)."""
+"""Format rendered files with ruff, then write them, or diff them (--check).
+
+Writing stages every file next to its target before the first rename, so a failure while
+staging changes nothing; the renames themselves are one per file.
+"""
 
 from __future__ import annotations
 
