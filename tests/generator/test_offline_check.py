@@ -230,3 +230,25 @@ def test_the_warm_stamp_never_vouches_for_a_changed_snapshot(
     f = generated / ".multica-db" / "snapshot" / "queries" / "authors.sql.json"
     f.write_text("<<<<<<< HEAD\n" + f.read_text())
     assert cache.answer(["generate"]) is None
+
+
+def test_a_two_package_sqlc_project_checks_each_package_offline(
+    tmp_path: Path, analyzer_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.generator.test_verify import TWO_PACKAGES
+
+    for name, text in TWO_PACKAGES.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    code, out = _run(tmp_path, "generate", "--out", "gen", url=analyzer_url)
+    assert code == 0, out
+    snap = tmp_path / ".multica-db" / "snapshot"
+    assert sorted(p.name for p in snap.iterdir()) == ["accounts", "billing"]
+    clone = _clone(tmp_path, tmp_path_factory.mktemp("clone") / "project")
+    code, out = _run(clone, "generate", "--check", "--out", "gen", url=UNREACHABLE)
+    assert code == 0, out
+    (clone / "billing" / "query.sql").write_text(TWO_PACKAGES["billing/query.sql"] + "\n")
+    code, out = _run(clone, "generate", "--check", "--out", "gen", url=UNREACHABLE)
+    assert code == 1
+    assert "query file billing/query.sql changed since the snapshot" in out
+    assert "accounts/query.sql" not in out

@@ -174,15 +174,21 @@ def record(
     if "__init__.py" not in generated and is_generated(init):
         generated = {**generated, "__init__.py": init.read_text(encoding="utf-8")}
     now = files.current_inputs(project.root, cfg.schema, listing, {}, schema_texts)
-    return files.write(
-        directory(project, cfg),
-        project.root,
-        now,
-        listing,
-        analysis=analysis,
-        fresh=fresh,
-        schema=schema,
-        schema_fresh=schema_fresh,
-        renderer=render_key(project, cfg),
-        generated=generated,
-    )
+    where = directory(project, cfg)
+    try:
+        return files.write(
+            where,
+            project.root,
+            now,
+            listing,
+            analysis=analysis,
+            fresh=fresh,
+            schema=schema,
+            schema_fresh=schema_fresh,
+            renderer=render_key(project, cfg),
+            generated=generated,
+        )
+    except OSError as exc:
+        raise GenerateError(
+            f"the generated code is written, but not its analysis snapshot ({where}): {exc}"
+        ) from None
