@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from multica_db_codegen.analyze.ir import AnalysisIR, EnumIR, FileIR, TableIR
     from multica_db_codegen.project import Flags
     from multica_db_codegen.runner import Runner, Unit
+    from multica_db_codegen.snapshot import offline
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +232,9 @@ def run_generate(
         project = runner.project
         for note in project.notes:
             warn(note)
-        if check:  # a committed analysis snapshot answers without a database
-            answered = offline.check(project, runner.flags)
-            if answered is not None:
-                return answered
+        answer = offline.check(project) if check else None
+        if answer is not None:  # a committed analysis snapshot answers without a database
+            return _check_offline(runner, answer)
         stamp = argv is not None and cache.enabled() and len(project.packages) == 1
         inputs = [str(p) for p in runner.input_paths()] if stamp else []
         before = cache.inputs_digest(inputs) if stamp else ""
@@ -245,6 +245,17 @@ def run_generate(
     if stamp and argv is not None and not result.errors and not (check and result.changed):
         _leave_warm_stamp(runner, result, argv, inputs, before)
     return result
+
+
+def _check_offline(runner: Runner, answer: offline.Answer) -> Result:
+    """``generate --check`` as the snapshot answers it: vouched for, or rendered from it
+    (no cache: nothing the snapshot said is stored as if a server had said it)."""
+    from multica_db_codegen.runner import Runner
+
+    if answer.source is None:
+        return Result((), (), 0, (), False, ())
+    with Runner(runner.flags, use_cache=False, source=answer.source) as again:
+        return Result.combine(again.run(Generate(check=True)))
 
 
 def _leave_warm_stamp(
