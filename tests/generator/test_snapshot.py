@@ -535,3 +535,104 @@ def test_ir_json_keeps_every_field_the_snapshot_needs() -> None:
     fir = _analysis(Path("/p/q.sql"))
     ir = AnalysisIR((fir,), *_schema()[:2])
     assert decode(AnalysisIR, encode(ir)) == ir
+
+
+# --- generated: any set of changes is named, change by change -----------------------------
+
+edits = st.lists(
+    st.one_of(
+        st.tuples(st.just("query"), st.integers(0, 2), texts),  # append to query file i
+        st.tuples(st.just("new query"), st.integers(0, 9), texts),
+        st.tuples(st.just("drop query"), st.integers(0, 2), st.just("")),
+        st.tuples(st.just("migration"), st.integers(0, 2), texts),  # append to migration i
+        st.tuples(st.just("new migration"), st.integers(10, 19), texts),
+        st.tuples(st.just("drop migration"), st.integers(0, 2), st.just("")),
+    ),
+    max_size=4,
+)
+
+
+@given(edits)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_set_of_changes_is_named_file_by_file(
+    tmp_path: Path, changes: list[tuple[str, int, str]]
+) -> None:
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(dir=tmp_path))
+    (root / "migrations").mkdir()
+    (root / "queries").mkdir()
+    migrations = [root / "migrations" / f"00{i}_m.up.sql" for i in range(3)]
+    queries = [root / "queries" / f"q{i}.sql" for i in range(3)]
+    for i, m in enumerate(migrations):
+        m.write_text(f"CREATE TABLE t{i} ();\n")
+    for q in queries:
+        q.write_text("-- name: Q :exec\nSELECT 1;\n")
+    _write(root, queries, _inputs(root, queries), {})
+
+    expected: set[str] = set()
+    listed = list(queries)
+    for kind, i, text in changes:
+        if kind == "query" and queries[i] in listed and text.strip("\r"):
+            queries[i].write_text(queries[i].read_text() + text + "\n")
+            expected.add(f"queries/q{i}.sql")
+        elif kind == "new query":
+            p = root / "queries" / f"new{i}.sql"
+            if p not in listed:
+                p.write_text(text)
+                listed.append(p)
+                expected.add(f"queries/new{i}.sql")
+        elif kind == "drop query" and queries[i] in listed:
+            queries[i].unlink()
+            listed.remove(queries[i])
+            expected.add(f"queries/q{i}.sql")
+        elif kind == "migration" and migrations[i].exists() and text.strip("\r"):
+            migrations[i].write_text(migrations[i].read_text() + text + "\n")
+            expected.add(f"migrations/00{i}_m.up.sql")
+        elif kind == "new migration":
+            p = root / "migrations" / f"{i}_n.up.sql"
+            if not p.exists():
+                p.write_text(text)
+                expected.add(f"migrations/{i}_n.up.sql")
+        elif kind == "drop migration" and migrations[i].exists():
+            migrations[i].unlink()
+            expected.add(f"migrations/00{i}_m.up.sql")
+    # a file changed back to its old text is not a change: compare digests, not history
+    now = _inputs(root, listed)
+    index = sfiles.read_index(sfiles.snapshot_dir(root))
+    assert index is not None
+    recorded = {**index["inputs"]["queries"], **index["inputs"]["schema_files"]}
+    current = {**now.queries, **now.schema_files}
+    really = {k for k in recorded.keys() | current.keys() if recorded.get(k) != current.get(k)}
+    assert really <= expected
+    reasons = sfiles.stale_reasons(sfiles.snapshot_dir(root), index, now)
+    named = {r.split(" ")[2] for r in reasons}
+    assert named == really
+    assert len(reasons) == len(really)
+
+
+@given(st.data())
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_conflict_markers_anywhere_are_named_with_their_line(
+    snapped: tuple[Path, list[Path]], data: st.DataObject
+) -> None:
+    root, files = snapped
+    d = sfiles.snapshot_dir(root)
+    victim = data.draw(st.sampled_from(sorted(d.rglob("*.json"))))
+    original = victim.read_text()
+    lines = original.splitlines()
+    at = data.draw(st.integers(0, len(lines)))
+    marker = data.draw(
+        st.sampled_from(["<<<<<<< HEAD", "=======", ">>>>>>> branch", "||||||| base"])
+    )
+    victim.write_text("\n".join([*lines[:at], marker, *lines[at:]]) + "\n")
+    try:
+        with pytest.raises(sfiles.Unreadable, match=rf"{victim.name}:{at + 1}: merge-conflict"):
+            sfiles.read_index(d)
+            sfiles.load(d, root, files, _inputs(root, files))
+    finally:
+        victim.write_text(original)
