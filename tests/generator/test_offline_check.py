@@ -252,3 +252,21 @@ def test_a_two_package_sqlc_project_checks_each_package_offline(
     assert code == 1
     assert "query file billing/query.sql changed since the snapshot" in out
     assert "accounts/query.sql" not in out
+
+
+def test_the_vouched_check_loads_no_database_driver_parser_or_renderer(clone: Path) -> None:
+    """Pure Python: the usual CI run hashes files and imports none of the stages' libraries."""
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from multica_db_codegen.cli import run\n"
+        "code = run(['generate', '--check'])\n"
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'psycopg', 'pglast', 'jinja2'}\n"
+        "print(code, sorted(heavy))\n"
+    )
+    env = {**os.environ, "MULTICA_DB_ANALYZER_URL": UNREACHABLE}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=clone, env=env, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "0 []", done.stdout + done.stderr
