@@ -62,7 +62,8 @@ def query_name(rel: str) -> str:
     schema's file are at the top and never end in ``.sql.json``, unlike these.
     """
     parts = ["__up__" if p == ".." else p for p in rel.split("/")]
-    return "/".join(parts) + QUERY_SUFFIX
+    name = "/".join(parts) + QUERY_SUFFIX
+    return f"_{name}" if name in (INDEX, SCHEMA) else name  # a query file called "index"
 
 
 def ignore_cache(root: Path) -> None:
@@ -91,10 +92,10 @@ class Inputs:
     generator: str
     schema_files: dict[str, str]  # schema file (from the root) → digest, in applied order
     queries: dict[str, str]  # query file (from the root) → digest of its text
+    schema: str = ""  # the whole schema's digest (computed from ``schema_files``)
 
-    @property
-    def schema(self) -> str:
-        return fingerprint.schema_digest(self.schema_files)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schema", fingerprint.schema_digest(self.schema_files))
 
     def for_query(self, rel: str) -> dict[str, Any]:
         """What one query file's snapshot records."""
