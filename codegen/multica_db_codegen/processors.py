@@ -74,8 +74,9 @@ class Result:
 class Generate:
     """``generate``: render every target module and the package, then write them."""
 
-    def __init__(self, *, check: bool = False) -> None:
+    def __init__(self, *, check: bool = False, record: bool = True) -> None:
         self.check = check
+        self.record = record  # the analysis snapshot: only an analysis of the inputs has one
         self._started = time.perf_counter()
 
     def prepare(self, unit: Unit) -> dict[str, str]:
@@ -92,7 +93,7 @@ class Generate:
             keep=unit.left_out,
             root=cfg.root,
         )
-        if not self.check and not unit.partial and not unit.errors:
+        if self.record and not self.check and not unit.partial and not unit.errors:
             _record_snapshot(unit, files)
         return Result(
             written=done.written,
@@ -171,7 +172,7 @@ class RenderDocument:
 
     def __init__(self, ir: AnalysisIR, *, check: bool = False) -> None:
         self.ir = ir
-        self.generate = Generate(check=check)
+        self.generate = Generate(check=check, record=False)  # a document, not the inputs
 
     def prepare(self, unit: Unit) -> dict[str, str]:
         rendered = stages.render(self.ir, stages.render_settings(unit.cfg, self.ir))

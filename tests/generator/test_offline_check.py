@@ -270,3 +270,18 @@ def test_the_vouched_check_loads_no_database_driver_parser_or_renderer(clone: Pa
         [sys.executable, "-c", probe], cwd=clone, env=env, capture_output=True, text=True
     )
     assert done.stdout.strip() == "0 []", done.stdout + done.stderr
+
+
+def test_render_from_a_document_leaves_the_snapshot_alone(
+    generated: Path, analyzer_url: str
+) -> None:
+    """``render --ir`` renders someone's document, not an analysis of the inputs."""
+    snap = generated / ".multica-db" / "snapshot"
+    before = {p: p.read_bytes() for p in snap.rglob("*.json")}
+    code, out = _run(generated, "analyze", "--json", url=analyzer_url)
+    assert code == 0, out
+    document = generated.parent / f"{generated.name}-ir.json"
+    document.write_text(out[: out.rindex("}") + 1])
+    code, out = _run(generated, "render", "--ir", str(document), url=UNREACHABLE)
+    assert code == 0, out
+    assert {p: p.read_bytes() for p in snap.rglob("*.json")} == before
