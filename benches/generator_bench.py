@@ -2,9 +2,9 @@
 
 Projects: the synthetic corpus (878 queries, 432 migrations; see make_corpus.py)
 and a copy of our own ``queries/`` + migrations. Each is measured on the
-external server (``MULTICA_DB_ANALYZER_URL``) and on the embedded one (pgserver,
-kept running between runs; it ships no contrib extensions, so the embedded path
-uses the corpus variant without pgcrypto/pg_trgm).
+external server (``MULTICA_DB_ANALYZER_URL``) and on the embedded one, kept
+running between runs (the embedded path uses the corpus variant without
+pgcrypto/pg_trgm, as it did when the embedded server had no contrib).
 
 * cold — nothing cached: the project's ``.multica-db/`` and output deleted and
   the schema's database dropped from the server (the server itself is running);

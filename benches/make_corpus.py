@@ -628,8 +628,8 @@ def _plan(rng: random.Random) -> list[tuple[str, bool, bool, int]]:
 def build(out: Path, seed: int = SEED, extensions: bool = True) -> dict[str, int]:
     """Write the corpus; ``extensions=False`` swaps pgcrypto/pg_trgm for built-ins.
 
-    The variant exists for servers without contrib extensions (the embedded
-    pgserver ships none), so the embedded path can be measured on the same scale.
+    The variant exists for servers without contrib extensions, so the embedded
+    path can be measured on the same scale as before it had them.
     """
     rng = random.Random(seed)
     statuses = ["text", *ENUMS]

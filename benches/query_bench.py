@@ -62,12 +62,20 @@ INSERT_NAMED = (
     f"INSERT INTO agent_runtime ({COLS}) VALUES (:workspace_id, :daemon_id, :name, "
     ":runtime_mode, :provider, :status, :device_info, :metadata, :owner_id)"
 )
+
+
+def _statement(sql: str) -> str:
+    """A generated constant without its ``-- name:`` line: aiosql reads such lines itself,
+    and SQLAlchemy's ``text()`` would take ``:one`` for a parameter."""
+    return sql.split("\n", 1)[1]
+
+
 AIOSQL = f"""
 -- name: get_agent_runtime(id)^
-{q.GET_AGENT_RUNTIME.replace("$1", ":id")};
+{_statement(q.GET_AGENT_RUNTIME).replace("$1", ":id")};
 
 -- name: list_agent_runtimes(workspace_id)
-{q.LIST_AGENT_RUNTIMES.replace("$1", ":workspace_id")};
+{_statement(q.LIST_AGENT_RUNTIMES).replace("$1", ":workspace_id")};
 
 -- name: insert_agent_runtime(workspace_id, daemon_id, name, runtime_mode, provider, status, device_info, metadata, owner_id)!
 {INSERT_NAMED};
@@ -213,8 +221,8 @@ def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, l
     engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(_url(DB)))
     sa = engine.connect()
     aq_sql = aiosql.from_str(AIOSQL, "psycopg")
-    sa_one = text(q.GET_AGENT_RUNTIME.replace("$1", ":id"))
-    sa_many = text(q.LIST_AGENT_RUNTIMES.replace("$1", ":workspace_id"))
+    sa_one = text(_statement(q.GET_AGENT_RUNTIME).replace("$1", ":id"))
+    sa_many = text(_statement(q.LIST_AGENT_RUNTIMES).replace("$1", ":workspace_id"))
     sa_insert = text(INSERT_NAMED)
     Model = models.AgentRuntime
 
@@ -434,8 +442,8 @@ async def bench_async(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict
     )
     sa = await engine.connect()
     aq_sql = aiosql.from_str(AIOSQL, "apsycopg")
-    sa_one = text(q.GET_AGENT_RUNTIME.replace("$1", ":id"))
-    sa_many = text(q.LIST_AGENT_RUNTIMES.replace("$1", ":workspace_id"))
+    sa_one = text(_statement(q.GET_AGENT_RUNTIME).replace("$1", ":id"))
+    sa_many = text(_statement(q.LIST_AGENT_RUNTIMES).replace("$1", ":workspace_id"))
     Model = models.AgentRuntime
 
     async def raw_one() -> object:

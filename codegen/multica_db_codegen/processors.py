@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from multica_db_codegen import stages
 from multica_db_codegen.errors import GenerateError
+from multica_db_codegen.project import Flags
 
 if TYPE_CHECKING:
     from multica_db_codegen.analyze.ir import AnalysisIR, EnumIR, FileIR, TableIR
-    from multica_db_codegen.project import Flags
     from multica_db_codegen.runner import Runner, Unit
     from multica_db_codegen.snapshot import offline
 
@@ -188,30 +188,6 @@ class RenderDocument:
 # --- the commands' runs ------------------------------------------------------------------------
 
 
-def flags(
-    *,
-    schema: Sequence[Path] | None = None,
-    queries: Sequence[Path] | None = None,
-    out: Path | None = None,
-    package: str | None = None,
-    database_url: str | None = None,
-    sqlc_config: Path | None = None,
-    cwd: Path | None = None,
-) -> Flags:
-    """The command line's flags as one value (what the commands below take, by name)."""
-    from multica_db_codegen.project import Flags
-
-    return Flags(
-        schema=tuple(schema or ()),
-        queries=tuple(queries or ()),
-        out=out,
-        package=package,
-        database_url=database_url,
-        sqlc_config=sqlc_config,
-        cwd=cwd,
-    )
-
-
 def run_generate(
     *,
     check: bool = False,
@@ -220,7 +196,7 @@ def run_generate(
     argv: Sequence[str] | None = None,
     **given: Any,
 ) -> Result:
-    """One ``generate`` (``given``: :func:`flags`' arguments); the packages' results summed.
+    """One ``generate`` (``given``: the fields of :class:`Flags`); the packages' results summed.
 
     ``argv``: the console command's arguments; when given, a successful run leaves
     the warm stamp (cache.py) that answers the same command next time.
@@ -229,7 +205,7 @@ def run_generate(
     from multica_db_codegen.runner import Runner
     from multica_db_codegen.snapshot import offline
 
-    with Runner(flags(**given)) as runner:
+    with Runner(Flags(**given)) as runner:
         project = runner.project
         for note in project.notes:
             warn(note)
@@ -310,7 +286,7 @@ def run_analyze(
             errors.extend(unit.errors)
             return ir
 
-    with Runner(flags(**given)) as runner:
+    with Runner(Flags(**given)) as runner:
         parts = runner.run(Collect(render=keep_going), keep_going=keep_going)
     fields = ("files", "tables", "enums", "warnings")  # several packages side by side
     together = {f: tuple(x for p in parts for x in getattr(p, f)) for f in fields}
@@ -338,7 +314,7 @@ def run_render(
         raise GenerateError(f"{document}: not an `analyze --json` document: {exc}") from None
     for w in ir.warnings:
         warn(w)
-    runner = Runner(flags(**given), queries=False)
+    runner = Runner(Flags(**given), queries=False)
     if len(runner.project.packages) != 1:
         raise GenerateError(
             "render --ir renders one package: this configuration has "

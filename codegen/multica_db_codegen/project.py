@@ -12,6 +12,7 @@ from __future__ import annotations
 import keyword
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,17 @@ __all__ = ["Config", "Flags", "Override", "Project", "find_pyproject", "load_pro
 class Flags:
     """What the command line says (None / empty: from the configuration files)."""
 
-    schema: tuple[Path, ...] = ()
-    queries: tuple[Path, ...] = ()
+    schema: Sequence[Path] | None = ()
+    queries: Sequence[Path] | None = ()
     out: Path | None = None
     package: str | None = None
     database_url: str | None = None
     sqlc_config: Path | None = None
     cwd: Path | None = None
+
+    def __post_init__(self) -> None:  # any sequence (a list from argparse) → a tuple
+        object.__setattr__(self, "schema", tuple(self.schema or ()))
+        object.__setattr__(self, "queries", tuple(self.queries or ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,7 @@ class Config:
     overrides: tuple[Override, ...] = ()
     rename: dict[str, str] = field(default_factory=dict)
     # a sqlc config's ``rename`` (column or Go struct name → Go name), translated for
-    # Python once the schema is known (sqlc_config.python_rename)
+    # Python once the schema is known (render.naming.python_rename)
     sqlc_rename: dict[str, str] = field(default_factory=dict)
     flat_query_dirs: bool = False  # a sqlc package: a queries directory's own files only
     # ``--queries`` narrowing a configured set: only these files' modules are written
@@ -85,10 +90,12 @@ def read_pyproject(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = f"{path}:{m.group(1)}:{m.group(2)}" if m else str(path)
-        message = str(exc)[: m.start()].strip() if m else str(exc)
-        raise GenerateError(f"{where}: invalid TOML: {message}") from None
+        message = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)|\(at end of document\)", message)
+        last = text.rsplit("\n", 1)[-1]
+        at = (m.group(1), m.group(2)) if m and m.group(1) else (text.count("\n") + 1, len(last) + 1)
+        message = message[: m.start()].strip() if m else message
+        raise GenerateError(f"{path}:{at[0]}:{at[1]}: invalid TOML: {message}") from None
 
 
 def _table(pyproject: Path | None) -> dict[str, Any]:
@@ -153,7 +160,7 @@ def load_project(flags: Flags) -> Project:
     if flags.queries:
         try:
             configs, notes = _configs(replace(flags, queries=()), section, sqlc, root)
-            named = flags.queries
+            named = tuple(flags.queries or ())
         except GenerateError:  # nothing configured: the flag is the whole set
             configs, notes = _configs(flags, section, sqlc, root)
     else:
@@ -216,7 +223,7 @@ def _configs(
             pkg_out = flags.out / pkg_name
         elif flags.out is not None:
             pkg_out = flags.out
-        if pkg_out is None:
+        if pkg_out is None and (several or "out" not in section.table):
             raise _no_out(sqlc_config, pkg.label, pkg.name, several)
         if not (flags.schema or pkg.schema):
             raise GenerateError(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -71,6 +71,7 @@ class _Package:
     tables: tuple[TableIR, ...] | None = None
     enums: tuple[EnumIR, ...] = ()
     missing: list[str] | None = None  # extensions the server lacks
+    notes: list[str] | None = None  # warnings about the schema
 
     def close(self) -> None:
         if self.session is not None:
@@ -183,6 +184,7 @@ class Runner:
         self._project: Project | None = None
         self._packages: dict[Path, _Package] = {}
         self._store: Store | None = None
+        self._salts: dict[Path, str] = {}
 
     # --- the public API -----------------------------------------------------------------
     @property
@@ -223,7 +225,7 @@ class Runner:
         """
         hint = None if changed is None else {Path(p).resolve() for p in changed}
         if hint is None or hint & self.project.config_files:
-            self._project = None
+            self._project, self._salts = None, {}
         project = self.project
         try:
             units = [self._unit(self._package(cfg), hint) for cfg in project.packages]
@@ -272,10 +274,11 @@ class Runner:
             roots = [p.resolve() for p in pkg.cfg.schema]
             if not any(h == r or r in h.parents for h in hint for r in roots):
                 return False
-        from multica_db_codegen.analyze.schema import load_schema
+        from multica_db_codegen.analyze.schema import LOADER, load_schema
 
         chunks = load_schema(list(pkg.cfg.schema))
         h = cache.Hasher()  # the schema as applied; paths left out: every clone shares it
+        h.part(LOADER)  # how the SQL is applied (stand-ins, forgiven statements) is in it
         for c in chunks:
             h.part(c.sql)
         skey = h.hexdigest()
@@ -285,7 +288,7 @@ class Runner:
             return False
         pkg.schema_key = skey
         pkg.close()
-        pkg.tables, pkg.missing = None, None
+        pkg.tables, pkg.missing, pkg.notes = None, None, None
         return not first
 
     def _server(self, pkg: _Package) -> str:
@@ -304,7 +307,7 @@ class Runner:
 
     def _connect(self, pkg: _Package) -> None:
         from multica_db_codegen.analyze.catalog import Catalog
-        from multica_db_codegen.analyze.schema import missing_extensions
+        from multica_db_codegen.analyze.schema import missing_extensions, schema_notes
         from multica_db_codegen.analyze.server import (
             KEEP_PER_PROJECT,
             apply_schema_at_once,
@@ -335,8 +338,11 @@ class Runner:
                 kept += [str(r[0]) for r in rows]
             self.store.write("schemas.json", kept)
         pkg.missing = missing_extensions(conn, chunks)
+        pkg.notes = schema_notes(conn, chunks)
         pkg.session = stages.Session(conn, Catalog(conn), pkg.missing)
-        self.store.note(self._notes_key(pkg), {"notes": list(pkg.missing)})
+        self.store.note(
+            self._notes_key(pkg), {"notes": list(pkg.missing), "warnings": list(pkg.notes)}
+        )
 
     def schema_database(self) -> str:
         """Name of the (first) package's schema database on the analyzer's server."""
@@ -351,14 +357,15 @@ class Runner:
         return cache.key("schema notes", self._server(pkg), pkg.schema_key)
 
     def schema_warnings(self, pkg: _Package) -> tuple[str, ...]:
-        """Warnings about the schema (extensions the server lacks), known once connected."""
-        from multica_db_codegen.analyze.analyzer import schema_warnings
-
-        if pkg.missing is None:
+        """Warnings about the schema (kept with its database), known once connected."""
+        if pkg.notes is None:
             entry = self.store.fact(self._notes_key(pkg))
-            if isinstance(entry, dict) and isinstance(entry.get("notes"), list):
-                pkg.missing = [str(n) for n in entry["notes"]]
-        return schema_warnings(pkg.missing or ())
+            if isinstance(entry, dict):
+                if isinstance(entry.get("notes"), list):
+                    pkg.missing = [str(n) for n in entry["notes"]]
+                if isinstance(entry.get("warnings"), list):
+                    pkg.notes = [str(n) for n in entry["warnings"]]
+        return tuple(pkg.notes or ())
 
     def _source(self, pkg: _Package, pending: Future[None] | None) -> stages.Source:
         if self.source is not None:
@@ -492,10 +499,13 @@ class Runner:
         return [str(r) for r in fact["refs"]] if isinstance(fact, dict) else []
 
     def _salt(self, cfg: Config) -> str:
-        """Render settings + the project's ruff settings: part of every output key."""
-        return json.dumps(
-            [repr(replace(cfg, named=None)), str(cfg.root.resolve()), _ruff(self.project)]
-        )
+        """Render settings + the project's ruff settings: part of every output key (computed
+        once per reading of the configuration)."""
+        salt = self._salts.get(cfg.out)
+        if salt is None:
+            settings = [repr(replace(cfg, named=None)), str(cfg.root.resolve())]
+            salt = self._salts[cfg.out] = json.dumps([*settings, _ruff(self.project)])
+        return salt
 
     def _render(
         self,
@@ -603,9 +613,3 @@ def _ruff(project: Project) -> str:
     except GenerateError:
         return "unreadable"
     return json.dumps(data.get("tool", {}).get("ruff", {}), sort_keys=True, default=str)
-
-
-def run_once(flags: Flags, processor: Processor[P, R], *, keep_going: bool = False) -> Sequence[R]:
-    """One run of a fresh runner (the analyzer's connections closed after it)."""
-    with Runner(flags) as runner:
-        return runner.run(processor, keep_going=keep_going)

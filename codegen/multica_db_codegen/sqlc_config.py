@@ -21,13 +21,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.render.settings import Override
-
-if TYPE_CHECKING:
-    from multica_db_codegen.analyze.ir import AnalysisIR
 
 #: The names sqlc looks for, in the order it looks.
 CONFIG_NAMES = ("sqlc.yaml", "sqlc.yml", "sqlc.json")
@@ -317,39 +314,3 @@ def _go_only_overrides(data: Any) -> list[str]:
 
     walk(data)
     return found
-
-
-def python_rename(rename: dict[str, str], ir: AnalysisIR) -> dict[str, str]:
-    """sqlc's ``rename`` as the renderer's: keys are columns or struct names, values Go names.
-
-    sqlc matches a key against column names (the field takes the value) and against
-    the struct a table generates (``author`` for ``authors``; the class takes the
-    value). In Python a field is snake_case (``SpotifyURL`` → ``spotify_url``) and a
-    class keeps the name given.
-    """
-    import keyword
-
-    from multica_db_codegen.render.naming import singular, snake_case
-
-    def field(go_name: str) -> str:
-        name = snake_case(go_name)
-        return name + "_" if keyword.iskeyword(name) else name
-
-    out: dict[str, str] = {}
-    for relation in ir.tables:
-        for key in (singular(relation.name).lower(), relation.name.lower()):
-            if key in rename:
-                out[f"{relation.schema}.{relation.name}"] = rename[key]
-                break
-        for column in relation.columns:
-            if column.name in rename:
-                out.setdefault(column.name, field(rename[column.name]))
-    for enum in ir.enums:
-        if enum.name in rename:
-            out[f"{enum.schema}.{enum.name}"] = rename[enum.name]
-    for f in ir.files:
-        for q in f.queries:
-            for c in q.columns:
-                if c.name in rename:
-                    out.setdefault(c.name, field(rename[c.name]))
-    return out

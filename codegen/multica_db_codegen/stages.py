@@ -158,7 +158,7 @@ def render_settings(cfg: Config, ir: AnalysisIR) -> Settings:
 
     rename = cfg.rename
     if cfg.sqlc_rename:
-        from multica_db_codegen.sqlc_config import python_rename
+        from multica_db_codegen.render.naming import python_rename
 
         rename = {**python_rename(cfg.sqlc_rename, ir), **cfg.rename}
     return Settings(package=cfg.package, overrides=cfg.overrides, rename=rename, root=str(cfg.root))

@@ -89,7 +89,7 @@ def verify(*, live_url: str, analyzer_url: str | None = None, **flags: Any) -> R
     """Compare every query's analysis on ``live_url`` with the one the code was generated from.
 
     ``analyzer_url``: the analyzer's server; ``flags``: the other arguments of
-    :func:`multica_db_codegen.processors.flags`. Every package of a sqlc config is
+    :class:`~multica_db_codegen.project.Flags`. Every package of a sqlc config is
     checked; the result is their sum.
     """
     return Report.combine(verify_packages(live_url=live_url, analyzer_url=analyzer_url, **flags))
@@ -103,11 +103,11 @@ def verify_packages(
     A sqlc config may hold several PostgreSQL packages, each with its own schema and
     queries: each is compared on its own, so drift in any of them is found.
     """
-    from multica_db_codegen.processors import flags as make_flags
+    from multica_db_codegen.project import Flags
     from multica_db_codegen.runner import Runner
     from multica_db_codegen.snapshot import offline
 
-    given = make_flags(database_url=analyzer_url, **flags)
+    given = Flags(database_url=analyzer_url, **flags)
     with Runner(given) as runner:
         # a current analysis snapshot is what the committed code promises: no analyzer needed
         source = offline.sources(runner.project)

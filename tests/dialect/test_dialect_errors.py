@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from multica_db_codegen.errors import GenerateErrors
@@ -61,11 +62,6 @@ def _errors(tmp_path: Path, pg_server: str, queries: str) -> list[str]:
             'missing FROM-clause entry for table "x"',  # PostgreSQL says it first
         ),
         (
-            "-- name: E :many\nWITH c AS (SELECT * FROM t)\nSELECT sqlc.embed(c) FROM c;\n",
-            "3:8",
-            "a CTE or subquery has no model to embed",
-        ),
-        (
             "-- name: B :batchone\nUPDATE t SET name = $1 WHERE id = $2;\n",
             "1:1",
             ":batchone needs a statement that returns columns",
@@ -85,15 +81,15 @@ def test_dialect_errors_are_located(
     assert message in error
 
 
-def test_type_without_python_mapping_names_query_and_line(tmp_path: Path, pg_server: str) -> None:
+def test_a_record_is_a_tuple_of_text(tmp_path: Path, pg_server: str) -> None:
+    """``row(…)`` has no model: psycopg gives the fields' text forms (sqlc: interface{})."""
     write_project(
         tmp_path,
         schema={"schema.sql": SCHEMA},
         queries={"q.sql": "-- name: Ok :one\nSELECT 1;\n\n-- name: Rec :one\nSELECT row(1, 2);\n"},
         package="recpkg",
     )
-    with pytest.raises(GenerateErrors) as err:  # the other queries are rendered: one error
-        generate(tmp_path, pg_server, "recpkg")
-    (only,) = err.value.errors
-    assert ":4: query Rec: no Python type for PostgreSQL type 'record'" in str(only)
-    assert "overrides" in (only.hint or "")
+    gen = generate(tmp_path, pg_server, "recpkg")
+    q = gen.module("queries.q")
+    with psycopg.connect(pg_server) as conn:
+        assert q.rec(conn) == ("1", "2")

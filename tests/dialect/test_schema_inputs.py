@@ -84,7 +84,7 @@ DROP TABLE d;
 def test_goose_dbmate_and_plain_files_together(
     tmp_path: Path, scratch: Conn, pg_server: str
 ) -> None:
-    require_extensions(pg_server, "pgcrypto", "pg_trgm")  # the dbmate file creates them
+    require_extensions(pg_server, "pg_trgm")  # the dbmate file creates it (pgcrypto: stood in)
     _write(
         tmp_path,
         {
@@ -116,10 +116,11 @@ def test_schema_error_points_at_file_line_col(tmp_path: Path, scratch: Conn) -> 
 def test_error_inside_a_goose_up_section_keeps_file_positions(
     tmp_path: Path, scratch: Conn
 ) -> None:
-    _write(tmp_path, {"g.sql": "-- +goose Up\nCREATE TABLE t (id int);\nSELECT nope FROM t;\n"})
+    text = "-- +goose Up\nCREATE TABLE t (id int);\nCREATE VIEW v AS SELECT nope FROM t;\n"
+    _write(tmp_path, {"g.sql": text})
     with pytest.raises(GenerateError) as err:
         apply_schema(scratch, load_schema([tmp_path / "g.sql"]))
-    assert f"{tmp_path / 'g.sql'}:3:8:" in str(err.value)
+    assert f"{tmp_path / 'g.sql'}:3:25:" in str(err.value)
 
 
 def test_missing_extension_is_skipped_and_named_by_what_needs_it(
@@ -156,12 +157,12 @@ def test_error_in_a_concurrently_file_points_into_the_statement(
         {
             "c.sql": "CREATE TABLE c (id int);\n"
             "CREATE INDEX CONCURRENTLY c_id ON c (id);\n"
-            "  SELECT missing FROM c;\n"
+            "  CREATE VIEW cv AS SELECT missing FROM c;\n"
         },
     )
     with pytest.raises(GenerateError) as err:
         apply_schema(scratch, load_schema([tmp_path / "c.sql"]))
-    assert f"{tmp_path / 'c.sql'}:3:10:" in str(err.value)
+    assert f"{tmp_path / 'c.sql'}:3:28:" in str(err.value)
 
 
 def test_failing_do_block_is_located(tmp_path: Path, scratch: Conn) -> None:
@@ -186,3 +187,239 @@ def test_sql_migrate_and_tern_files(tmp_path: Path, scratch: Conn) -> None:
     )
     apply_schema(scratch, load_schema([tmp_path / "sm", tmp_path / "tern"]))
     assert _tables(scratch) == ["sm", "tn"]
+
+
+# A migration shaped like real ones: a comment that talks about CREATE EXTENSION above a
+# DO block whose EXCEPTION handler forgives an extension the server cannot load.
+GUARDED_EXTENSION = """-- Enable pg_cron if available. The CREATE EXTENSION is wrapped in
+-- DO/EXCEPTION so environments without it skip gracefully; see migration 032.
+--   SELECT cron.schedule('rollup', '*/5 * * * *', $$SELECT rollup()$$);
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS no_such_cron_ext;
+EXCEPTION
+    WHEN OTHERS THEN
+        RAISE NOTICE 'not available; skipping. Use your platform''s scheduler.';
+END
+$$;
+
+-- Health check helper; returns NULL when the rollup never ran.
+CREATE OR REPLACE FUNCTION rollup_lag() RETURNS double precision
+LANGUAGE sql STABLE AS $$
+    SELECT 1.5::double precision;
+$$;
+"""
+
+
+def test_comment_about_an_extension_above_a_guarded_do_block(tmp_path: Path, scratch: Conn) -> None:
+    _write(tmp_path, {"m/076_cron.up.sql": GUARDED_EXTENSION, "m/076_cron.down.sql": "x"})
+    (chunk,) = load_schema([tmp_path / "m"])
+    assert chunk.sql == GUARDED_EXTENSION  # nothing blanked, nothing skipped
+    assert apply_schema(scratch, [chunk]) == []
+    assert scratch.execute("SELECT rollup_lag()").fetchone() == (1.5,)
+
+
+# pg_dump output as sqlc reads it (its end-to-end corpus has one): psql commands,
+# settings, the public schema that every database already has, ownership, comments on
+# extensions, COPY data with tabs and quotes, grants.
+PG_DUMP = r"""--
+-- PostgreSQL database dump
+--
+
+\restrict AbC123
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET transaction_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+CREATE SCHEMA public;
+
+ALTER SCHEMA public OWNER TO pg_database_owner;
+
+COMMENT ON SCHEMA public IS 'standard public schema';
+
+CREATE EXTENSION IF NOT EXISTS plpgsql WITH SCHEMA pg_catalog;
+
+COMMENT ON EXTENSION plpgsql IS 'PL/pgSQL procedural language';
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: authors; Type: TABLE; Schema: public; Owner: someone_else
+--
+
+CREATE TABLE public.authors (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    bio text
+);
+
+ALTER TABLE public.authors OWNER TO someone_else;
+
+CREATE SEQUENCE public.authors_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.authors_id_seq OWNER TO someone_else;
+
+ALTER SEQUENCE public.authors_id_seq OWNED BY public.authors.id;
+
+ALTER TABLE ONLY public.authors ALTER COLUMN id
+    SET DEFAULT nextval('public.authors_id_seq'::regclass);
+
+COPY public.authors (id, name, bio) FROM stdin;
+1	O'Brien	likes ; and -- and $$
+2	\N	CREATE EXTENSION nope;
+\.
+
+ALTER TABLE ONLY public.authors
+    ADD CONSTRAINT authors_pkey PRIMARY KEY (id);
+
+REVOKE USAGE ON SCHEMA public FROM PUBLIC;
+GRANT ALL ON SCHEMA public TO PUBLIC;
+
+--
+-- PostgreSQL database dump complete
+--
+
+\unrestrict AbC123
+"""
+
+
+def test_pg_dump_loads_the_way_sqlc_reads_it(tmp_path: Path, scratch: Conn) -> None:
+    _write(tmp_path, {"schema.sql": PG_DUMP})
+    chunks = load_schema([tmp_path / "schema.sql"])
+    notes = apply_schema(scratch, chunks)
+    path = tmp_path / "schema.sql"
+    line = PG_DUMP[: PG_DUMP.index("CREATE SCHEMA public")].count("\n") + 1
+    assert any(
+        n.startswith(f"{path}:{line}: ") and 'schema "public" already exists' in n for n in notes
+    ), notes
+    cols = scratch.execute(
+        "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+        "WHERE attrelid = 'public.authors'::regclass AND attnum > 0 ORDER BY attnum"
+    ).fetchall()
+    assert cols == [("id", "bigint", True), ("name", "text", True), ("bio", "text", False)]
+    # the dump's data is not schema: never loaded (sqlc reads none either)
+    assert scratch.execute("SELECT count(*) FROM public.authors").fetchone() == (0,)
+    # the dump's empty search_path ended with the file
+    assert scratch.execute("SELECT current_setting('search_path')").fetchone() != ("",)
+
+
+def test_a_forgiven_failure_inside_the_files_own_transaction(tmp_path: Path, scratch: Conn) -> None:
+    text = "BEGIN;\nCREATE SCHEMA public;\nCREATE TABLE after_it (id int);\nCOMMIT;\n"
+    _write(tmp_path, {"m/001_t.up.sql": text})
+    notes = apply_schema(scratch, load_schema([tmp_path / "m"]))
+    assert [n.split(": ", 1)[0] for n in notes] == [f"{tmp_path / 'm' / '001_t.up.sql'}:2"]
+    assert scratch.execute("SELECT to_regclass('after_it') IS NOT NULL").fetchone() == (True,)
+
+
+def test_a_real_error_keeps_its_position_message_and_hint(tmp_path: Path, scratch: Conn) -> None:
+    text = (
+        "-- CREATE EXTENSION in a comment; DO $$ BEGIN\n"
+        "CREATE SCHEMA public;\n"  # forgiven: it exists
+        "CREATE TABLE a (id int);\n"
+        "CREATE VIEW v AS SELECT lower(id, id) FROM a;\n"
+    )
+    _write(tmp_path, {"m/001_v.up.sql": text})
+    with pytest.raises(GenerateError) as err:
+        apply_schema(scratch, load_schema([tmp_path / "m"]))
+    said = str(err.value)
+    assert f"{tmp_path / 'm' / '001_v.up.sql'}:4:25: schema error: function lower" in said
+    assert "No function matches the given name and argument types" in said  # the hint
+
+
+def test_markers_inside_strings_and_bodies_are_not_markers(tmp_path: Path, scratch: Conn) -> None:
+    text = (
+        "-- +goose Up\n"
+        "CREATE TABLE m (v text);\n"
+        "INSERT INTO m VALUES ('\n-- +goose Down\n');\n"
+        "CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$\n-- +goose Down\nSELECT 'x'\n$$;\n"
+        "-- +goose Down\n"
+        "DROP TABLE m;\n"
+    )
+    _write(tmp_path, {"g/001_m.sql": text})
+    apply_schema(scratch, load_schema([tmp_path / "g"]))
+    assert scratch.execute("SELECT v FROM m").fetchall() == [("\n-- +goose Down\n",)]
+    assert scratch.execute("SELECT f()").fetchone() == ("x",)
+
+
+def test_a_newer_pg_dumps_settings_are_skipped_with_a_warning(
+    tmp_path: Path, scratch: Conn
+) -> None:
+    _write(
+        tmp_path, {"schema.sql": "SET no_such_setting_anywhere = 0;\nCREATE TABLE t (id int);\n"}
+    )
+    notes = apply_schema(scratch, load_schema([tmp_path / "schema.sql"]))
+    assert len(notes) == 1 and notes[0].startswith(f"{tmp_path / 'schema.sql'}:1: ")
+    assert "no_such_setting_anywhere" in notes[0]
+    assert scratch.execute("SELECT to_regclass('t') IS NOT NULL").fetchone() == (True,)
+
+
+# Migrations written for SQLite and PostgreSQL at once, data migrations calling SQLite
+# functions, a trigger on a function a later migration renamed: sqlc reads none of it.
+TWO_ENGINES = {
+    "m/001_invoices.up.sql": (
+        "CREATE TABLE invoices (\n"
+        "    id INTEGER PRIMARY KEY,\n"
+        "    hash BLOB NOT NULL UNIQUE,\n"
+        "    settled DATETIME\n"
+        ");\n"
+    ),
+    "m/002_backfill.up.sql": (
+        "INSERT INTO invoices (id, hash) SELECT 1, unhex(replace('00-11', '-', ''));\n"
+        "CREATE TRIGGER touch BEFORE UPDATE ON invoices\n"
+        "    FOR EACH ROW EXECUTE FUNCTION no_such_function();\n"
+        "CREATE INDEX invoices_settled ON invoices (settled);\n"
+    ),
+}
+
+
+def test_statements_sqlc_does_not_read_are_left_out_when_they_fail(
+    tmp_path: Path, scratch: Conn
+) -> None:
+    _write(tmp_path, TWO_ENGINES)
+    notes = apply_schema(scratch, load_schema([tmp_path / "m"]))
+    first, second = tmp_path / "m" / "001_invoices.up.sql", tmp_path / "m" / "002_backfill.up.sql"
+    where = [n.split(": ", 1)[0] for n in notes]
+    assert where == [f"{first}:1", f"{first}:1", f"{second}:1", f"{second}:2"]
+    assert {'type "blob"' in n and "bytea" in n for n in notes[:2]} == {True, False}
+    assert "unhex" in notes[2] and "data" in notes[2]
+    assert "no_such_function" in notes[3] and "trigger" in notes[3]
+    cols = scratch.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = 'invoices'::regclass AND attnum > 0 ORDER BY attnum"
+    ).fetchall()
+    assert cols == [("id", "integer"), ("hash", "blob"), ("settled", "datetime")]
+    base = scratch.execute("SELECT typbasetype::regtype::text FROM pg_type WHERE typname = 'blob'")
+    assert base.fetchone() == ("bytea",)
+    assert scratch.execute("SELECT to_regclass('invoices_settled') IS NOT NULL").fetchone() == (
+        True,
+    )
+
+
+def test_a_file_that_is_schema_and_queries_runs_only_its_schema(
+    tmp_path: Path, scratch: Conn
+) -> None:
+    text = (
+        "CREATE TABLE a (id int PRIMARY KEY);\n\n"
+        "-- name: GetA :one\nSELECT * FROM a WHERE id = $1;\n\n"
+        "/* name: DeleteA :exec */\nDELETE FROM a WHERE id = $1;\n"
+    )
+    _write(tmp_path, {"both.sql": text})
+    (chunk,) = load_schema([tmp_path / "both.sql"])
+    assert [s.skip for s in chunk.statements] == [None, "a query", "a query"]
+    assert apply_schema(scratch, [chunk]) == []

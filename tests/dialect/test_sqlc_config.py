@@ -57,7 +57,10 @@ def test_sqlc_project_generates_an_importable_package(bookstore: Generated) -> N
         "bookstore/queries/aio/reviews.py",
         "bookstore/queries/query.py",
         "bookstore/queries/reviews.py",
-        *(f"bookstore/runtime/{m}.py" for m in ("__init__", "cursors", "errors", "pgtext")),
+        *(
+            f"bookstore/runtime/{m}.py"
+            for m in ("__init__", "cursors", "errors", "jsonshape", "pgtext")
+        ),
         *(f"bookstore/runtime/{m}.py" for m in ("results", "rows")),
     ]
     models = bookstore.module("models")

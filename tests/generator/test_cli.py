@@ -18,7 +18,7 @@ from tests.pg import fresh_database
 Cli = Callable[..., tuple[int, str, str]]
 Project = Callable[..., Path]
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME_MODULES = ("__init__", "cursors", "errors", "pgtext", "results", "rows")
+RUNTIME_MODULES = ("__init__", "cursors", "errors", "jsonshape", "pgtext", "results", "rows")
 
 QUERIES = """-- name: GetAuthor :one
 -- Fetch one author.

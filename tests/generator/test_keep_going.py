@@ -241,3 +241,13 @@ def test_a_sqlc_package_analyzed_against_a_live_database_takes_its_schema_by_fla
     args = ("--out", "gen", "--sqlc-config", "sqlc.yaml", "--schema", "schema")
     code, _, err = cli(root, "generate", *args)
     assert code == 0, err
+
+
+def test_a_sqlc_package_without_python_entry_goes_to_the_pyproject_out(
+    cli: Cli, project: Project
+) -> None:
+    root = project(GOOD)
+    (root / "sqlc.yaml").write_text(SQLC_V2)
+    code, _, err = cli(root, "generate", "--sqlc-config", "sqlc.yaml")
+    assert code == 0, err
+    assert (root / "out" / "pkg" / "models.py").is_file()

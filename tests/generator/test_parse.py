@@ -133,12 +133,32 @@ def test_sqlc_slice_becomes_any_of_an_array() -> None:
         "-- name: Q :many\nSELECT id FROM t\n"
         "WHERE id IN (sqlc.slice('ids')) AND kind NOT IN (sqlc.slice(kinds)) AND x = $1;\n",
     )
-    assert q.sql == "SELECT id FROM t\nWHERE id = ANY($2) AND kind <> ALL($3) AND x = $1"
+    assert q.sql == "SELECT id FROM t\nWHERE id = ANY ($2) AND kind <> ALL ($3) AND x = $1"
     assert [(p.number, p.name) for p in q.params] == [(1, "x"), (2, "ids"), (3, "kinds")]
-    with pytest.raises(GenerateErrors, match="must be the whole list of an IN"):
-        parse_query_file("q.sql", "-- name: Q :one\nSELECT sqlc.slice(ids);\n")
+    # only IN is rewritten: the list's parentheses and a comment in them stay as written
+    [q] = parse_query_file(
+        "q.sql", "-- name: Q :many\nSELECT 1 FROM t WHERE id IN (sqlc.slice('ids')/*SLICE:ids*/);\n"
+    )
+    assert q.sql == "SELECT 1 FROM t WHERE id = ANY ($1/*SLICE:ids*/)"
+    # elsewhere it is a parameter like sqlc.arg, typed (an array) where it stands
+    [q] = parse_query_file(
+        "q.sql", "-- name: Q :many\nSELECT id FROM t WHERE id = ANY(sqlc.slice(ids)::bigint[]);\n"
+    )
+    assert q.sql == "SELECT id FROM t WHERE id = ANY($1::bigint[])"
+    assert [(p.number, p.name) for p in q.params] == [(1, "ids")]
 
 
 def test_slash_star_annotation_as_sqlc_reads_it() -> None:
     [q] = parse_query_file("q.sql", "/* name: GetT :one */\nSELECT 1 AS one;\n")
     assert (q.name, q.command) == ("GetT", Command.ONE)
+
+
+def test_named_parameters_fill_the_gaps_between_positional_ones() -> None:
+    """As sqlc numbers them: ``$1, @version, $3`` makes ``@version`` ``$2``."""
+    [q] = parse_query_file(
+        "q.sql",
+        "-- name: Q :exec\nINSERT INTO t (a, b, c, d) SELECT $1, @version::text, $3, @d\n"
+        "WHERE @version::text <> '';\n",
+    )
+    assert q.sql == ("INSERT INTO t (a, b, c, d) SELECT $1, $2::text, $3, $4\nWHERE $2::text <> ''")
+    assert [(p.number, p.name) for p in q.params] == [(1, "a"), (2, "version"), (3, "c"), (4, "d")]

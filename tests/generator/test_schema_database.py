@@ -189,8 +189,8 @@ def test_clean_removes_every_database_and_file_it_made(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """On an embedded server of its own (``clean`` drops every generator database on the
-    server it is pointed at: the shared test server is not that)."""
+    """On an embedded server of its own (``clean --all`` drops every generator database on
+    the server it is pointed at: the shared test server is not that)."""
     import shutil
     import tempfile
 
@@ -210,18 +210,18 @@ def test_clean_removes_every_database_and_file_it_made(
         gen.run(Generate())
         name = gen.schema_database()
     finish_background()
-    pgdata = xdg / "multica-db" / "pgserver"
+    pgdata = server.embedded_data_dir()
     (xdg / "multica-db" / "jinja2").mkdir(exist_ok=True)  # as compiled templates leave it
     assert pgdata.is_dir()
     monkeypatch.chdir(root / "queries")  # from a subfolder: the project root is found
     capsys.readouterr()
-    assert cli.run(["clean", "--keep-server"]) == 0
+    assert cli.run(["clean", "--all", "--keep-server"]) == 0
     said = capsys.readouterr().out
     assert f"dropped database {name}" in said
     assert f"removed {root / '.multica-db' / 'cache'}" in said and "jinja2" in said
     assert not (root / ".multica-db" / "cache").exists()
     assert (root / ".multica-db" / "snapshot" / "index.json").is_file(), "it is committed"
-    assert cli.run(["clean"]) == 0
+    assert cli.run(["clean", "--all"]) == 0
     said = capsys.readouterr().out
     assert "stopped the embedded server and removed its data" in said
     assert not (xdg / "multica-db").exists()

@@ -7,6 +7,7 @@ rewrite them after an intended change, and read the diff).
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,12 @@ from multica_db_codegen.analyze.ir import (
     AnalysisIR,
     ColumnIR,
     CopyIR,
+    EmbedIR,
     EnumIR,
     FileIR,
     ParamIR,
     QueryIR,
+    ShapeIR,
     TableIR,
     TypeRef,
 )
@@ -98,6 +101,42 @@ SHAPES = analysis(
         copy=CopyIR('"t"', ("n", "a"), (2, 1)),
     ),
     query("Class", "many", params=(ParamIR(1, "conn", MOOD, False),), columns=(col("m", MOOD),)),
+    query(
+        "ModelsAsJson",
+        "many",
+        sql="SELECT json_agg(b) AS docs, json_build_object('n', 1, 'tags', …) AS card FROM …",
+        columns=(
+            # a table's row whose field names are not its column names ("list" → list_)
+            replace(
+                col("docs", JSONB, True),
+                shape=ShapeIR(TABLES[0].columns, many=True, model="public.base_model"),
+            ),
+            replace(
+                col("card", JSONB),
+                shape=ShapeIR(
+                    (
+                        col("n", INT),
+                        replace(
+                            col("tags", JSONB, True),
+                            shape=ShapeIR(
+                                (col("value", TEXT, True),),
+                                many=True,
+                                scalar=True,
+                                element_nullable=True,
+                            ),
+                        ),
+                    )
+                ),
+            ),
+        ),
+    ),
+    query(
+        "EmbedCte",
+        "many",
+        sql="WITH c AS (SELECT 1 AS id, 'x' AS name) SELECT c.id, c.name FROM c",
+        columns=(col("id", INT, True), col("name", TEXT, True)),
+        embeds=(EmbedIR("c", "", 0, 2, True, own_model=True),),
+    ),
     tables=TABLES,
 )
 

@@ -14,7 +14,7 @@ import pglast
 import psycopg
 from pglast import ast
 from pglast import parser as pgparser
-from pglast.enums import JoinType, OnConflictAction
+from pglast.enums import OnConflictAction
 
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.describe import (
@@ -23,6 +23,7 @@ from multica_db_codegen.analyze.describe import (
     describe,
     describe_many,
 )
+from multica_db_codegen.analyze.embeds import locate_embeds
 from multica_db_codegen.analyze.ir import (
     ANY_TYPE,
     ColumnIR,
@@ -31,14 +32,17 @@ from multica_db_codegen.analyze.ir import (
     FileIR,
     ParamIR,
     QueryIR,
+    TypeRef,
 )
+from multica_db_codegen.analyze.json_shapes import shape_columns
 from multica_db_codegen.analyze.missing_functions import (
     Stub,
     describe_stubbed,
     missing_function,
+    typed,
 )
 from multica_db_codegen.analyze.missing_functions import strict as strict_functions
-from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
+from multica_db_codegen.analyze.nullability import ColumnFacts, always_one_row, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
     missing_extension_hint,
@@ -48,7 +52,10 @@ from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.parse import Command, QuerySpec
 from multica_db_codegen.parse.params import python_safe, tree_nodes
 from multica_db_codegen.parse.spec import CopyShapeError, copy_target, returning_list
+from multica_db_codegen.render.typemap import text_form_only
 
+#: What PostgreSQL names a column nothing names: its "?" is no nullability mark.
+_UNNAMED = "?column?"
 _FORCE_RE = re.compile(r"^(?P<name>.*[^!?])(?P<mark>[!?])$")
 
 
@@ -104,16 +111,6 @@ def module_names(files: list[Path], rel: dict[Path, str]) -> dict[Path, str]:
         taken.add(name)
         out[f] = name
     return out
-
-
-def schema_warnings(missing: Sequence[str]) -> tuple[str, ...]:
-    """The warnings about the schema: each extension the analyzer's server lacks."""
-    return tuple(
-        f"schema: CREATE EXTENSION {name} skipped: the analyzer's server does not have "
-        "it (queries using its types fail, its functions' results are typed Any or fail; "
-        "--database-url can point at a server that has it)"
-        for name in missing
-    )
 
 
 def analyze_parsed(
@@ -307,7 +304,7 @@ def analyze_query(
     for c, fact, nullable in zip(described.columns, facts, nullable_flags, strict=True):
         name = c.name
         m = _FORCE_RE.match(name)
-        if m is not None:
+        if m is not None and name != _UNNAMED:
             name = m.group("name")
             nullable = m.group("mark") == "?"
         attr: Attribute | None = fact.attribute
@@ -322,6 +319,9 @@ def analyze_query(
             )
         )
 
+    columns = shape_columns(
+        conn, catalog, spec.tree, described, columns, [p.nullable for p in params]
+    )
     warnings: list[str] = [command_warning] if command_warning else []
     warnings += [
         f"PostgreSQL cannot tell the type of parameter ${n} (sqlc types it any): it is sent "
@@ -330,6 +330,7 @@ def analyze_query(
     ]
     warnings += [_stub_warning(spec, stub) for stub in stubs]
     warnings += engine_notes
+    warnings += _text_form_warnings([p.type for p in params] + [c.type for c in columns])
     cmd = spec.command
     if spec.command.asks_for_rows and not columns:
         cmd = Command.EXEC  # :one/:many on a statement without columns (see above)
@@ -354,9 +355,9 @@ def analyze_query(
         params=tuple(params),
         columns=tuple(columns),
         table_model=_table_model(catalog, described, columns),
-        row_guaranteed=_row_guaranteed(spec),
+        row_guaranteed=_row_guaranteed(spec) or always_one_row(spec.tree, catalog),
         warnings=tuple(warnings),
-        embeds=tuple(_embeds(catalog, spec, described, columns)),
+        embeds=tuple(locate_embeds(conn, catalog, spec, described, columns)),
         copy=_copy_ir(spec),
     )
 
@@ -419,6 +420,7 @@ def _redescribe(
             cast.append(int(m.group(1)))
             _cast_parameter(spec, int(m.group(1)))
         elif stub is not None and stubs is not None and not strict_functions():
+            stub = typed(conn, spec.sql, stub, stubs)
             # where it is in the file: casting a parameter later moves the SQL sent
             stubs.append(dataclasses.replace(stub, offset=spec.original_offset(stub.offset)))
         else:
@@ -429,13 +431,29 @@ def _redescribe(
             exc = again
 
 
+def _text_form_warnings(types: list[TypeRef]) -> list[str]:
+    """One warning per type the generated code can only give as its text form."""
+    names = sorted({name for t in types for name in text_form_only(t)})
+    return [
+        f"PostgreSQL type {name} has no Python type of its own: its values are its text "
+        "form (str); to choose one, add [[tool.multica-db.overrides]] "
+        f'db_type = "{name}" python_type = "module.Type"'
+        for name in names
+    ]
+
+
 def _stub_warning(spec: QuerySpec, stub: Stub) -> str:
     """Where the missing function is called, and what that means for the result."""
     line, col = spec.location.file.line_col(stub.offset)
+    typed_as = (
+        "its result is typed Any"
+        if stub.returns is None
+        else f"its result is taken as {stub.returns}, as its place in the query requires"
+    )
     return (
         f"{spec.location.file.path}:{line}:{col}: function {stub.signature} is not in the "
-        "schema (sqlc accepts it): its result is typed Any; add the function to the "
-        "schema to get its real type"
+        f"schema (sqlc accepts it): {typed_as}; add the function to the schema to get its "
+        "real type"
     )
 
 
@@ -592,158 +610,3 @@ def _row_guaranteed(spec: QuerySpec) -> bool:
     if conflict is None:
         return True
     return conflict.action == OnConflictAction.ONCONFLICT_UPDATE and conflict.whereClause is None
-
-
-def _embeds(
-    catalog: Catalog, spec: QuerySpec, d: Described, columns: list[ColumnIR]
-) -> list[EmbedIR]:
-    """Locate each ``sqlc.embed(alias)`` block of columns.
-
-    The alias is resolved through the FROM clause to its relation; its block is the run
-    of described columns coming from that relation, in attribute order, found at or
-    after the embed's position in the target list (each earlier entry gives at least
-    one column). Under the nullable side of an outer join the nested model may be None.
-    """
-    if not spec.embeds:
-        return []
-    tree: Any = spec.tree
-    targets = list(getattr(tree, "targetList", None) or ())
-    relations = _from_relations(getattr(tree, "fromClause", None) or ())
-    nullable_aliases = _outer_nullable(getattr(tree, "fromClause", None) or ())
-    out: list[EmbedIR] = []
-    cursor = 0
-    used: set[str] = set()
-    for embed in spec.embeds:
-        where = spec.location_of(embed.offset)
-        index = next(
-            (
-                i
-                for i, t in enumerate(targets)
-                if isinstance(t.val, ast.ColumnRef) and t.val.location == embed.offset
-            ),
-            None,
-        )
-        rel = relations.get(embed.alias)
-        if index is None or rel is None:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}) must name a table or view of the FROM clause, "
-                "in the select list",
-                location=where,
-                query=spec.name,
-            )
-        relid = catalog.relation_oid(rel[0], rel[1])
-        if relid is None:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}): {rel[1]!r} is not a table or view "
-                "(a CTE or subquery has no model to embed)",
-                location=where,
-                query=spec.name,
-            )
-        attnums = catalog.relation_attnums(relid)
-        width = len(attnums)
-        # Each other target yields at least one column, except a star (which may also
-        # hold this relation's columns): after a star, take the last fitting block.
-        later = [t for t in targets[index + 1 :] if not _is_star(t.val)]
-        upper = len(d.columns) - width - len(later)
-        candidates = [
-            s
-            for s in range(max(cursor, index), upper + 1)
-            if all(c.table_oid == relid for c in d.columns[s : s + width])
-            and [c.attnum for c in d.columns[s : s + width]] == attnums
-        ]
-        star_before = any(_is_star(t.val) for t in targets[:index])
-        found = (candidates[-1] if star_before else candidates[0]) if candidates else None
-        if found is None and not star_before:
-            # A view's columns are described as its base tables' (or as computed): the
-            # block is where the target list puts it, if the names agree.
-            names = [n for n, _ in catalog.relation_columns(rel[0], rel[1]) or []]
-            at = index + sum(e.width - 1 for e in out)
-            if [c.name for c in d.columns[at : at + width]] == names and len(names) == width:
-                found = at
-        if found is None:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}): cannot find its columns in the result",
-                location=where,
-                query=spec.name,
-            )
-        start = found
-        cursor = start + width
-        first = (
-            catalog.attributes([(relid, attnums[0])]).get((relid, attnums[0])) if attnums else None
-        )
-        model = f"{first.schema}.{first.table}" if first else rel[1]
-        if embed.alias in used:
-            raise GenerateError(
-                f"sqlc.embed({embed.alias}) appears twice", location=where, query=spec.name
-            )
-        used.add(embed.alias)
-        out.append(
-            EmbedIR(
-                field=first.table if first else rel[1],  # sqlc names the field after the table
-                model=model,
-                start=start,
-                width=width,
-                nullable=embed.alias in nullable_aliases,
-            )
-        )
-    return out
-
-
-def _is_star(node: Any) -> bool:
-    """``*`` or ``x.*`` in a select list."""
-    return isinstance(node, ast.ColumnRef) and isinstance((node.fields or (None,))[-1], ast.A_Star)
-
-
-def _range_alias(node: Any) -> tuple[str, tuple[str | None, str]] | None:
-    if isinstance(node, ast.RangeVar):
-        alias = node.alias.aliasname if node.alias is not None else node.relname
-        return str(alias), (node.schemaname, str(node.relname))
-    return None
-
-
-def _from_relations(items: Any) -> dict[str, tuple[str | None, str]]:
-    """alias → (schema, relation) of every plain relation in a FROM clause, joins included."""
-    out: dict[str, tuple[str | None, str]] = {}
-
-    def walk(n: Any) -> None:
-        found = _range_alias(n)
-        if found is not None:
-            out[found[0]] = found[1]
-        elif isinstance(n, ast.JoinExpr):
-            walk(n.larg)
-            walk(n.rarg)
-
-    for item in items:
-        walk(item)
-    return out
-
-
-def _aliases(n: Any) -> set[str]:
-    found = _range_alias(n)
-    if found is not None:
-        return {found[0]}
-    if isinstance(n, ast.JoinExpr):
-        return _aliases(n.larg) | _aliases(n.rarg)
-    if isinstance(n, ast.RangeSubselect | ast.RangeFunction) and n.alias is not None:
-        return {str(n.alias.aliasname)}
-    return set()
-
-
-def _outer_nullable(items: Any) -> set[str]:
-    """Aliases on the NULL-extended side of an outer join."""
-    out: set[str] = set()
-
-    def walk(n: Any) -> None:
-        if not isinstance(n, ast.JoinExpr):
-            return
-        walk(n.larg)
-        walk(n.rarg)
-        kind = int(n.jointype or 0)
-        if kind in (int(JoinType.JOIN_LEFT), int(JoinType.JOIN_FULL)):
-            out.update(_aliases(n.rarg))
-        if kind in (int(JoinType.JOIN_RIGHT), int(JoinType.JOIN_FULL)):
-            out.update(_aliases(n.larg))
-
-    for item in items:
-        walk(item)
-    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +50,14 @@ def _prepare_error(res: pq.abc.PGresult) -> DescribeError:
     )
 
 
-def describe(conn: psycopg.Connection[Any], sql: str) -> Described:
-    """Prepare ``sql`` as the unnamed statement and read what PostgreSQL inferred."""
+def describe(conn: psycopg.Connection[Any], sql: str, param_oids: Sequence[int] = ()) -> Described:
+    """Prepare ``sql`` as the unnamed statement and read what PostgreSQL inferred.
+
+    ``param_oids``: the parameters' types when already known (a statement derived from
+    another may no longer say what some of them are).
+    """
     pgconn = conn.pgconn
-    res = pgconn.prepare(b"", sql.encode())
+    res = pgconn.prepare(b"", sql.encode(), list(param_oids) or None)
     if res.status != pq.ExecStatus.COMMAND_OK:
         raise _prepare_error(res)
     d = pgconn.describe_prepared(b"")

@@ -97,6 +97,7 @@ class ColumnIR:
     table_column: str | None = None
     embed: str | None = None  # sqlc.embed: the model this column is nested into
     dims: int = 1  # an array's declared dimensions (a text[][] column → 2)
+    shape: ShapeIR | None = None  # json/jsonb the statement builds from typed values
 
     @property
     def pg_type(self) -> str:
@@ -104,14 +105,41 @@ class ColumnIR:
 
 
 @dataclass(frozen=True, slots=True)
+class ShapeIR:
+    """The typed inside of a json/jsonb value a statement builds (``json_agg(p)``,
+    ``to_jsonb(t)``, ``json_build_object('k', v, …)``), as PostgreSQL describes it.
+
+    The value is one JSON object whose keys are ``fields`` (each typed and nullable as
+    a result column would be, with its own ``shape`` when it is built JSON too), or,
+    when ``many``, an array of them (``json_agg``). ``scalar``: the array's elements
+    are ``fields[0]``'s values rather than objects (``json_agg(p.title)``). ``model``:
+    "schema.table" when the object is exactly that table's row (``json_agg(p)``).
+    ``element_nullable``: an element may be JSON null (a row of the NULL-extended side
+    of an outer join, a NULL scalar).
+    """
+
+    fields: tuple[ColumnIR, ...]
+    many: bool = False
+    scalar: bool = False
+    element_nullable: bool = False
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EmbedIR:
-    """``sqlc.embed(alias)``: columns [start, start+width) nest as ``model``."""
+    """``sqlc.embed(alias)``: columns [start, start+width) nest as ``model``.
+
+    ``own_model``: the alias names a CTE or a subquery, not a table or view: the block
+    nests as a row model of its own, whose fields are those columns (``model`` is "").
+    ``nullable``: the alias is on the NULL-extended side of an outer join.
+    """
 
     field: str
-    model: str  # "schema.table" of the embedded relation
+    model: str  # "schema.table" of the embedded relation ("" for an own model)
     start: int
     width: int
     nullable: bool
+    own_model: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,19 @@ the result ``interface{}``; PostgreSQL refuses to prepare it (42883). To describ
 rest of the statement, each missing function gets a stub, inside a transaction that is
 always rolled back (the schema's database is shared between runs and must not change):
 it takes the argument types PostgreSQL reported (an unknown one, such as a bare ``$1``,
-as text) and returns a marker type (an empty enum), which the analysis turns into :data:`ANY_TYPE`.
+as text).
+
+What it returns is what PostgreSQL itself deduces for a value of unknown type in the
+call's place: the statement is prepared once more with the call replaced by a fresh
+parameter (``WHERE x > 0 AND f(flags)`` → ``WHERE x > 0 AND $9``), and the type
+PostgreSQL gives that parameter (``boolean``) becomes the stub's result type. A real
+function is accepted exactly where such a value is: in a boolean context, beside an
+operator, under a cast, as the argument of a known function, as an assignment's value,
+in ``IN``/``ANY``, a CASE or COALESCE branch… Other missing functions met on the way are
+replaced by parameters too. Where PostgreSQL cannot deduce a type (a bare select-list
+entry, ``f(x) IS NULL``), the stub returns a marker type (an empty enum), which the
+analysis turns into :data:`ANY_TYPE`: the Python type is ``Any``.
+
 Only a name with no function at all is stubbed (a call that matches none of a
 function's signatures is an error in sqlc too, or at run time), and only outside FROM.
 """
@@ -13,12 +25,15 @@ function's signatures is an error in sqlc too, or at run time), and only outside
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
 from pglast import ast
+from pglast import parser as pgparser
+from psycopg import pq
 
 from multica_db_codegen import env
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
@@ -44,6 +59,8 @@ class Stub:
     args: tuple[str, ...]  # "integer", "text", 'a integer' (a named argument)
     offset: int  # the call's 0-based offset in the SQL sent (the caller may make it the file's)
     signature: str  # as PostgreSQL wrote it: my_func(integer)
+    # the SQL type it returns, as deduced from where it is called; None: unknown (Any)
+    returns: str | None = None
 
 
 strict = env.strict_functions
@@ -71,11 +88,9 @@ def missing_function(
     return Stub(name, args, exc.position - 1, signature)
 
 
-def describe_stubbed(conn: psycopg.Connection[Any], text: str, stubs: Sequence[Stub]) -> Described:
-    """Describe ``text`` with the stubs defined, in a transaction that is rolled back."""
-    if not stubs:
-        return describe(conn, text)
-    marker = 0
+@contextmanager
+def _stubbed(conn: psycopg.Connection[Any], stubs: Sequence[Stub]) -> Iterator[int]:
+    """The stubs defined, in a transaction that is rolled back; yields the marker's OID."""
     with conn.transaction(force_rollback=True):
         # The schema's database is read-only by default; this one transaction may write
         # because it is always rolled back.
@@ -88,10 +103,18 @@ def describe_stubbed(conn: psycopg.Connection[Any], text: str, stubs: Sequence[S
         for s in stubs:
             name = ".".join(_quote(n) for n in s.name)
             create = (
-                f"CREATE FUNCTION {name}({', '.join(s.args)}) RETURNS {_quote(_MARKER)} "
-                "LANGUAGE sql AS 'SELECT NULL'"
+                f"CREATE FUNCTION {name}({', '.join(s.args)}) "
+                f"RETURNS {s.returns or _quote(_MARKER)} LANGUAGE sql AS 'SELECT NULL'"
             )
             conn.execute(create.encode())
+        yield marker
+
+
+def describe_stubbed(conn: psycopg.Connection[Any], text: str, stubs: Sequence[Stub]) -> Described:
+    """Describe ``text`` with the stubs defined, in a transaction that is rolled back."""
+    if not stubs:
+        return describe(conn, text)
+    with _stubbed(conn, stubs) as marker:
         described = describe(conn, text)
     return replace(
         described,
@@ -100,6 +123,118 @@ def describe_stubbed(conn: psycopg.Connection[Any], text: str, stubs: Sequence[S
             for c in described.columns
         ),
     )
+
+
+#: Parameters a probe may add (other missing functions in the way) or type as text.
+_MAX_PROBES = 32
+
+
+def typed(conn: psycopg.Connection[Any], sql: str, stub: Stub, stubs: Sequence[Stub]) -> Stub:
+    """``stub`` returning what PostgreSQL deduces for an unknown value in its call's place.
+
+    ``sql`` is the SQL sent (``stub.offset`` is in it); ``stubs`` are defined meanwhile.
+    The call is replaced by a fresh parameter padded to the call's length, so every
+    offset stays where the parse tree has it. Another missing function the probe meets
+    is replaced by a parameter as well, and a parameter that only the replaced calls
+    used is declared text (its type does not matter here).
+    """
+    try:
+        tree = pgparser.parse_sql(sql)
+    except pgparser.ParseError:
+        return stub
+    numbers = [int(sql[t.start + 1 : t.end + 1]) for t in pgparser.scan(sql) if t.name == "PARAM"]
+    probe = max(numbers, default=0) + 1
+    target = _replace_call(sql, stub.offset, probe)
+    if target is None:
+        return stub
+    text, span = target
+    param_types = [0] * probe
+    next_param = probe + 1
+    with _stubbed(conn, stubs) as marker:
+        # First with the marker type: where any type will do (a bare select-list entry,
+        # ORDER BY, ``IS NULL``), PostgreSQL would still pick text for an unknown value,
+        # but nothing there says what the function returns.
+        opaque = True
+        for _ in range(_MAX_PROBES):
+            if opaque:
+                param_types[probe - 1] = marker
+            conn.execute("SAVEPOINT multica_db_probe")
+            res = conn.pgconn.prepare(b"", text.encode(), param_types=param_types)
+            if res.status != pq.ExecStatus.COMMAND_OK:
+                conn.execute("ROLLBACK TO SAVEPOINT multica_db_probe")
+            if opaque and (res.status == pq.ExecStatus.COMMAND_OK or not _resolves(res, probe)):
+                opaque = False
+                if res.status == pq.ExecStatus.COMMAND_OK:
+                    return stub  # any type will do here
+                param_types[probe - 1] = 0
+                continue
+            if res.status == pq.ExecStatus.COMMAND_OK:
+                described = conn.pgconn.describe_prepared(b"")
+                if described.status != pq.ExecStatus.COMMAND_OK:
+                    return stub
+                oid = described.param_type(probe - 1)
+                if oid in (0, marker, _UNKNOWN_OID):
+                    return stub
+                row = conn.execute("SELECT format_type(%s, NULL)", (oid,)).fetchone()
+                return replace(stub, returns=str(row[0])) if row and row[0] else stub
+            message = (res.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"").decode()
+            position = res.error_field(pq.DiagnosticField.STATEMENT_POSITION)
+            untyped = _UNTYPED_RE.match(message)
+            missing = _MISSING_RE.match(message)
+            if untyped is not None and int(untyped.group(1)) != probe:
+                param_types[int(untyped.group(1)) - 1] = _TEXT_OID
+                continue
+            if missing is None or position is None:
+                return stub  # PostgreSQL cannot tell (or refuses the place): Any
+            offset = int(position) - 1
+            call = _call_at(tree, offset)
+            name = tuple(str(n.sval) for n in call.funcname) if call is not None else ()
+            if call is None or _name_exists(conn, name):
+                return stub
+            other = _replace_call(text, offset, next_param)
+            if other is None or (other[1][0] <= span[0] and span[1] <= other[1][1]):
+                return stub  # the call is inside the other one's arguments
+            text = other[0]
+            param_types.append(0)
+            next_param += 1
+    return stub
+
+
+def _resolves(res: pq.abc.PGresult, probe: int) -> bool:
+    """The probe's error is one the loop resolves (an untyped parameter, another missing
+    function) rather than the marker type being refused where the call is."""
+    message = (res.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"").decode()
+    untyped = _UNTYPED_RE.match(message)
+    if untyped is not None:
+        return int(untyped.group(1)) != probe
+    return _MISSING_RE.match(message) is not None and _MARKER not in message
+
+
+_UNTYPED_RE = re.compile(r"^could not determine data type of parameter \$(\d+)$")
+_TEXT_OID = 25
+_UNKNOWN_OID = 705
+
+
+def _replace_call(sql: str, offset: int, number: int) -> tuple[str, tuple[int, int]] | None:
+    """``sql`` with the call at ``offset`` replaced by ``$number`` padded to its length."""
+    depth = 0
+    end = None
+    for t in pgparser.scan(sql):
+        if t.start < offset:
+            continue
+        if t.name == "ASCII_40":
+            depth += 1
+        elif t.name == "ASCII_41":
+            depth -= 1
+            if depth == 0:
+                end = t.end + 1
+                break
+        elif depth == 0 and t.name not in ("IDENT", "ASCII_46") and t.kind == "RESERVED_KEYWORD":
+            return None
+    param = f"${number}"
+    if end is None or end - offset < len(param):
+        return None
+    return sql[:offset] + param.ljust(end - offset) + sql[end:], (offset, end)
 
 
 def _call_at(tree: Any, offset: int) -> Any:

@@ -90,3 +90,21 @@ def analyze_columns(
                 f"{exc}), so every column is typed nullable; {STRICT_ENV}=1 raises instead"
             )
         return None
+
+
+def always_one_row(tree: Any, catalog: Catalog) -> bool:
+    """The statement returns exactly one row, whatever the data (so ``:one`` never gives None).
+
+    A SELECT without FROM, WHERE, set-returning function or limit below one
+    (``SELECT EXISTS (…)``, ``SELECT $1::int``), and an ungrouped aggregate without
+    HAVING (``SELECT count(*) FROM t WHERE …``, ``SELECT COALESCE(max(x), 0) FROM t``):
+    the engine's own rule for scalar subqueries, applied to the statement itself.
+    """
+    engine = Engine(nullability_catalog(catalog), None)
+    try:
+        engine.statement(tree, None)
+    except Exception:  # a shape the engine does not know: no promise
+        if env.strict_nullability():
+            raise
+        return False
+    return engine.one_row_selects.get(id(tree), False)

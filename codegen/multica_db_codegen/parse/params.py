@@ -1,11 +1,14 @@
 """Find, number, name and rewrite a statement's parameters.
 
 sqlc's dialect mixes ``$N``, ``@name``, ``sqlc.arg(name)`` and ``sqlc.narg(name)``.
-PostgreSQL only knows ``$N``, so named parameters are numbered after the highest
-``$N`` (one number per distinct name) and rewritten in place. sqlc also accepts
-``x IN (sqlc.slice(name))`` on PostgreSQL (a list parameter); PostgreSQL has no
-list-valued placeholder, so it becomes ``x = ANY($N)`` (``NOT IN``: ``<> ALL``),
-and the parameter is an array. The rewritten SQL
+PostgreSQL only knows ``$N``, so named parameters are numbered as sqlc numbers them —
+each distinct name, in order, takes the lowest number no ``$N`` uses (``$1, @v, $3``:
+``@v`` is ``$2``) — and rewritten in place. sqlc also accepts
+``sqlc.slice(name)`` on PostgreSQL, where its engine makes it an array parameter:
+``x IN (sqlc.slice(name))`` — the whole list of an IN, as the parse tree shows — has
+no list-valued placeholder in PostgreSQL, so it becomes ``x = ANY($N)`` (``NOT IN``:
+``<> ALL``); anywhere else (``x = ANY(sqlc.slice(name)::bigint[])``) it is ``$N`` and
+takes the (array) type PostgreSQL deduces there, like ``sqlc.arg``. The rewritten SQL
 is parsed again to name positional parameters from their context, the way sqlc
 does: the column they are compared with, assigned to or inserted into.
 """
@@ -20,6 +23,7 @@ from typing import Any
 import pglast
 from pglast import ast
 from pglast import parser as pgparser
+from pglast.enums import A_Expr_Kind
 
 from multica_db_codegen.errors import GenerateError, Location
 from multica_db_codegen.parse.spec import Command, Embed, Param, ParamTarget, QuerySpec
@@ -32,10 +36,9 @@ _RESERVED = {"conn", "self", "cls", "cur", "row", "rows"}
 class _Occurrence:
     start: int
     end: int  # exclusive
-    kind: str  # "positional" | "named" | "narg" | "embed" | "slice"
+    kind: str  # "positional" | "named" | "narg" | "embed" | "text" (name: what replaces it)
     name: str
     number: int = 0
-    negated: bool = False  # sqlc.slice under NOT IN
 
 
 def rewrite_parameters(
@@ -58,7 +61,15 @@ def rewrite_parameters(
     embeds: list[Embed] = []
     cursor = 0
     out_len = 0
-    next_number = highest + 1
+    used = {o.number for o in occurrences if o.kind == "positional"}
+
+    def free_number() -> int:
+        n = 1
+        while n in used:
+            n += 1
+        used.add(n)
+        return n
+
     for occ in occurrences:
         pieces.append(sql[cursor : occ.start])
         out_len += occ.start - cursor
@@ -68,17 +79,16 @@ def rewrite_parameters(
         elif occ.kind == "embed":
             replacement = f"{occ.name}.*"
             embeds.append(Embed(alias=occ.name, offset=out_len))
+        elif occ.kind == "text":
+            replacement = occ.name
         else:
             number = by_name.get(occ.name)
             if number is None:
-                number = by_name[occ.name] = next_number
-                next_number += 1
+                number = by_name[occ.name] = free_number()
                 params[number] = Param(number=number, name=occ.name, explicit_name=True)
             if occ.kind == "narg":
                 params[number].nullable = True
             replacement = f"${number}"
-            if occ.kind == "slice":
-                replacement = f"<> ALL(${number})" if occ.negated else f"= ANY(${number})"
         pieces.append(replacement)
         out_len += len(replacement)
         cursor = occ.end
@@ -124,6 +134,7 @@ def rewrite_parameters(
 def _find(sql: str, loc: Location, query: str) -> list[_Occurrence]:
     """Parameter occurrences in source order, from pglast's lexer tokens."""
     tokens = pgparser.scan(sql)
+    in_lists = _slice_in_lists(sql, tokens)
     out: list[_Occurrence] = []
     i = 0
     while i < len(tokens):
@@ -156,11 +167,12 @@ def _find(sql: str, loc: Location, query: str) -> list[_Occurrence]:
                         location=Location(loc.file, loc.offset + t.start),
                         query=query,
                     )
-                if fname == "slice":
-                    out.append(_slice(sql, tokens, i, loc, query))
-                    i += 7
-                    continue
-                kind = {"arg": "named", "narg": "narg", "embed": "embed"}[fname]
+                if fname == "slice" and t.start in in_lists:
+                    # [NOT] IN → = ANY / <> ALL; the list's parentheses (and any comment
+                    # in them) stay as written
+                    start, end, negated = in_lists[t.start]
+                    out.append(_Occurrence(start, end, "text", "<> ALL" if negated else "= ANY"))
+                kind = {"arg": "named", "narg": "narg", "embed": "embed", "slice": "named"}[fname]
                 out.append(_Occurrence(t.start, rpar.end + 1, kind, _ident(sql, arg)))
                 i += 6
                 continue
@@ -168,22 +180,38 @@ def _find(sql: str, loc: Location, query: str) -> list[_Occurrence]:
     return out
 
 
-def _slice(sql: str, tokens: Any, i: int, loc: Location, query: str) -> _Occurrence:
-    """``[NOT] IN (sqlc.slice(name))``, from ``IN`` (or ``NOT``) to the list's ``)``."""
+def _slice_in_lists(sql: str, tokens: Any) -> dict[int, tuple[int, int, bool]]:
+    """Each ``sqlc.slice`` that is the whole list of an IN, from the parse tree.
 
-    def text(j: int) -> str:
-        return str(sql[tokens[j].start : tokens[j].end + 1]) if 0 <= j < len(tokens) else ""
+    Keyed by the macro's offset: (start of ``IN`` / ``NOT IN``, end of its ``IN``,
+    negated). ``sqlc.slice(x)`` parses as a call of a function ``sqlc.slice``.
+    """
+    try:
+        stmts = pglast.parse_sql(sql)
+    except pglast.parser.ParseError:
+        return {}
+    out: dict[int, tuple[int, int, bool]] = {}
+    for found in tree_nodes(stmts):
+        if not (isinstance(found, ast.A_Expr) and found.kind == A_Expr_Kind.AEXPR_IN):
+            continue
+        node: Any = found  # pglast's attributes are typed Optional
+        items = node.rexpr if isinstance(node.rexpr, tuple) else ()
+        if len(items) != 1 or not _is_slice(items[0]):
+            continue
+        start = int(node.location)
+        keyword = next((t for t in tokens if t.start >= start and t.name == "IN_P"), None)
+        if keyword is None or keyword.start > int(items[0].location):
+            continue
+        negated = any(getattr(n, "sval", None) == "<>" for n in node.name or ())
+        out[int(items[0].location)] = (start, keyword.end + 1, negated)
+    return out
 
-    if not (i >= 2 and tokens[i - 2].name == "IN_P" and text(i - 1) == "(" and text(i + 6) == ")"):
-        raise GenerateError(
-            "sqlc.slice() must be the whole list of an IN: x IN (sqlc.slice(name))",
-            location=Location(loc.file, loc.offset + tokens[i].start),
-            query=query,
-        )
-    negated = i >= 3 and tokens[i - 3].name in ("NOT", "NOT_LA")
-    start = tokens[i - 3 if negated else i - 2].start
-    name = _ident(sql, tokens[i + 4])
-    return _Occurrence(start, tokens[i + 6].end + 1, "slice", name, negated=negated)
+
+def _is_slice(node: Any) -> bool:
+    if not isinstance(node, ast.FuncCall) or len(node.funcname or ()) != 2:
+        return False
+    schema, fn = (str(getattr(n, "sval", "")).lower() for n in node.funcname or ())
+    return schema == "sqlc" and fn == "slice"
 
 
 def _is_word(t: Any) -> bool:

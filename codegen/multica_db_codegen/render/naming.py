@@ -18,6 +18,10 @@ import keyword
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multica_db_codegen.analyze.ir import AnalysisIR
 
 #: Builtins the generated code names (annotations, ``list(...)`` in batch bodies).
 USED_BUILTINS = frozenset(
@@ -217,3 +221,36 @@ MODULE_RESERVED = frozenset({"aio", "__init__", *keyword.kwlist, *keyword.softkw
 
 #: Every builtin name (for callers that want to know whether a name shadows one).
 ALL_BUILTINS = frozenset(dir(builtins))
+
+
+def python_rename(rename: dict[str, str], ir: AnalysisIR) -> dict[str, str]:
+    """sqlc's ``rename`` as the renderer's: keys are columns or struct names, values Go names.
+
+    sqlc matches a key against column names (the field takes the value) and against
+    the struct a table generates (``author`` for ``authors``; the class takes the
+    value). In Python a field is snake_case (``SpotifyURL`` → ``spotify_url``) and a
+    class keeps the name given.
+    """
+
+    def field(go_name: str) -> str:
+        name = snake_case(go_name)
+        return name + "_" if keyword.iskeyword(name) else name
+
+    out: dict[str, str] = {}
+    for relation in ir.tables:
+        for key in (singular(relation.name).lower(), relation.name.lower()):
+            if key in rename:
+                out[f"{relation.schema}.{relation.name}"] = rename[key]
+                break
+        for column in relation.columns:
+            if column.name in rename:
+                out.setdefault(column.name, field(rename[column.name]))
+    for enum in ir.enums:
+        if enum.name in rename:
+            out[f"{enum.schema}.{enum.name}"] = rename[enum.name]
+    for f in ir.files:
+        for q in f.queries:
+            for c in q.columns:
+                if c.name in rename:
+                    out.setdefault(c.name, field(rename[c.name]))
+    return out

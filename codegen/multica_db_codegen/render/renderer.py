@@ -28,7 +28,8 @@ from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.render import naming
 from multica_db_codegen.render.runtime_files import HEADER, runtime_files
 from multica_db_codegen.render.settings import Settings
-from multica_db_codegen.render.typemap import TypeMapper, user_defined
+from multica_db_codegen.render.shapes import ShapeRenderer
+from multica_db_codegen.render.typemap import PyType, TypeMapper, user_defined
 from multica_db_codegen.render.views import (
     CodecView,
     Command,
@@ -156,6 +157,8 @@ class Renderer:
             f"{t.schema}.{t.name}.{c.name}": c.dims for t in ir.tables for c in t.columns
         }
         self.modules = _module_names(ir.files)
+        self._relation_columns = {f"{t.schema}.{t.name}": t.columns for t in ir.tables}
+        self._shapes: ShapeRenderer | None = None
         self.origins: dict[str, dict[str, Origin]] = {}
 
     def _class_name(self, scope: naming.Scope, schema: str, name: str, *, singularize: bool) -> str:
@@ -173,6 +176,12 @@ class Renderer:
             if declared is not None and declared.kind == "domain":
                 return declared
         return c.type
+
+    def _py(self, mapper: TypeMapper, c: ColumnIR, owner: str | None) -> PyType:
+        """How column ``c`` looks in Python: its type's mapping, or the shape it was built as."""
+        if c.shape is not None and self._shapes is not None:
+            return self._shapes.column(c)
+        return mapper.map(self._declared(c), column=_column_key(c, owner), dims=c.dims)
 
     def _mapper(self, *, in_models: bool) -> TypeMapper:
         return TypeMapper(
@@ -282,7 +291,7 @@ class Renderer:
         names = self._field_names(columns, owner)
         out = []
         for name, c in zip(names, columns, strict=True):
-            py = mapper.map(self._declared(c), column=_column_key(c, owner), dims=c.dims)
+            py = self._py(mapper, c, owner)
             annotation = f"{py.annotation} | None" if c.nullable else py.annotation
             out.append(FieldView(name, annotation, arbitrary=py.arbitrary))
         return out
@@ -318,7 +327,7 @@ class Renderer:
         """The module-level maker building ``cls`` from a row (shared by equal shapes)."""
         loaders: list[tuple[int, str]] = []
         for i, c in enumerate(columns):
-            conv = mapper.map(self._declared(c), column=_column_key(c, owner), dims=c.dims).loader
+            conv = self._py(mapper, c, owner).loader
             if conv is not None:
                 loaders.append((i, conv))
         key = (cls, tuple(fields), tuple(loaders), tuple(embeds or ()))
@@ -338,8 +347,10 @@ class Renderer:
         q: QueryIR,
         row_cls: str,
         own_models: list[ModelView],
+        scope: naming.Scope,
     ) -> str:
-        """A row model nesting each ``sqlc.embed`` block as its table's model."""
+        """A row model nesting each ``sqlc.embed`` block as its table's model (or, for a
+        CTE or subquery, as a model of its own)."""
         tables = {f"{t.schema}.{t.name}": t for t in self.ir.tables}
         by_start = {e.start: e for e in q.embeds}
         inside = {i for e in q.embeds for i in range(e.start, e.start + e.width)}
@@ -357,18 +368,30 @@ class Renderer:
                 slots.append(q.columns[i])
                 i += 1
                 continue
-            table = tables.get(e.model)
-            if table is None:
-                raise GenerateError(f"query {q.name}: sqlc.embed of unknown relation {e.model}")
-            cls = mapper.model_ref(self.table_classes[e.model])
-            sub = self._row_maker(
-                mapper,
-                makers,
-                cls,
-                self._field_names(table.columns, e.model),
-                table.columns,
-                e.model,
-            )
+            if e.own_model:
+                # a CTE or subquery: a model of its own, with the block's columns
+                block = q.columns[e.start : e.start + e.width]
+                cls = scope.claim(row_cls.removesuffix("Row") + naming.camel(e.field))
+                block_fields = self._fields(mapper, block, owner=None)
+                own_models.append(
+                    ModelView(cls, f"``sqlc.embed({e.field})`` of ``{q.name}``.", block_fields)
+                )
+                sub = self._row_maker(
+                    mapper, makers, cls, [fl.name for fl in block_fields], block, None
+                )
+            else:
+                table = tables.get(e.model)
+                if table is None:
+                    raise GenerateError(f"query {q.name}: sqlc.embed of unknown relation {e.model}")
+                cls = mapper.model_ref(self.table_classes[e.model])
+                sub = self._row_maker(
+                    mapper,
+                    makers,
+                    cls,
+                    self._field_names(table.columns, e.model),
+                    table.columns,
+                    e.model,
+                )
             embeds.append((e.start, e.width, sub, e.nullable))
             name = naming.field_base(naming.singular(e.field), i)
             wanted.append((name, f"{cls} | None" if e.nullable else cls, False))
@@ -480,12 +503,13 @@ class Renderer:
         mapper: TypeMapper,
         own_models: list[ModelView],
         makers: dict[tuple[object, ...], MakerView],
+        scope: naming.Scope,
     ) -> ResultView | None:
         if not cmd.reads_rows or not q.columns:
             return None
         if q.embeds:
             return ResultView(
-                row_cls, maker=self._embed_row(mapper, makers, q, row_cls, own_models)
+                row_cls, maker=self._embed_row(mapper, makers, q, row_cls, own_models, scope)
             )
         single = (len(q.columns) == 1 and q.table_model is None) or cmd == Command.EXECLASTID
         # A nullable single column of a command that may find no row would make "no row"
@@ -493,7 +517,7 @@ class Renderer:
         ambiguous = cmd in (Command.ONE, Command.BATCHONE) and not q.row_guaranteed
         if single and not (q.columns[0].nullable and ambiguous and cmd != Command.EXECLASTID):
             c = q.columns[0]
-            py = mapper.map(self._declared(c), column=_column_key(c, None), dims=c.dims)
+            py = self._py(mapper, c, None)
             annotation = f"{py.annotation} | None" if c.nullable else py.annotation
             loader = self._hoist(py.loader, "load") if py.loader_call else py.loader
             return ResultView(annotation, loader=loader, nullable=c.nullable)
@@ -521,8 +545,24 @@ class Renderer:
         cmd = Command(q.cmd)
         stem = q.name if q.name.isidentifier() and q.name[:1].isupper() else naming.camel(func)
         body = mapper.child()  # records what this function's body refers to
+        # JSON the statement builds is decoded from its text: the cursor hands json over
+        # as it came, and the query's other json values are parsed by the maker
+        raw_json = any(c.shape is not None for c in q.columns)
+        body.raw_json = raw_json
+        self._shapes = ShapeRenderer(
+            mapper=body,
+            scope=scope,
+            stem=stem,
+            own_models=own_models,
+            table_classes=self.table_classes,
+            table_columns=self._relation_columns,
+            field_names=self._field_names,
+            model_classes=self.model_classes,
+            composite_columns=self._relation_columns,
+        )
         row_cls = scope.claim(f"{stem}Row") if cmd.reads_rows and q.columns else ""
-        result = self._result(q, cmd, row_cls, body, own_models, makers)
+        result = self._result(q, cmd, row_cls, body, own_models, makers, scope)
+        self._shapes = None
         locals_ = naming.Scope(self.reserved | naming.LOCALS)
         params_class = scope.claim(f"{stem}Params") if cmd.takes_sets else ""
         params = []
@@ -543,11 +583,12 @@ class Renderer:
             const=const,
             cmd=cmd,
             doc=_docstring(_doc(q)),
-            sql_literal=_sql_literal(q.sql),
+            sql_literal=_sql_literal(_annotated_sql(q)),
             params=params,
             result=result,
             guaranteed=q.row_guaranteed,
             params_class=params_class,
+            raw_json=raw_json,
         )
         if cmd.takes_sets:
             fields = naming.fields(
@@ -585,6 +626,15 @@ class Renderer:
         view.copy_order = tuple(index[n] for n in target.param_numbers)
         if binary:
             view.copy_types = repr([_builtin_oid(q.params[i].type) for i in view.copy_order])
+
+
+def _annotated_sql(q: QueryIR) -> str:
+    """The SQL sent, headed by its ``-- name: X :cmd`` line, as sqlc keeps it.
+
+    ``pg_stat_statements``, ``log_min_duration_statement`` and ``pg_stat_activity`` show
+    the statement's text: the line leads from what the server saw back to the function.
+    """
+    return f"-- name: {q.name} :{q.cmd}\n{q.sql}"
 
 
 def _doc(q: QueryIR) -> str:

@@ -1,8 +1,12 @@
 """PostgreSQL type → Python type annotation, and how a value crosses the wire.
 
 Types PostgreSQL reports are mapped by name; domains take their base type,
-arrays their element's. Anything unknown is an error that says how to map it
-with an override, rather than a silent ``Any``.
+arrays their element's. Every built-in type is mapped to what psycopg loads it as
+by default (a type psycopg has no loader for arrives as its text form, ``str``:
+``regclass``, ``pg_lsn``, ``tsvector``, ``point``…). A type nobody knows (an
+extension's, a composite without a model) is its text form too: PostgreSQL can
+always send that, and the analysis warns (see :func:`text_form_only`) so that an
+override can give it a better type. Nothing PostgreSQL can describe is refused.
 """
 
 from __future__ import annotations
@@ -57,7 +61,62 @@ _BASE: dict[str, tuple[str, str | None]] = {
     "cidr": ("ipaddress.IPv4Network | ipaddress.IPv6Network", "ipaddress"),
     "hstore": ("dict[str, str | None]", None),
     "void": ("None", None),
+    # psycopg loads a record (ROW(…)) as a tuple of the fields' text forms
+    "record": ("tuple[str | None, ...]", None),
+    "_record": ("list[tuple[str | None, ...] | None]", None),  # record[] (a pseudo-type)
 }
+
+#: Built-in types psycopg has no loader for: the value is PostgreSQL's text form.
+_TEXT_FORM = [
+    "regproc",
+    "regprocedure",
+    "regoper",
+    "regoperator",
+    "regclass",
+    "regtype",
+    "regconfig",
+    "regdictionary",
+    "regnamespace",
+    "regrole",
+    "regcollation",
+    "xid",
+    "xid8",
+    "cid",
+    "tid",
+    "pg_lsn",
+    "txid_snapshot",
+    "pg_snapshot",
+    "point",
+    "line",
+    "lseg",
+    "box",
+    "path",
+    "polygon",
+    "circle",
+    "int2vector",
+    "oidvector",
+    "aclitem",
+    "refcursor",
+    "jsonpath",
+    "gtsvector",
+    "pg_node_tree",
+    "pg_ndistinct",
+    "pg_dependencies",
+    "pg_mcv_list",
+    "pg_brin_bloom_summary",
+    "pg_brin_minmax_multi_summary",
+    "cstring",
+    "unknown",
+]
+_BASE.update({name: ("str", None) for name in _TEXT_FORM})
+
+#: Built-in types whose array psycopg has no loader for (it would give the array's text):
+#: the generated code decodes it. tests/render/test_every_type.py checks this against the
+#: installed psycopg and the server's catalog.
+_NO_PSYCOPG_ARRAY = {"cstring", "pg_snapshot"}
+
+#: Built-in "arrays" PostgreSQL writes without braces ("1 2"): psycopg gives the text.
+_VECTORS = {"int2vector", "oidvector"}
 
 
 #: OIDs below this are PostgreSQL's own types: psycopg knows them, and they never change.
@@ -129,6 +188,9 @@ class TypeMapper:
         self.overrides = overrides
         self.in_models = in_models
         self.imports = Imports()
+        # json arrives as its text (a query decoding built JSON): plain json values are
+        # parsed by their loader
+        self.raw_json = False
 
     def child(self) -> TypeMapper:
         """A mapper like this one recording its own imports (what one function body uses)."""
@@ -146,6 +208,24 @@ class TypeMapper:
             return name
         self.imports.models = True
         return f"models.{name}"
+
+    def _json_model(self, path: str, base: str, what: str) -> PyType:
+        """json/jsonb mapped to a user's model (or any ``TypeAdapter``-able type): validated
+        when loaded, dumped to JSON when sent (a call, a batch, a COPY row)."""
+        if not self.in_models:
+            self.imports.runtime = True
+            self.imports.modules.add("pydantic")
+            self.imports.modules.add("psycopg.types.json")
+        adapter = f"pydantic.TypeAdapter({path})"
+        wrapper = "psycopg.types.json." + ("Json" if base == "json" else "Jsonb")
+        return PyType(
+            path,
+            loader=f"_runtime.jsonshape.model_loader({adapter}, {what!r})",
+            dumper=f"_runtime.jsonshape.model_dumper({adapter}, {wrapper})",
+            arbitrary=True,
+            loader_call=True,
+            dumper_call=True,
+        )
 
     def _runtime(self, name: str) -> str:
         self.imports.runtime = True
@@ -189,12 +269,17 @@ class TypeMapper:
         override = self._override(t, column)
         if override is not None:
             path = self._use_path(override)
+            json_base = _json_base(t)
+            if json_base is not None:
+                return self._json_model(path, json_base, column or t.pg_type)
             return PyType(path, loader=path, arbitrary=True)
         if is_any(t):  # a function the schema does not define: whatever psycopg loads
             self.imports.modules.add("typing")
             return PyType("typing.Any")
         if t.kind == "domain" and t.base is not None:
             return self.map(t.base, element_nullable=element_nullable, dims=dims)
+        if t.kind == "array" and t.name in _VECTORS and t.oid < FIRST_USER_OID:
+            return PyType("str")
         if t.kind == "array" and t.element is not None:
             inner = self.map(t.element)
             annotation = _list_of(inner.annotation, max(dims, 1), element_nullable=element_nullable)
@@ -202,7 +287,7 @@ class TypeMapper:
             dumper = None
             element_text = self.text_encoder(t.element)
             encoder_args = ", ".join([element_text or "None", str(dims)] if dims > 1 else [])
-            if user_defined(t.element):
+            if user_defined(t):
                 # psycopg does not know the array's OID: it arrives as text
                 decoder = self.text_decoder(t.element)
                 loader = f"{self._runtime('array_decoder')}({decoder or ''})"
@@ -232,8 +317,8 @@ class TypeMapper:
             return PyType(ref, loader=ref)
         if t.kind == "composite":
             cls = self.composite_classes.get(f"{t.schema}.{t.name}")
-            if cls is None:
-                raise _unsupported(t)
+            if cls is None:  # no model for it: its text form (see text_form_only)
+                return PyType("str")
             decoder, encoder = self.codecs[cls]
             return PyType(
                 self.model_ref(cls),
@@ -261,8 +346,8 @@ class TypeMapper:
                 loader_call=True,
             )
         base = _BASE.get(t.name)
-        if base is None:
-            raise _unsupported(t)
+        if base is None:  # psycopg loads a type it does not know as its text form
+            return PyType("str")
         annotation, module = base
         if module is not None:
             self.imports.modules.add(module)
@@ -275,7 +360,13 @@ class TypeMapper:
             )
         if t.name in ("json", "jsonb"):
             wrapper = "Json" if t.name == "json" else "Jsonb"
-            return PyType(annotation, dumper=self._module("psycopg.types.json", wrapper))
+            loader = None
+            if self.raw_json:
+                self.imports.runtime = True
+                loader = "_runtime.jsonshape.loads"
+            return PyType(
+                annotation, loader=loader, dumper=self._module("psycopg.types.json", wrapper)
+            )
         return PyType(annotation)
 
     def text_encoder(self, t: TypeRef) -> str | None:
@@ -312,27 +403,66 @@ class TypeMapper:
         ):
             return self.map(t).loader
         if t.kind == "array" and t.element is not None:
-            if not user_defined(t.element):
+            if not user_defined(t):
                 return f"{self._runtime('text_loader')}({t.oid})"
             return f"{self._runtime('array_decoder')}({self.text_decoder(t.element) or ''})"
         if t.name == "hstore":
             return self._runtime("parse_hstore")
         if t.oid >= FIRST_USER_OID:
-            if self.map(t).annotation in _TEXTUAL:
+            mapped = self.map(t)
+            if mapped.annotation in _TEXTUAL:
                 return None
+            if mapped.loader is not None:  # an override: it takes the text form too
+                return mapped.loader
             raise _unsupported(t)
         if self.map(t).annotation in _TEXTUAL:
             return None
         return f"{self._runtime('text_loader')}({t.oid})"
 
 
+def _json_base(t: TypeRef) -> str | None:
+    """ "json" or "jsonb" when ``t`` is one (or a domain over one)."""
+    while t.kind == "domain" and t.base is not None:
+        t = t.base
+    return t.name if t.name in ("json", "jsonb") and t.oid < FIRST_USER_OID else None
+
+
 def user_defined(t: TypeRef) -> bool:
-    """A type psycopg cannot load by itself (its OID is only known in the user's database)."""
+    """A type psycopg cannot load by itself (its OID is only known in the user's database,
+    or an array of a built-in type psycopg has no array loader for, such as pg_snapshot[])."""
     if t.kind == "domain" and t.base is not None:
         return user_defined(t.base)
     if t.kind == "array" and t.element is not None:
-        return user_defined(t.element)
+        if t.name in _VECTORS and t.oid < FIRST_USER_OID:
+            return False
+        return user_defined(t.element) or not _psycopg_array(t)
     return t.oid >= FIRST_USER_OID
+
+
+def _psycopg_array(t: TypeRef) -> bool:
+    """psycopg loads this built-in array type by itself (as a list)."""
+    assert t.element is not None
+    return t.element.name not in _NO_PSYCOPG_ARRAY
+
+
+def text_form_only(t: TypeRef) -> list[str]:
+    """The types within ``t`` that have no Python type of their own: values of each are
+    PostgreSQL's text form (``str``). Empty when every part of ``t`` is mapped.
+
+    The analysis warns about these, since an override usually gives a better type.
+    Composites are left to the caller (whether one has a model is the renderer's choice).
+    """
+    if is_any(t):
+        return []
+    if t.kind == "domain" and t.base is not None:
+        return text_form_only(t.base)
+    if t.kind in ("array", "range", "multirange") and t.element is not None:
+        if t.kind == "array" and t.name in _VECTORS and t.oid < FIRST_USER_OID:
+            return []
+        return text_form_only(t.element)
+    if t.kind in ("base", "pseudo") and t.name not in _BASE:
+        return [t.pg_type]
+    return []
 
 
 def _unsupported(t: TypeRef) -> GenerateError:

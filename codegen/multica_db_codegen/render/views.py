@@ -141,6 +141,12 @@ class QueryView:
     copy_order: tuple[int, ...] = ()  # copy: the parameter feeding each COPY column
     uses_runtime: bool = False  # a parameter's dumper or a scalar's loader is a runtime helper
     uses_models: bool = False
+    raw_json: bool = False  # the cursor loads json as text: the result decodes built JSON
+
+    @property
+    def raw_json_arg(self) -> str:
+        """The keyword the runtime's cursor functions get for such a cursor."""
+        return ", raw_json=True" if self.raw_json else ""
 
     @property
     def row_type(self) -> str:

@@ -319,7 +319,7 @@ def is_generated(path: Path) -> bool:
     try:
         with path.open(encoding="utf-8") as fh:
             return fh.readline().rstrip("\n") == HEADER
-    except OSError:
+    except (OSError, ValueError):  # unreadable, or not UTF-8: not ours
         return False
 
 

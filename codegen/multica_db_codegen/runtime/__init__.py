@@ -13,18 +13,19 @@ One module per job, which generated code names as it calls them
 - :mod:`.pgtext` — text forms of the types psycopg cannot load without registering
   them on every connection;
 - :mod:`.cursors` — the cursors generated functions run on, reused per connection;
+- :mod:`.jsonshape` — JSON the statement builds (``json_agg(p)``…) decoded into models;
 - :mod:`.errors`, :mod:`.results` — what callers catch and receive.
 
 What a caller catches or calls is also here: :class:`NoRowError`,
 :class:`ExecResult`, :func:`forget_cursors`.
 """
 
-from . import cursors, errors, pgtext, results, rows
+from . import cursors, errors, jsonshape, pgtext, results, rows
 from .cursors import forget_cursors
 from .errors import NoRowError
 from .results import ExecResult
 
-VERSION = 1
+VERSION = 2
 
 __all__ = [
     "VERSION",
@@ -33,6 +34,7 @@ __all__ = [
     "cursors",
     "errors",
     "forget_cursors",
+    "jsonshape",
     "pgtext",
     "results",
     "rows",

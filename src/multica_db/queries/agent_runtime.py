@@ -16,23 +16,27 @@ import pydantic
 from multica_db import models
 from multica_db import runtime as _runtime
 
-LIST_AGENT_RUNTIMES = """SELECT
+LIST_AGENT_RUNTIMES = """-- name: ListAgentRuntimes :many
+SELECT
     id, workspace_id, daemon_id, name, runtime_mode, provider, status,
     device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
     legacy_daemon_id FROM agent_runtime
 WHERE workspace_id = $1
 ORDER BY created_at ASC"""
-GET_AGENT_RUNTIME = """SELECT
+GET_AGENT_RUNTIME = """-- name: GetAgentRuntime :one
+SELECT
     id, workspace_id, daemon_id, name, runtime_mode, provider, status,
     device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
     legacy_daemon_id FROM agent_runtime
 WHERE id = $1"""
-GET_AGENT_RUNTIME_FOR_WORKSPACE = """SELECT
+GET_AGENT_RUNTIME_FOR_WORKSPACE = """-- name: GetAgentRuntimeForWorkspace :one
+SELECT
     id, workspace_id, daemon_id, name, runtime_mode, provider, status,
     device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
     legacy_daemon_id FROM agent_runtime
 WHERE id = $1 AND workspace_id = $2"""
-UPSERT_AGENT_RUNTIME = """INSERT INTO agent_runtime (
+UPSERT_AGENT_RUNTIME = """-- name: UpsertAgentRuntime :one
+INSERT INTO agent_runtime (
 workspace_id,
 daemon_id,
 name,
@@ -58,58 +62,67 @@ RETURNING
     id, workspace_id, daemon_id, name, runtime_mode, provider, status,
     device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
     legacy_daemon_id, (xmax = 0) AS inserted"""
-UPDATE_AGENT_RUNTIME_HEARTBEAT = """UPDATE agent_runtime
+UPDATE_AGENT_RUNTIME_HEARTBEAT = """-- name: UpdateAgentRuntimeHeartbeat :one
+UPDATE agent_runtime
 SET status = 'online', last_seen_at = now(), updated_at = now()
 WHERE id = $1
 RETURNING
     id, workspace_id, daemon_id, name, runtime_mode, provider, status,
     device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
     legacy_daemon_id"""
-SET_AGENT_RUNTIME_OFFLINE = """UPDATE agent_runtime
+SET_AGENT_RUNTIME_OFFLINE = """-- name: SetAgentRuntimeOffline :exec
+UPDATE agent_runtime
 SET status = 'offline', updated_at = now()
 WHERE id = $1"""
-MARK_STALE_RUNTIMES_OFFLINE = """UPDATE agent_runtime
+MARK_STALE_RUNTIMES_OFFLINE = """-- name: MarkStaleRuntimesOffline :many
+UPDATE agent_runtime
 SET status = 'offline', updated_at = now()
 WHERE status = 'online'
 AND last_seen_at < now() - make_interval(secs => $1::double precision)
 RETURNING id, workspace_id"""
-FAIL_TASKS_FOR_OFFLINE_RUNTIMES = """UPDATE agent_task_queue
+FAIL_TASKS_FOR_OFFLINE_RUNTIMES = """-- name: FailTasksForOfflineRuntimes :many
+UPDATE agent_task_queue
 SET status = 'failed', completed_at = now(), error = 'runtime went offline'
 WHERE status IN ('dispatched', 'running')
 AND runtime_id IN (
 SELECT id FROM agent_runtime WHERE status = 'offline'
 )
 RETURNING id, agent_id, issue_id"""
-LIST_AGENT_RUNTIMES_BY_OWNER = """SELECT
+LIST_AGENT_RUNTIMES_BY_OWNER = """-- name: ListAgentRuntimesByOwner :many
+SELECT
     id, workspace_id, daemon_id, name, runtime_mode, provider, status,
     device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
     legacy_daemon_id FROM agent_runtime
 WHERE workspace_id = $1 AND owner_id = $2
 ORDER BY created_at ASC"""
-DELETE_AGENT_RUNTIME = "DELETE FROM agent_runtime WHERE id = $1"
-COUNT_ACTIVE_AGENTS_BY_RUNTIME = (
-    "SELECT count(*) FROM agent WHERE runtime_id = $1 AND archived_at IS NULL"
-)
-DELETE_ARCHIVED_AGENTS_BY_RUNTIME = (
-    "DELETE FROM agent WHERE runtime_id = $1 AND archived_at IS NOT NULL"
-)
-FIND_LEGACY_RUNTIMES_BY_DAEMON_ID = """SELECT
+DELETE_AGENT_RUNTIME = """-- name: DeleteAgentRuntime :exec
+DELETE FROM agent_runtime WHERE id = $1"""
+COUNT_ACTIVE_AGENTS_BY_RUNTIME = """-- name: CountActiveAgentsByRuntime :one
+SELECT count(*) FROM agent WHERE runtime_id = $1 AND archived_at IS NULL"""
+DELETE_ARCHIVED_AGENTS_BY_RUNTIME = """-- name: DeleteArchivedAgentsByRuntime :exec
+DELETE FROM agent WHERE runtime_id = $1 AND archived_at IS NOT NULL"""
+FIND_LEGACY_RUNTIMES_BY_DAEMON_ID = """-- name: FindLegacyRuntimesByDaemonID :many
+SELECT
     id, workspace_id, daemon_id, name, runtime_mode, provider, status,
     device_info, metadata, owner_id, last_seen_at, created_at, updated_at,
     legacy_daemon_id FROM agent_runtime
 WHERE workspace_id = $1
 AND provider = $2
 AND LOWER(daemon_id) = LOWER($3)"""
-REASSIGN_AGENTS_TO_RUNTIME = """UPDATE agent
+REASSIGN_AGENTS_TO_RUNTIME = """-- name: ReassignAgentsToRuntime :execrows
+UPDATE agent
 SET runtime_id = $1
 WHERE runtime_id = $2"""
-REASSIGN_TASKS_TO_RUNTIME = """UPDATE agent_task_queue
+REASSIGN_TASKS_TO_RUNTIME = """-- name: ReassignTasksToRuntime :execrows
+UPDATE agent_task_queue
 SET runtime_id = $1
 WHERE runtime_id = $2"""
-RECORD_RUNTIME_LEGACY_DAEMON_ID = """UPDATE agent_runtime
+RECORD_RUNTIME_LEGACY_DAEMON_ID = """-- name: RecordRuntimeLegacyDaemonID :exec
+UPDATE agent_runtime
 SET legacy_daemon_id = COALESCE(legacy_daemon_id, $2)
 WHERE id = $1"""
-DELETE_STALE_OFFLINE_RUNTIMES = """DELETE FROM agent_runtime
+DELETE_STALE_OFFLINE_RUNTIMES = """-- name: DeleteStaleOfflineRuntimes :many
+DELETE FROM agent_runtime
 WHERE status = 'offline'
 AND last_seen_at < now() - make_interval(secs => $1::double precision)
 AND id NOT IN (SELECT DISTINCT runtime_id FROM agent)

@@ -13,34 +13,40 @@ import psycopg.rows
 from multica_db import models
 from multica_db import runtime as _runtime
 
-CREATE_AGENT = """INSERT INTO agent (workspace_id, runtime_id, name, instructions, owner_id)
+CREATE_AGENT = """-- name: CreateAgent :one
+INSERT INTO agent (workspace_id, runtime_id, name, instructions, owner_id)
 VALUES ($1, $2, $3, $4, $5)
 RETURNING
     id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
     updated_at, archived_at"""
-GET_AGENT = """SELECT
+GET_AGENT = """-- name: GetAgent :one
+SELECT
     id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
     updated_at, archived_at FROM agent
 WHERE id = $1"""
-ARCHIVE_AGENT = """UPDATE agent
+ARCHIVE_AGENT = """-- name: ArchiveAgent :one
+UPDATE agent
 SET archived_at = now(), updated_at = now()
 WHERE id = $1 AND archived_at IS NULL
 RETURNING
     id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
     updated_at, archived_at"""
-LIST_AGENTS_BY_WORKSPACE = """SELECT
+LIST_AGENTS_BY_WORKSPACE = """-- name: ListAgentsByWorkspace :many
+SELECT
     id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
     updated_at, archived_at FROM agent
 WHERE workspace_id = $1
   AND ($2::boolean OR archived_at IS NULL)
 ORDER BY created_at, id"""
-LIST_AGENTS_BY_RUNTIME = """SELECT
+LIST_AGENTS_BY_RUNTIME = """-- name: ListAgentsByRuntime :many
+SELECT
     id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
     updated_at, archived_at FROM agent
 WHERE runtime_id = $1
   AND ($2::boolean OR archived_at IS NULL)
 ORDER BY created_at, id"""
-LIST_AGENTS_BY_IDS = """SELECT
+LIST_AGENTS_BY_IDS = """-- name: ListAgentsByIds :many
+SELECT
     id, workspace_id, runtime_id, name, instructions, owner_id, created_at,
     updated_at, archived_at FROM agent
 WHERE id = ANY($1::uuid[])

@@ -15,14 +15,16 @@ import pydantic
 from multica_db import models
 from multica_db import runtime as _runtime
 
-ENQUEUE_TASK = """INSERT INTO agent_task_queue (agent_id, issue_id, runtime_id, priority)
+ENQUEUE_TASK = """-- name: EnqueueTask :one
+INSERT INTO agent_task_queue (agent_id, issue_id, runtime_id, priority)
 SELECT a.id, $1, a.runtime_id, $2
 FROM agent a
 WHERE a.id = $3 AND a.archived_at IS NULL
 RETURNING
     id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
     dispatched_at, started_at, completed_at, created_at"""
-CLAIM_NEXT_TASK = """UPDATE agent_task_queue
+CLAIM_NEXT_TASK = """-- name: ClaimNextTask :one
+UPDATE agent_task_queue
 SET status = 'dispatched', dispatched_at = now(), attempt = attempt + 1
 WHERE id = (
     SELECT id FROM agent_task_queue
@@ -35,49 +37,58 @@ WHERE id = (
 RETURNING
     id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
     dispatched_at, started_at, completed_at, created_at"""
-START_TASK = """UPDATE agent_task_queue
+START_TASK = """-- name: StartTask :one
+UPDATE agent_task_queue
 SET status = 'running', started_at = now()
 WHERE id = $1 AND status = 'dispatched'
 RETURNING
     id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
     dispatched_at, started_at, completed_at, created_at"""
-COMPLETE_TASK = """UPDATE agent_task_queue
+COMPLETE_TASK = """-- name: CompleteTask :one
+UPDATE agent_task_queue
 SET status = 'completed', completed_at = now(), result = $1, error = NULL
 WHERE id = $2 AND status IN ('dispatched', 'running')
 RETURNING
     id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
     dispatched_at, started_at, completed_at, created_at"""
-FAIL_TASK = """UPDATE agent_task_queue
+FAIL_TASK = """-- name: FailTask :one
+UPDATE agent_task_queue
 SET status = 'failed', completed_at = now(), error = $1::text
 WHERE id = $2 AND status IN ('dispatched', 'running')
 RETURNING
     id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
     dispatched_at, started_at, completed_at, created_at"""
-RETRY_TASK = """UPDATE agent_task_queue
+RETRY_TASK = """-- name: RetryTask :one
+UPDATE agent_task_queue
 SET status = 'queued', error = NULL, dispatched_at = NULL, started_at = NULL, completed_at = NULL
 WHERE id = $1 AND status = 'failed'
 RETURNING
     id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
     dispatched_at, started_at, completed_at, created_at"""
-CANCEL_TASK = """UPDATE agent_task_queue
+CANCEL_TASK = """-- name: CancelTask :one
+UPDATE agent_task_queue
 SET status = 'cancelled', completed_at = now()
 WHERE id = $1 AND status IN ('queued', 'dispatched', 'running')
 RETURNING
     id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
     dispatched_at, started_at, completed_at, created_at"""
-CANCEL_TASKS_FOR_ISSUE = """UPDATE agent_task_queue
+CANCEL_TASKS_FOR_ISSUE = """-- name: CancelTasksForIssue :execrows
+UPDATE agent_task_queue
 SET status = 'cancelled', completed_at = now()
 WHERE issue_id = $1 AND status IN ('queued', 'dispatched', 'running')"""
-GET_TASK = """SELECT
+GET_TASK = """-- name: GetTask :one
+SELECT
     id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
     dispatched_at, started_at, completed_at, created_at FROM agent_task_queue
 WHERE id = $1"""
-LIST_TASKS_BY_ISSUE = """SELECT
+LIST_TASKS_BY_ISSUE = """-- name: ListTasksByIssue :many
+SELECT
     id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
     dispatched_at, started_at, completed_at, created_at FROM agent_task_queue
 WHERE issue_id = $1
 ORDER BY created_at, id"""
-LIST_TASKS_BY_RUNTIME = """SELECT
+LIST_TASKS_BY_RUNTIME = """-- name: ListTasksByRuntime :many
+SELECT
     id, agent_id, issue_id, runtime_id, status, priority, attempt, result, error,
     dispatched_at, started_at, completed_at, created_at FROM agent_task_queue
 WHERE runtime_id = $1

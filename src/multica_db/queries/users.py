@@ -15,18 +15,23 @@ import pydantic
 from multica_db import models
 from multica_db import runtime as _runtime
 
-FIND_OR_CREATE_USER = """INSERT INTO app_user (email, name, avatar_url)
+FIND_OR_CREATE_USER = """-- name: FindOrCreateUser :one
+INSERT INTO app_user (email, name, avatar_url)
 VALUES ($1, $2, $3)
 ON CONFLICT (lower(email)) DO UPDATE SET email = app_user.email
 RETURNING id, email, name, avatar_url, created_at, updated_at, (xmax = 0) AS created"""
-GET_USER = """SELECT id, email, name, avatar_url, created_at, updated_at FROM app_user
+GET_USER = """-- name: GetUser :one
+SELECT id, email, name, avatar_url, created_at, updated_at FROM app_user
 WHERE id = $1"""
-GET_USER_BY_EMAIL = """SELECT id, email, name, avatar_url, created_at, updated_at FROM app_user
+GET_USER_BY_EMAIL = """-- name: GetUserByEmail :one
+SELECT id, email, name, avatar_url, created_at, updated_at FROM app_user
 WHERE lower(email) = lower($1)"""
-LIST_USERS_BY_IDS = """SELECT id, email, name, avatar_url, created_at, updated_at FROM app_user
+LIST_USERS_BY_IDS = """-- name: ListUsersByIds :many
+SELECT id, email, name, avatar_url, created_at, updated_at FROM app_user
 WHERE id = ANY($1::uuid[])
 ORDER BY created_at, id"""
-UPDATE_USER_PROFILE = """UPDATE app_user
+UPDATE_USER_PROFILE = """-- name: UpdateUserProfile :one
+UPDATE app_user
 SET name = COALESCE($1, name),
     avatar_url = COALESCE($2, avatar_url),
     updated_at = now()

@@ -32,10 +32,13 @@ from __future__ import annotations
 
 import itertools
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from psycopg import AsyncConnection, AsyncRawCursor, Connection, RawCursor
+from psycopg.adapt import AdaptersMap
 from psycopg.rows import TupleRow, tuple_row
+
+from .jsonshape import raw_json_loaders
 
 __all__ = [
     "KEEP_MAX",
@@ -44,6 +47,7 @@ __all__ = [
     "cursor_name",
     "forget_cursors",
     "give_back",
+    "raw_json_cursor",
     "stream_transaction",
     "take",
     "take_async",
@@ -56,41 +60,73 @@ KEEP_MAX_ROWS = 64
 _IDLE = "_multica_db_idle_cursors"
 
 
-def take(conn: Connection[Any]) -> RawCursor[TupleRow]:
-    """An idle cursor of ``conn`` for one statement, or a new one; rows are tuples."""
-    idle: list[RawCursor[TupleRow]] | None = getattr(conn, _IDLE, None)
+#: Idle cursors that load json/jsonb as text (queries decoding JSON into models).
+_IDLE_RAW_JSON = "_multica_db_idle_raw_json_cursors"
+
+
+def take(conn: Connection[Any], *, raw_json: bool = False) -> RawCursor[TupleRow]:
+    """An idle cursor of ``conn`` for one statement, or a new one; rows are tuples.
+
+    ``raw_json``: json/jsonb results arrive as their text (see :func:`raw_json`); such
+    cursors are kept apart from the others.
+    """
+    idle: list[RawCursor[TupleRow]] | None = getattr(
+        conn, _IDLE_RAW_JSON if raw_json else _IDLE, None
+    )
     if idle:
         try:
             return idle.pop()
         except IndexError:  # another thread took the last one meanwhile
             pass
-    return RawCursor(conn, row_factory=tuple_row)
+    cur = RawCursor(conn, row_factory=tuple_row)
+    return raw_json_cursor(cur) if raw_json else cur
 
 
-def take_async(conn: AsyncConnection[Any]) -> AsyncRawCursor[TupleRow]:
+def take_async(conn: AsyncConnection[Any], *, raw_json: bool = False) -> AsyncRawCursor[TupleRow]:
     """:func:`take` for an asyncio connection (no await: nothing can interleave)."""
-    idle: list[AsyncRawCursor[TupleRow]] | None = getattr(conn, _IDLE, None)
+    idle: list[AsyncRawCursor[TupleRow]] | None = getattr(
+        conn, _IDLE_RAW_JSON if raw_json else _IDLE, None
+    )
     if idle:
         try:
             return idle.pop()
         except IndexError:
             pass
-    return AsyncRawCursor(conn, row_factory=tuple_row)
+    cur = AsyncRawCursor(conn, row_factory=tuple_row)
+    return raw_json_cursor(cur) if raw_json else cur
+
+
+class _HasAdapters(Protocol):
+    @property
+    def adapters(self) -> AdaptersMap: ...
+
+
+C = TypeVar("C", bound=_HasAdapters)
+
+
+def raw_json_cursor(cur: C) -> C:
+    """``cur``, loading json and jsonb results as their text (its own adapters only):
+    the generated code parses it into the shape the query builds."""
+    raw_json_loaders(cur.adapters)
+    return cur
 
 
 def give_back(
     conn: Connection[Any] | AsyncConnection[Any],
     cur: RawCursor[TupleRow] | AsyncRawCursor[TupleRow],
+    *,
+    raw_json: bool = False,
 ) -> None:
     """Keep ``cur`` for the connection's next call — unless it should not be kept."""
     result = cur.pgresult
     if conn.pgconn.pipeline_status or (result is not None and result.ntuples > KEEP_MAX_ROWS):
         return  # dropped: closed as its last reference goes
-    idle: list[Any] | None = getattr(conn, _IDLE, None)
+    key = _IDLE_RAW_JSON if raw_json else _IDLE
+    idle: list[Any] | None = getattr(conn, key, None)
     if idle is None:
         idle = []
         try:
-            setattr(conn, _IDLE, idle)
+            setattr(conn, key, idle)
         except AttributeError:  # a connection class without instance attributes
             return
     if len(idle) < KEEP_MAX:
@@ -99,9 +135,10 @@ def give_back(
 
 def forget_cursors(conn: Connection[Any] | AsyncConnection[Any]) -> None:
     """Drop ``conn``'s idle cursors, so the next calls use its current adapters."""
-    idle: list[Any] | None = getattr(conn, _IDLE, None)
-    if idle is not None:
-        idle.clear()
+    for key in (_IDLE, _IDLE_RAW_JSON):
+        idle: list[Any] | None = getattr(conn, key, None)
+        if idle is not None:
+            idle.clear()
 
 
 def stream_transaction(conn: Connection[Any]) -> AbstractContextManager[Any]:

@@ -1,0 +1,14 @@
+-- name: UsersWithPosts :many
+-- Every user with their posts, in one round trip.
+SELECT u.id, u.name, u.email, u.created_at,
+       (SELECT json_agg(p ORDER BY p.id) FROM posts p WHERE p.user_id = u.id) AS posts
+FROM users u ORDER BY u.id;
+
+-- name: ListUsers :many
+SELECT * FROM users ORDER BY id;
+
+-- name: PostsOfUsers :many
+SELECT * FROM posts WHERE user_id = ANY(@user_ids::bigint[]) ORDER BY user_id, id;
+
+-- name: ListPosts :many
+SELECT * FROM posts ORDER BY id;

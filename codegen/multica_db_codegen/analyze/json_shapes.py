@@ -1,0 +1,306 @@
+"""Typed JSON the statement builds: ``json_agg(p)``, ``to_jsonb(t)``, ``json_build_object(…)``.
+
+PostgreSQL describes such a column as plain ``json``/``jsonb``; what is inside is
+known only from the expression. For each result column built by one of these
+functions (through a scalar subquery, ``COALESCE`` or a cast to json/jsonb), the
+aggregated row or the object's values are described by PostgreSQL itself: a
+statement derived from the one the expression lives in, selecting those values
+instead (its ``WHERE`` left out — it may refer to an outer query — and, inside an
+aggregate, its grouping). Their nullability comes from the same engine as a result
+column's. A whole-row reference to a table (``json_agg(p)``) is that table's row.
+
+What cannot be described this way (a value referring to an outer query, an object
+whose keys are not constants) keeps no shape: the column stays plain JSON.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import psycopg
+from pglast import ast
+from pglast.enums import SubLinkType
+from pglast.stream import RawStream
+
+from multica_db_codegen.analyze.catalog import Catalog
+from multica_db_codegen.analyze.describe import Described, DescribeError, describe
+from multica_db_codegen.analyze.embeds import (
+    cte_names,
+    outer_nullable,
+    relations,
+    result_targets,
+    scope_items,
+    table_oid,
+    target_widths,
+)
+from multica_db_codegen.analyze.ir import ColumnIR, ShapeIR
+from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
+from multica_db_codegen.parse.spec import returning_list
+
+#: json, jsonb
+JSON_OIDS = frozenset({114, 3802})
+_AGGREGATES = frozenset({"json_agg", "jsonb_agg"})
+_ROW_TO_JSON = frozenset({"to_json", "to_jsonb", "row_to_json"})
+_BUILD_OBJECT = frozenset({"json_build_object", "jsonb_build_object"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """The statement an expression is evaluated in."""
+
+    stmt: Any
+    aggregated: bool = False  # inside an aggregate's argument: one input row at a time
+
+
+def shape_columns(
+    conn: psycopg.Connection[Any],
+    catalog: Catalog,
+    tree: Any,
+    described: Described,
+    columns: Sequence[ColumnIR],
+    param_nullable: Sequence[bool],
+) -> list[ColumnIR]:
+    """``columns`` with the :class:`ShapeIR` of each one the statement builds as JSON."""
+    if not any(c.type.oid in JSON_OIDS for c in columns):
+        return list(columns)
+    targets = result_targets(tree)
+    widths = target_widths(conn, tree, targets, described, {})
+    if widths is None:
+        return list(columns)  # where each target's columns are is unknown: no shapes
+    shaper = _Shaper(conn, catalog, tree, described.param_oids, param_nullable)
+    out = list(columns)
+    at = 0
+    for target, width in zip(targets, widths, strict=True):
+        if width == 1 and columns[at].type.oid in JSON_OIDS:
+            shape = shaper.shape(target.val, _Context(tree))
+            if shape is not None:
+                out[at] = replace(columns[at], shape=shape)
+        at += width
+    return out
+
+
+def _name(node: Any) -> str | None:
+    """The lower-cased name of a plain function call (not a window call)."""
+    if not isinstance(node, ast.FuncCall) or node.over is not None or not node.funcname:
+        return None
+    if len(node.funcname) > 1 and str(node.funcname[0].sval) != "pg_catalog":
+        return None
+    return str(node.funcname[-1].sval).lower()
+
+
+def _is_json_cast(node: Any) -> bool:
+    names = [str(n.sval) for n in (node.typeName.names or ())] if node.typeName else []
+    return bool(names) and names[-1] in ("json", "jsonb") and not node.typeName.arrayBounds
+
+
+class _Shaper:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        catalog: Catalog,
+        top: Any,
+        param_oids: Sequence[int],
+        param_nullable: Sequence[bool],
+    ) -> None:
+        self.conn = conn
+        self.catalog = catalog
+        self.top_with = getattr(top, "withClause", None)
+        self.param_oids = param_oids
+        self.param_nullable = param_nullable
+
+    def shape(self, expr: Any, ctx: _Context) -> ShapeIR | None:
+        while True:
+            if isinstance(expr, ast.TypeCast) and _is_json_cast(expr):
+                expr = expr.arg
+            elif isinstance(expr, ast.CoalesceExpr) and expr.args:
+                expr = expr.args[0]  # COALESCE(json_agg(p), '[]'): same shape, not null
+            else:
+                break
+        if isinstance(expr, ast.SubLink):
+            sub: Any = expr.subselect
+            if (
+                int(expr.subLinkType or 0) == int(SubLinkType.EXPR_SUBLINK)
+                and isinstance(sub, ast.SelectStmt)
+                and (sub.op is None or int(sub.op) == 0)
+                and len(sub.targetList or ()) == 1
+            ):
+                return self.shape(next(iter(sub.targetList or ())).val, _Context(sub))
+            return None
+        name = _name(expr)
+        args = tuple(expr.args or ()) if isinstance(expr, ast.FuncCall) else ()
+        if name in _AGGREGATES and len(args) == 1 and not expr.agg_star:
+            return self._element(args[0], replace(ctx, aggregated=True))
+        if name in _ROW_TO_JSON and args:
+            found = self._element(args[0], ctx)
+            if found is None or found.scalar:
+                return None
+            return replace(found, many=False, element_nullable=False)
+        if name in _BUILD_OBJECT:
+            return self._object(args, ctx)
+        return None
+
+    def _element(self, arg: Any, ctx: _Context) -> ShapeIR | None:
+        """What one aggregated value is: a whole row, a built object, or a scalar."""
+        alias = _whole_row(arg)
+        if alias is not None:
+            items = scope_items(ctx.stmt)
+            rel = relations(items, cte_names(ctx.stmt) | cte_names_of(self.top_with)).get(alias)
+            if rel is None:
+                return None
+            nullable = alias in outer_nullable(items)
+            relid = table_oid(self.catalog, rel)
+            if relid is not None:
+                fields = self._table_row(relid)
+                if fields is None:
+                    return None
+                cols, model = fields
+                return ShapeIR(cols, many=True, element_nullable=nullable, model=model)
+            star = ast.ColumnRef(fields=(ast.String(sval=alias), ast.A_Star()))
+            derived = self._derive([star], ctx)
+            if derived is None:
+                return None
+            return ShapeIR(derived, many=True, element_nullable=nullable)
+        if _name(arg) in _BUILD_OBJECT:
+            obj = self._object(tuple(arg.args or ()), ctx)
+            return None if obj is None else replace(obj, many=True)
+        found = self._derive([arg], ctx)
+        if found is None or len(found) != 1:
+            return None
+        (col,) = found
+        if col.type.oid in JSON_OIDS:
+            col = replace(col, shape=self.shape(arg, ctx))
+        return ShapeIR(
+            (replace(col, name="value"),), many=True, scalar=True, element_nullable=col.nullable
+        )
+
+    def _object(self, args: Sequence[Any], ctx: _Context) -> ShapeIR | None:
+        """``json_build_object('k1', v1, …)`` with constant text keys."""
+        if len(args) % 2:
+            return None
+        keys = []
+        for k in args[::2]:
+            val = k.val if isinstance(k, ast.A_Const) else None
+            if not isinstance(val, ast.String):
+                return None
+            keys.append(str(val.sval))
+        if len(set(keys)) != len(keys):
+            return None
+        values = list(args[1::2])
+        cols = self._derive(values, ctx)
+        if cols is None:
+            return None
+        fields = []
+        for key, value, col in zip(keys, values, cols, strict=True):
+            shape = self.shape(value, ctx) if col.type.oid in JSON_OIDS else None
+            fields.append(replace(col, name=key, shape=shape))
+        return ShapeIR(tuple(fields))
+
+    def _table_row(self, relid: int) -> tuple[tuple[ColumnIR, ...], str] | None:
+        """A table's row as JSON fields (nullable as its columns are), and "schema.table"."""
+        attnums = self.catalog.relation_attnums(relid)
+        attrs = self.catalog.attributes((relid, n) for n in attnums)
+        first = attrs.get((relid, attnums[0])) if attnums else None
+        if first is None:
+            return None
+        try:
+            d = describe(self.conn, f"SELECT * FROM {_quote(first.schema)}.{_quote(first.table)}")
+        except DescribeError:
+            return None
+        types = self.catalog.types(c.type_oid for c in d.columns)
+        out = []
+        for c in d.columns:
+            attr = attrs.get((c.table_oid, c.attnum))
+            if attr is None or c.type_oid not in types:
+                return None
+            out.append(
+                ColumnIR(
+                    name=c.name,
+                    type=types[c.type_oid],
+                    nullable=not attr.notnull,
+                    table=f"{attr.schema}.{attr.table}",
+                    table_column=attr.column,
+                    dims=attr.dims,
+                )
+            )
+        return tuple(out), f"{first.schema}.{first.table}"
+
+    def _derive(self, exprs: Sequence[Any], ctx: _Context) -> tuple[ColumnIR, ...] | None:
+        """The columns ``exprs`` give, evaluated where ``ctx`` says: PostgreSQL describes
+        the statement with them as its result list."""
+        stmt = copy.deepcopy(ctx.stmt)
+        star = len(exprs) == 1 and _whole_row(exprs[0]) is not None
+        targets = tuple(
+            ast.ResTarget(name=None if star else f"c{i}", val=copy.deepcopy(e))
+            for i, e in enumerate(exprs)
+        )
+        if isinstance(stmt, ast.SelectStmt):
+            if stmt.op is not None and int(stmt.op) != 0:
+                return None
+            stmt.targetList = targets
+            stmt.whereClause = None  # may refer to an outer query; only filters
+            stmt.sortClause = stmt.limitCount = stmt.limitOffset = None
+            stmt.distinctClause = stmt.lockingClause = stmt.intoClause = None
+            if ctx.aggregated:
+                stmt.groupClause = stmt.havingClause = None
+            if stmt.withClause is None:
+                stmt.withClause = copy.deepcopy(self.top_with)
+        elif getattr(stmt, "returningClause", None) is not None:
+            stmt.returningClause.exprs = targets
+        elif returning_list(stmt):
+            stmt.returningList = targets
+        else:
+            return None
+        try:
+            d = describe(self.conn, RawStream()(stmt), self.param_oids)
+        except DescribeError:
+            return None
+        if len(d.columns) != len(exprs) and not star:
+            return None
+        types = self.catalog.types(c.type_oid for c in d.columns)
+        if any(c.type_oid not in types for c in d.columns):
+            return None
+        attrs = self.catalog.attributes((c.table_oid, c.attnum) for c in d.columns)
+        facts = [
+            ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))
+            for c in d.columns
+        ]
+        nullable = infer_nullability(stmt, facts, self.catalog, list(self.param_nullable))
+        out = []
+        for c, fact, null in zip(d.columns, facts, nullable, strict=True):
+            attr = fact.attribute
+            out.append(
+                ColumnIR(
+                    name=c.name,
+                    type=fact.type,
+                    nullable=null,
+                    table=f"{attr.schema}.{attr.table}" if attr else None,
+                    table_column=attr.column if attr else None,
+                    dims=attr.dims if attr else 1,
+                )
+            )
+        return tuple(out)
+
+
+def cte_names_of(with_clause: Any) -> set[str]:
+    if with_clause is None:
+        return set()
+    return {str(c.ctename) for c in with_clause.ctes or ()}
+
+
+def _whole_row(node: Any) -> str | None:
+    """``p`` or ``p.*`` as a value: the alias whose whole row it is."""
+    if not isinstance(node, ast.ColumnRef):
+        return None
+    fields = tuple(node.fields or ())
+    if len(fields) == 2 and isinstance(fields[1], ast.A_Star) and isinstance(fields[0], ast.String):
+        return str(fields[0].sval)
+    if len(fields) == 1 and isinstance(fields[0], ast.String):
+        return str(fields[0].sval)  # a column of that name would win: described as not a row
+    return None
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

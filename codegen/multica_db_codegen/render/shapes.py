@@ -1,0 +1,170 @@
+"""Python types for JSON a statement builds (:class:`ShapeIR`): annotations, models, decoders.
+
+A shaped column is annotated as what it holds (``list[models.Post] | None``) and
+decoded by ``runtime.jsonshape.decoder`` through a pydantic ``TypeAdapter``. The
+object of a shape is the table's model when it is exactly a table's row and pydantic
+reads each of its columns from JSON exactly as psycopg loads them; otherwise a model
+of its own, in the query module, whose fields say how their JSON is read back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from multica_db_codegen.analyze.ir import ColumnIR, ShapeIR, TypeRef, is_any
+from multica_db_codegen.render import naming
+from multica_db_codegen.render.typemap import FIRST_USER_OID, PyType, TypeMapper
+from multica_db_codegen.render.views import FieldView, ModelView
+
+#: Built-in types whose JSON is PostgreSQL's text form, which pydantic cannot read
+#: (bytea's ``\\x…``, interval's ``1 day 02:00:00``, timetz's ``+05``).
+_TEXT_FORM = frozenset({"bytea", "interval", "timetz"})
+
+_NUMERIC = "typing.Annotated[decimal.Decimal, pydantic.PlainValidator(_runtime.jsonshape.numeric)]"
+_PLAIN_JSON = (
+    "typing.Annotated[pydantic.JsonValue, pydantic.BeforeValidator(_runtime.jsonshape.plain_json)]"
+)
+
+
+@dataclass(slots=True)
+class ShapeRenderer:
+    """Renders the shapes of one query: its models go to ``own_models``."""
+
+    mapper: TypeMapper
+    scope: naming.Scope  # the module's names
+    stem: str  # the query's class stem ("UsersWithPosts")
+    own_models: list[ModelView]
+    table_classes: dict[str, str]
+    table_columns: dict[str, tuple[ColumnIR, ...]]
+    field_names: Callable[[tuple[ColumnIR, ...], str], list[str]]
+    model_classes: frozenset[str]
+    composite_columns: dict[str, tuple[ColumnIR, ...]] = field(default_factory=dict)
+    _done: dict[tuple[ShapeIR, str], str] = field(default_factory=dict)  # one model per shape
+
+    def column(self, c: ColumnIR) -> PyType:
+        """A shaped column: its annotation (without ``| None``) and its decoder."""
+        assert c.shape is not None
+        inner = self.annotation(c.shape, c.name)
+        self.mapper.imports.modules.update({"pydantic", "typing"})
+        self.mapper.imports.runtime = True
+        options = "".join(
+            f", {option}=True"
+            for option, names in (("exact", ("numeric",)), ("floats", ("float4", "float8")))
+            if _holds(c.shape, names)
+        )
+        loader = f"_runtime.jsonshape.decoder(pydantic.TypeAdapter({inner}), {c.name!r}{options})"
+        return PyType(inner, loader=loader, loader_call=True)
+
+    def annotation(self, shape: ShapeIR, name: str) -> str:
+        """The annotation of a non-NULL value of ``shape`` (its models made once)."""
+        known = self._done.get((shape, name))
+        if known is None:
+            known = self._done[(shape, name)] = self._annotation(shape, name)
+        return known
+
+    def _annotation(self, shape: ShapeIR, name: str) -> str:
+        element = self._field(shape.fields[0]) if shape.scalar else self._model(shape, name)
+        if shape.element_nullable:
+            element = f"{element} | None"
+        return f"list[{element}]" if shape.many else element
+
+    def _model(self, shape: ShapeIR, name: str) -> str:
+        if shape.model is not None and self._native_table(shape.model):
+            return self.mapper.model_ref(self.table_classes[shape.model])
+        base = naming.singular(name) if shape.many else name
+        cls = self.scope.claim(self.stem + naming.camel(base))
+        fields = naming.field_scope(classes=self.model_classes)
+        views = []
+        for i, f in enumerate(shape.fields):
+            py_name = fields.claim(naming.field_base(f.name, i))
+            annotation = self._field(f)
+            if f.nullable:
+                annotation = f"{annotation} | None"
+            if py_name != f.name:
+                annotation = f"typing.Annotated[{annotation}, pydantic.Field(alias={f.name!r})]"
+            views.append(FieldView(py_name, annotation, arbitrary=self._arbitrary(f)))
+        self.own_models.append(ModelView(cls, f"An object of the JSON column ``{name}``.", views))
+        return cls
+
+    def _arbitrary(self, f: ColumnIR) -> bool:
+        t = _base(f.type)
+        while t.kind == "array" and t.element is not None:
+            t = _base(t.element)
+        return t.kind in ("range", "multirange")
+
+    def _field(self, f: ColumnIR) -> str:
+        """The annotation of a non-NULL value of ``f`` read from JSON."""
+        if f.shape is not None:
+            return self.annotation(f.shape, f.name)
+        return self._json_type(f.type, f.dims)
+
+    def _json_type(self, t: TypeRef, dims: int = 1) -> str:
+        t = _base(t)
+        if t.kind == "array" and t.element is not None:
+            inner = self._json_type(t.element)
+            out = f"list[{inner} | None]"
+            for _ in range(max(dims, 1) - 1):
+                out = f"list[{out}]"
+            return out
+        if is_any(t) or t.kind == "pseudo":
+            return "typing.Any"
+        if t.name in ("json", "jsonb"):
+            return _PLAIN_JSON
+        if t.name == "numeric":
+            self.mapper.imports.modules.add("decimal")
+            return _NUMERIC
+        if t.kind == "composite":
+            key = f"{t.schema}.{t.name}"
+            cols = self.composite_columns.get(key)
+            if cols is not None and all(self._native(c) for c in cols):
+                return self.mapper.map(t).annotation
+            return _PLAIN_JSON
+        if t.kind in ("range", "multirange") and t.oid >= FIRST_USER_OID:
+            return "typing.Any"
+        plain = self.mapper.map(t).annotation
+        if t.name in _TEXT_FORM or t.kind in ("range", "multirange"):
+            return (
+                f"typing.Annotated[{plain}, "
+                f"pydantic.BeforeValidator(_runtime.jsonshape.text_form({t.oid}))]"
+            )
+        return plain
+
+    def _native(self, c: ColumnIR) -> bool:
+        """pydantic reads ``c`` from its JSON exactly as psycopg loads it (numerics but
+        for NaN and infinities, which a table's own model cannot take as strings)."""
+        if c.shape is not None:
+            return False
+        t = _base(c.type)
+        while t.kind == "array" and t.element is not None:
+            t = _base(t.element)
+        if t.name == "numeric":
+            return True
+        return self._json_type(t) == self.mapper.map(t).annotation
+
+    def _native_table(self, model: str) -> bool:
+        cols = self.table_columns.get(model)
+        if cols is None or model not in self.table_classes:
+            return False
+        if self.field_names(cols, model) != [c.name for c in cols]:
+            return False
+        return all(self._native(c) for c in cols)
+
+
+def _base(t: TypeRef) -> TypeRef:
+    while t.kind == "domain" and t.base is not None:
+        t = t.base
+    return t
+
+
+def _holds(shape: ShapeIR, names: tuple[str, ...]) -> bool:
+    """Some value of ``shape`` (nested shapes and arrays included) is of one of these types."""
+    for f in shape.fields:
+        if f.shape is not None and _holds(f.shape, names):
+            return True
+        t = _base(f.type)
+        while t.kind == "array" and t.element is not None:
+            t = _base(t.element)
+        if t.name in names:
+            return True
+    return False

@@ -1,0 +1,175 @@
+"""JSON a statement builds (``json_agg(p)``, ``to_jsonb(t)``, ``json_build_object(…)``),
+decoded into the same Python types a flat row has.
+
+JSON loses types: timestamps and bytea become strings, numerics become JSON numbers
+that ``json.loads`` would turn into floats. So the query's cursor hands over the JSON
+text untouched (:func:`raw_json_loaders`), it is parsed with numbers as ``Decimal``
+when the shape holds a numeric (exact digits, trailing zeros kept, as psycopg loads a
+numeric column), and pydantic validates the result into the generated models:
+
+- types pydantic reads from their JSON form exactly (int, str, bool, uuid, date,
+  timestamps, enums…) need nothing;
+- types whose JSON is PostgreSQL's text form (bytea, interval, timetz, ranges) are
+  loaded by psycopg's own text loader (:func:`text_form`);
+- numerics (:func:`numeric`) and plain json inside (:func:`plain_json`, floats back
+  as floats) are converted once.
+
+A value that does not fit raises :class:`JsonShapeError` naming the column.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from functools import partial
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.adapt import Loader
+from psycopg.pq import Format
+from pydantic import TypeAdapter, ValidationError
+
+__all__ = [
+    "JsonShapeError",
+    "decoder",
+    "loads",
+    "model_dumper",
+    "model_loader",
+    "numeric",
+    "plain_json",
+    "raw_json_loaders",
+    "text_form",
+]
+
+T = TypeVar("T")
+
+#: json, jsonb
+JSON_OIDS = (114, 3802)
+
+
+class JsonShapeError(ValueError):
+    """A JSON value without the shape the generated code was built for."""
+
+
+def loads(raw: bytes | str) -> Any:
+    """A plain json column of a query whose cursor hands JSON over as text."""
+    return json.loads(raw)
+
+
+class _RawJsonLoader(Loader):
+    """json/jsonb as their text, for the decoder to parse (psycopg would ``json.loads``)."""
+
+    def load(self, data: Any) -> bytes:
+        return bytes(data)
+
+
+def raw_json_loaders(adapters: psycopg.adapt.AdaptersMap) -> None:
+    """Make ``adapters`` (a cursor's) load json and jsonb results as their text."""
+    for oid in JSON_OIDS:
+        adapters.register_loader(oid, _RawJsonLoader)
+
+
+def _int(text: str) -> int | float:
+    """A JSON integer; ``-0`` is a float's negative zero (PostgreSQL writes -0.0 so)."""
+    return -0.0 if text == "-0" else int(text)
+
+
+def decoder(
+    adapter: TypeAdapter[T], column: str, *, exact: bool = False, floats: bool = False
+) -> Callable[[Any], T]:
+    """Parse a JSON column's text and validate it as ``adapter``'s type.
+
+    ``exact``: numbers are parsed as ``Decimal`` (the shape holds a numeric).
+    ``floats``: the shape holds a float, whose ``-0`` must keep its sign.
+    """
+    if not (exact or floats):
+        # nothing JSON's numbers would lose: pydantic parses the text itself (faster)
+        validate_json = adapter.validate_json
+
+        def decode_json(raw: bytes | str) -> T:
+            try:
+                return validate_json(raw)
+            except ValidationError as exc:
+                raise JsonShapeError(f"column {column!r}: {exc}") from None
+
+        return decode_json
+    options: dict[str, Any] = {}
+    if exact:
+        options["parse_float"] = Decimal
+    if floats:
+        options["parse_int"] = _int
+    parse: Callable[[Any], Any] = partial(json.loads, **options)
+    validate = adapter.validate_python
+
+    def decode(raw: bytes | str) -> T:
+        try:
+            return validate(parse(raw))
+        except ValidationError as exc:
+            raise JsonShapeError(f"column {column!r}: {exc}") from None
+
+    return decode
+
+
+def text_form(oid: int) -> Callable[[Any], Any]:
+    """A validator step: a string holding PostgreSQL's text form of a built-in type
+    (``"\\\\x0102"``, ``"1 day 02:00:00"``, ``"[1,5)"``) becomes psycopg's value for it."""
+    cls = psycopg.adapters.get_loader(oid, Format.TEXT)
+    load = cls(oid, None).load if cls is not None else None
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, str) and load is not None:
+            return load(value.encode())
+        return value
+
+    return convert
+
+
+def numeric(value: Any) -> Decimal:
+    """A numeric from JSON: a number (parsed as ``Decimal``), or ``"NaN"``/``"Infinity"``."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    raise ValueError(f"not a numeric: {value!r}")
+
+
+def plain_json(value: Any) -> Any:
+    """json/jsonb inside a shape: numbers parsed as ``Decimal`` become floats again, as
+    a plain json column gives them."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list):
+        return [plain_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_json(v) for k, v in value.items()}
+    return value
+
+
+def model_loader(adapter: TypeAdapter[T], column: str) -> Callable[[Any], T]:
+    """A json/jsonb column typed as a user's model: the value psycopg loaded (or, on a
+    cursor handing JSON over as text, the text) validated as ``adapter``'s type."""
+    validate = adapter.validate_python
+    validate_json = adapter.validate_json
+
+    def load(value: Any) -> T:
+        try:
+            if isinstance(value, bytes):  # a raw-json cursor's text
+                return validate_json(value)
+            return validate(value)
+        except ValidationError as exc:
+            raise JsonShapeError(f"column {column!r}: {exc}") from None
+
+    return load
+
+
+def model_dumper(adapter: TypeAdapter[T], wrapper: Callable[[Any], Any]) -> Callable[[T], Any]:
+    """A user's model sent as json/jsonb: its JSON form, wrapped for psycopg."""
+    dump = adapter.dump_python
+
+    def dumper(value: T) -> Any:
+        return wrapper(dump(value, mode="json"))
+
+    return dumper

@@ -1,0 +1,204 @@
+"""The project the nested-shape tests generate: embeds of every kind, JSON aggregates, jsonb
+columns typed as the user's models."""
+
+from __future__ import annotations
+
+SCHEMA = """
+CREATE TYPE post_state AS ENUM ('draft', 'published');
+CREATE TYPE point2 AS (x double precision, y double precision);
+
+CREATE TABLE users (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    uid uuid NOT NULL DEFAULT gen_random_uuid(),
+    joined_at timestamptz NOT NULL DEFAULT now(),
+    manager_id bigint REFERENCES users (id),
+    settings jsonb
+);
+
+CREATE TABLE posts (
+    id bigserial PRIMARY KEY,
+    user_id bigint NOT NULL REFERENCES users (id),
+    title text NOT NULL,
+    state post_state NOT NULL DEFAULT 'draft',
+    score numeric(12, 4),
+    ratio double precision,
+    tags text[] NOT NULL DEFAULT '{}',
+    grid int[][],
+    created_at timestamptz NOT NULL DEFAULT now(),
+    day date,
+    at_time time,
+    payload bytea,
+    wait interval,
+    spot point2,
+    extra jsonb
+);
+
+CREATE TABLE comments (
+    id bigserial PRIMARY KEY,
+    post_id bigint NOT NULL REFERENCES posts (id),
+    body text NOT NULL,
+    votes integer,
+    amount numeric(20, 6),
+    at timestamptz NOT NULL DEFAULT now(),
+    mood post_state,
+    labels text[]
+);
+
+CREATE TABLE families (
+    id bigserial PRIMARY KEY,
+    i2 smallint, i4 integer, i8 bigint, f4 real, f8 double precision, n numeric,
+    b boolean, t text, u uuid, d date, tm time, ttz timetz, ts timestamp, tstz timestamptz,
+    iv interval, by bytea, j jsonb, ta text[], ia integer[][], e post_state,
+    es post_state[], r int4range
+);
+
+CREATE TABLE jobs (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    done boolean NOT NULL DEFAULT false,
+    "from" text
+);
+"""
+
+EMBEDS = """
+-- name: RenameUser :one
+UPDATE users AS tt SET name = @name WHERE tt.id = @id RETURNING sqlc.embed(tt);
+
+-- name: DeleteUser :one
+DELETE FROM users AS u WHERE u.id = @id RETURNING sqlc.embed(u), u.name AS old_name;
+
+-- name: PendingJobs :many
+WITH candidates AS (SELECT * FROM jobs WHERE NOT done)
+SELECT sqlc.embed(jobs) FROM candidates AS jobs ORDER BY jobs.id;
+
+-- name: PendingJobNames :many
+WITH candidates AS (SELECT id, name FROM jobs WHERE NOT done)
+SELECT sqlc.embed(t), 1 AS one FROM candidates AS t ORDER BY t.id;
+
+-- name: DisableJobs :many
+UPDATE jobs AS jj SET done = true WHERE id = ANY(@ids::bigint[]) RETURNING sqlc.embed(jj);
+
+-- name: JobsOfCte :many
+WITH c AS (SELECT * FROM jobs WHERE name = @name)
+SELECT sqlc.embed(jobs) FROM c AS jobs;
+
+-- name: UserAndManager :many
+SELECT sqlc.embed(u), sqlc.embed(m)
+FROM users u LEFT JOIN users m ON m.id = u.manager_id
+ORDER BY u.id;
+
+-- name: ManagersAndReports :many
+SELECT sqlc.embed(m), sqlc.embed(r), sqlc.embed(c)
+FROM users r RIGHT JOIN users m ON m.id = r.manager_id
+FULL JOIN (SELECT user_id, count(*) AS n FROM posts GROUP BY user_id) c ON c.user_id = m.id
+ORDER BY m.id, r.id;
+
+-- name: UserPosts :many
+SELECT sqlc.embed(u), sqlc.embed(p), *
+FROM users u JOIN posts p ON p.user_id = u.id ORDER BY p.id;
+"""
+
+JSON = """
+-- name: UsersWithPosts :many
+SELECT u.*,
+       (SELECT json_agg(p ORDER BY p.created_at, p.id) FROM posts p WHERE p.user_id = u.id) AS posts
+FROM users u ORDER BY u.id;
+
+-- name: UsersWithPostsOrEmpty :many
+SELECT u.id, COALESCE((SELECT jsonb_agg(p) FROM posts p WHERE p.user_id = u.id), '[]') AS posts
+FROM users u ORDER BY u.id;
+
+-- name: UserCards :many
+SELECT json_build_object(
+    'id', u.id,
+    'name', u.name,
+    'uid', u.uid,
+    'titles', (SELECT json_agg(p.title ORDER BY p.id) FROM posts p WHERE p.user_id = u.id),
+    'latest', (SELECT jsonb_build_object('title', p.title, 'at', p.created_at, 'score', p.score)
+               FROM posts p WHERE p.user_id = u.id ORDER BY p.id DESC LIMIT 1)
+) AS card
+FROM users u ORDER BY u.id;
+
+-- name: PostAsJson :one
+SELECT to_jsonb(p) AS post, row_to_json(u) AS author
+FROM posts p JOIN users u ON u.id = p.user_id WHERE p.id = @id;
+
+-- name: UsersAndLastPost :many
+SELECT u.id, json_agg(p) AS posts
+FROM users u LEFT JOIN posts p ON p.user_id = u.id
+GROUP BY u.id ORDER BY u.id;
+
+-- name: PostsWithComments :many
+SELECT p.id, p.title, (
+    SELECT json_agg(c ORDER BY c.id) FROM comments c WHERE c.post_id = p.id
+) AS comments
+FROM posts p ORDER BY p.id;
+
+-- name: PostsWithCommentArray :many
+SELECT p.id, array_agg(c ORDER BY c.id) AS comments
+FROM posts p JOIN comments c ON c.post_id = p.id GROUP BY p.id ORDER BY p.id;
+
+-- name: JobsAsJson :one
+SELECT json_agg(j ORDER BY j.id) AS jobs FROM jobs j;
+
+-- name: PostsOfCte :many
+WITH recent AS (SELECT id, title, created_at FROM posts)
+SELECT (SELECT json_agg(r ORDER BY r.id) FROM recent r) AS recent;
+"""
+
+FAMILIES = """
+-- name: FamilyFlat :one
+SELECT * FROM families WHERE id = @id;
+
+-- name: FamilyNoNumbers :one
+SELECT json_agg(json_build_object(
+    'i8', f.i8, 'b', f.b, 't', f.t, 'u', f.u, 'd', f.d, 'tm', f.tm, 'ttz', f.ttz, 'ts', f.ts,
+    'tstz', f.tstz, 'iv', f.iv, 'by', f.by, 'j', f.j, 'ta', f.ta, 'ia', f.ia, 'e', f.e,
+    'es', f.es, 'r', f.r
+)) AS objects
+FROM families f WHERE f.id = @id;
+
+-- name: FamilyJson :one
+SELECT to_jsonb(f) AS one, (SELECT json_agg(g) FROM families g WHERE g.id = f.id) AS many
+FROM families f WHERE f.id = @id;
+"""
+
+SETTINGS = """
+-- name: CreateUser :one
+INSERT INTO users (name, settings) VALUES (@name, @settings) RETURNING *;
+
+-- name: CreateUsers :batchexec
+INSERT INTO users (name, settings) VALUES (@name, @settings);
+
+-- name: CopyUsers :copyfrom
+INSERT INTO users (name, settings) VALUES ($1, $2);
+
+-- name: UserSettings :one
+SELECT settings FROM users WHERE id = @id;
+
+-- name: UsersNamed :many
+SELECT * FROM users WHERE name = ANY(@names::text[]) ORDER BY id;
+"""
+
+#: users.settings is the project's own pydantic model
+OVERRIDES = """
+[[tool.multica-db.overrides]]
+column = "users.settings"
+python_type = "nested_types.Settings"
+"""
+
+TYPES = '''"""The project's own types."""
+
+import datetime
+
+import pydantic
+
+
+class Settings(pydantic.BaseModel):
+    """A user's settings, kept as jsonb."""
+
+    theme: str
+    alerts: bool = True
+    since: datetime.date | None = None
+'''
