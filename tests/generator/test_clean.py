@@ -51,8 +51,9 @@ def test_clean_drops_this_project_s_databases_and_leaves_another_s(
     assert f"dropped database {names['mine']}" in result.stdout
     assert not _exists(pg_server, names["mine"])
     assert _exists(pg_server, names["theirs"]), "another project's database is not ours"
-    assert not (tmp_path / "mine" / ".multica-db").exists()
-    assert (tmp_path / "theirs" / ".multica-db").is_dir()
+    assert not (tmp_path / "mine" / ".multica-db" / "cache").exists()
+    assert (tmp_path / "mine" / ".multica-db" / "snapshot").is_dir()  # committed: kept
+    assert (tmp_path / "theirs" / ".multica-db" / "cache").is_dir()
     assert (tmp_path / "mine" / "out" / "pkg" / "models.py").is_file()
     with psycopg.connect(pg_server, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{names["theirs"]}"'.encode())

@@ -97,7 +97,7 @@ def renderer_version() -> str:
 def schema_files(paths: Iterable[Path]) -> list[Path]:
     """The files the analyzer applies for these schema paths, in the order it applies them.
 
-    The same selection as ``analyze/schema.py`` (a test holds them equal): a file as
+    The same selection as ``analyze/migrations.py`` (a test holds them equal): a file as
     named; a directory's own ``.sql`` files, by migration number then name, without
     golang-migrate's ``.down.sql`` files.
     """
