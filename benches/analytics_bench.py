@@ -8,10 +8,16 @@ and allocator state cannot skew the other's numbers. Both libraries talk only
 to 127.0.0.1: a loopback guard is installed in every child before either
 library is imported, so nothing can reach the real PostHog even by accident.
 
-Measured, per library:
+Clients compared (healthy backend): this package's typed client
+(``PostHogClient`` + funnel events), its posthog-python compatible ``Posthog``
+with exactly posthog-python's call shape, that one again with gzip request
+bodies, and posthog-python itself with gzip off and on.
+
+Measured, per client:
   * capture latency p50/p99 on a healthy backend (queue sized to hold the run)
   * delivered events/s: first capture -> last event acknowledged by the sink
-  * capture latency and RSS growth with a dead backend (connection refused)
+  * capture latency and RSS growth with a dead backend (connection refused;
+    typed client and posthog-python)
   * close()/shutdown() duration with a dead backend (posthog capped at 30 s)
 """
 
@@ -245,8 +251,24 @@ class Ours:
         self.client.close(timeout)
 
 
+def _properties(ids: Combo) -> dict[str, object]:
+    """The issue_executed properties, built by hand as a posthog-python user would."""
+    workspace, issue, user, agent, task = ids
+    return {
+        "event_schema_version": 1,
+        "is_demo": False,
+        "workspace_id": workspace,
+        "user_id": user,
+        "issue_id": issue,
+        "agent_id": agent,
+        "task_id": task,
+        "environment": "dev",
+    }
+
+
 class PostHogPython:
     name = "posthog-python"
+    gzip = False
 
     def __init__(self, host: str, queue_size: int) -> None:
         import logging
@@ -258,31 +280,17 @@ class PostHogPython:
             "phc_bench",
             host=host,
             max_queue_size=queue_size,
-            gzip=False,
+            gzip=self.gzip,
             enable_local_evaluation=False,
             enable_exception_autocapture=False,
             disable_geoip=True,
         )
 
-    @staticmethod
-    def _properties(ids: Combo) -> dict[str, object]:
-        workspace, issue, user, agent, task = ids
-        return {
-            "event_schema_version": 1,
-            "is_demo": False,
-            "workspace_id": workspace,
-            "user_id": user,
-            "issue_id": issue,
-            "agent_id": agent,
-            "task_id": task,
-            "environment": "dev",
-        }
-
     def send(self, ids: Combo) -> None:
-        self.client.capture("issue_executed", distinct_id=ids[2], properties=self._properties(ids))
+        self.client.capture("issue_executed", distinct_id=ids[2], properties=_properties(ids))
 
     def timed(self, ids: Combo) -> tuple[int, int]:
-        properties = self._properties(ids)
+        properties = _properties(ids)
         clock = time.perf_counter_ns
         t0 = clock()
         self.client.capture("issue_executed", distinct_id=ids[2], properties=properties)
@@ -296,10 +304,46 @@ class PostHogPython:
         self.client.shutdown()
 
 
+class PostHogPythonGzip(PostHogPython):
+    name = "posthog-python, gzip"
+    gzip = True
+
+
+class Compat(PostHogPython):
+    """This package's ``Posthog``: the same calls, only the import differs."""
+
+    name = "Posthog (compat)"
+
+    def __init__(self, host: str, queue_size: int) -> None:
+        from multica_db.analytics import Posthog
+
+        self.client = Posthog(  # type: ignore[assignment]
+            "phc_bench",
+            host=host,
+            max_queue_size=queue_size,
+            gzip=self.gzip,
+            disable_geoip=True,
+            shutdown_timeout=OUR_CLOSE_DEADLINE,
+        )
+
+    def flush(self) -> None:
+        self.client.flush(60.0)
+
+
+class CompatGzip(Compat):
+    name = "Posthog (compat), gzip"
+    gzip = True
+
+
 LIBS: dict[str, Callable[[str, int], Ours | PostHogPython]] = {
     "ours": Ours,
+    "compat": Compat,
+    "compat-gzip": CompatGzip,
     "posthog": PostHogPython,
+    "posthog-gzip": PostHogPythonGzip,
 }
+#: (ours, theirs) pairs held to the targets.
+PAIRS = [("compat", "posthog"), ("compat-gzip", "posthog-gzip"), ("ours", "posthog")]
 
 
 def percentile(sorted_ns: list[int], q: float) -> float:
@@ -459,19 +503,20 @@ def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def measure(events: int, dead_events: int, repeat: int) -> dict[str, dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {"ours": {}, "posthog": {}}
-    runs: dict[str, list[dict[str, Any]]] = {"ours": [], "posthog": []}
+    results: dict[str, dict[str, Any]] = {lib: {} for lib in LIBS}
+    runs: dict[str, list[dict[str, Any]]] = {lib: [] for lib in LIBS}
     with sink_process() as sink:
         for attempt in range(repeat):
-            for lib in ("ours", "posthog"):  # interleaved, so drifting load hits both
+            for lib in LIBS:  # interleaved, so drifting load hits all of them
                 sink.reset()
                 progress(f"healthy backend, {events:,} events, run {attempt + 1}/{repeat}: {lib}")
                 child = run_child(["--child", "healthy", lib, str(events), sink.url], 300)
                 if child.timed_out or not child.lines:
                     raise SystemExit(f"healthy run of {lib} did not finish")
                 runs[lib].append(child.lines[-1])
-    for lib in ("ours", "posthog"):
+    for lib in LIBS:
         results[lib].update(best_of(runs[lib]))
+    for lib in ("ours", "posthog"):
         progress(f"dead backend, {dead_events:,} events: {lib}")
         child = run_child(
             ["--child", "dead", lib, str(dead_events), dead_url()], 120, POSTHOG_CLOSE_CAP
@@ -504,11 +549,37 @@ def render(
     def row(label: str, key: Callable[[dict[str, Any]], Any], fmt: str) -> None:
         rows.append((label, format(key(ours), fmt), format(key(theirs), fmt)))
 
-    row("capture p50 (µs), healthy", lambda r: r["capture_p50"], ".2f")
-    row("capture p99 (µs), healthy", lambda r: r["capture_p99"], ".2f")
+    healthy_libs = list(LIBS)
+    healthy: list[tuple[str, list[str]]] = []
+
+    def hrow(label: str, key: str, fmt: str) -> None:
+        healthy.append((label, [format(results[lib][key], fmt) for lib in healthy_libs]))
+
+    hrow("capture p50 (µs)", "capture_p50", ".2f")
+    hrow("capture p99 (µs)", "capture_p99", ".2f")
+    hrow(f"delivered events/s ({events:,} events)", "events_per_s", ",.0f")
+    hrow("delivered events per CPU-second", "events_per_cpu_s", ",.0f")
+    width = max(len(label) for label, _ in healthy) + 2
+    names = {
+        "ours": "typed",
+        "compat": "Posthog",
+        "compat-gzip": "Posthog+gz",
+        "posthog": "posthog-py",
+        "posthog-gzip": "posthog-py+gz",
+    }
+    out = ["healthy backend:"]
+    out.append(f"{'metric':<{width}}" + "".join(f"{names[lib]:>15}" for lib in healthy_libs))
+    out.append("-" * len(out[-1]))
+    out += [f"{label:<{width}}" + "".join(f"{v:>15}" for v in values) for label, values in healthy]
+    out.append(
+        "(typed = PostHogClient + funnel event; Posthog = this package's posthog-python"
+        " compatible client, same calls as posthog-py; +gz = gzip request bodies;"
+        f" best of {repeat} runs each)"
+    )
+    out.append("")
+    out.append("typed client vs posthog-python (dead backend = connection refused):")
+
     row("build event + capture p50 (µs), healthy", lambda r: r["build_capture_p50"], ".2f")
-    row(f"delivered events/s ({events:,} events)", lambda r: r["events_per_s"], ",.0f")
-    row("delivered events per CPU-second", lambda r: r["events_per_cpu_s"], ",.0f")
     row("capture p50 (µs), dead backend", lambda r: r["dead"]["capture_p50"], ".2f")
     row("capture p99 (µs), dead backend", lambda r: r["dead"]["capture_p99"], ".2f")
     row("RSS growth (MiB), dead backend", lambda r: r["dead"]["rss_growth_mb"], ".1f")
@@ -521,15 +592,32 @@ def render(
         )
     )
     width = max(len(label) for label, _, _ in rows) + 2
-    out = [f"{'metric':<{width}}{'multica_db':>14}{'posthog-python':>17}"]
-    out.append("-" * len(out[0]))
+    header = f"{'metric':<{width}}{'typed':>14}{'posthog-python':>17}"
+    out.append(header)
+    out.append("-" * len(header))
     out += [f"{label:<{width}}{a:>14}{b:>17}" for label, a, b in rows]
-    out.append(f"(healthy rows: best of {repeat} runs each; dead backend = connection refused)")
 
-    capture_ratio = theirs["capture_p50"] / ours["capture_p50"]
+    checks: list[tuple[str, bool]] = []
+    for mine, other in PAIRS:
+        a, b = results[mine], results[other]
+        capture_ratio = b["capture_p50"] / a["capture_p50"]
+        delivery_ratio = a["events_per_s"] / b["events_per_s"]
+        cpu_ratio = a["events_per_cpu_s"] / b["events_per_cpu_s"]
+        pair = f"{names[mine]} vs {names[other]}"
+        checks.append(
+            (f"{pair}: capture p50 >= 20x faster: {capture_ratio:.1f}x", capture_ratio >= 20)
+        )
+        checks.append(
+            (
+                f"{pair}: delivery >= 10x events/s: {delivery_ratio:.1f}x "
+                f"(per CPU-second, insensitive to other load on the box: {cpu_ratio:.1f}x)",
+                delivery_ratio >= 10,
+            )
+        )
     build_ratio = theirs["capture_p50"] / ours["build_capture_p50"]
-    delivery_ratio = ours["events_per_s"] / theirs["events_per_s"]
-    cpu_ratio = ours["events_per_cpu_s"] / theirs["events_per_cpu_s"]
+    checks.append(
+        (f"typed: counting event construction too, capture is {build_ratio:.1f}x faster", True)
+    )
     close_ok = (
         ours["close_seconds"] is not None
         and ours["close_seconds"] <= OUR_CLOSE_DEADLINE + DEADLINE_SLACK
@@ -537,17 +625,7 @@ def render(
     # The queue holds 1024 events: growth must be small and stop early.
     dead = ours["dead"]
     memory_ok = dead["rss_growth_mb"] <= 16 and dead["rss_late_growth_mb"] <= 2
-    checks = [
-        (
-            f"capture p50 >= 20x faster: {capture_ratio:.1f}x "
-            f"(counting event construction too: {build_ratio:.1f}x)",
-            capture_ratio >= 20,
-        ),
-        (
-            f"delivery >= 10x events/s: {delivery_ratio:.1f}x "
-            f"(per CPU-second, insensitive to other load on the box: {cpu_ratio:.1f}x)",
-            delivery_ratio >= 10,
-        ),
+    checks += [
         (
             f"close with dead backend within {OUR_CLOSE_DEADLINE:.1f} s deadline "
             f"+ {DEADLINE_SLACK} s: {close_text(ours['close_seconds'])}",

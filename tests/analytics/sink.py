@@ -16,11 +16,12 @@ import ssl
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-Mode = Literal["ok", "500", "503", "429", "408", "400", "slow", "hang", "reset"]
+Mode = Literal["ok", "500", "503", "429", "408", "400", "slow", "hang", "reset", "gate"]
 
 
 @dataclass
@@ -44,6 +45,8 @@ class SinkState:
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
+    #: "gate" requests are answered 200 once this is set (or the sink stops).
+    gate: threading.Event = field(default_factory=threading.Event)
 
     def next_mode(self) -> Mode:
         with self.lock:
@@ -97,7 +100,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode == "slow":
             state.stop.wait(state.slow_seconds)
-        status = {"ok": 200, "slow": 200}.get(mode) or int(mode)
+        if mode == "gate":
+            while not (state.gate.wait(0.05) or state.stop.is_set()):
+                pass
+        status = {"ok": 200, "slow": 200, "gate": 200}.get(mode) or int(mode)
         payload = b'{"status":"Ok"}' if status == 200 else b'{"error":"nope"}'
         self.send_response(status)
         if status == 429 and state.retry_after is not None:
@@ -168,17 +174,53 @@ class Sink:
         return [
             event
             for r in self.requests
-            if r.answered in ("ok", "slow") and r.body is not None
+            if r.answered in ("ok", "slow", "gate") and r.body is not None
             for event in r.body["batch"]
         ]
 
     def wait_for(self, n_events: int, timeout: float = 20.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.delivered) >= n_events:
-                return True
-            time.sleep(0.01)
-        return False
+        """Wait until ``n_events`` were delivered; the timeout only bounds a hang."""
+        return wait_until(lambda: len(self.delivered) >= n_events, timeout)
+
+    def wait_for_requests(self, n_requests: int, timeout: float = 20.0) -> bool:
+        """Wait until ``n_requests`` arrived (answered or not); the timeout bounds a hang."""
+        return wait_until(lambda: len(self.requests) >= n_requests, timeout)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll ``condition`` until it holds; the timeout only bounds a hang."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+class Background:
+    """Run a call on its own thread, so a test can move a clock while it waits."""
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self._call = call
+        self._result: object = None
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._result = self._call()
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self, timeout: float = 30.0) -> object:
+        """The call's result; ``AssertionError`` if it has not returned (a hang guard)."""
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise AssertionError("the call did not return")
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def refused_url() -> str:

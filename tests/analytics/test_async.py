@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
-from multica_db.analytics import Event, NoopClient
+from multica_db.analytics import Event, ManualClock, NoopClient
 from tests.analytics.conftest import MakeClient
 from tests.analytics.sink import Sink
 
@@ -25,31 +24,41 @@ async def test_capture_inside_running_loop_and_aflush(sink: Sink, make_client: M
 
 async def test_loop_keeps_running_while_backend_hangs(sink: Sink, make_client: MakeClient) -> None:
     sink.set("hang")
-    client = make_client(request_timeout=5.0)
+    clock = ManualClock()
+    # The worker sits in its request (60 s of real socket timeout), never on the
+    # clock: the one thread parked on the clock is the one inside aflush/aclose.
+    client = make_client(request_timeout=60.0, queue_size=1024, clock=clock)
     ticks = 0
-    stop = asyncio.Event()
 
-    async def ticker() -> None:
+    async def ticks_pass(n: int) -> None:
+        """The loop runs ``n`` more rounds: it was not blocked."""
         nonlocal ticks
-        while not stop.is_set():
+        target = ticks + n
+        while ticks < target:
             ticks += 1
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0)
 
-    task = asyncio.create_task(ticker())
-    start = time.monotonic()
-    for i in range(2_000):
-        client.capture(ev(i))  # queue fills, then drops; never blocks the loop
-    capture_time = time.monotonic() - start
-    flushed = await client.aflush(0.3)
-    closed = await client.aclose(0.3)
-    elapsed = time.monotonic() - start
-    stop.set()
-    await task
-    assert capture_time < 0.2
-    assert flushed is False and closed is False
-    assert elapsed < 0.6 + 0.3
-    assert ticks >= 20  # ~60 ticks possible; a blocked loop would manage ~1
-    assert client.stats.pending == 0
+    results = [client.capture(ev(i)) for i in range(2_000)]  # fills, then drops; never waits
+    accepted = results.count(True)
+    assert accepted >= 1024  # the queue's size, plus what the worker took meanwhile
+    try:
+        flush = asyncio.create_task(client.aflush(0.3))
+        await ticks_pass(20)  # while aflush waits for a backend that never answers
+        assert not flush.done()
+        await asyncio.to_thread(clock.parked)
+        clock.advance(0.31)
+        assert await flush is False
+        close = asyncio.create_task(client.aclose(0.3))
+        await ticks_pass(20)
+        assert not close.done()
+        await asyncio.to_thread(clock.parked)
+        clock.advance(0.31)
+        assert await close is False
+    finally:
+        clock.advance(3_600)  # never leave a helper thread waiting on the clock
+    stats = client.stats
+    assert stats.pending == 0
+    assert stats.dropped_by_reason == {"deadline": accepted, "queue_full": 2_000 - accepted}
 
 
 async def test_noop_async_helpers() -> None:

@@ -139,3 +139,58 @@ def test_client_rejects_bad_configuration() -> None:
         analytics.PostHogClient("k", batch_size=0)
     with pytest.raises(ValueError):
         analytics.PostHogClient("k", batch_size=64, max_batch_size=10)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "https://",
+        "http://",
+        "https:",
+        "https:/",
+        "https:///",
+        "https:///batch",
+        "//",
+        "",
+        " ",
+        "https://:443",
+        "https://host:",
+        "https://host:0",
+        "https://host:99999",
+        "https://user:pw@host",
+        "https://host?x=1",
+        "https://host#frag",
+        "https://ho st",
+        " https://host",
+        "https://host\n",
+        "ftp://host",
+        ":443",
+        "/batch",
+    ],
+)
+def test_hosts_that_name_no_server_are_rejected(host: str) -> None:
+    with pytest.raises(ValueError):
+        analytics.PostHogClient("k", host=host)
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("https://eu.i.posthog.com", "https://eu.i.posthog.com/batch/"),
+        ("https://eu.i.posthog.com/", "https://eu.i.posthog.com/batch/"),
+        ("eu.i.posthog.com", "https://eu.i.posthog.com/batch/"),
+        ("localhost:8000", "https://localhost:8000/batch/"),
+        ("http://127.0.0.1:8000/ingest/", "http://127.0.0.1:8000/ingest/batch/"),
+        ("http://[::1]:8000", "http://[::1]:8000/batch/"),
+    ],
+)
+def test_hosts_that_name_a_server_are_accepted(host: str, url: str) -> None:
+    from multica_db.analytics.transport import HttpTransport
+
+    analytics.PostHogClient("k", host=host).close(0)
+    assert HttpTransport(host).url == url
+
+
+def test_posthog_host_without_a_name_fails_from_env() -> None:
+    with pytest.raises(ValueError):
+        analytics.from_env({"POSTHOG_API_KEY": "k", "POSTHOG_HOST": "https://"})

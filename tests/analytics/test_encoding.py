@@ -42,11 +42,18 @@ def test_body_is_the_batch_api_shape() -> None:
     assert item["properties"] == {"k": "v", "environment": "staging", "$lib": "multica-db"}
 
 
+def invalid_event() -> Event:
+    """Only reachable by changing an event after construction, which refuses it."""
+    event = Event("x", "d2")
+    object.__setattr__(event, "name", "")
+    return event
+
+
 def test_drops_are_counted_by_reason_and_the_rest_survive() -> None:
     enc = encoder(max_event_bytes=500)
     batch = [
         Event("ok", "d1"),
-        Event("", "d2"),  # invalid
+        invalid_event(),
         Event("x", "d3", {"o": object()}),  # unserialisable
         Event("x", "d4", {"big": "b" * 1000}),  # too large
         Event("ok", "d5"),
@@ -159,12 +166,20 @@ def test_other_values_drop_only_their_event(value: object) -> None:
     assert sum(n for _, n in out.requests) == 2
 
 
-def test_lone_surrogate_anywhere_drops_the_event() -> None:
+def test_lone_surrogate_in_a_property_drops_the_event() -> None:
     enc = encoder()
-    batch = [Event("x\ud800", "d"), Event("e", "d\udfff"), Event("e", "d", {"k\ud83d": 1})]
+    batch = [Event("e", "d", {"k\ud83d": 1}), Event("e", "d", {"k": ["\udfff"]})]
     out = enc.encode([*batch, Event("ok", "d")])
-    assert out.dropped == {"unserialisable": 3}
+    assert out.dropped == {"unserialisable": 2}
     assert sum(n for _, n in out.requests) == 1
+
+
+@pytest.mark.parametrize(("name", "distinct_id"), [("x\ud800", "d"), ("e", "d\udfff")])
+def test_lone_surrogate_in_name_or_id_is_refused_at_construction(
+    name: str, distinct_id: str
+) -> None:
+    with pytest.raises(UnicodeEncodeError):
+        Event(name, distinct_id)
 
 
 def test_event_limit_counts_utf8_bytes_not_characters() -> None:

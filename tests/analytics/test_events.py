@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import uuid
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from multica_db import analytics
+from multica_db.analytics.encoding import BatchEncoder
 from multica_db.analytics.events import EVENT_SCHEMA_VERSION, Event, email_domain
+from tests.analytics.conftest import MakeClient
+from tests.analytics.sink import Sink
 
 WS = uuid.UUID("00000000-0000-0000-0000-00000000000a")
 USER = uuid.UUID("00000000-0000-0000-0000-0000000000b0")
@@ -173,3 +179,70 @@ def test_signup_tolerates_a_missing_email() -> None:
         inviter_id=USER, workspace_id=WS, invitation_id="i", invitee_email=None, role="member"
     )
     assert invite.properties["invitee_email_domain"] is None
+
+
+# -- what Event accepts is what ships ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("distinct_id", "expected"),
+    [
+        (uuid.UUID(int=5), "00000000-0000-0000-0000-000000000005"),
+        (42, "42"),
+        (3.5, "3.5"),
+    ],
+)
+def test_a_non_string_distinct_id_becomes_its_string(distinct_id: object, expected: str) -> None:
+    assert Event("e", distinct_id).distinct_id == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "distinct_id", "error"),
+    [
+        ("", "d", ValueError),
+        ("e", "", ValueError),
+        (7, "d", TypeError),
+        ("e", None, TypeError),
+    ],
+)
+def test_an_event_that_could_not_ship_is_refused_at_once(
+    name: object, distinct_id: object, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        Event(name, distinct_id)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timestamp", [float("nan"), float("inf"), -1.0, 1e12, True, "now"])
+def test_a_timestamp_that_could_not_ship_is_refused(timestamp: object) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        Event("e", "d", timestamp=timestamp)  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    distinct_id=st.one_of(
+        st.uuids(), st.integers(), st.text(min_size=1), st.floats(allow_nan=False)
+    ),
+    timestamp=st.floats(min_value=0, max_value=253_402_300_799),
+)
+def test_every_event_that_builds_is_encoded(distinct_id: object, timestamp: float) -> None:
+    """Never accept-then-drop: what Event accepts, the encoder ships."""
+    try:
+        event = Event("e", distinct_id, timestamp=timestamp)  # type: ignore[arg-type]
+    except ValueError:
+        return  # refused at construction: fine, the caller sees it
+    assert event.distinct_id == str(distinct_id)
+    encoder = BatchEncoder("k", {}, max_event_bytes=10_000, max_request_bytes=100_000)
+    out = encoder.encode([event])
+    assert out.dropped == {}
+    assert json.loads(b"[" + out.requests[0][0] + b"]")[0]["distinct_id"] == str(distinct_id)
+
+
+def test_a_uuid_distinct_id_reaches_the_sink(sink: Sink, make_client: MakeClient) -> None:
+    client = make_client()
+    user = uuid.uuid4()
+    assert client.capture(Event("e", user)) is True  # type: ignore[arg-type]
+    assert client.capture(Event("e", 7)) is True  # type: ignore[arg-type]
+    assert client.flush(10.0)
+    assert [e["distinct_id"] for e in sink.delivered] == [str(user), "7"]
+    assert client.stats.dropped == 0

@@ -8,41 +8,22 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
 
-from multica_db.analytics import Event, PostHogClient, RetryPolicy
+from multica_db.analytics import Event, ManualClock, PostHogClient, RetryPolicy
 from multica_db.analytics.client import THREAD_NAME
 from tests.analytics.conftest import MakeClient
-from tests.analytics.sink import Sink, refused_url
-
-SLACK = 0.25  # scheduling slack on a loaded 2-core CI box
+from tests.analytics.sink import Background, Sink, refused_url
 
 
 def ev(i: int) -> Event:
     return Event("test_event", f"user-{i}", {"i": i})
 
 
-def timed(fn: Callable[[], object]) -> tuple[object, float]:
-    start = time.monotonic()
-    result = fn()
-    return result, time.monotonic() - start
-
-
 def worker_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == THREAD_NAME]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    """Poll ``condition`` until it holds; the timeout only bounds a hang."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 # -- deadlines ----------------------------------------------------------------
@@ -51,24 +32,29 @@ SLOW_RETRIES = RetryPolicy(max_tries=50, base=5.0, cap=5.0, max_retry_after=60.0
 
 
 @pytest.mark.parametrize("backend", ["hang", "refused", "500", "429"])
-def test_flush_and_close_return_within_their_deadline(
+def test_flush_and_close_return_at_their_deadline(
     sink: Sink, make_client: MakeClient, backend: str
 ) -> None:
     host = refused_url() if backend == "refused" else sink.url
     if backend != "refused":
         sink.set(backend)  # type: ignore[arg-type]
     sink.state.retry_after = "30"
-    client = make_client(host=host, request_timeout=10.0, retry=SLOW_RETRIES)
+    clock = ManualClock()
+    client = make_client(host=host, request_timeout=10.0, retry=SLOW_RETRIES, clock=clock)
     for i in range(100):
         client.capture(ev(i))
 
-    flushed, flush_time = timed(lambda: client.flush(0.4))
-    assert flushed is False
-    assert 0.35 <= flush_time < 0.4 + SLACK
+    flush = Background(lambda: client.flush(0.4))
+    clock.parked(thread=flush.thread)
+    clock.advance(0.39)
+    clock.parked(thread=flush.thread)  # not yet: the deadline has not passed
+    clock.advance(0.02)
+    assert flush.result() is False
 
-    closed, close_time = timed(lambda: client.close(0.5))
-    assert close_time < 0.5 + SLACK
-    assert closed is False
+    close = Background(lambda: client.close(0.5))
+    clock.parked(thread=close.thread)
+    clock.advance(0.51)
+    assert close.result() is False
     stats = client.stats
     assert stats.pending == 0
     assert stats.captured == 100
@@ -78,47 +64,55 @@ def test_flush_and_close_return_within_their_deadline(
     assert stats.failed == 0
 
 
-def test_close_sends_what_it_can_in_time(sink: Sink, make_client: MakeClient) -> None:
-    client = make_client(flush_interval=30.0)
+def test_close_sends_everything_without_waiting_for_its_deadline(
+    sink: Sink, make_client: MakeClient
+) -> None:
+    clock = ManualClock()  # never advanced: close may not wait for the deadline
+    client = make_client(flush_interval=30.0, clock=clock)
     for i in range(500):
         client.capture(ev(i))
-    closed, elapsed = timed(lambda: client.close(3.0))
-    assert closed is True
-    assert elapsed < 3.0
+    assert Background(lambda: client.close(3.0)).result() is True
     assert len(sink.delivered) == 500
     assert client.stats.sent == 500
 
 
-def test_close_with_a_slow_backend_counts_the_rest_as_dropped(
+def test_close_with_a_stuck_backend_counts_the_rest_as_dropped(
     sink: Sink, make_client: MakeClient
 ) -> None:
-    sink.set("slow")
-    sink.state.slow_seconds = 0.2
-    client = make_client(batch_size=10, max_batch_size=10, flush_interval=30.0, queue_size=1000)
+    sink.set("hang", "ok", "ok", "ok")  # three batches go through, the fourth hangs
+    clock = ManualClock()
+    client = make_client(
+        batch_size=10, max_batch_size=10, flush_interval=30.0, queue_size=1000, clock=clock
+    )
     for i in range(100):
         client.capture(ev(i))
-    closed, elapsed = timed(lambda: client.close(0.8))
-    assert closed is False
-    assert elapsed < 0.8 + SLACK
+    assert sink.wait_for_requests(4)
+    close = Background(lambda: client.close(0.8))
+    clock.parked(thread=close.thread)
+    clock.advance(0.81)
+    assert close.result() is False
     stats = client.stats
-    # A few 0.2 s requests fit in the deadline; the rest is booked, not lost.
-    assert 0 < stats.sent < 100
-    assert stats.sent + stats.dropped == 100
-    assert stats.dropped_by_reason == {"deadline": stats.dropped}
+    assert stats.sent == 30
+    assert stats.dropped_by_reason == {"deadline": 70}
     assert stats.pending == 0
 
 
 def test_late_worker_report_does_not_double_count(sink: Sink, make_client: MakeClient) -> None:
-    sink.set("slow")
-    sink.state.slow_seconds = 0.4
-    client = make_client(flush_interval=0.01)
+    sink.set("gate")  # answered 200, but only once the test opens the gate
+    clock = ManualClock()
+    client = make_client(batch_size=5, request_timeout=60.0, clock=clock)
     for i in range(5):
         client.capture(ev(i))
-    assert wait_until(lambda: len(sink.requests) == 1)  # the batch is now in flight
-    (thread,) = [t for t in worker_threads() if t.is_alive()][-1:]
-    client.close(0.1)
+    assert sink.wait_for_requests(1)  # the batch is now in flight
+    thread = client._thread
+    assert thread is not None
+    close = Background(lambda: client.close(0.1))
+    clock.parked(thread=close.thread)
+    clock.advance(0.2)
+    assert close.result() is False
     after_close = client.stats
-    thread.join(30)  # the worker finishes the slow request after the deadline, then exits
+    sink.state.gate.set()  # the worker's request now succeeds, after the deadline
+    thread.join(30)
     assert not thread.is_alive()
     assert client.stats == after_close
     assert after_close.dropped_by_reason == {"deadline": 5}
@@ -126,22 +120,23 @@ def test_late_worker_report_does_not_double_count(sink: Sink, make_client: MakeC
 
 
 def test_capture_after_close_is_refused_and_counted(make_client: MakeClient) -> None:
-    client = make_client()
+    clock = ManualClock()  # never advanced: nothing here may wait for a deadline
+    client = make_client(clock=clock)
     client.capture(ev(0))
-    assert client.close(1.0)
+    assert Background(lambda: client.close(1.0)).result() is True
     assert client.capture(ev(1)) is False
     assert client.stats.dropped_by_reason == {"closed": 1}
     assert client.stats.captured == 2
-    _, elapsed = timed(lambda: client.close(5.0))
-    assert elapsed < 0.1  # idempotent
-    assert client.flush(5.0) is True
+    assert Background(lambda: client.close(5.0)).result() is True  # idempotent, at once
+    assert Background(lambda: client.flush(5.0)).result() is True
 
 
-def test_closing_an_unused_client_is_instant(make_client: MakeClient) -> None:
+def test_closing_an_unused_client_starts_nothing_and_waits_for_nothing(
+    make_client: MakeClient,
+) -> None:
     before = {t.ident for t in worker_threads()}
-    client = make_client()
-    closed, elapsed = timed(lambda: client.close(5.0))
-    assert closed is True and elapsed < 0.1
+    client = make_client(clock=ManualClock())
+    assert Background(lambda: client.close(5.0)).result() is True
     assert {t.ident for t in worker_threads()} <= before  # never started one
 
 
@@ -172,7 +167,11 @@ def test_abandoned_client_worker_exits_when_collected(sink: Sink) -> None:
 
 EXIT_SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import atexit, json, sys
+
+    # Registered before the client's own exit hook, so it runs after it.
+    atexit.register(lambda: print("stats", json.dumps(dict(client.stats.dropped_by_reason),
+                                                      sort_keys=True), client.stats.sent))
     from multica_db.analytics import Event, PostHogClient, RetryPolicy
     client = PostHogClient(
         "k", host=sys.argv[1], flush_interval=30.0, request_timeout=30.0,
@@ -185,23 +184,26 @@ EXIT_SCRIPT = textwrap.dedent(
 )
 
 
-def run_exit_script(host: str, n: int, exit_timeout: float = 0.5) -> float:
-    start = time.monotonic()
+def run_exit_script(host: str, n: int, exit_timeout: float = 0.5) -> str:
+    """Run the script; its last line: the ledger after the exit hook closed the client.
+
+    The subprocess timeout only bounds a hang (the script's requests would
+    take 30 s each and its retries minutes): the exit hook must cut them short.
+    """
     proc = subprocess.run(
         [sys.executable, "-c", EXIT_SCRIPT, host, str(n), str(exit_timeout)],
         capture_output=True,
         text=True,
         timeout=20,
     )
-    elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr
     assert "captured" in proc.stdout
-    return elapsed
+    return proc.stdout.strip().splitlines()[-1]
 
 
 def test_atexit_flushes_pending_events(sink: Sink) -> None:
     # Generous deadline: it is only used up if the backend misbehaves.
-    run_exit_script(sink.url, 10, exit_timeout=5.0)
+    assert run_exit_script(sink.url, 10, exit_timeout=5.0) == "stats {} 10"
     assert len(sink.delivered) == 10
 
 
@@ -210,9 +212,8 @@ def test_exit_never_hangs_on_a_dead_backend(sink: Sink, backend: str) -> None:
     if backend == "hang":
         sink.set("hang")
     host = refused_url() if backend == "refused" else sink.url
-    baseline = run_exit_script(sink.url, 0)  # interpreter start-up cost
-    elapsed = run_exit_script(host, 50)
-    assert elapsed < baseline + 0.5 + 1.0
+    # Everything still queued or owed a retry at the exit deadline is booked.
+    assert run_exit_script(host, 50) == 'stats {"deadline": 50} 0'
 
 
 # -- fork -------------------------------------------------------------------------

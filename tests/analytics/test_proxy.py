@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from multica_db.analytics import Event, PostHogClient
-from multica_db.analytics.proxy import parse_proxy, proxy_for
+from multica_db.analytics.proxy import in_no_proxy_network, parse_proxy, proxy_for
 from tests.analytics.conftest import FAST
 from tests.analytics.proxies import ForwardProxy, forward_proxy
 from tests.analytics.sink import Sink
@@ -129,3 +132,67 @@ def test_proxy_url_forms(tmp_path: Path) -> None:
 def test_unusable_proxy_from_environment_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALL_PROXY", "socks5://proxy:1080")
     assert proxy_for("https", "us.i.posthog.com", 443, None) is None
+
+
+@pytest.mark.parametrize(
+    "no_proxy", ["127.0.0.0/8", "10.0.0.0/8, 127.0.0.1/32", "127.0.0.1/24", " 127.0.0.0/8 ,x"]
+)
+def test_no_proxy_cidr_bypasses(
+    sink: Sink, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch, no_proxy: str
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    assert deliver(sink.url).stats.sent == 5
+    assert proxy.seen == []
+
+
+def test_no_proxy_cidr_elsewhere_still_proxies(
+    sink: Sink, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "10.0.0.0/8,::1/128")
+    assert deliver(sink.url).stats.sent == 5
+    assert [s.method for s in proxy.seen] == ["POST"]
+
+
+ADDRESSES = st.one_of(
+    st.ip_addresses(v=4).map(str), st.ip_addresses(v=6).map(str), st.sampled_from(["a.b", "x"])
+)
+NETWORKS = st.one_of(
+    st.builds(lambda a, n: f"{a}/{n}", st.ip_addresses(v=4), st.integers(0, 32)),
+    st.builds(lambda a, n: f"{a}/{n}", st.ip_addresses(v=6), st.integers(0, 128)),
+    st.sampled_from(["10.0.0.0/8", "garbage/8", "/", "10.0.0.0/33"]),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(host=ADDRESSES, entries=st.lists(NETWORKS, max_size=3))
+def test_no_proxy_cidr_matches_requests(host: str, entries: list[str]) -> None:
+    """requests is the reference for CIDR entries (the standard library has none)."""
+    requests_utils = pytest.importorskip("requests.utils")
+    no_proxy = ",".join(entries)
+    expected = any(
+        ":" not in host
+        and requests_utils.is_ipv4_address(host)
+        and requests_utils.is_valid_cidr(entry)
+        and requests_utils.address_in_network(host, entry)
+        for entry in entries
+    )
+    ours = in_no_proxy_network(host, no_proxy)
+    if ":" not in host:
+        assert ours == expected
+    else:  # requests has no IPv6 networks; ipaddress is the reference
+        assert ours == any(
+            _valid(e)
+            and ipaddress.ip_address(host) in (n := ipaddress.ip_network(e, strict=False))
+            and n.prefixlen > 0
+            for e in entries
+        )
+
+
+def _valid(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True

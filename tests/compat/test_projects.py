@@ -179,6 +179,30 @@ def test_overrides_and_rename_from_the_config(tmp_path: Path, pg_server: str) ->
         assert (row.price, row.discount) == (9.5, None)
 
 
+def test_go_renames_that_python_cannot_take_never_stop_generation(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """`rename: {uuid: UUID, type: Type}` (Go initialisms and exported names) from a real config.
+
+    A rename that only spells the Go name keeps the column's own Python name (with the
+    usual trailing underscore where Python needs one); one to another name that Python
+    reserves gets the underscore too.
+    """
+    import uuid
+
+    gen, _err = _generated("rename_go_names", tmp_path, pg_server)
+    models = gen.module("models")
+    assert set(models.Link.model_fields) == {"id", "uuid_", "url", "type_", "items"}
+    q = gen.module("queries.query")
+    schema = [tmp_path / "rename_go_names" / "schema.sql"]
+    with database_with(pg_server, schema) as url, psycopg.connect(url) as conn:
+        key = uuid.uuid4()
+        link = q.add_link(conn, uuid_=key, url="https://x", type_="doc", list_=None)
+        assert (link.uuid_, link.url, link.type_, link.items) == (key, "https://x", "doc", None)
+        [row] = q.link_urls(conn)
+        assert (row.id, row.url, row.type_) == (link.id, "https://x", "doc")
+
+
 def test_every_migration_tool_sqlc_reads(tmp_path: Path, pg_server: str) -> None:
     gen, _ = _generated("migrations", tmp_path, pg_server)
     q = gen.module("queries.query")

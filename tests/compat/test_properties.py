@@ -120,3 +120,44 @@ def test_config_shapes_yield_each_postgresql_package_in_order(
     assert [p.schema for p in cfg.packages] == [(root / f"s{i}",) for i in postgres]
     assert [p.name for p in cfg.packages] == [f"p{i}" for i in postgres]
     assert len(cfg.notes) == len(engines) - len(postgres)
+
+
+# Column names as real schemas spell them, Python's reserved ones among them, and the
+# Go names sqlc's `rename` gives them (initialisms, exported names, anything Go takes).
+COLUMN_NAMES = st.one_of(
+    st.sampled_from(["uuid", "url", "uri", "id", "type", "list", "class", "str", "json", "ip"]),
+    st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True),
+)
+GO_NAMES = st.one_of(
+    st.sampled_from(["UUID", "URL", "ID", "Type", "List", "Class", "Str", "Any", "Uuid"]),
+    st.from_regex(r"[A-Z][A-Za-z0-9]{0,10}", fullmatch=True),
+    st.from_regex(r"[A-Za-z0-9_-]{1,8}", fullmatch=True),
+)
+
+
+@PROFILE
+@given(st.dictionaries(COLUMN_NAMES, GO_NAMES, max_size=6))
+def test_go_renames_always_give_names_the_renderer_accepts(rename: dict[str, str]) -> None:
+    """A sqlc ``rename`` never stops generation: Python gets a usable name or none at all."""
+    import keyword
+
+    from multica_db_codegen.analyze.ir import (
+        AnalysisIR,
+        ColumnIR,
+        RelationKind,
+        TableIR,
+        TypeKind,
+        TypeRef,
+    )
+    from multica_db_codegen.render.naming import IMPORTED, USED_BUILTINS, python_rename, snake_case
+
+    text = TypeRef(25, "text", TypeKind.BASE, "pg_catalog", "text")
+    columns = tuple(ColumnIR(name, text, False) for name in rename)
+    table = TableIR("public", "thing", RelationKind.TABLE, columns)
+    out = python_rename(rename, AnalysisIR(files=(), tables=(table,), enums=()))
+    for key, new in out.items():
+        assert new.isidentifier() and not keyword.iskeyword(new), (key, new)
+        assert new not in IMPORTED and new not in USED_BUILTINS, (key, new)
+    for name, go in rename.items():
+        if snake_case(go) == name:  # `uuid: UUID` only spells the Go name: nothing to rename
+            assert name not in out

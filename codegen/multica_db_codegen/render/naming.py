@@ -232,25 +232,33 @@ def python_rename(rename: dict[str, str], ir: AnalysisIR) -> dict[str, str]:
     class keeps the name given.
     """
 
-    def field(go_name: str) -> str:
-        name = snake_case(go_name)
-        return name + "_" if keyword.iskeyword(name) else name
+    def safe(name: str) -> str:
+        # a Go name Python would refuse gets the trailing underscore generated names
+        # get (`Type` → `type_`, `List` → `list_`), never a refusal
+        name = identifier(name, fallback="renamed")
+        reserved = keyword.iskeyword(name) or name in IMPORTED or name in USED_BUILTINS
+        return name + "_" if reserved else name
 
     out: dict[str, str] = {}
+
+    def column(name: str) -> None:
+        # a rename that only spells the name the Go way (`uuid: UUID`, `url: URL`) says
+        # nothing to Python: the column keeps the name it would have had without it
+        if name in rename and snake_case(rename[name]) != name:
+            out.setdefault(name, safe(snake_case(rename[name])))
+
     for relation in ir.tables:
         for key in (singular(relation.name).lower(), relation.name.lower()):
             if key in rename:
-                out[f"{relation.schema}.{relation.name}"] = rename[key]
+                out[f"{relation.schema}.{relation.name}"] = safe(rename[key])
                 break
-        for column in relation.columns:
-            if column.name in rename:
-                out.setdefault(column.name, field(rename[column.name]))
+        for c in relation.columns:
+            column(c.name)
     for enum in ir.enums:
         if enum.name in rename:
-            out[f"{enum.schema}.{enum.name}"] = rename[enum.name]
+            out[f"{enum.schema}.{enum.name}"] = safe(rename[enum.name])
     for f in ir.files:
         for q in f.queries:
             for c in q.columns:
-                if c.name in rename:
-                    out.setdefault(c.name, field(rename[c.name]))
+                column(c.name)
     return out

@@ -10,10 +10,16 @@ Typical use in a service::
     ...
     client.close(timeout=2.0)                 # on shutdown; bounded
 
+Services written for posthog-python change one import instead
+(``from multica_db.analytics import Posthog``); tests use
+:mod:`multica_db.analytics.testing`.
+
 See ``docs/analytics.md`` for configuration and failure semantics.
 """
 
 from multica_db.analytics.client import PostHogClient
+from multica_db.analytics.clock import SYSTEM_CLOCK, Clock, ManualClock, SystemClock
+from multica_db.analytics.compat import Posthog
 from multica_db.analytics.config import (
     DEFAULT_HOST,
     Environment,
@@ -49,15 +55,20 @@ __all__ = [
     "DEFAULT_HOST",
     "EVENT_SCHEMA_VERSION",
     "SIGNUP_SOURCE_COOKIE",
+    "SYSTEM_CLOCK",
     "AnalyticsClient",
+    "Clock",
     "Environment",
     "Event",
+    "ManualClock",
     "NoopClient",
     "PostHogClient",
+    "Posthog",
     "RetryPolicy",
     "Settings",
     "SignupSource",
     "Stats",
+    "SystemClock",
     "decode_signup_source",
     "from_env",
     "issue_executed",

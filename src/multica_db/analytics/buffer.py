@@ -8,16 +8,23 @@ event in two buckets or in none: ``pending`` is derived and the invariant
 
 Callers only ever hold the lock for an append; serialisation and I/O happen
 outside it, on the worker.
+
+The lock is re-entrant on purpose, and :meth:`EventBuffer.offer` never waits
+for it on a thread that already holds it: a signal handler that calls
+``capture`` while the code it interrupted was inside the buffer (on the same
+thread) would otherwise wait for itself forever. Such an event goes to a side
+queue with a single atomic append and is booked, like any other, the next
+time anyone takes the lock.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from types import MappingProxyType
 from typing import Final, Generic, TypeVar
 
+from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.stats import Stats
 
 T = TypeVar("T")
@@ -34,12 +41,19 @@ WORKER_ERROR: Final = "worker_error"
 class EventBuffer(Generic[T]):
     """Bounded FIFO with fate accounting, a flush barrier and a close deadline."""
 
-    def __init__(self, maxsize: int, wake_at: int) -> None:
+    def __init__(self, maxsize: int, wake_at: int, clock: Clock = SYSTEM_CLOCK) -> None:
         if maxsize < 1 or wake_at < 1:
             raise ValueError("maxsize and wake_at must be positive")
         self._maxsize = maxsize
         self._wake_at = wake_at
-        self._lock = threading.Lock()
+        self._clock = clock
+        self._lock = threading.RLock()
+        # C-level "does this thread hold the lock": set inside acquire itself,
+        # so no signal can arrive between taking the lock and being its owner.
+        self._held_here = self._lock._is_owned  # type: ignore[attr-defined]
+        # Events offered while this thread was already inside the buffer (a
+        # signal handler); deque.append is atomic, no lock needed.
+        self._side: deque[T] = deque()
         # The worker waits here for work; flushers wait on ``_settled`` so a
         # worker wake-up never has to go through flushers and vice versa.
         self._work = threading.Condition(self._lock)
@@ -65,6 +79,7 @@ class EventBuffer(Generic[T]):
         self._settled_through = 0
 
         self._urgent = False
+        self._stopped = False
         self._closing = False
         self._close_deadline: float | None = None
         self._abandoned = False
@@ -72,8 +87,18 @@ class EventBuffer(Generic[T]):
     # -- caller side -------------------------------------------------------
 
     def offer(self, item: T) -> bool:
-        """Append without blocking; ``False`` (and a booked drop) when full or closed."""
+        """Append without blocking; ``False`` (and a booked drop) when full or closed.
+
+        Never waits for a lock this thread already holds (see the module
+        docstring): from inside a signal handler the event goes to the side
+        queue and the answer is a best guess (``False`` if closing or full).
+        """
+        if self._held_here():
+            self._side.append(item)
+            return not self._closing and len(self._items) + len(self._side) <= self._maxsize
         with self._lock:
+            if self._side:
+                self._merge_side_locked()
             self._captured += 1
             if self._closing:
                 self._drop_locked(1, CLOSED)
@@ -88,26 +113,63 @@ class EventBuffer(Generic[T]):
                 self._work.notify()
             return True
 
+    def _merge_side_locked(self) -> None:
+        """Book the events a signal handler left in the side queue, in order."""
+        side = self._side
+        items = self._items
+        while side:
+            try:
+                item = side.popleft()
+            except IndexError:  # emptied by a nested merge (a handler inside this one)
+                return
+            self._captured += 1
+            if self._closing:
+                self._drop_locked(1, CLOSED)
+            elif len(items) >= self._maxsize:
+                self._drop_locked(1, QUEUE_FULL)
+            else:
+                items.append(item)
+                self._accepted += 1
+        if len(items) >= self._wake_at:
+            self._work.notify()
+
     def request_flush(self) -> int:
         """Ask the worker to ship now; returns the barrier to wait for."""
+        if self._held_here():  # a signal handler inside buffer code: no changes but a flag
+            self._urgent = True
+            return self._accepted
         with self._lock:
+            self._merge_side_locked()
             self._urgent = True
             self._work.notify()
             return self._accepted
 
     def wait_settled(self, barrier: int, deadline: float) -> bool:
-        """Block until every event accepted before ``barrier`` has a fate."""
+        """Block until every event accepted before ``barrier`` has a fate.
+
+        ``False`` at once from a signal handler that interrupted buffer code on
+        this thread: waiting would release the lock in the middle of that code.
+        """
+        if self._held_here():
+            return self._settled_through >= barrier
         with self._lock:
             while self._settled_through < barrier:
-                remaining = deadline - time.monotonic()
+                remaining = deadline - self._clock.monotonic()
                 if remaining <= 0:
                     return False
-                self._settled_cond.wait(remaining)
+                self._clock.wait(self._settled_cond, remaining)
             return True
 
     def begin_close(self, deadline: float) -> None:
         """Refuse new events and tell the worker to drain before ``deadline``."""
+        if self._held_here():  # from a signal handler inside buffer code: flags only
+            self._closing = True
+            self._urgent = True
+            if self._close_deadline is None or deadline < self._close_deadline:
+                self._close_deadline = deadline
+            return
         with self._lock:
+            self._merge_side_locked()
             self._closing = True
             self._urgent = True
             if self._close_deadline is None or deadline < self._close_deadline:
@@ -119,12 +181,18 @@ class EventBuffer(Generic[T]):
 
         Called when a close deadline expires. The worker may still be inside a
         request for its in-flight batch; whatever it reports afterwards is
-        ignored, so no event is ever counted twice.
+        ignored, so no event is ever counted twice. From a signal handler that
+        interrupted buffer code on this thread it changes nothing (the counters
+        may be mid-update) and returns 0: the worker, told to close, books what
+        the deadline cuts short itself.
         """
+        if self._held_here():
+            return 0
         with self._lock:
             self._closing = True
             if self._abandoned:
                 return 0
+            self._merge_side_locked()
             self._abandoned = True
             left = len(self._items) + self._in_flight
             self._items.clear()
@@ -156,6 +224,8 @@ class EventBuffer(Generic[T]):
             while True:
                 if self._abandoned:
                     return None
+                if self._side:
+                    self._merge_side_locked()
                 count = len(items)
                 if count >= trigger:
                     break
@@ -165,14 +235,14 @@ class EventBuffer(Generic[T]):
                         return None
                 elif self._urgent or self._closing:
                     break
-                remaining = deadline - time.monotonic()
+                remaining = deadline - self._clock.monotonic()
                 if remaining <= 0:
                     if count:
                         break
                     return [], self._taken
                 if not wait:
                     return [], self._taken
-                self._work.wait(remaining)
+                self._clock.wait(self._work, remaining)
             batch = [items.popleft() for _ in range(min(limit, len(items)))]
             self._taken += len(batch)
             self._in_flight += len(batch)
@@ -241,17 +311,39 @@ class EventBuffer(Generic[T]):
                     return False
                 if self._close_deadline is not None and until > self._close_deadline:
                     return False
-                remaining = until - time.monotonic()
+                remaining = until - self._clock.monotonic()
                 if remaining <= 0:
                     return True
-                self._work.wait(remaining)
+                self._clock.wait(self._work, remaining)
+
+    def stopped(self) -> None:
+        """The worker has exited (for good): release whoever waits in :meth:`wait_stopped`."""
+        with self._lock:
+            self._stopped = True
+            self._settled_cond.notify_all()
+
+    def wait_stopped(self, deadline: float) -> bool:
+        """Block until the worker exited or ``deadline`` passed; ``True`` if it exited.
+
+        Returns at once after :meth:`abandon`: whatever the worker still does
+        is ignored from then on, so a later ``close`` has nothing to wait for.
+        """
+        if self._held_here():
+            return self._stopped
+        with self._lock:
+            while not self._stopped and not self._abandoned:
+                remaining = deadline - self._clock.monotonic()
+                if remaining <= 0:
+                    return False
+                self._clock.wait(self._settled_cond, remaining)
+            return True
 
     def time_left(self) -> float | None:
         """Seconds until the close deadline, or ``None`` when not closing."""
         with self._lock:
             if self._close_deadline is None:
                 return None
-            return self._close_deadline - time.monotonic()
+            return self._close_deadline - self._clock.monotonic()
 
     # -- both --------------------------------------------------------------
 
@@ -261,8 +353,11 @@ class EventBuffer(Generic[T]):
 
     def snapshot(self) -> Stats:
         with self._lock:
+            # Side-queue events count as captured and pending until booked;
+            # merging here could run inside an interrupted update (a signal
+            # handler asking for stats), so this only reads.
             return Stats(
-                captured=self._captured,
+                captured=self._captured + len(self._side),
                 sent=self._sent,
                 dropped=self._dropped,
                 failed=self._failed,

@@ -16,18 +16,19 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from types import TracebackType
 from typing import Final
 
 from multica_db.analytics.buffer import DEADLINE, EventBuffer
+from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.config import DEFAULT_HOST, Environment, normalise_environment
-from multica_db.analytics.events import Event
+from multica_db.analytics.events import Event, Record
 from multica_db.analytics.proxy import ProxySetting
 from multica_db.analytics.retry import RetryPolicy
 from multica_db.analytics.stats import Stats
-from multica_db.analytics.transport import HttpTransport, Transport
+from multica_db.analytics.transport import HttpTransport, Transport, validate_host
 from multica_db.analytics.worker import Worker, WorkerConfig
 
 log = logging.getLogger("multica_db.analytics")
@@ -52,6 +53,27 @@ def _lib_version() -> str:
         return metadata.version(LIB_NAME)
     except metadata.PackageNotFoundError:
         return "0"
+
+
+def base_properties(
+    environment: Environment | None,
+    disable_geoip: bool,
+    super_properties: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """The properties every event of a client carries; they win over an event's own.
+
+    ``$geoip_disable`` is on by default, as in posthog-python for server-side
+    events: PostHog would otherwise geolocate the server's address and file
+    every user under the data centre's city.
+    """
+    base: dict[str, object] = dict(super_properties or {})
+    if environment is not None:
+        base["environment"] = environment
+    if disable_geoip:
+        base["$geoip_disable"] = True
+    base["$lib"] = LIB_NAME
+    base["$lib_version"] = _lib_version()
+    return base
 
 
 class PostHogClient:
@@ -79,7 +101,7 @@ class PostHogClient:
         api_key: str,
         *,
         host: str = DEFAULT_HOST,
-        environment: str = "dev",
+        environment: str | None = "dev",
         queue_size: int = 1024,
         batch_size: int = 64,
         max_batch_size: int | None = None,
@@ -94,6 +116,10 @@ class PostHogClient:
         ssl_context: ssl.SSLContext | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         transport_factory: Callable[[], Transport] | None = None,
+        gzip: bool = False,
+        disable_geoip: bool = True,
+        super_properties: Mapping[str, object] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if not api_key:
             raise ValueError("api_key is required; use NoopClient when analytics is off")
@@ -105,18 +131,19 @@ class PostHogClient:
             raise ValueError("max_batch_size must be at least batch_size")
         if flush_interval <= 0 or request_timeout <= 0:
             raise ValueError("flush_interval and request_timeout must be positive")
-        self.environment: Environment = normalise_environment(environment)
-        self.host = host.rstrip("/")
+        self.environment: Environment | None = (
+            None if environment is None else normalise_environment(environment)
+        )
+        self.host = validate_host(host)
         self.exit_timeout = exit_timeout
         self._queue_size = queue_size
         self._batch_size = batch_size
+        self._clock = clock
+        base = base_properties(self.environment, disable_geoip, super_properties)
         self._config = WorkerConfig(
             api_key=api_key,
-            base_properties={
-                "environment": self.environment,
-                "$lib": LIB_NAME,
-                "$lib_version": _lib_version(),
-            },
+            base_properties=base,
+            gzip=gzip,
             batch_size=batch_size,
             max_batch_size=max_batch_size,
             flush_interval=flush_interval,
@@ -134,6 +161,8 @@ class PostHogClient:
                 proxy=proxy,
                 ssl_context=ssl_context,
                 ca_bundle=ca_bundle,
+                gzip=gzip,
+                clock=clock,
             )
         )
         self._transport_factory()  # validate the host now, not on the worker
@@ -143,19 +172,23 @@ class PostHogClient:
 
     def _reset(self) -> None:
         """Fresh queue, ledger and (unstarted) worker: at init and in a fork child."""
-        self._buffer: EventBuffer[Event] = EventBuffer(self._queue_size, self._batch_size)
+        self._buffer: EventBuffer[Event | Record] = EventBuffer(
+            self._queue_size, self._batch_size, self._clock
+        )
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._started = False
         if self._closed:
-            self._buffer.begin_close(time.monotonic())
+            self._buffer.begin_close(self._clock.monotonic())
             self._buffer.abandon()
         # If the client is garbage-collected unclosed, let its worker drain and
         # exit instead of idling forever; the callback holds no client reference.
         old = getattr(self, "_finalizer", None)
         if old is not None:
             old.detach()
-        self._finalizer = weakref.finalize(self, _orphaned, self._buffer, self.exit_timeout)
+        self._finalizer = weakref.finalize(
+            self, _orphaned, self._buffer, self._clock, self.exit_timeout
+        )
         self._finalizer.atexit = False
 
     # -- capture -----------------------------------------------------------
@@ -169,24 +202,42 @@ class PostHogClient:
         except Exception:  # capture must never take the caller down
             return False
 
+    def capture_record(self, record: Record) -> bool:
+        """:meth:`capture` for the compatibility client's pre-checked records."""
+        try:
+            if not self._started:
+                self._start()
+            return self._buffer.offer(record)
+        except Exception:
+            return False
+
     def _start(self) -> None:
         # Lazy so that a pre-forking server which builds the client at import
-        # time starts no thread in the parent.
-        with self._start_lock:
+        # time starts no thread in the parent. Never waits for the lock: whoever
+        # holds it is starting the worker already (another thread, or the code
+        # a signal handler interrupted on this one), and the event only needs
+        # to be queued.
+        if not self._start_lock.acquire(blocking=False):
+            return
+        try:
             if self._started:
                 return
             self._started = True
             if self._closed:
                 return
-            worker = Worker(self._buffer, self._transport_factory(), self._config)
+            buffer = self._buffer
+            worker = Worker(buffer, self._transport_factory(), self._config, self._clock)
             thread = threading.Thread(target=worker.run, name=THREAD_NAME, daemon=True)
             try:
                 thread.start()
             except RuntimeError:
                 # Interpreter shutting down or out of threads: events queue until
                 # full and are then dropped, and close() books the rest.
+                buffer.stopped()
                 return
             self._thread = thread
+        finally:
+            self._start_lock.release()
 
     # -- flush / close -----------------------------------------------------
 
@@ -197,7 +248,7 @@ class PostHogClient:
         it means nothing captured before this call is still waiting. Returns
         ``False`` at the deadline otherwise. Never waits longer than ``timeout``.
         """
-        deadline = time.monotonic() + max(timeout, 0.0)
+        deadline = self._clock.monotonic() + max(timeout, 0.0)
         buffer = self._buffer
         barrier = buffer.request_flush()
         return buffer.wait_settled(barrier, deadline)
@@ -209,13 +260,13 @@ class PostHogClient:
         dropped with reason ``deadline``. Safe to call more than once; later
         calls return at once.
         """
-        deadline = time.monotonic() + max(timeout, 0.0)
+        deadline = self._clock.monotonic() + max(timeout, 0.0)
         self._closed = True
         buffer = self._buffer
         buffer.begin_close(deadline)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(max(0.0, deadline - time.monotonic()))
+            buffer.wait_stopped(deadline)
         left = buffer.abandon()
         self._finalizer.detach()
         if left:
@@ -251,8 +302,8 @@ class PostHogClient:
         self.close()
 
 
-def _orphaned(buffer: EventBuffer[Event], grace: float) -> None:
-    buffer.begin_close(time.monotonic() + grace)
+def _orphaned(buffer: EventBuffer[Event | Record], clock: Clock, grace: float) -> None:
+    buffer.begin_close(clock.monotonic() + grace)
 
 
 # -- process-wide hooks ----------------------------------------------------

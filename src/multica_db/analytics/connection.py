@@ -17,16 +17,17 @@ from __future__ import annotations
 import http.client
 import io
 import socket
-import time
 from typing import Any, Final
+
+from multica_db.analytics.clock import Clock
 
 #: Sends are cut into pieces so each gets only the time still left.
 _SEND_PIECE: Final = 256 * 1024
 
 
-def remaining(deadline: float) -> float:
+def remaining(deadline: float, clock: Clock) -> float:
     """Seconds until ``deadline``; ``TimeoutError`` once it has passed."""
-    left = deadline - time.monotonic()
+    left = deadline - clock.monotonic()
     if left <= 0:
         raise TimeoutError("request deadline passed")
     return left
@@ -44,8 +45,14 @@ class _DeadlineSocketIO(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        self._sock.settimeout(remaining(self._conn.deadline))
-        return self._sock.recv_into(buffer)
+        conn = self._conn
+        self._sock.settimeout(remaining(conn.deadline, conn.clock))
+        count = self._sock.recv_into(buffer)
+        # Bytes that arrive after the deadline are too late as well: without
+        # this, a reader that got the whole answer in one piece would never
+        # look at the clock again.
+        remaining(conn.deadline, conn.clock)
+        return count
 
 
 class _SharedReader(io.BufferedReader):
@@ -68,11 +75,12 @@ class _ReaderHandle:
 class DeadlineConnection(http.client.HTTPConnection):
     """An HTTP connection whose every I/O step ends by :attr:`deadline`.
 
-    Set :attr:`deadline` (a :func:`time.monotonic` value) before each request.
+    Set :attr:`deadline` (a ``clock.monotonic()`` value) before each request.
     """
 
-    def __init__(self, host: str, port: int, **kwargs: Any) -> None:
+    def __init__(self, host: str, port: int, clock: Clock, **kwargs: Any) -> None:
         super().__init__(host, port, **kwargs)
+        self.clock = clock
         self.deadline = 0.0
         self._reader: _SharedReader | None = None
         self._reader_sock: object = None
@@ -94,7 +102,7 @@ class DeadlineConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         # create_connection and the TLS handshake both take this as their limit.
-        self.timeout = remaining(self.deadline)
+        self.timeout = remaining(self.deadline, self.clock)
         super().connect()
 
     def send(self, data: Any) -> None:
@@ -107,7 +115,7 @@ class DeadlineConnection(http.client.HTTPConnection):
         assert sock is not None
         view = memoryview(data)
         for start in range(0, len(view), _SEND_PIECE):
-            sock.settimeout(remaining(self.deadline))
+            sock.settimeout(remaining(self.deadline, self.clock))
             sock.sendall(view[start : start + _SEND_PIECE])
 
     def close(self) -> None:

@@ -7,21 +7,31 @@ without a network.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
-from collections.abc import Mapping
+import zlib
+from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Final
 from uuid import UUID
 
-from multica_db.analytics.events import Event
+import pydantic
+
+from multica_db.analytics.events import Event, Record
 from multica_db.analytics.stamps import Stamper
 
 INVALID: Final = "invalid"
 UNSERIALISABLE: Final = "unserialisable"
 TOO_LARGE: Final = "too_large"
+
+#: zlib level of gzip request bodies. Event JSON repeats its keys in every
+#: event, so the fastest level already shrinks it several times over; higher
+#: levels cost the worker far more CPU for a few percent.
+GZIP_LEVEL: Final = 1
 
 #: ``{"api_key":...,"sent_at":"<27 characters>","batch":[`` ... ``]}`` around
 #: the events: counted against ``max_request_bytes`` with the api key's length.
@@ -32,11 +42,14 @@ def _to_json(value: object) -> object:
     """The non-JSON values posthog-python also ships, converted the same way.
 
     datetime and date become ISO 8601 strings (``isoformat()``, so a naive
-    datetime stays naive), UUID its string, Decimal a float, set and frozenset a
-    list (tuples are lists already). An Enum ships its value; posthog-python
-    ships a plain Enum as ``null``, which loses the information. Anything else
-    raises, and the event is dropped as ``unserialisable``: guessing a string
-    form for an arbitrary object would ship whatever its ``repr`` leaks.
+    datetime stays naive), UUID its string, Decimal a float, set, frozenset and
+    deque a list (tuples are lists already), any other mapping a dict, a
+    dataclass instance a dict of its fields, a pydantic model what its
+    ``model_dump()`` returns; nested values are converted by the same rules.
+    An Enum ships its value; posthog-python ships a plain Enum as ``null``,
+    which loses the information. Anything else raises, and the event is
+    dropped as ``unserialisable``: guessing a string form for an arbitrary
+    object would ship whatever its ``repr`` leaks.
     """
     if isinstance(value, date):  # datetime is a date
         return value.isoformat()
@@ -44,10 +57,18 @@ def _to_json(value: object) -> object:
         return str(value)
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, set | frozenset):
+    if isinstance(value, set | frozenset | deque):
         return list(value)
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, Mapping):
+        return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Fields one level at a time (not dataclasses.asdict, which deep-copies
+        # every value): nested values come back through this function.
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump()
     raise TypeError(f"{type(value).__name__} is not a supported property value")
 
 
@@ -87,7 +108,9 @@ class BatchEncoder:
         *,
         max_event_bytes: int,
         max_request_bytes: int,
+        gzip: bool = False,
     ) -> None:
+        self._gzip = gzip
         self._api_key_json = json.dumps(api_key)
         self._base = dict(base_properties)
         self._max_event = max_event_bytes
@@ -95,7 +118,7 @@ class BatchEncoder:
         self._max_request = max(1, max_request_bytes - _BODY_OVERHEAD - len(self._api_key_json))
         self._stamper = Stamper()
 
-    def encode(self, batch: list[Event]) -> Encoded:
+    def encode(self, batch: Sequence[Event | Record]) -> Encoded:
         """Serialise ``batch`` into request payloads under the byte limits.
 
         The common case (every event valid, the whole batch small) costs one
@@ -128,9 +151,13 @@ class BatchEncoder:
         """
         sent_at = self._stamper.timestamp(now)
         head = f'{{"api_key":{self._api_key_json},"sent_at":"{sent_at}","batch":['
-        return head.encode() + payload + b"]}"
+        body = head.encode() + payload + b"]}"
+        if self._gzip:
+            # wbits 31: a gzip member, what ``Content-Encoding: gzip`` means.
+            return zlib.compress(body, GZIP_LEVEL, wbits=31)
+        return body
 
-    def _records(self, batch: list[Event]) -> tuple[list[dict[str, object]], int]:
+    def _records(self, batch: Sequence[Event | Record]) -> tuple[list[dict[str, object]], int]:
         # Runs once per event shipped, so it is written flat, with locals
         # instead of attribute lookups and helper calls.
         base = self._base
@@ -140,6 +167,19 @@ class BatchEncoder:
         invalid = 0
         for event in batch:
             try:
+                if type(event) is tuple:  # a Record: checked when it was made
+                    name, distinct_id, properties, ts, uuid = event
+                    properties.update(base)
+                    append(
+                        {
+                            "event": name,
+                            "distinct_id": distinct_id,
+                            "properties": properties,
+                            "timestamp": stamp(ts)[0],
+                            "uuid": uuid,
+                        }
+                    )
+                    continue
                 if type(event) is not Event:
                     raise TypeError(f"not an analytics Event: {type(event).__name__}")
                 name = event.name
@@ -152,6 +192,8 @@ class BatchEncoder:
                 properties = event.properties.copy()  # type: ignore[attr-defined]
                 properties.update(base)
                 timestamp, uuid = stamp(event.timestamp)  # raises on NaN/inf
+                if event.uuid is not None:
+                    uuid = event.uuid
                 append(
                     {
                         "event": name,

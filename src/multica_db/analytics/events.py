@@ -31,6 +31,9 @@ Id = str | uuid.UUID
 SignupMethod = Literal["verification_code", "google_oauth"]
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})
+#: Wire timestamps are ISO 8601 with a four-digit year, from the epoch on.
+_EARLIEST = 0.0
+_LATEST = 253_402_300_800.0  # 10000-01-01T00:00:00Z
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,20 +43,61 @@ class Event:
     ``timestamp`` is a float from :func:`time.time` taken when the event is
     built, i.e. on the caller's thread at the moment the fact happened, not when
     the worker gets round to shipping it.
+
+    Everything that would make the shipper drop the event as ``invalid`` is
+    refused here instead, where the bug is: an empty name or distinct id, a
+    name that is not a string, a name or distinct id that is not valid
+    Unicode (a lone surrogate), a timestamp that is not a finite time between
+    1970 and 9999. A distinct id that is not a string (a ``UUID`` from a
+    psycopg row, an ``int``) is converted with ``str()``, as posthog-python
+    does. ``uuid``, when given, is the event's id on the wire (PostHog
+    de-duplicates on it); otherwise the worker makes one.
     """
 
     name: str
     distinct_id: str
     properties: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
     timestamp: float = field(default_factory=time.time)
+    uuid: str | None = None
 
     def __post_init__(self) -> None:
-        if self.name is None or self.distinct_id is None:
-            _missing(name=self.name, distinct_id=self.distinct_id)
+        name = self.name
+        distinct_id: object = self.distinct_id
+        if name is None or distinct_id is None:
+            _missing(name=name, distinct_id=distinct_id)
+        if type(name) is not str:
+            if not isinstance(name, str):
+                raise TypeError(f"event name must be a str, got {type(name).__name__}")
+            object.__setattr__(self, "name", name := str.__str__(name))
+        if type(distinct_id) is not str:
+            object.__setattr__(self, "distinct_id", distinct_id := str(distinct_id))
+        if not name or not distinct_id:
+            raise ValueError("event name and distinct_id must not be empty")
+        # A lone surrogate is not text: it could never be sent. (isascii is O(1).)
+        if not name.isascii():
+            name.encode()
+        if not distinct_id.isascii():
+            distinct_id.encode()
+        timestamp: object = self.timestamp
+        if type(timestamp) is not float:
+            if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+                raise TypeError(f"timestamp must be a float, got {type(timestamp).__name__}")
+            object.__setattr__(self, "timestamp", timestamp := float(timestamp))
+        if not _EARLIEST <= timestamp < _LATEST:  # NaN fails both
+            raise ValueError(f"timestamp out of range: {timestamp!r}")
+        if self.uuid is not None and type(self.uuid) is not str:
+            raise TypeError("uuid must be a str")
         # Hand-built events get the same read-only copy the constructors make,
         # so the caller cannot mutate what the worker is about to serialise.
         if type(self.properties) is not MappingProxyType:
             object.__setattr__(self, "properties", _freeze(dict(self.properties)))
+
+
+#: An event the compatibility client built and checked itself: name, distinct
+#: id (plain non-empty ASCII ``str``), a private properties dict nobody else
+#: holds, a finite timestamp, the wire uuid. Queued as is, so its hot path
+#: pays for a tuple instead of a frozen dataclass; only the worker reads it.
+Record = tuple[str, str, dict[str, object], float, str]
 
 
 # A read-only view stops callers mutating an event after it was queued, which

@@ -2,8 +2,10 @@
 
 The same rules as urllib and requests: ``HTTPS_PROXY`` for an https host,
 ``HTTP_PROXY`` for an http one, ``ALL_PROXY`` as a fallback (lower-case names
-win), and ``NO_PROXY`` exempts hosts by name, domain suffix or ``*``. The
-environment is read through :func:`urllib.request.getproxies` and
+win), and ``NO_PROXY`` exempts hosts by name, domain suffix, ``*``, or (as in
+requests and curl) an IP network in CIDR form such as ``10.0.0.0/8``, which
+the standard library does not understand. Otherwise the environment is read
+through :func:`urllib.request.getproxies` and
 :func:`urllib.request.proxy_bypass`, so the parsing is the standard library's.
 An https host is reached through an HTTP ``CONNECT`` tunnel; TLS is end to end.
 """
@@ -11,6 +13,7 @@ An https host is reached through an HTTP ``CONNECT`` tunnel; TLS is end to end.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
 import urllib.request
 from dataclasses import dataclass
@@ -73,10 +76,39 @@ def proxy_for(scheme: str, host: str, port: int, setting: ProxySetting) -> Proxy
     url = proxies.get(scheme) or proxies.get("all")
     if not url:
         return None
-    if urllib.request.proxy_bypass(f"{host}:{port}") or urllib.request.proxy_bypass(host):
+    if (
+        in_no_proxy_network(host, proxies.get("no", ""))
+        or urllib.request.proxy_bypass(f"{host}:{port}")
+        or urllib.request.proxy_bypass(host)
+    ):
         return None
     try:
         return parse_proxy(url)
     except ValueError as exc:
         log.warning("analytics: ignoring the %s proxy from the environment: %s", scheme, exc)
         return None
+
+
+def in_no_proxy_network(host: str, no_proxy: str) -> bool:
+    """Whether ``host`` is an IP address inside a CIDR entry of ``no_proxy``.
+
+    Host names are never resolved for this (neither requests nor curl do):
+    ``10.0.0.0/8`` exempts ``10.1.2.3``, not a name that resolves to it.
+    """
+    try:
+        address = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    for entry in no_proxy.split(","):
+        entry = entry.strip()
+        if "/" not in entry:
+            continue
+        try:
+            network = ipaddress.ip_network(entry.replace("[", "").replace("]", ""), strict=False)
+        except ValueError:
+            continue
+        # A zero-length prefix is not a network entry (requests ignores it too):
+        # "0.0.0.0/0" must not quietly switch the proxy off for every address.
+        if network.prefixlen and address.version == network.version and address in network:
+            return True
+    return False

@@ -19,8 +19,9 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Final, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
+from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.connection import DeadlineConnection, DeadlineTLSConnection
 from multica_db.analytics.proxy import Proxy, ProxySetting, proxy_for
 
@@ -38,7 +39,8 @@ _STALE_ERRORS: Final = (
 #: Acknowledgements are tiny; a bigger body is not worth reading, the
 #: connection is dropped instead.
 _MAX_BODY_BYTES: Final = 64 * 1024
-#: 307/308 hops followed for one request (same origin only).
+#: 307/308 redirects followed for one batch (same origin only): at most
+#: ``1 + _MAX_REDIRECTS`` requests per attempt.
 _MAX_REDIRECTS: Final = 5
 
 
@@ -142,20 +144,18 @@ class HttpTransport:
         proxy: ProxySetting = None,
         ssl_context: ssl.SSLContext | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
+        gzip: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        parts = urlsplit(host if "://" in host else f"https://{host}")
-        try:
-            port = parts.port
-        except ValueError:
-            port = -1
-        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
-            raise ValueError(f"analytics host must be an http(s) URL, got {host!r}")
+        self._clock = clock
+        parts = _split_host(host)
+        port = parts.port
         if ssl_context is not None and ca_bundle is not None:
             raise ValueError("pass either ssl_context or ca_bundle, not both")
         if ca_bundle is not None and not os.path.isfile(ca_bundle):
             raise ValueError(f"ca_bundle is not a file: {os.fspath(ca_bundle)!r}")
         self._https = parts.scheme == "https"
-        self._hostname = parts.hostname
+        self._hostname: str = parts.hostname or ""  # never empty: _split_host checked
         self._port = port or (443 if self._https else 80)
         self._path = parts.path.rstrip("/") + "/batch/"
         default_port = self._port == (443 if self._https else 80)
@@ -167,6 +167,8 @@ class HttpTransport:
             "Content-Type": "application/json",
             "Accept": "application/json",
         }
+        if gzip:
+            self._headers["Content-Encoding"] = "gzip"
         if self._proxy is not None and not self._https:
             self._headers.update(self._proxy.headers)
         self._ssl_context = ssl_context
@@ -189,8 +191,9 @@ class HttpTransport:
 
     def begin(self, body: bytes, timeout: float) -> Pending | SendResult:
         """Write the request; a :class:`SendResult` means it already failed."""
-        deadline = time.monotonic() + max(timeout, 0.001)
-        if self._conn is not None and time.monotonic() - self._last_used > _MAX_IDLE_SECONDS:
+        now = self._clock.monotonic()
+        deadline = now + max(timeout, 0.001)
+        if self._conn is not None and now - self._last_used > _MAX_IDLE_SECONDS:
             self.close()
         path = self._path
         reused = self._conn is not None and self._conn.sock is not None
@@ -244,11 +247,11 @@ class HttpTransport:
                 self._ssl_context = ssl.create_default_context(
                     cafile=os.fspath(self._ca_bundle) if self._ca_bundle is not None else None
                 )
-            conn = DeadlineTLSConnection(host, port, context=self._ssl_context)
+            conn = DeadlineTLSConnection(host, port, self._clock, context=self._ssl_context)
             if proxy is not None:
                 conn.set_tunnel(self._hostname, self._port, headers=proxy.headers)
         else:
-            conn = DeadlineConnection(host, port)
+            conn = DeadlineConnection(host, port, self._clock)
         self._conn = conn
         return conn
 
@@ -263,7 +266,15 @@ class HttpTransport:
         conn.request("POST", self._target(path), body, self._headers)
 
     def _receive(self, body: bytes, deadline: float, path: str) -> SendResult:
-        for _ in range(_MAX_REDIRECTS + 1):
+        """Read the answer to the request in flight, following up to ``_MAX_REDIRECTS`` hops.
+
+        Every response is read to its end (or its connection closed) before
+        this returns or sends again, on every path: a request left unanswered
+        on a kept-alive connection would make the next batch fail with
+        ``CannotSendRequest``.
+        """
+        hops = 0
+        while True:
             conn = self._conn
             if conn is None:
                 raise http.client.NotConnected("no request in flight")
@@ -278,7 +289,7 @@ class HttpTransport:
             retry_after = _header(response, "retry-after")
             location = _header(response, "location") if status in (307, 308) else None
             if self._consume(response):
-                self._last_used = time.monotonic()
+                self._last_used = self._clock.monotonic()
             else:
                 self.close()
             if location is None:
@@ -288,11 +299,13 @@ class HttpTransport:
                 return SendResult(
                     Outcome.FATAL, status, None, f"HTTP {status} to another origin: not followed"
                 )
+            if hops == _MAX_REDIRECTS:
+                return SendResult(Outcome.FATAL, status, None, "too many redirects")
+            hops += 1
             path = target
             if status == 308:
                 self._path = target  # permanent: later batches go there directly
             self._send(body, deadline, path)
-        return SendResult(Outcome.FATAL, None, None, "too many redirects")
 
     def _consume(self, response: http.client.HTTPResponse) -> bool:
         """Read the (small) body; ``True`` if the connection can carry another request.
@@ -334,6 +347,51 @@ class HttpTransport:
         ):
             return None
         return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _split_host(host: str) -> SplitResult:
+    """Parse a PostHog host URL, refusing anything that does not name a server.
+
+    ``https://`` alone, a port that is not a number, credentials, a query or
+    a fragment would otherwise be read as something else (``https://`` as the
+    host ``https``), and every batch would then go nowhere.
+    """
+    if (
+        not isinstance(host, str)
+        or not host
+        or host != host.strip()
+        or any(c.isspace() or ord(c) < 0x20 for c in host)
+    ):
+        raise ValueError(f"analytics host must be an http(s) URL, got {host!r}")
+    if "://" not in host:
+        if host.startswith(("/", ":")) or host.partition("/")[0].endswith(":"):
+            raise ValueError(f"analytics host must be an http(s) URL, got {host!r}")
+        host = f"https://{host}"
+    parts = urlsplit(host)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or port == -1
+        or port == 0
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or "?" in host
+        or "#" in host
+        or parts.netloc.endswith(":")
+    ):
+        raise ValueError(f"analytics host must be an http(s) URL with a host name, got {host!r}")
+    return parts
+
+
+def validate_host(host: str) -> str:
+    """``host`` without trailing slashes, once known to name a server (else ``ValueError``)."""
+    _split_host(host)
+    return host.rstrip("/")
 
 
 def _unfold(value: str) -> str:

@@ -12,13 +12,13 @@ import contextlib
 import logging
 import os
 import random
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from multica_db.analytics.buffer import DEADLINE, EventBuffer
+from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.encoding import BatchEncoder
-from multica_db.analytics.events import Event
+from multica_db.analytics.events import Event, Record
 from multica_db.analytics.retry import RetryPolicy
 from multica_db.analytics.transport import Outcome, Pending, SendResult, Transport
 
@@ -37,6 +37,7 @@ class WorkerConfig:
     max_event_bytes: int
     max_request_bytes: int
     log_interval: float
+    gzip: bool = False
 
 
 class Worker:
@@ -44,11 +45,13 @@ class Worker:
 
     def __init__(
         self,
-        buffer: EventBuffer[Event],
+        buffer: EventBuffer[Event | Record],
         transport: Transport,
         config: WorkerConfig,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._buffer = buffer
+        self._clock = clock
         self._transport = transport
         self._config = config
         self._encoder = BatchEncoder(
@@ -56,9 +59,10 @@ class Worker:
             config.base_properties,
             max_event_bytes=config.max_event_bytes,
             max_request_bytes=config.max_request_bytes,
+            gzip=config.gzip,
         )
         self._rng = random.Random(os.urandom(8))
-        self._last_report = time.monotonic()
+        self._last_report = clock.monotonic()
         self._reported_dropped = 0
         self._reported_failed = 0
         self._last_error = ""
@@ -89,13 +93,14 @@ class Worker:
                 self._transport.close()
             with contextlib.suppress(BaseException):
                 self._report(force=True)
+            self._buffer.stopped()
 
     def _recover(self, exc: BaseException) -> bool:
         """Book and log an unexpected exception; ``False`` if the worker should stop."""
         try:
             errors = self._buffer.recover()
             self._last_error = f"worker error: {type(exc).__name__}: {exc}"
-            now = time.monotonic()
+            now = self._clock.monotonic()
             if errors == 1:
                 log.error(
                     "analytics worker hit an unexpected error; events in hand were dropped "
@@ -109,7 +114,7 @@ class Worker:
             with contextlib.suppress(BaseException):
                 self._transport.close()
             backoff = min(1.0, 0.01 * 2.0 ** min(errors, 10))
-            return self._buffer.pause(time.monotonic() + backoff) or not self._buffer.closing
+            return self._buffer.pause(self._clock.monotonic() + backoff) or not self._buffer.closing
         except BaseException:  # logging itself failed: keep going
             return True
 
@@ -123,7 +128,7 @@ class Worker:
         """
         config = self._config
         buffer = self._buffer
-        deadline = time.monotonic() + config.flush_interval
+        deadline = self._clock.monotonic() + config.flush_interval
         outstanding: _Outstanding | None = None
         try:
             while True:
@@ -143,14 +148,14 @@ class Worker:
                     outstanding = self._begin(requests[-1], end) if requests else None
                     if outstanding is None:
                         buffer.done(end)
-                elif time.monotonic() >= deadline:
-                    deadline = time.monotonic() + config.flush_interval
+                elif self._clock.monotonic() >= deadline:
+                    deadline = self._clock.monotonic() + config.flush_interval
                 self._report(force=False)
         finally:
             if outstanding is not None:
                 self._complete(outstanding)
 
-    def _encode(self, batch: list[Event]) -> list[tuple[bytes, int]]:
+    def _encode(self, batch: list[Event | Record]) -> list[tuple[bytes, int]]:
         encoded = self._encoder.encode(batch)
         for reason, count in encoded.dropped.items():
             self._buffer.settle(dropped=count, reason=reason)
@@ -159,7 +164,7 @@ class Worker:
     # -- send --------------------------------------------------------------
 
     def _body(self, payload: bytes) -> bytes:
-        return self._encoder.body(payload, time.time())
+        return self._encoder.body(payload, self._clock.time())
 
     def _timeout(self) -> float | None:
         """This attempt's timeout, shortened to a close deadline; ``None`` if it passed."""
@@ -221,7 +226,7 @@ class Worker:
                 buffer.settle(failed=count)
                 return
             delay = config.retry.delay(attempt, result.retry_after, self._rng)
-            timeout = self._timeout() if buffer.pause(time.monotonic() + delay) else None
+            timeout = self._timeout() if buffer.pause(self._clock.monotonic() + delay) else None
             if timeout is None:
                 # A close deadline denied the retry this batch was still owed:
                 # that is "not sent in time", not "given up on".
@@ -238,7 +243,7 @@ class Worker:
 
     def _report(self, *, force: bool) -> None:
         """One summary line per ``log_interval`` at most, never one per event."""
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if not force and now - self._last_report < self._config.log_interval:
             return
         stats = self._buffer.snapshot()
