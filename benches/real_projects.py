@@ -492,8 +492,23 @@ def table(results: list[Result]) -> str:
         lines.append("| " + " | ".join(str(c) for c in cells) + f" | {r.seconds:.0f} |")
     q = sum(r.queries for r in results)
     g = sum(int(r.generated) for r in results if r.generated.isdigit())
-    lines.append(f"\n{len(results)} projects, {q} queries, {g} generated.")
+    lines.append(f"\n{len(results)} configs, {q} queries, {g} generated ({environment()}).")
     return "\n".join(lines)
+
+
+def environment() -> str:
+    """The server and sqlc the table was measured with (the analyzer's server makes the types)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(DB_URL) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+        server = f"PostgreSQL {str(row[0]).split()[0]}" if row else "PostgreSQL ?"
+    except psycopg.Error:
+        server = "PostgreSQL ?"
+    sqlc = shutil.which("sqlc") or str(BIN / "sqlc")
+    _code, out, _err = run([sqlc, "version"], ROOT, 60)
+    return f"{server} as the analyzer's and the calls' server, sqlc {out.strip() or '?'}"
 
 
 def write_readme(text: str) -> None:

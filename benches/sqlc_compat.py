@@ -7,8 +7,13 @@ Reported: of the queries sqlc accepts, the share we accept; of the parameters an
 columns of queries both accept, the share whose types agree (``text`` and
 ``varchar`` folded, ``serial`` as its integer, ``pg_catalog.`` dropped).
 
+Queries of a sqlc end-to-end case whose ``stderr.txt`` expects an error are left out
+(sqlc's parser accepts them; its suite, against a database, refuses them as we do).
+
 Usage: ``python benches/sqlc_compat.py [PROJECT_DIR ...]`` (default: the projects of
-``tests/compat/projects`` and, when it has been written, ``benches/corpus``).
+``tests/compat/projects`` and, when it has been written, ``benches/corpus``). sqlc's
+end-to-end corpus: the PostgreSQL case folders of ``internal/endtoend/testdata`` in a
+checkout of sqlc (one variant per case: ``pgx/v5`` where there are several).
 """
 
 from __future__ import annotations

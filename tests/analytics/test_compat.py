@@ -267,3 +267,32 @@ def test_empty_key_is_refused() -> None:
         Posthog("", host="http://127.0.0.1:9")
     with pytest.raises(ValueError):
         Posthog("phc", host="https://")
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        ("2024-01-15T10:30:00Z", "2024-01-15T10:30:00.000000Z"),
+        ("2024-01-15T12:30:00+02:00", "2024-01-15T10:30:00.000000Z"),
+        ("2024-01-15T10:30:00", "2024-01-15T10:30:00.000000Z"),  # naive and old: UTC
+        (datetime(2024, 1, 15, 10, 30), "2024-01-15T10:30:00.000000Z"),
+    ],
+)
+def test_timestamps_are_read_as_posthog_python_reads_them(
+    sink: Sink, timestamp: object, expected: str
+) -> None:
+    client = Posthog("phc", host=sink.url)
+    client.capture("e", distinct_id="u", timestamp=timestamp)  # type: ignore[arg-type]
+    client.shutdown()
+    (event,) = sink.delivered
+    assert event["timestamp"] == expected
+
+
+@pytest.mark.parametrize("timestamp", ["2024-01-15", "20240115", "yesterday", 12])
+def test_an_unusable_timestamp_means_now(sink: Sink, timestamp: object) -> None:
+    client = Posthog("phc", host=sink.url)
+    client.capture("e", distinct_id="u", timestamp=timestamp)  # type: ignore[arg-type]
+    client.shutdown()
+    (event,) = sink.delivered
+    assert not event["timestamp"].startswith("2024-01-15")
+    assert datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")).year >= 2025

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from multica_db import analytics
 from multica_db.analytics.client import THREAD_NAME
@@ -163,6 +165,9 @@ def test_client_rejects_bad_configuration() -> None:
         "https://ho st",
         " https://host",
         "https://host\n",
+        "https://ho%st",
+        "https://[nothex]",
+        "https://...",
         "ftp://host",
         ":443",
         "/batch",
@@ -194,3 +199,59 @@ def test_hosts_that_name_a_server_are_accepted(host: str, url: str) -> None:
 def test_posthog_host_without_a_name_fails_from_env() -> None:
     with pytest.raises(ValueError):
         analytics.from_env({"POSTHOG_API_KEY": "k", "POSTHOG_HOST": "https://"})
+
+
+HOST_PARTS = st.sampled_from(
+    [
+        "https://",
+        "http://",
+        "ftp://",
+        "//",
+        "",
+        "https:",
+        "user:pw@",
+        "[::1]",
+        "[::1",
+        "h",
+        "ho.st",
+        ":",
+        ":443",
+        ":0",
+        ":99999",
+        ":x",
+        "/",
+        "/p/",
+        "?q",
+        "#f",
+        " ",
+        "\n",
+        "%",
+        "@",
+        "-",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(parts=st.lists(HOST_PARTS, max_size=5))
+def test_a_host_is_refused_or_names_a_server(parts: list[str]) -> None:
+    """Whatever the string, the client either refuses it or knows exactly where to send."""
+    from urllib.parse import urlsplit
+
+    from multica_db.analytics.transport import HttpTransport
+
+    host = "".join(parts)
+    try:
+        transport = HttpTransport(host)
+    except ValueError:
+        with pytest.raises(ValueError):
+            analytics.PostHogClient("k", host=host)
+        return
+    url = urlsplit(transport.url)
+    assert url.scheme in ("http", "https")
+    assert url.hostname
+    assert all(c.isalnum() or c in "-._:" for c in url.hostname)
+    assert url.port is None or 0 < url.port < 65536
+    assert url.path.endswith("/batch/")
+    assert not (url.username or url.query or url.fragment)
+    analytics.PostHogClient("k", host=host).close(0)

@@ -15,8 +15,10 @@ from types import FrameType
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from multica_db.analytics import Event, PostHogClient
+from multica_db.analytics import Event, Posthog, PostHogClient
 from multica_db.analytics.buffer import EventBuffer
 from tests.analytics.conftest import MakeClient
 from tests.analytics.sink import Sink
@@ -117,13 +119,25 @@ def test_capture_in_a_handler_that_interrupted_the_first_capture_returns(
 
 
 @pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    ("function", "line"),
+    [
+        (EventBuffer.begin_close, "self._closing = True"),
+        (EventBuffer.abandon, "self._abandoned = True"),
+        (EventBuffer.abandon, "return left"),
+    ],
+)
 def test_handler_events_are_booked_when_the_queue_is_closed(
-    sink: Sink, make_client: MakeClient, on_signal: Callable[[Callable[[], None]], None]
+    sink: Sink,
+    make_client: MakeClient,
+    on_signal: Callable[[Callable[[], None]], None],
+    function: Any,
+    line: str,
 ) -> None:
     client = make_client()
     on_signal(lambda: client.capture(Event("from_handler", "u")))
     client.capture(Event("kept", "u"))
-    start = raise_inside(EventBuffer.begin_close, "self._closing = True")
+    start = raise_inside(function, line)
     start()
     try:
         client.close(5.0)
@@ -194,3 +208,69 @@ def test_flush_close_and_stats_from_a_handler_inside_capture_return(
     assert stats.captured == 2
     assert stats.pending == 0
     assert stats.captured == stats.sent + stats.dropped + stats.failed
+
+
+def code_lines(function: Any) -> list[int]:
+    """Every line of ``function`` that runs code (what a trace 'line' event can stop on)."""
+    code = function.__code__
+    return sorted(
+        {line for _, _, line in code.co_lines() if line is not None} - {code.co_firstlineno}
+    )
+
+
+INTERRUPTIBLE = [
+    (function, line)
+    for function in (EventBuffer.offer, EventBuffer._merge_side_locked, PostHogClient._start)
+    for line in code_lines(function)
+]
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(
+    where=st.sampled_from(INTERRUPTIBLE),
+    action=st.sampled_from(["capture", "posthog", "stats", "flush"]),
+)
+def test_a_handler_anywhere_inside_capture_returns_and_the_ledger_adds_up(
+    sink: Sink, where: tuple[Any, int], action: str
+) -> None:
+    """Interrupt capture at any line of the buffer's or the client's code, with any call."""
+    function, line = where
+    posthog = Posthog("phc", host=sink.url, flush_interval=0.05)
+    client = posthog.client
+    assert isinstance(client, PostHogClient)
+    actions: dict[str, Callable[[], object]] = {
+        "capture": lambda: client.capture(Event("from_handler", "u")),
+        "posthog": lambda: posthog.capture("from_handler", distinct_id="u"),
+        "stats": lambda: client.stats,
+        "flush": lambda: client.flush(5.0),
+    }
+    old = signal.signal(signal.SIGUSR1, lambda signum, frame: actions[action]())
+    code = function.__code__
+    fired = False
+
+    def tracer(frame: FrameType, event: str, arg: object) -> Any:
+        nonlocal fired
+        if frame.f_code is not code:
+            return None
+        if event == "line" and frame.f_lineno == line and not fired:
+            fired = True
+            signal.raise_signal(signal.SIGUSR1)
+        return tracer
+
+    try:
+        for i in range(3):  # the first capture starts the worker, later ones do not
+            sys.settrace(tracer)
+            try:
+                posthog.capture("interrupted", distinct_id=f"u{i}")
+            finally:
+                sys.settrace(None)
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+    assert client.flush(10.0)
+    posthog.shutdown()
+    stats = client.stats
+    expected = 3 + (1 if fired and action in ("capture", "posthog") else 0)
+    assert stats.captured == expected
+    assert stats.sent == expected
+    assert stats.pending == 0

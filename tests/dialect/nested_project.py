@@ -139,6 +139,14 @@ FROM posts p ORDER BY p.id;
 SELECT p.id, array_agg(c ORDER BY c.id) AS comments
 FROM posts p JOIN comments c ON c.post_id = p.id GROUP BY p.id ORDER BY p.id;
 
+-- name: IterPostsWithComments :iter
+SELECT p.id, (SELECT json_agg(c ORDER BY c.id) FROM comments c WHERE c.post_id = p.id) AS comments
+FROM posts p ORDER BY p.id;
+
+-- name: CommentsOfPosts :batchmany
+SELECT p.id, (SELECT json_agg(c ORDER BY c.id) FROM comments c WHERE c.post_id = p.id) AS comments
+FROM posts p WHERE p.id = @id;
+
 -- name: JobsAsJson :one
 SELECT json_agg(j ORDER BY j.id) AS jobs FROM jobs j;
 

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from multica_db_codegen.errors import GenerateErrors
 from multica_db_codegen.processors import run_generate
 from tests.dialect.harness import Generated, database_with, forget, generate, write_project
 
@@ -252,3 +253,20 @@ def test_real_project_shapes(tmp_path: Path, pg_server: str) -> None:
         assert q.refill(conn) == [20]
         q.drain(conn, id=2)
         assert conn.execute("SELECT v FROM rl WHERE id = 2").fetchone() == (29,)
+
+
+def test_where_no_type_can_be_told_the_error_says_what_to_do(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """``sum(f(x))``: several argument types would do, PostgreSQL cannot choose — a cast does."""
+    queries = (
+        "-- name: Total :one\nSELECT sum(weight_of(x)) AS s FROM t;\n"
+        "-- name: Cast :one\nSELECT sum(weight_of(x)::integer) AS s FROM t;\n"
+    )
+    write_project(tmp_path, schema={"schema.sql": SCHEMA}, queries={"q.sql": queries}, package="ag")
+    with pytest.raises(GenerateErrors) as info:
+        run_generate(cwd=tmp_path, database_url=pg_server)
+    (error,) = info.value.errors
+    assert error.query == "Total"
+    assert error.message == "function sum(any) does not exist"
+    assert error.hint is not None and "cast its result (f(x)::integer)" in error.hint

@@ -230,6 +230,11 @@ def test_json_agg_of_a_table_is_its_model(nested: Generated, conn: Conn) -> None
     assert (c1.votes, c1.mood, c1.labels) == (3, m.PostState.DRAFT, ["a", "b"])
     assert (c2.votes, c2.amount, c2.mood, c2.labels) == (None, None, None, None)
     assert isinstance(c1.at, datetime.datetime)
+    # a server-side cursor (:iter) and a pipeline (:batchmany) hand JSON over as text too
+    iterated = {r.id: r.comments for r in q.iter_posts_with_comments(conn)}
+    assert iterated[full] == comments
+    [[batched]] = q.comments_of_posts(conn, [(full,)])
+    assert batched.comments == comments
     # array_agg of the row: the same models, through the composite array's text form
     arrays = {r.id: r.comments for r in q.posts_with_comment_array(conn)}
     assert arrays[full] == comments

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 
+from multica_db_codegen.analyze.server import with_dbname
 from multica_db_codegen.processors import Generate
 from multica_db_codegen.project import Flags
 from multica_db_codegen.runner import Runner
@@ -35,25 +36,30 @@ def _exists(url: str, name: str) -> bool:
 def test_clean_drops_this_project_s_databases_and_leaves_another_s(
     tmp_path: Path, pg_server: str
 ) -> None:
-    names = {}
+    """Both databases are held open meanwhile (so no other run on the shared server prunes
+    them): clean names this project's as kept because in use, and never touches the other."""
+    names, held = {}, []
     for which in ("mine", "theirs"):
         root = _project(tmp_path / which, f"t_{which}_{os.getpid()}")
         with Runner(Flags(cwd=root, database_url=pg_server), use_cache=True) as runner:
-            runner.run(Generate())
+            runner.run(Generate())  # its connection is open until the runner closes
             names[which] = runner.schema_database()
+            held.append(psycopg.connect(with_dbname(pg_server, names[which])))
     old = Path.cwd()
     os.chdir(tmp_path / "mine")
     try:
         result = invoke(["clean", "--database-url", pg_server])
     finally:
         os.chdir(old)
+        for conn in held:
+            conn.close()
     assert result.exit_code == 0, result.output
-    assert f"dropped database {names['mine']}" in result.stdout
-    assert not _exists(pg_server, names["mine"])
-    assert _exists(pg_server, names["theirs"]), "another project's database is not ours"
+    assert f"kept database {names['mine']}: in use" in result.stdout
+    assert names["theirs"] not in result.output, "another project's database is not ours"
     assert not (tmp_path / "mine" / ".multica-db" / "cache").exists()
     assert (tmp_path / "mine" / ".multica-db" / "snapshot").is_dir()  # committed: kept
     assert (tmp_path / "theirs" / ".multica-db" / "cache").is_dir()
     assert (tmp_path / "mine" / "out" / "pkg" / "models.py").is_file()
     with psycopg.connect(pg_server, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{names["theirs"]}"'.encode())
+        for name in names.values():
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"'.encode())

@@ -38,6 +38,7 @@ from multica_db_codegen.analyze.json_shapes import shape_columns
 from multica_db_codegen.analyze.missing_functions import (
     Stub,
     describe_stubbed,
+    explained,
     missing_function,
     typed,
 )
@@ -424,7 +425,7 @@ def _redescribe(
             # where it is in the file: casting a parameter later moves the SQL sent
             stubs.append(dataclasses.replace(stub, offset=spec.original_offset(stub.offset)))
         else:
-            raise exc
+            raise explained(exc)
         try:
             return describe_stubbed(conn, spec.sql, stubs or ())
         except DescribeError as again:

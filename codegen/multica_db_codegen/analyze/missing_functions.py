@@ -200,6 +200,25 @@ def typed(conn: psycopg.Connection[Any], sql: str, stub: Stub, stubs: Sequence[S
     return stub
 
 
+def explained(exc: DescribeError) -> DescribeError:
+    """PostgreSQL's refusal of a statement whose stubbed function returns "any type".
+
+    Where neither a type nor "any" passes (``sum(f(x))``: several types would, and
+    PostgreSQL cannot choose), the message names the marker type: say what it stands
+    for, and how to get past it.
+    """
+    if _MARKER not in exc.message:
+        return exc
+    return DescribeError(
+        exc.message.replace(_MARKER, "any"),
+        exc.position,
+        "a function the schema does not define is used where PostgreSQL needs its type "
+        "and cannot tell it from the place: cast its result (f(x)::integer), or add the "
+        "function to the schema",
+        exc.detail,
+    )
+
+
 def _resolves(res: pq.abc.PGresult, probe: int) -> bool:
     """The probe's error is one the loop resolves (an untyped parameter, another missing
     function) rather than the marker type being refused where the call is."""

@@ -190,9 +190,9 @@ class EventBuffer(Generic[T]):
             return 0
         with self._lock:
             self._closing = True
+            self._merge_side_locked()  # booked as "closed" once abandoned
             if self._abandoned:
                 return 0
-            self._merge_side_locked()
             self._abandoned = True
             left = len(self._items) + self._in_flight
             self._items.clear()
@@ -352,6 +352,11 @@ class EventBuffer(Generic[T]):
         return self._closing
 
     def snapshot(self) -> Stats:
+        if self._side and not self._held_here():
+            # Book what signal handlers left (e.g. after close, when no later
+            # capture would); not from inside a handler, see below.
+            with self._lock:
+                self._merge_side_locked()
         with self._lock:
             # Side-queue events count as captured and pending until booked;
             # merging here could run inside an interrupted update (a signal

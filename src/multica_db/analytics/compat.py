@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import ssl
 import time
 import uuid as uuid_module
@@ -41,6 +42,7 @@ from multica_db.analytics.stats import Stats
 
 log = logging.getLogger("multica_db.analytics")
 _time = time.time
+_DATE_ONLY: Final = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 
 #: posthog-python's own defaults, so an unchanged constructor call behaves alike.
 DEFAULT_FLUSH_AT: Final = 100
@@ -429,18 +431,25 @@ def _text(value: object) -> bool:
 def _epoch(timestamp: object) -> float:
     """posthog-python's accepted timestamps -> seconds since the epoch.
 
-    An aware datetime is converted; a naive one is taken as UTC; a string must
-    be ISO 8601 (``Z`` allowed). Anything else, or nothing, is "now" (as in
-    posthog-python, which also falls back to the current time).
+    An aware datetime is converted. A naive one is read as posthog-python
+    reads it: local time if it is at most 5 s old (``datetime.now()``), UTC
+    otherwise. A string must be an ISO 8601 date and time (``Z`` allowed; a
+    date alone is refused, as there). Anything else, or nothing, is "now".
     """
     if timestamp is None:
         return SYSTEM_CLOCK.time()
     try:
         if isinstance(timestamp, str):
+            if _DATE_ONLY.fullmatch(timestamp):
+                raise ValueError("a date without a time")
             timestamp = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
         if isinstance(timestamp, datetime):
             if timestamp.tzinfo is None:
-                timestamp = timestamp.replace(tzinfo=UTC)
+                age = (datetime.now() - timestamp).total_seconds()
+                if 0 <= age < 5:
+                    timestamp = timestamp.astimezone()  # datetime.now(): local time
+                else:
+                    timestamp = timestamp.replace(tzinfo=UTC)
             return timestamp.timestamp()
     except (ValueError, OverflowError, OSError):
         pass

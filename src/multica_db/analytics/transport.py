@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import http.client
+import ipaddress
 import os
 import ssl
 import time
@@ -383,9 +384,20 @@ def _split_host(host: str) -> SplitResult:
         or "?" in host
         or "#" in host
         or parts.netloc.endswith(":")
+        or not _names_a_host(parts.hostname, bracketed="[" in parts.netloc)
     ):
         raise ValueError(f"analytics host must be an http(s) URL with a host name, got {host!r}")
     return parts
+
+
+def _names_a_host(hostname: str, *, bracketed: bool) -> bool:
+    """A DNS name (IDN letters allowed), an IPv4 address, or a bracketed IPv6 address."""
+    if bracketed:
+        try:
+            return ipaddress.ip_address(hostname.split("%", 1)[0]).version == 6
+        except ValueError:
+            return False
+    return all(c.isalnum() or c in "-._" for c in hostname) and hostname.strip(".") != ""
 
 
 def validate_host(host: str) -> str:
