@@ -94,6 +94,10 @@ SELECT e FROM json_value WHERE id = $1;
 -- name: MaxE :one
 SELECT max(id) FROM json_value;
 """,
+    "ambiguous.sql": """
+-- name: Ambiguous :many
+SELECT id AS l, label AS "O", id + 1 AS "I" FROM str_enum WHERE label = @l;
+""",
     "star.sql": """
 -- name: AllBase :many
 SELECT * FROM base_model ORDER BY id;
@@ -186,6 +190,16 @@ def test_keyword_and_builtin_names_are_safe(
     row = q.add_base(db, class_="c", list_="l", tags=["t"])
     assert (row.class_, row.list_, row.tags) == ("c", "l", ["t"])
     assert [(r.class_, r.list_) for r in q.class_(db)] == [("c", "l")]
+
+
+def test_names_pycodestyle_calls_ambiguous_are_dodged(
+    hostile: Generated, db: psycopg.Connection[Any]
+) -> None:
+    """``l``, ``O`` and ``I`` fail E741 of a user's linter: fields and parameters get ``_``."""
+    q = hostile.module("queries.ambiguous")
+    db.execute("INSERT INTO str_enum (label) VALUES ('x')")
+    [row] = q.ambiguous(db, l_="x")
+    assert (row.O_, row.I_ - row.l_) == ("x", 1)
 
 
 def test_jsonb_parameters_in_a_batch_named_like_locals(

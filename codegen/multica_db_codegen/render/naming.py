@@ -53,6 +53,10 @@ IMPORTED = frozenset(
 #: locals start with ``_``, which no name derived from the database does).
 LOCALS = frozenset({"conn", "cur", "row", "rows"})
 
+#: Names pycodestyle (ruff E741) calls ambiguous; a user's linter with the E rules would
+#: refuse generated code that binds them, so fields and parameters dodge them (``l_``).
+AMBIGUOUS = frozenset({"l", "O", "I"})
+
 
 #: Names a pydantic model field may not take without shadowing BaseModel's API.
 BASEMODEL_ATTRS = frozenset(
@@ -182,7 +186,7 @@ def field_scope(*, named_tuple: bool = False, classes: Iterable[str] = ()) -> Sc
     ``classes``: the models module's classes; a field named like one would hide it
     from the annotations after it (mypy resolves them in the class body first).
     """
-    reserved = USED_BUILTINS | IMPORTED | BASEMODEL_ATTRS | frozenset(classes)
+    reserved = USED_BUILTINS | IMPORTED | BASEMODEL_ATTRS | AMBIGUOUS | frozenset(classes)
     return Scope(reserved | TUPLE_ATTRS if named_tuple else reserved)
 
 

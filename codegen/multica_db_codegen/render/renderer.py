@@ -563,7 +563,7 @@ class Renderer:
         row_cls = scope.claim(f"{stem}Row") if cmd.reads_rows and q.columns else ""
         result = self._result(q, cmd, row_cls, body, own_models, makers, scope)
         self._shapes = None
-        locals_ = naming.Scope(self.reserved | naming.LOCALS)
+        locals_ = naming.Scope(self.reserved | naming.LOCALS | naming.AMBIGUOUS)
         params_class = scope.claim(f"{stem}Params") if cmd.takes_sets else ""
         params = []
         for i, p in enumerate(q.params):
