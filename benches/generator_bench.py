@@ -270,7 +270,10 @@ def prove_corpus(corpus: Path) -> str:
     lines = ["### Corpus: both generators, zero errors", ""]
     for name, cmd in (
         ("sqlc generate", [SQLC, "generate"]),
-        ("multica-db generate", [MULTICA, "generate", "--sqlc-config", "sqlc.yaml"]),
+        (
+            "multica-db generate",
+            [MULTICA, "generate", "--sqlc-config", "sqlc.yaml", "--out", "py/corpus_db"],
+        ),
     ):
         wall, _peak, rc, err = run(cmd, corpus, env)
         errors = sum(1 for line in err.splitlines() if "error" in line.lower())
@@ -324,7 +327,9 @@ def main(argv: list[str] | None = None) -> str:
             ("own queries/", own, "embedded"),
         ]
     for title, project, server in cases:
-        sqlc_args = ["--sqlc-config", "sqlc.yaml"] if project != own else []
+        sqlc_args = (
+            ["--sqlc-config", "sqlc.yaml", "--out", "py/corpus_db"] if project != own else []
+        )
         outs = ["py"]
         rows = bench_project(title, project, sqlc_args, outs, server, runs)
         text = table(f"Generator: {title}, {server} server", rows, baseline="sqlc generate")

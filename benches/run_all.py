@@ -19,6 +19,7 @@ from common import HERE, machine
 # Order: corpus + generator speed, query overhead, then the other engineers' benches.
 MODULES = [
     "generator_bench.py",
+    "offline_bench.py",
     "watch_bench.py",
     "query_bench.py",
     "nested_bench.py",

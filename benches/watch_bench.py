@@ -41,7 +41,14 @@ class Watcher:
 
     def __init__(self, project: Path, env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(
-            [str(BIN / "multica-db"), "watch", "--sqlc-config", "sqlc.yaml"],
+            [
+                str(BIN / "multica-db"),
+                "watch",
+                "--sqlc-config",
+                "sqlc.yaml",
+                "--out",
+                "py/corpus_db",
+            ],
             cwd=project,
             env=env,
             stdout=subprocess.PIPE,

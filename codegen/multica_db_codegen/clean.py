@@ -37,7 +37,7 @@ def clean(
         if names and (url or pgdata.is_dir()):
             lines += _server(url or _embedded_url(), names)
     for root in roots:
-        project = Path(root) / ".multica-db"
+        project = Path(cache.project_dir(root))  # the snapshot beside it is committed: kept
         if project.is_dir():
             shutil.rmtree(project)
             lines.append(f"removed {project}")

@@ -8,6 +8,7 @@ runs :class:`Generate` again on every save (watch.py).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -19,8 +20,9 @@ from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.project import Flags
 
 if TYPE_CHECKING:
-    from multica_db_codegen.analyze.ir import AnalysisIR
+    from multica_db_codegen.analyze.ir import AnalysisIR, EnumIR, FileIR, TableIR
     from multica_db_codegen.runner import Runner, Unit
+    from multica_db_codegen.snapshot import offline
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,9 @@ class Result:
 class Generate:
     """``generate``: render every target module and the package, then write them."""
 
-    def __init__(self, *, check: bool = False) -> None:
+    def __init__(self, *, check: bool = False, record: bool = True) -> None:
         self.check = check
+        self.record = record  # the analysis snapshot: only an analysis of the inputs has one
         self._started = time.perf_counter()
 
     def prepare(self, unit: Unit) -> dict[str, str]:
@@ -90,6 +93,8 @@ class Generate:
             keep=unit.left_out,
             root=cfg.root,
         )
+        if self.record and not self.check and not unit.partial and not unit.errors:
+            _record_snapshot(unit, files)
         return Result(
             written=done.written,
             deleted=done.deleted,
@@ -101,6 +106,33 @@ class Generate:
             seconds=time.perf_counter() - self._started,
             errors=tuple(unit.errors),
         )
+
+
+def _record_snapshot(unit: Unit, files: dict[str, str]) -> None:
+    """After a full ``generate``: the analysis snapshot, for checks without a database."""
+    from multica_db_codegen.snapshot import offline
+
+    def analysis(path: Path) -> FileIR:
+        fir = unit.analysis(path)
+        if fir is None:  # a stored value that cannot be read
+            raise GenerateError(f"{path}: its cached analysis was unreadable: run again")
+        return fir
+
+    def schema() -> tuple[tuple[TableIR, ...], tuple[EnumIR, ...], tuple[str, ...]]:
+        return (*unit.runner.catalog_ir(unit.pkg), unit.schema_warnings())
+
+    offline.record(
+        unit.project,
+        unit.cfg,
+        listing=unit.files,
+        analysis=analysis,
+        fresh=unit.analyzed,
+        schema=schema,
+        # every file described again (another server, no cache): compare what it says
+        schema_fresh=set(unit.analyzed) >= set(unit.files),
+        generated=files,
+        schema_texts={os.path.abspath(c.file.path): c.file.text for c in unit.pkg.chunks or ()},
+    )
 
 
 class Analyze:
@@ -140,7 +172,7 @@ class RenderDocument:
 
     def __init__(self, ir: AnalysisIR, *, check: bool = False) -> None:
         self.ir = ir
-        self.generate = Generate(check=check)
+        self.generate = Generate(check=check, record=False)  # a document, not the inputs
 
     def prepare(self, unit: Unit) -> dict[str, str]:
         rendered = stages.render(self.ir, stages.render_settings(unit.cfg, self.ir))
@@ -171,20 +203,36 @@ def run_generate(
     """
     from multica_db_codegen import cache
     from multica_db_codegen.runner import Runner
+    from multica_db_codegen.snapshot import offline
 
     with Runner(Flags(**given)) as runner:
         project = runner.project
         for note in project.notes:
             warn(note)
+        answer = offline.check(project) if check else None
+        if answer is not None:  # a committed analysis snapshot answers without a database
+            return _check_offline(runner, answer)
         stamp = argv is not None and cache.enabled() and len(project.packages) == 1
         inputs = [str(p) for p in runner.input_paths()] if stamp else []
         before = cache.inputs_digest(inputs) if stamp else ""
+        inputs += [str(p) for p in offline.snapshot_paths(project)] if stamp else []
         result = Result.combine(runner.run(Generate(check=check), keep_going=keep_going))
     for w in result.warnings:
         warn(w)
     if stamp and argv is not None and not result.errors and not (check and result.changed):
         _leave_warm_stamp(runner, result, argv, inputs, before)
     return result
+
+
+def _check_offline(runner: Runner, answer: offline.Answer) -> Result:
+    """``generate --check`` as the snapshot answers it: vouched for, or rendered from it
+    (no cache: nothing the snapshot said is stored as if a server had said it)."""
+    from multica_db_codegen.runner import Runner
+
+    if answer.source is None:
+        return Result((), (), 0, (), False, ())
+    with Runner(runner.flags, use_cache=False, source=answer.source) as again:
+        return Result.combine(again.run(Generate(check=True)))
 
 
 def _leave_warm_stamp(
@@ -202,7 +250,8 @@ def _leave_warm_stamp(
     cwd = str((runner.flags.cwd or Path.cwd()).resolve())
     (cfg,) = runner.project.packages
     root = cache.project_root(cwd)
-    if Path(root) != cfg.root.resolve() or cache.inputs_digest(inputs) != before:
+    # the snapshot (the last input) is written by the run itself: vouched for as it is now
+    if Path(root) != cfg.root.resolve() or cache.inputs_digest(inputs[:-1]) != before:
         return
     out = str(cfg.out.resolve())
     generated = sorted(
@@ -218,7 +267,7 @@ def _leave_warm_stamp(
         out=out,
         generated=generated,
         warnings=(*runner.project.notes, *result.warnings),
-        digest=cache.state_digest(identity, before, out, generated),
+        digest=cache.state_digest(identity, cache.inputs_digest(inputs), out, generated),
     )
 
 

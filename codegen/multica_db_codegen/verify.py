@@ -105,8 +105,15 @@ def verify_packages(
     """
     from multica_db_codegen.project import Flags
     from multica_db_codegen.runner import Runner
+    from multica_db_codegen.snapshot import offline
 
-    with Runner(Flags(database_url=analyzer_url, **flags)) as runner:
+    given = Flags(database_url=analyzer_url, **flags)
+    with Runner(given) as runner:
+        # a current analysis snapshot is what the committed code promises: no analyzer needed
+        source = offline.sources(runner.project)
+        if source is None:
+            return runner.run(Verify(live_url))
+    with Runner(given, use_cache=False, source=source) as runner:
         return runner.run(Verify(live_url))
 
 

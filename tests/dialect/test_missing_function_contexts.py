@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from multica_db_codegen.errors import GenerateErrors
@@ -103,6 +103,7 @@ CONTEXTS = [
 ]
 
 #: Integer arguments for the call, in the forms queries write them.
+INSERT = next(c for c in CONTEXTS if c.sql.startswith("INSERT"))
 ARGS = ["x", "x * 2", "sqlc.arg(n)::int", "7", "flags"]
 CONSTANT_ARGS = ["sqlc.arg(n)::int", "7"]
 
@@ -134,7 +135,10 @@ def _run(gen: Generated, url: str, cases: list[Case]) -> None:
             hints = typing.get_type_hints(fn)
             kwargs = {"n": 3} if "sqlc.arg(n)" in case.arg else {}
             assert set(hints) - {"return", "conn"} == set(kwargs), case
-            fn(conn, **kwargs)  # PostgreSQL runs it with the real function
+            # PostgreSQL runs it with the real function; each case sees the same rows (two
+            # drawn INSERT cases would otherwise collide on the key the first one added)
+            with conn.transaction(force_rollback=True):
+                fn(conn, **kwargs)
         conn.rollback()
 
 
@@ -207,6 +211,7 @@ def test_several_missing_functions_in_one_condition(tmp_path: Path, pg_server: s
         max_size=5,
     )
 )
+@example(drawn=[(INSERT, "7"), (INSERT, "7")])  # drawn twice: the same key inserted twice
 def test_generated_contexts(
     tmp_path_factory: pytest.TempPathFactory, pg_server: str, drawn: list[tuple[Context, str]]
 ) -> None:

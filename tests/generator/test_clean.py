@@ -56,8 +56,9 @@ def test_clean_drops_this_project_s_databases_and_leaves_another_s(
     assert result.exit_code == 0, result.output
     assert f"kept database {names['mine']}: in use" in result.stdout
     assert names["theirs"] not in result.output, "another project's database is not ours"
-    assert not (tmp_path / "mine" / ".multica-db").exists()
-    assert (tmp_path / "theirs" / ".multica-db").is_dir()
+    assert not (tmp_path / "mine" / ".multica-db" / "cache").exists()
+    assert (tmp_path / "mine" / ".multica-db" / "snapshot").is_dir()  # committed: kept
+    assert (tmp_path / "theirs" / ".multica-db" / "cache").is_dir()
     assert (tmp_path / "mine" / "out" / "pkg" / "models.py").is_file()
     with psycopg.connect(pg_server, autocommit=True) as admin:
         for name in names.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -63,9 +64,16 @@ def test_generate_check_and_determinism(cli: Cli, project: Project) -> None:
     assert tree_bytes(out) == first
     code, stdout, err = cli(root, "generate", "--check")
     assert code == 0 and stdout == "", (stdout, err)
-    # A changed query makes --check fail with a unified diff and write nothing.
+    # A changed query makes --check fail and write nothing: the analysis snapshot names it…
     (root / "queries" / "authors.sql").write_text(QUERIES.replace("ORDER BY id", "ORDER BY name"))
     code, stdout, err = cli(root, "generate", "--check")
+    assert code == 1
+    assert "query file queries/authors.sql changed since the snapshot" in err
+    # …and without a snapshot, the analysis shows the unified diff.
+    snapshot = root / ".multica-db" / "snapshot"
+    shutil.move(snapshot, root / "snapshot.bak")
+    code, stdout, err = cli(root, "generate", "--check")
+    shutil.move(root / "snapshot.bak", snapshot)
     assert code == 1
     assert (
         "--- a/out/pkg/queries/authors.py" in stdout

@@ -218,8 +218,9 @@ def test_clean_removes_every_database_and_file_it_made(
     assert cli.run(["clean", "--all", "--keep-server"]) == 0
     said = capsys.readouterr().out
     assert f"dropped database {name}" in said
-    assert f"removed {root / '.multica-db'}" in said and "jinja2" in said
-    assert not (root / ".multica-db").exists()
+    assert f"removed {root / '.multica-db' / 'cache'}" in said and "jinja2" in said
+    assert not (root / ".multica-db" / "cache").exists()
+    assert (root / ".multica-db" / "snapshot" / "index.json").is_file(), "it is committed"
     assert cli.run(["clean", "--all"]) == 0
     said = capsys.readouterr().out
     assert "stopped the embedded server and removed its data" in said

@@ -364,7 +364,10 @@ def _build_schema_database(
         with psycopg.connect(with_dbname(url, tmp), autocommit=True) as conn:
             build(conn)
         admin.execute(f'ALTER DATABASE "{tmp}" SET default_transaction_read_only = on'.encode())
-        admin.execute(f'ALTER DATABASE "{tmp}" RENAME TO "{name}"'.encode())
+        try:
+            admin.execute(f'ALTER DATABASE "{tmp}" RENAME TO "{name}"'.encode())
+        except psycopg.errors.UniqueViolation as exc:  # two renames met in pg_database's index
+            raise psycopg.errors.DuplicateDatabase(str(exc)) from exc
     except psycopg.errors.DuplicateDatabase:  # another generator finished the same schema first
         admin.execute(f'DROP DATABASE IF EXISTS "{tmp}" WITH (FORCE)'.encode())
     except BaseException:
