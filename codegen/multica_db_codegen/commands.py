@@ -6,7 +6,7 @@ every error go through :func:`main`; nothing else reads the command line.
 
 The app is built once, at import. typer is kept below 0.29 (pyproject): 0.29
 builds a pydantic ``TypeAdapter`` for every option of the command run, given or
-not, which costs a one-file regeneration ~0.17 s of CPU; 0.26-0.28 convert with
+not, which costs a one-file regeneration ~0.1 s of CPU; 0.26-0.28 convert with
 their vendored click, and import neither pydantic nor rich (help is plain text:
 ``rich_markup_mode=None``).
 """
