@@ -18,3 +18,11 @@ SELECT * FROM posts ORDER BY id;
 SELECT u.id, u.name, u.email, u.created_at, json_agg(p ORDER BY p.id) AS posts
 FROM users u JOIN posts p ON p.user_id = u.id
 GROUP BY u.id ORDER BY u.id;
+
+-- name: UsersWithPostsLateral :many
+-- The same read with the aggregate in a LATERAL subquery.
+SELECT u.id, u.name, u.email, u.created_at, lp.posts
+FROM users u LEFT JOIN LATERAL (
+    SELECT json_agg(p ORDER BY p.id) AS posts FROM posts p WHERE p.user_id = u.id
+) lp ON true
+ORDER BY u.id;
