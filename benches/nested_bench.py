@@ -11,7 +11,15 @@ Same PostgreSQL, same data (``benches/nested/schema.sql``), the generated packag
   over and ``TypeAdapter(list[Post]).validate_json`` parses it (the fastest hand-written
   decoding we know);
 * **two queries + grouping** — the users, then their posts (``= ANY(ids)``), both
-  through the generated functions, grouped in Python into the same rows.
+  through the generated functions, grouped in Python into the same rows (the same
+  typed models: every approach fetches the same 1,000 users and 10,000 posts);
+* **multica-db users_with_posts_grouped / _lateral** — the same read written as a join
+  grouped by user (``json_agg(p ORDER BY p.id)`` in the select list), and with the
+  aggregate in a ``LEFT JOIN LATERAL`` subquery.
+
+And the server's share: each approach's SQL executed through libpq alone (the result
+received, no Python value built), so the table shows how a read's time splits between
+PostgreSQL (+ transfer) and the client.
 
 Also the flat check: ``:many`` of the 10,000 posts against raw psycopg tuples.
 Approaches are interleaved within every sample (in a rotating order); medians shown.
@@ -25,6 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -158,11 +167,38 @@ def main(argv: list[str] | None = None) -> int:
             by_user[p.user_id].append(p)
         return [(u, by_user[u.id]) for u in users]
 
+    pg = conn.pgconn
+
+    def server(*statements: bytes) -> Callable[[], object]:
+        def run() -> object:
+            for stmt in statements:
+                params = [ids] if b"$1" in stmt else None
+                res = pg.exec_params(stmt, params, [1016] if params else None)
+                if res.status != psycopg.pq.ExecStatus.TUPLES_OK:
+                    raise RuntimeError(res.error_message.decode())
+            return res
+
+        return run
+
+    # the second flat query's parameter, as the server receives it (text bigint[])
+    ids = ("{" + ",".join(str(u.id) for u in q.list_users(conn)) + "}").encode()
     nested: dict[str, Callable[[], object]] = {
         "multica-db users_with_posts (one json_agg query)": lambda: q.users_with_posts(conn),
+        "multica-db users_with_posts_grouped (join + GROUP BY)": partial(
+            q.users_with_posts_grouped, conn
+        ),
+        "multica-db users_with_posts_lateral (LEFT JOIN LATERAL)": partial(
+            q.users_with_posts_lateral, conn
+        ),
         "hand-written psycopg + pydantic (json.loads, model per row)": hand_written,
         "hand-written, pydantic validate_json of the JSON text": hand_written_json,
         "two queries (multica-db) + grouping in Python": two_queries,
+        "server only: the json_agg subquery (libpq, no rows built)": server(sql.encode()),
+        "server only: join + GROUP BY": server(q.USERS_WITH_POSTS_GROUPED.encode()),
+        "server only: LEFT JOIN LATERAL": server(q.USERS_WITH_POSTS_LATERAL.encode()),
+        "server only: the two flat queries": server(
+            q.LIST_USERS.encode(), q.POSTS_OF_USERS.encode()
+        ),
     }
 
     def raw_many() -> object:
@@ -180,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     assert len(ours) == 1000 and all(len(r.posts or []) == 10 for r in ours)
     assert [r.posts for r in ours] == [r.posts for r in hand_written()]
     assert [r.posts for r in ours] == [ps for _, ps in two_queries()]
+    assert [r.posts for r in ours] == [r.posts for r in q.users_with_posts_grouped(conn)]
+    assert [r.posts for r in ours] == [r.posts for r in q.users_with_posts_lateral(conn)]
     for fn in [*nested.values(), *flat.values()]:
         for _ in range(3):
             fn()

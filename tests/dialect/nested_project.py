@@ -153,6 +153,19 @@ SELECT json_agg(j ORDER BY j.id) AS jobs FROM jobs j;
 -- name: PostsOfCte :many
 WITH recent AS (SELECT id, title, created_at FROM posts)
 SELECT (SELECT json_agg(r ORDER BY r.id) FROM recent r) AS recent;
+
+-- name: UsersWithPostsLateral :many
+SELECT u.id, lp.posts, lp.titles
+FROM users u LEFT JOIN LATERAL (
+    SELECT json_agg(p ORDER BY p.id) AS posts, json_agg(p.title ORDER BY p.id)
+    FROM posts p WHERE p.user_id = u.id
+) lp (posts, titles) ON true
+ORDER BY u.id;
+
+-- name: UsersWithPostsOfCte :many
+WITH agg AS (SELECT user_id, json_agg(p ORDER BY p.id) AS posts FROM posts p GROUP BY user_id)
+SELECT u.id, a.posts, json_build_object('all', a.posts) AS wrapped
+FROM users u JOIN agg a ON a.user_id = u.id ORDER BY u.id;
 """
 
 FAMILIES = """

@@ -262,6 +262,27 @@ def test_built_objects_and_row_to_json(nested: Generated, conn: Conn) -> None:
     assert recent[0] is not None and [r.title for r in recent[0]] == ["full", "bare"]
 
 
+def test_json_built_in_a_from_subquery_or_cte(nested: Generated, conn: Conn) -> None:
+    """A column read from a LATERAL subquery or a CTE that builds JSON has its shape."""
+    q = nested.module("queries.json")
+    a, lone, _ = _posts(conn)
+    lateral = {r.id: r for r in q.users_with_posts_lateral(conn)}
+    posts = lateral[a].posts
+    assert posts is not None and [p.title for p in posts] == ["full", "bare"]
+    assert lateral[a].titles == ["full", "bare"]
+    assert lateral[lone].posts is None and lateral[lone].titles is None
+    hints = typing.get_type_hints(q.UsersWithPostsLateralRow)
+    assert hints["titles"] == list[str] | None
+    assert typing.get_origin(hints["posts"]) is not None  # typed, not plain JSON
+    dumped = [p.model_dump() for p in posts]
+    subquery = next(r.posts for r in q.users_with_posts(conn) if r.id == a)
+    assert [p.model_dump() for p in subquery or ()] == dumped
+    of_cte = {r.id: r for r in q.users_with_posts_of_cte(conn)}
+    assert lone not in of_cte
+    assert [p.model_dump() for p in of_cte[a].posts] == dumped
+    assert [p.model_dump() for p in of_cte[a].wrapped.all] == dumped
+
+
 def test_json_shape_error_names_the_column(nested: Generated) -> None:
     q = nested.module("queries.json")
     from pydantic import TypeAdapter

@@ -2,7 +2,8 @@
 
 PostgreSQL describes such a column as plain ``json``/``jsonb``; what is inside is
 known only from the expression. For each result column built by one of these
-functions (through a scalar subquery, ``COALESCE`` or a cast to json/jsonb), the
+functions (through a scalar subquery, ``COALESCE``, a cast to json/jsonb, or a column of
+a subquery or CTE in ``FROM`` — ``LEFT JOIN LATERAL (SELECT json_agg(p) …) lp``), the
 aggregated row or the object's values are described by PostgreSQL itself: a
 statement derived from the one the expression lives in, selecting those values
 instead (its ``WHERE`` left out — it may refer to an outer query — and, inside an
@@ -129,6 +130,12 @@ class _Shaper:
             ):
                 return self.shape(next(iter(sub.targetList or ())).val, _Context(sub))
             return None
+        if isinstance(expr, ast.ColumnRef):
+            source = _subquery_column(expr, ctx.stmt, self.top_with)
+            if source is None:
+                return None
+            sub, target = source
+            return self.shape(target.val, _Context(sub))
         name = _name(expr)
         args = tuple(expr.args or ()) if isinstance(expr, ast.FuncCall) else ()
         if name in _AGGREGATES and len(args) == 1 and not expr.agg_star:
@@ -282,6 +289,61 @@ class _Shaper:
                 )
             )
         return tuple(out)
+
+
+def _subquery_column(ref: Any, stmt: Any, top_with: Any) -> tuple[Any, Any] | None:
+    """The subquery in ``stmt``'s ``FROM`` (a ``LATERAL`` or plain subquery, or a CTE it
+    names) and its result target that the column reference ``ref`` (``lp.posts``,
+    ``posts``) reads, when that is where it comes from."""
+    fields = tuple(ref.fields or ())
+    if not fields or len(fields) > 2 or not all(isinstance(f, ast.String) for f in fields):
+        return None
+    alias = str(fields[0].sval) if len(fields) == 2 else None
+    column = str(fields[-1].sval)
+    ctes: dict[str, Any] = {}
+    for with_clause in (top_with, getattr(stmt, "withClause", None)):
+        for cte in (with_clause.ctes or ()) if with_clause is not None else ():
+            ctes[str(cte.ctename)] = cte
+    found: list[tuple[Any, Any]] = []
+    for name, sub, colnames in _from_subqueries(getattr(stmt, "fromClause", None) or (), ctes):
+        if alias is not None and name != alias:
+            continue
+        if not isinstance(sub, ast.SelectStmt) or (sub.op is not None and int(sub.op) != 0):
+            continue
+        targets = tuple(sub.targetList or ())
+        names = list(colnames) + [_target_name(t) for t in targets[len(colnames) :]]
+        found.extend((sub, t) for t, n in zip(targets, names, strict=False) if n == column)
+    return found[0] if len(found) == 1 else None
+
+
+def _from_subqueries(items: Any, ctes: dict[str, Any]) -> list[tuple[str, Any, tuple[str, ...]]]:
+    """(name, query, column aliases) of each subquery and CTE reference in a ``FROM``."""
+    out: list[tuple[str, Any, tuple[str, ...]]] = []
+    for item in items:
+        if isinstance(item, ast.JoinExpr):
+            out.extend(_from_subqueries((item.larg, item.rarg), ctes))
+        elif isinstance(item, ast.RangeSubselect) and item.alias is not None:
+            cols = tuple(str(c.sval) for c in item.alias.colnames or ())
+            out.append((str(item.alias.aliasname), item.subquery, cols))
+        elif isinstance(item, ast.RangeVar) and item.schemaname is None and item.relname in ctes:
+            cte = ctes[str(item.relname)]
+            cols = tuple(str(c.sval) for c in cte.aliascolnames or ())
+            name = str(item.alias.aliasname) if item.alias is not None else str(item.relname)
+            out.append((name, cte.ctequery, cols))
+    return out
+
+
+def _target_name(target: Any) -> str | None:
+    """The name PostgreSQL gives a result target: its alias, a column's or a function's."""
+    if target.name:
+        return str(target.name)
+    val = target.val
+    last = (val.fields or (None,))[-1] if isinstance(val, ast.ColumnRef) else None
+    if isinstance(last, ast.String):
+        return str(last.sval)
+    if isinstance(val, ast.FuncCall) and val.funcname:
+        return str(val.funcname[-1].sval)
+    return None
 
 
 def cte_names_of(with_clause: Any) -> set[str]:

@@ -21,15 +21,20 @@ A value that does not fit raises :class:`JsonShapeError` naming the column.
 from __future__ import annotations
 
 import json
+import types
+import typing
 from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import psycopg
 from psycopg.adapt import Loader
 from psycopg.pq import Format
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
+
+from .rows import dict_maker
 
 __all__ = [
     "JsonShapeError",
@@ -86,7 +91,7 @@ def decoder(
     """
     if not (exact or floats):
         # nothing JSON's numbers would lose: pydantic parses the text itself (faster)
-        validate_json = adapter.validate_json
+        validate_json = _mirrored(adapter) or adapter.validate_json
 
         def decode_json(raw: bytes | str) -> T:
             try:
@@ -110,6 +115,81 @@ def decoder(
             raise JsonShapeError(f"column {column!r}: {exc}") from None
 
     return decode
+
+
+# Validating JSON objects into a model costs pydantic about twice what validating them
+# into a TypedDict of the same fields does (on 10,000 seven-field posts: ~24 ms against
+# ~9 ms, the rest being the instances). So a shape that is a plain model, or a list of
+# one, is validated as a TypedDict mirroring the model — the same field types, hence the
+# same conversions and the same errors — and each dict then becomes an instance the way
+# ``rows`` builds flat rows. Models with anything a TypedDict would not reproduce
+# (aliases, defaults, validators, configuration, nested models) keep the model's own
+# validation.
+
+_SAFE_CONFIG = frozenset({"title"})
+_DECORATORS = ("validators", "field_validators", "root_validators", "model_validators")
+
+
+def _holds_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_model(arg) for arg in get_args(annotation))
+
+
+def _mirror(model: type[BaseModel]) -> Any:
+    """A TypedDict validating the JSON form of ``model`` as the model would, or None."""
+    if not getattr(model, "__pydantic_complete__", False):
+        return None
+    if set(model.model_config) - _SAFE_CONFIG:
+        return None
+    decorators = getattr(model, "__pydantic_decorators__", None)
+    if decorators is None or any(getattr(decorators, n, None) for n in _DECORATORS):
+        return None
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if not info.is_required() or info.alias is not None or info.validation_alias is not None:
+            return None
+        if _holds_model(info.annotation):
+            return None
+        annotation: Any = info.annotation
+        if info.metadata:
+            annotation = Annotated[(annotation, *info.metadata)]
+        fields[name] = annotation
+    return TypedDict(model.__name__, fields)  # type: ignore[operator]
+
+
+def _optional_of(annotation: Any) -> Any:
+    """``X`` of ``X | None`` (either spelling), else None."""
+    if get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and len(get_args(annotation)) == 2:
+            return args[0]
+    return None
+
+
+def _mirrored(adapter: TypeAdapter[Any]) -> Callable[[Any], Any] | None:
+    """``adapter.validate_json`` through a TypedDict mirror, for ``M``, ``list[M]`` and
+    ``list[M | None]`` of a plain model ``M``; None for any other shape."""
+    shape = getattr(adapter, "_type", None)  # pydantic keeps the type it was given
+    as_list = get_origin(shape) is list and len(get_args(shape)) == 1
+    item = get_args(shape)[0] if as_list else shape
+    nullable = _optional_of(item)
+    model = nullable if nullable is not None else item
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    mirror, make = _mirror(model), dict_maker(model)
+    if mirror is None or make is None:
+        return None
+    if as_list:
+        element = mirror if nullable is None else mirror | None
+        validate_list = TypeAdapter(list[element]).validate_json  # type: ignore[valid-type]
+        if nullable is None:
+            return lambda raw: [make(d) for d in validate_list(raw)]
+        return lambda raw: [None if d is None else make(d) for d in validate_list(raw)]
+    if item is not model:  # a single M | None: keep the model's own validation
+        return None
+    validate_one = TypeAdapter(mirror).validate_json
+    return lambda raw: make(validate_one(raw))
 
 
 def text_form(oid: int) -> Callable[[Any], Any]:

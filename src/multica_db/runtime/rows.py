@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["embed_maker", "row_maker", "uses_fast_path"]
+__all__ = ["dict_maker", "embed_maker", "row_maker", "uses_fast_path"]
 
 M = TypeVar("M", bound=BaseModel)
 Maker = Callable[[Sequence[Any]], M]
@@ -87,6 +87,29 @@ def _fast(model: type[M], fields: tuple[str, ...]) -> Maker[M]:
             raise ValueError(f"a row of {len(row)} values for {width} fields of {model.__name__}")
         m = new(model)
         _setattr(m, "__dict__", dict(zip(fields, row, strict=False)))  # width checked above
+        set_fields_set(m, fields_set)
+        set_extra(m, None)
+        set_private(m, None)
+        return m
+
+    return make
+
+
+def dict_maker(model: type[M]) -> Callable[[dict[str, Any]], M] | None:
+    """A function making a ``model`` instance of a dict already validated as its fields
+    (the dict becomes the instance's ``__dict__``), or None when ``model`` needs
+    ``model_construct``. Used for JSON objects that pydantic validated as a TypedDict
+    mirroring ``model`` (see ``jsonshape``): every key present, in field order."""
+    fields = tuple(model.model_fields)
+    if not uses_fast_path(model, fields):
+        return None
+    new = model.__new__
+    fields_set = set(fields)  # shared, as in _fast
+    set_fields_set, set_extra, set_private = (_slot_setter(model, name) for name in _STATE[1:])
+
+    def make(values: dict[str, Any]) -> M:
+        m = new(model)
+        _setattr(m, "__dict__", values)
         set_fields_set(m, fields_set)
         set_extra(m, None)
         set_private(m, None)
