@@ -53,6 +53,8 @@ class ShapeRenderer:
             for option, names in (("exact", ("numeric",)), ("floats", ("float4", "float8")))
             if _holds(c.shape, names)
         )
+        if not c.shape.scalar:  # models inside: the runtime may validate them faster
+            options = f", shape={inner}{options}"
         loader = f"_runtime.jsonshape.decoder(pydantic.TypeAdapter({inner}), {c.name!r}{options})"
         return PyType(inner, loader=loader, loader_call=True)
 

@@ -81,16 +81,23 @@ def _int(text: str) -> int | float:
 
 
 def decoder(
-    adapter: TypeAdapter[T], column: str, *, exact: bool = False, floats: bool = False
+    adapter: TypeAdapter[T],
+    column: str,
+    *,
+    shape: object = None,
+    exact: bool = False,
+    floats: bool = False,
 ) -> Callable[[Any], T]:
     """Parse a JSON column's text and validate it as ``adapter``'s type.
 
+    ``shape``: the type ``adapter`` was made for, given when it holds models (pydantic
+    does not say which type an adapter validates), so plain ones can take the fast path.
     ``exact``: numbers are parsed as ``Decimal`` (the shape holds a numeric).
     ``floats``: the shape holds a float, whose ``-0`` must keep its sign.
     """
     if not (exact or floats):
         # nothing JSON's numbers would lose: pydantic parses the text itself (faster)
-        validate_json = _mirrored(adapter) or adapter.validate_json
+        validate_json = _mirrored(shape) or adapter.validate_json
 
         def decode_json(raw: bytes | str) -> T:
             try:
@@ -166,10 +173,9 @@ def _optional_of(annotation: Any) -> Any:
     return None
 
 
-def _mirrored(adapter: TypeAdapter[Any]) -> Callable[[Any], Any] | None:
-    """``adapter.validate_json`` through a TypedDict mirror, for ``M``, ``list[M]`` and
-    ``list[M | None]`` of a plain model ``M``; None for any other shape."""
-    shape = getattr(adapter, "_type", None)  # pydantic keeps the type it was given
+def _mirrored(shape: object) -> Callable[[Any], Any] | None:
+    """``TypeAdapter(shape).validate_json`` through a TypedDict mirror, for ``M``,
+    ``list[M]`` and ``list[M | None]`` of a plain model ``M``; None for any other shape."""
     as_list = get_origin(shape) is list and len(get_args(shape)) == 1
     item = get_args(shape)[0] if as_list else shape
     nullable = _optional_of(item)
