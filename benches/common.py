@@ -7,6 +7,8 @@ import os
 import platform
 import statistics
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -86,3 +88,12 @@ def save(name: str, payload: dict[str, object]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=1, default=lambda o: asdict(o)))
     return path
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Time to get the result; freeing it (the caller would keep it) happens after."""
+    t = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - t
+    del result
+    return elapsed

@@ -31,7 +31,6 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -42,7 +41,7 @@ import pydantic
 from psycopg import RawCursor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import HERE, PG_URL, ROOT, Row, machine, save, table
+from common import HERE, PG_URL, ROOT, Row, machine, save, table, timed
 
 DB = os.environ.get("MULTICA_DB_NESTED_BENCH_DB", "multica_db_nested_bench")
 PKG = HERE / "corpus" / "nestedpkg"
@@ -95,14 +94,6 @@ def _setup(users: int, posts: int) -> None:
         conn.commit()
         conn.execute("ANALYZE")
         conn.commit()
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    t = time.perf_counter()
-    result = fn()
-    elapsed = time.perf_counter() - t
-    del result
-    return elapsed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             items = list(group.items())
             items = items[k % len(items) :] + items[: k % len(items)]
             for label, fn in items:
-                rows.setdefault(label, Row(label, [], unit="ms")).samples.append(_timed(fn))
+                rows.setdefault(label, Row(label, [], unit="ms")).samples.append(timed(fn))
 
     nested_rows = [rows[label] for label in nested]
     flat_rows = [rows[label] for label in flat]

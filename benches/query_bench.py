@@ -45,7 +45,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import HERE, PG_URL, ROOT, Row, machine, save, table
+from common import HERE, PG_URL, ROOT, Row, machine, save, table, timed
 
 from multica_db import models
 from multica_db.migrate import migrate
@@ -203,15 +203,6 @@ def _rotated(d: dict[str, Any], k: int) -> list[tuple[str, Any]]:
     return items[k:] + items[:k]
 
 
-def _timed(fn: Callable[[], object]) -> float:
-    """Time to get the result; freeing it (the caller would keep it) happens after."""
-    t = time.perf_counter()
-    result = fn()
-    elapsed = time.perf_counter() - t
-    del result
-    return elapsed
-
-
 def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, list[Row]]:
     import aiosql
     from bench_db.queries import bench_runtime as bq  # type: ignore[import-not-found]
@@ -287,7 +278,7 @@ def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, l
             s_one.add(label, time.perf_counter() - t, n)
     for k in range(cfg["many_samples"]):
         for label, fn in _rotated(many, k):
-            s_many.add(label, _timed(fn), unit="ms")
+            s_many.add(label, timed(fn), unit="ms")
     frozen = {
         FROZEN_RAW: raw_many,
         FROZEN: lambda: q.list_agent_runtimes(conn, workspace_id=ws),
@@ -296,7 +287,7 @@ def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, l
     try:
         for k in range(cfg["many_samples"]):
             for label, fn in _rotated(frozen, k):
-                s_many.add(label, _timed(fn), unit="ms")
+                s_many.add(label, timed(fn), unit="ms")
     finally:
         gc.unfreeze()
 
@@ -320,27 +311,27 @@ def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, l
     for _ in range(cfg["samples"]):
         t0 = tag()
         args = [_params_tuple(ws, t0, i) for i in range(n_exec)]
-        s_exec.add("raw psycopg execute", _timed(lambda: _loop_raw(wconn, args)), n_exec)
+        s_exec.add("raw psycopg execute", timed(lambda: _loop_raw(wconn, args)), n_exec)
         wconn.commit()
         t1 = tag()
         kw = [_params_kwargs(ws, t1, i) for i in range(n_exec)]
         s_exec.add(
             "multica-db insert_agent_runtime",
-            _timed(lambda: [bq.insert_agent_runtime(wconn, **k) for k in kw]),
+            timed(lambda: [bq.insert_agent_runtime(wconn, **k) for k in kw]),
             n_exec,
         )
         wconn.commit()
         t2 = tag()
         dicts = [_params_dict(ws, t2, i) for i in range(n_exec)]
         s_exec.add(
-            "SQLAlchemy Core", _timed(lambda: [wsa.execute(sa_insert, d) for d in dicts]), n_exec
+            "SQLAlchemy Core", timed(lambda: [wsa.execute(sa_insert, d) for d in dicts]), n_exec
         )
         wsa.commit()
         t3 = tag()
         dicts3 = [_params_dict(ws, t3, i) for i in range(n_exec)]
         s_exec.add(
             "aiosql",
-            _timed(lambda: [waq.insert_agent_runtime(wconn, **d) for d in dicts3]),
+            timed(lambda: [waq.insert_agent_runtime(wconn, **d) for d in dicts3]),
             n_exec,
         )
         wconn.commit()
@@ -350,7 +341,7 @@ def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, l
         kw = [_params_kwargs(ws, tag(), i) for i in range(n_batch)]
         s_bulk.add(
             f"loop of {n_batch:,} single :exec inserts (multica-db)",
-            _timed(lambda: [bq.insert_agent_runtime(wconn, **k) for k in kw]),
+            timed(lambda: [bq.insert_agent_runtime(wconn, **k) for k in kw]),
             n_batch,
         )
         wconn.commit()
@@ -359,7 +350,7 @@ def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, l
         ]
         s_bulk.add(
             f":batchexec of {n_batch:,} (multica-db, pipeline)",
-            _timed(lambda: bq.insert_agent_runtimes(wconn, params)),
+            timed(lambda: bq.insert_agent_runtimes(wconn, params)),
             n_batch,
         )
         wconn.commit()
@@ -369,19 +360,19 @@ def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, l
             with RawCursor(wconn) as cur:
                 cur.executemany(INSERT, args)
 
-        s_bulk.add(f"raw psycopg executemany {n_batch:,}", _timed(raw_executemany), n_batch)
+        s_bulk.add(f"raw psycopg executemany {n_batch:,}", timed(raw_executemany), n_batch)
         wconn.commit()
         dicts = [_params_dict(ws, tag(), i) for i in range(n_batch)]
         s_bulk.add(
             f"SQLAlchemy Core executemany {n_batch:,}",
-            _timed(lambda: wsa.execute(sa_insert, dicts)),
+            timed(lambda: wsa.execute(sa_insert, dicts)),
             n_batch,
         )
         wsa.commit()
         dicts = [_params_dict(ws, tag(), i) for i in range(n_batch)]
         s_bulk.add(
             f"aiosql *! {n_batch:,}",
-            _timed(lambda: waq.insert_agent_runtimes(wconn, dicts)),
+            timed(lambda: waq.insert_agent_runtimes(wconn, dicts)),
             n_batch,
         )
         wconn.commit()
@@ -390,7 +381,7 @@ def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, l
         ]
         s_bulk.add(
             f":copyfrom of {n_copy:,} (multica-db, COPY)",
-            _timed(lambda: bq.copy_agent_runtimes(wconn, cparams)),
+            timed(lambda: bq.copy_agent_runtimes(wconn, cparams)),
             n_copy,
         )
         wconn.commit()
@@ -407,7 +398,7 @@ def bench_sync(ws: uuid.UUID, pk: uuid.UUID, cfg: dict[str, int]) -> dict[str, l
                 for r in rows:
                     cp.write_row(r)
 
-        s_bulk.add(f"raw psycopg COPY {n_copy:,}", _timed(raw_copy), n_copy)
+        s_bulk.add(f"raw psycopg COPY {n_copy:,}", timed(raw_copy), n_copy)
         wconn.commit()
         cleanup()
     for c in (conn, wconn):
