@@ -13,6 +13,8 @@ Same PostgreSQL, same data (``benches/nested/schema.sql``), the generated packag
 * **two queries + grouping** — the users, then their posts (``= ANY(ids)``), both
   through the generated functions, grouped in Python into the same rows (the same
   typed models: every approach fetches the same 1,000 users and 10,000 posts);
+  and the same two queries written by hand (psycopg's ``class_row``, a validated
+  pydantic model per row);
 * **multica-db users_with_posts_grouped / _lateral** — the same read written as a join
   grouped by user (``json_agg(p ORDER BY p.id)`` in the select list), and with the
   aggregate in a ``LEFT JOIN LATERAL`` subquery.
@@ -39,6 +41,7 @@ from typing import Any
 import psycopg
 import pydantic
 from psycopg import RawCursor
+from psycopg.rows import class_row
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import HERE, PG_URL, ROOT, Row, machine, save, table, timed
@@ -158,6 +161,19 @@ def main(argv: list[str] | None = None) -> int:
             by_user[p.user_id].append(p)
         return [(u, by_user[u.id]) for u in users]
 
+    User = models.User
+
+    def two_queries_hand_written() -> list[tuple[Any, list[Any]]]:
+        # what one writes without a generator: psycopg's class_row builds (and validates)
+        # a pydantic model per row, the posts are grouped by user in Python
+        with RawCursor(conn, row_factory=class_row(User)) as cur:
+            users = cur.execute(q.LIST_USERS).fetchall()
+        by_user: dict[int, list[Any]] = {u.id: [] for u in users}
+        with RawCursor(conn, row_factory=class_row(Post)) as cur:
+            for p in cur.execute(q.POSTS_OF_USERS, (list(by_user),)):
+                by_user[p.user_id].append(p)
+        return [(u, by_user[u.id]) for u in users]
+
     pg = conn.pgconn
 
     def server(*statements: bytes) -> Callable[[], object]:
@@ -184,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         "hand-written psycopg + pydantic (json.loads, model per row)": hand_written,
         "hand-written, pydantic validate_json of the JSON text": hand_written_json,
         "two queries (multica-db) + grouping in Python": two_queries,
+        "two queries (hand-written psycopg class_row + pydantic) + grouping": (
+            two_queries_hand_written
+        ),
         "server only: the json_agg subquery (libpq, no rows built)": server(sql.encode()),
         "server only: join + GROUP BY": server(q.USERS_WITH_POSTS_GROUPED.encode()),
         "server only: LEFT JOIN LATERAL": server(q.USERS_WITH_POSTS_LATERAL.encode()),
@@ -207,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     assert len(ours) == 1000 and all(len(r.posts or []) == 10 for r in ours)
     assert [r.posts for r in ours] == [r.posts for r in hand_written()]
     assert [r.posts for r in ours] == [ps for _, ps in two_queries()]
+    assert [r.posts for r in ours] == [ps for _, ps in two_queries_hand_written()]
     assert [r.posts for r in ours] == [r.posts for r in q.users_with_posts_grouped(conn)]
     assert [r.posts for r in ours] == [r.posts for r in q.users_with_posts_lateral(conn)]
     for fn in [*nested.values(), *flat.values()]:

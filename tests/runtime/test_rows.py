@@ -7,6 +7,7 @@ pydantic the package allows.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import pickle
 from typing import Any
@@ -14,7 +15,14 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from multica_db.runtime.rows import embed_maker, row_maker, uses_fast_path
+from multica_db.runtime.rows import (
+    CHUNK,
+    afetch_all,
+    embed_maker,
+    fetch_all,
+    row_maker,
+    uses_fast_path,
+)
 
 
 class Mood(enum.StrEnum):
@@ -146,3 +154,58 @@ def test_embedded_blocks_nest_and_a_missing_outer_join_side_is_none() -> None:
     book = make((1, "Dune", 9, "frank", None))
     assert book == Book(id=1, title="Dune", author=Author(id=9, name="frank", mood=None))
     assert make((2, "Anon", None, None, None)).author is None
+
+
+class _Result:
+    """What ``fetch_all`` reads: a result's remaining rows, ``fetchmany(n)`` at a time
+    (the psycopg cursor's contract: an empty list once every row was read)."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+        self.pos = 0
+        self.sizes: list[int] = []
+
+    def fetchmany(self, size: int = 0) -> list[Any]:
+        self.sizes.append(size)
+        chunk = self.rows[self.pos : self.pos + size]
+        self.pos += len(chunk)
+        return chunk
+
+
+class _AsyncResult(_Result):
+    async def fetchmany(self, size: int = 0) -> list[Any]:  # type: ignore[override]
+        return _Result.fetchmany(self, size)
+
+
+@pytest.mark.parametrize("n", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5])
+@pytest.mark.parametrize(
+    "make",
+    [
+        row_maker(Author, FIELDS),  # one loop per chunk
+        row_maker(Author, FIELDS, {2: Mood}),  # a call per row
+        row_maker(Loose, ("id", "name", "mood")),  # model_construct
+    ],
+    ids=["fast", "converters", "public"],
+)
+def test_fetch_all_reads_every_row_in_order_in_chunks(make: Any, n: int) -> None:
+    rows = [(i, f"n{i}", None if i % 3 else "sad") for i in range(n)]
+    expected = [make(r) for r in rows]
+    sync = _Result(rows)
+    assert fetch_all(sync, make) == expected
+    assert sync.pos == n and set(sync.sizes) == {CHUNK}
+    assert len(sync.sizes) == -(-n // CHUNK) + 1  # the last one found it exhausted
+    aio = _AsyncResult(rows)
+    assert asyncio.run(afetch_all(aio, make)) == expected
+
+
+def test_fetch_all_rows_are_independent_models() -> None:
+    made = fetch_all(_Result([(1, "ann", None), (2, "bob", None)]), row_maker(Author, FIELDS))
+    assert [type(m) for m in made] == [Author, Author]
+    made[0].name = "anna"
+    assert made[1].name == "bob" and made[1].model_fields_set == set(FIELDS)
+    assert made == [Author(id=1, name="anna", mood=None), Author(id=2, name="bob", mood=None)]
+
+
+def test_fetch_all_refuses_a_row_of_the_wrong_width() -> None:
+    with pytest.raises(ValueError, match="a row of 2 values for 3 fields of Author"):
+        fetch_all(_Result([(1, "ann", None), (2, "bob")]), row_maker(Author, FIELDS))

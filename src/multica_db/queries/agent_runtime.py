@@ -232,9 +232,9 @@ def list_agent_runtimes(
     """Run ``ListAgentRuntimes`` (:many)."""
     cur = _runtime.cursors.take(conn)
     cur.execute(LIST_AGENT_RUNTIMES, (workspace_id,))
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_agent_runtime)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent_runtime(row) for row in rows]
+    return rows
 
 
 def get_agent_runtime(
@@ -346,9 +346,9 @@ def mark_stale_runtimes_offline(
     """Run ``MarkStaleRuntimesOffline`` (:many)."""
     cur = _runtime.cursors.take(conn)
     cur.execute(MARK_STALE_RUNTIMES_OFFLINE, (stale_seconds,))
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_mark_stale_runtimes_offline_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_mark_stale_runtimes_offline_row(row) for row in rows]
+    return rows
 
 
 def fail_tasks_for_offline_runtimes(
@@ -358,9 +358,9 @@ def fail_tasks_for_offline_runtimes(
     This cleans up orphaned tasks after a daemon crash or network partition."""
     cur = _runtime.cursors.take(conn)
     cur.execute(FAIL_TASKS_FOR_OFFLINE_RUNTIMES, None)
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_fail_tasks_for_offline_runtimes_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_fail_tasks_for_offline_runtimes_row(row) for row in rows]
+    return rows
 
 
 def list_agent_runtimes_by_owner(
@@ -378,9 +378,9 @@ def list_agent_runtimes_by_owner(
             owner_id,
         ),
     )
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_agent_runtime)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent_runtime(row) for row in rows]
+    return rows
 
 
 def delete_agent_runtime(
@@ -452,9 +452,9 @@ def find_legacy_runtimes_by_daemon_id(
             daemon_id,
         ),
     )
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_agent_runtime)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent_runtime(row) for row in rows]
+    return rows
 
 
 def reassign_agents_to_runtime(
@@ -530,6 +530,6 @@ def delete_stale_offline_runtimes(
     is ON DELETE RESTRICT, so we must exclude all agent references."""
     cur = _runtime.cursors.take(conn)
     cur.execute(DELETE_STALE_OFFLINE_RUNTIMES, (stale_seconds,))
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_delete_stale_offline_runtimes_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_delete_stale_offline_runtimes_row(row) for row in rows]
+    return rows

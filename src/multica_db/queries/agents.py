@@ -142,9 +142,9 @@ def list_agents_by_workspace(
             include_archived,
         ),
     )
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_agent)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent(row) for row in rows]
+    return rows
 
 
 def list_agents_by_runtime(
@@ -162,9 +162,9 @@ def list_agents_by_runtime(
             include_archived,
         ),
     )
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_agent)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent(row) for row in rows]
+    return rows
 
 
 def list_agents_by_ids(
@@ -175,6 +175,6 @@ def list_agents_by_ids(
     """Run ``ListAgentsByIds`` (:many)."""
     cur = _runtime.cursors.take(conn)
     cur.execute(LIST_AGENTS_BY_IDS, (ids,))
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_agent)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent(row) for row in rows]
+    return rows

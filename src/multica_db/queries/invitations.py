@@ -154,9 +154,9 @@ def list_pending_invitations(
     """Pending and not yet past their expiry (the sweep may not have run yet)."""
     cur = _runtime.cursors.take(conn)
     cur.execute(LIST_PENDING_INVITATIONS, (workspace_id,))
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_invitation)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_invitation(row) for row in rows]
+    return rows
 
 
 def accept_invitation(
@@ -213,6 +213,6 @@ def expire_invitations(
     """The sweep: pending invitations past their expiry become 'expired'."""
     cur = _runtime.cursors.take(conn)
     cur.execute(EXPIRE_INVITATIONS, None)
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_expire_invitations_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_expire_invitations_row(row) for row in rows]
+    return rows

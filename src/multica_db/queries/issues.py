@@ -175,9 +175,9 @@ def list_issues_by_workspace(
             max_rows,
         ),
     )
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_issue)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_issue(row) for row in rows]
+    return rows
 
 
 def update_issue_status(
@@ -255,9 +255,9 @@ def list_executed_issues(
             max_rows,
         ),
     )
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_issue)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_issue(row) for row in rows]
+    return rows
 
 
 def count_executed_issues_in_workspace(

@@ -289,9 +289,9 @@ def list_tasks_by_issue(
     """Run ``ListTasksByIssue`` (:many)."""
     cur = _runtime.cursors.take(conn)
     cur.execute(LIST_TASKS_BY_ISSUE, (issue_id,))
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_agent_task_queue)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent_task_queue(row) for row in rows]
+    return rows
 
 
 def list_tasks_by_runtime(
@@ -309,6 +309,6 @@ def list_tasks_by_runtime(
             status,
         ),
     )
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_agent_task_queue)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent_task_queue(row) for row in rows]
+    return rows

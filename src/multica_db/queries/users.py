@@ -128,9 +128,9 @@ def list_users_by_ids(
     """Run ``ListUsersByIds`` (:many)."""
     cur = _runtime.cursors.take(conn)
     cur.execute(LIST_USERS_BY_IDS, (ids,))
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_app_user)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_app_user(row) for row in rows]
+    return rows
 
 
 def update_user_profile(

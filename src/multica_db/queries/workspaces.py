@@ -201,9 +201,9 @@ def list_workspaces_for_user(
     """Every workspace the user belongs to, with the user's role in it."""
     cur = _runtime.cursors.take(conn)
     cur.execute(LIST_WORKSPACES_FOR_USER, (user_id,))
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_list_workspaces_for_user_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_list_workspaces_for_user_row(row) for row in rows]
+    return rows
 
 
 def delete_workspace(
@@ -326,9 +326,9 @@ def list_workspace_members(
             role,
         ),
     )
-    rows = cur.fetchall()
+    rows = _runtime.rows.fetch_all(cur, _make_list_workspace_members_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_list_workspace_members_row(row) for row in rows]
+    return rows
 
 
 def count_workspace_members(

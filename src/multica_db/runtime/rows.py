@@ -16,19 +16,52 @@ whose instances are laid out differently) goes through ``model_construct``
 itself: slower, never wrong. A test runs these helpers under the oldest and the
 newest pydantic the package allows, so a layout change shows up as a failure,
 not as a silent slowdown.
+
+A ``:many`` result is read :data:`CHUNK` rows at a time (:func:`fetch_all`) rather
+than as one list of tuples: each tuple is freed as soon as its model exists, so
+the cyclic collector never carries 10,000 dead-to-be tuples through its older
+generations, and a plain model's rows are built in one loop without a call per
+row. Together about 8% of a 10,000-row ``:many``'s client time (benches README).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["dict_maker", "embed_maker", "row_maker", "uses_fast_path"]
+__all__ = [
+    "CHUNK",
+    "afetch_all",
+    "dict_maker",
+    "embed_maker",
+    "fetch_all",
+    "row_maker",
+    "uses_fast_path",
+]
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 Maker = Callable[[Sequence[Any]], M]
+Bulk = Callable[[Sequence[Sequence[Any]], list[Any]], None]
+
+#: Rows :func:`fetch_all` reads from a result at a time: small enough that the
+#: tuples of one chunk die young, large enough that the per-chunk call is noise.
+CHUNK = 256
+
+#: The one-loop builder of each fast-path maker (see :func:`fetch_all`).
+_BULK: weakref.WeakKeyDictionary[Callable[..., Any], Bulk] = weakref.WeakKeyDictionary()
+
+
+class _Fetches(Protocol):
+    def fetchmany(self, size: int = 0) -> list[Any]: ...
+
+
+class _AFetches(Protocol):
+    async def fetchmany(self, size: int = 0) -> list[Any]: ...
+
 
 #: The per-instance state of a pydantic 2 model, as ``BaseModel.__slots__`` names it.
 _STATE = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
@@ -92,7 +125,52 @@ def _fast(model: type[M], fields: tuple[str, ...]) -> Maker[M]:
         set_private(m, None)
         return m
 
+    def bulk(rows: Sequence[Sequence[Any]], out: list[Any]) -> None:
+        # make() inlined: a 10,000-row result saves a Python call per row
+        append = out.append
+        for row in rows:
+            if len(row) != width:
+                raise ValueError(
+                    f"a row of {len(row)} values for {width} fields of {model.__name__}"
+                )
+            m = new(model)
+            _setattr(m, "__dict__", dict(zip(fields, row, strict=False)))
+            set_fields_set(m, fields_set)
+            set_extra(m, None)
+            set_private(m, None)
+            append(m)
+
+    _BULK[make] = bulk
     return make
+
+
+def fetch_all(cur: _Fetches, make: Callable[[Sequence[Any]], T]) -> list[T]:
+    """Every remaining row of ``cur``'s result, each made by ``make`` (what ``:many`` returns).
+
+    Read :data:`CHUNK` rows at a time (see the module docstring); a plain model's
+    maker builds a whole chunk in one loop.
+    """
+    out: list[T] = []
+    bulk = _BULK.get(make)
+    while chunk := cur.fetchmany(CHUNK):
+        if bulk is not None:
+            bulk(chunk, out)
+        else:
+            out += map(make, chunk)
+    return out
+
+
+async def afetch_all(cur: _AFetches, make: Callable[[Sequence[Any]], T]) -> list[T]:
+    """:func:`fetch_all` for an asyncio cursor (the result is already in memory: the
+    awaits do no I/O)."""
+    out: list[T] = []
+    bulk = _BULK.get(make)
+    while chunk := await cur.fetchmany(CHUNK):
+        if bulk is not None:
+            bulk(chunk, out)
+        else:
+            out += map(make, chunk)
+    return out
 
 
 def dict_maker(model: type[M]) -> Callable[[dict[str, Any]], M] | None:

@@ -52,9 +52,9 @@ async def list_agent_runtimes(
     """Run ``ListAgentRuntimes`` (:many)."""
     cur = _runtime.cursors.take_async(conn)
     await cur.execute(LIST_AGENT_RUNTIMES, (workspace_id,))
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_agent_runtime)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent_runtime(row) for row in rows]
+    return rows
 
 
 async def get_agent_runtime(
@@ -166,9 +166,9 @@ async def mark_stale_runtimes_offline(
     """Run ``MarkStaleRuntimesOffline`` (:many)."""
     cur = _runtime.cursors.take_async(conn)
     await cur.execute(MARK_STALE_RUNTIMES_OFFLINE, (stale_seconds,))
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_mark_stale_runtimes_offline_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_mark_stale_runtimes_offline_row(row) for row in rows]
+    return rows
 
 
 async def fail_tasks_for_offline_runtimes(
@@ -178,9 +178,9 @@ async def fail_tasks_for_offline_runtimes(
     This cleans up orphaned tasks after a daemon crash or network partition."""
     cur = _runtime.cursors.take_async(conn)
     await cur.execute(FAIL_TASKS_FOR_OFFLINE_RUNTIMES, None)
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_fail_tasks_for_offline_runtimes_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_fail_tasks_for_offline_runtimes_row(row) for row in rows]
+    return rows
 
 
 async def list_agent_runtimes_by_owner(
@@ -198,9 +198,9 @@ async def list_agent_runtimes_by_owner(
             owner_id,
         ),
     )
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_agent_runtime)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent_runtime(row) for row in rows]
+    return rows
 
 
 async def delete_agent_runtime(
@@ -272,9 +272,9 @@ async def find_legacy_runtimes_by_daemon_id(
             daemon_id,
         ),
     )
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_agent_runtime)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent_runtime(row) for row in rows]
+    return rows
 
 
 async def reassign_agents_to_runtime(
@@ -350,6 +350,6 @@ async def delete_stale_offline_runtimes(
     is ON DELETE RESTRICT, so we must exclude all agent references."""
     cur = _runtime.cursors.take_async(conn)
     await cur.execute(DELETE_STALE_OFFLINE_RUNTIMES, (stale_seconds,))
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_delete_stale_offline_runtimes_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_delete_stale_offline_runtimes_row(row) for row in rows]
+    return rows

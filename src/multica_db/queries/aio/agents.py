@@ -97,9 +97,9 @@ async def list_agents_by_workspace(
             include_archived,
         ),
     )
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_agent)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent(row) for row in rows]
+    return rows
 
 
 async def list_agents_by_runtime(
@@ -117,9 +117,9 @@ async def list_agents_by_runtime(
             include_archived,
         ),
     )
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_agent)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent(row) for row in rows]
+    return rows
 
 
 async def list_agents_by_ids(
@@ -130,6 +130,6 @@ async def list_agents_by_ids(
     """Run ``ListAgentsByIds`` (:many)."""
     cur = _runtime.cursors.take_async(conn)
     await cur.execute(LIST_AGENTS_BY_IDS, (ids,))
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_agent)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent(row) for row in rows]
+    return rows

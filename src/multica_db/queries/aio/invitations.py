@@ -78,9 +78,9 @@ async def list_pending_invitations(
     """Pending and not yet past their expiry (the sweep may not have run yet)."""
     cur = _runtime.cursors.take_async(conn)
     await cur.execute(LIST_PENDING_INVITATIONS, (workspace_id,))
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_invitation)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_invitation(row) for row in rows]
+    return rows
 
 
 async def accept_invitation(
@@ -137,6 +137,6 @@ async def expire_invitations(
     """The sweep: pending invitations past their expiry become 'expired'."""
     cur = _runtime.cursors.take_async(conn)
     await cur.execute(EXPIRE_INVITATIONS, None)
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_expire_invitations_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_expire_invitations_row(row) for row in rows]
+    return rows

@@ -109,9 +109,9 @@ async def list_issues_by_workspace(
             max_rows,
         ),
     )
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_issue)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_issue(row) for row in rows]
+    return rows
 
 
 async def update_issue_status(
@@ -189,9 +189,9 @@ async def list_executed_issues(
             max_rows,
         ),
     )
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_issue)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_issue(row) for row in rows]
+    return rows
 
 
 async def count_executed_issues_in_workspace(

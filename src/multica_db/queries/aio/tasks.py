@@ -201,9 +201,9 @@ async def list_tasks_by_issue(
     """Run ``ListTasksByIssue`` (:many)."""
     cur = _runtime.cursors.take_async(conn)
     await cur.execute(LIST_TASKS_BY_ISSUE, (issue_id,))
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_agent_task_queue)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent_task_queue(row) for row in rows]
+    return rows
 
 
 async def list_tasks_by_runtime(
@@ -221,6 +221,6 @@ async def list_tasks_by_runtime(
             status,
         ),
     )
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_agent_task_queue)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_agent_task_queue(row) for row in rows]
+    return rows

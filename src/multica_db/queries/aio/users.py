@@ -91,9 +91,9 @@ async def list_users_by_ids(
     """Run ``ListUsersByIds`` (:many)."""
     cur = _runtime.cursors.take_async(conn)
     await cur.execute(LIST_USERS_BY_IDS, (ids,))
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_app_user)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_app_user(row) for row in rows]
+    return rows
 
 
 async def update_user_profile(

@@ -99,9 +99,9 @@ async def list_workspaces_for_user(
     """Every workspace the user belongs to, with the user's role in it."""
     cur = _runtime.cursors.take_async(conn)
     await cur.execute(LIST_WORKSPACES_FOR_USER, (user_id,))
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_list_workspaces_for_user_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_list_workspaces_for_user_row(row) for row in rows]
+    return rows
 
 
 async def delete_workspace(
@@ -224,9 +224,9 @@ async def list_workspace_members(
             role,
         ),
     )
-    rows = await cur.fetchall()
+    rows = await _runtime.rows.afetch_all(cur, _make_list_workspace_members_row)
     _runtime.cursors.give_back(conn, cur)
-    return [_make_list_workspace_members_row(row) for row in rows]
+    return rows
 
 
 async def count_workspace_members(
