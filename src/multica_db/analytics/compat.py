@@ -33,6 +33,7 @@ from typing import Any, Final
 from multica_db.analytics.client import PostHogClient
 from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.config import DEFAULT_HOST
+from multica_db.analytics.errors import OnError
 from multica_db.analytics.events import Event
 from multica_db.analytics.ids import new_event_uuid
 from multica_db.analytics.protocol import AnalyticsClient
@@ -62,6 +63,8 @@ class Posthog:
     exception autocapture, AI privacy mode, extra consumer threads) are
     accepted and ignored, so the constructor call need not change; a warning
     is logged once for those that would have changed what is sent.
+    ``on_error(error, batch)`` is called as posthog-python calls it: from the
+    shipping thread, for a batch given up on (see :class:`PostHogClient`).
     ``sync_mode`` is accepted but ``capture`` still never blocks: call
     :meth:`flush` where you need delivery. The extra keyword arguments after
     posthog-python's are this package's (proxy, TLS, shutdown deadline).
@@ -74,7 +77,7 @@ class Posthog:
         debug: bool = False,
         max_queue_size: int = DEFAULT_MAX_QUEUE_SIZE,
         send: bool = True,
-        on_error: Callable[..., Any] | None = None,
+        on_error: OnError | None = None,
         flush_at: int = DEFAULT_FLUSH_AT,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         gzip: bool = False,
@@ -106,6 +109,7 @@ class Posthog:
         self.api_key = project_api_key
         self.host = host or DEFAULT_HOST
         self.debug = debug
+        self.on_error = on_error
         self.send = send
         self.disabled = disabled
         self.disable_geoip = disable_geoip
@@ -118,16 +122,8 @@ class Posthog:
             log.setLevel(logging.DEBUG)
         if historical_migration:
             raise ValueError("historical_migration is not supported by this client")
-        unused = [
-            name
-            for name, value in (
-                ("on_error", on_error),
-                ("enable_exception_autocapture", enable_exception_autocapture),
-            )
-            if value
-        ]
-        if unused:
-            log.warning("analytics: Posthog(%s) has no effect here", ", ".join(unused))
+        if enable_exception_autocapture:
+            log.warning("analytics: Posthog(enable_exception_autocapture) has no effect here")
         del thread, poll_interval, personal_api_key, feature_flags_request_timeout_seconds
         del log_captured_exceptions, project_root, privacy_mode, ignored
         # Feature-flag, exception and AI options of later 7.x releases land in
@@ -154,6 +150,7 @@ class Posthog:
                 # default, and the recording client (testing) sees the same events.
                 disable_geoip=False,
                 clock=clock,
+                on_error=on_error,
             )
         if isinstance(self._client, PostHogClient) and before_send is None:
             self._fast_client = self._client
