@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-Mode = Literal["ok", "500", "503", "429", "408", "400", "slow", "hang", "reset", "gate"]
+Mode = Literal["ok", "500", "503", "429", "408", "400", "401", "slow", "hang", "reset", "gate"]
 
 
 @dataclass
@@ -42,6 +42,8 @@ class SinkState:
     script: list[Mode] = field(default_factory=list)
     retry_after: str | None = "1"
     slow_seconds: float = 0.3
+    #: The body of every error response.
+    error_body: bytes = b'{"error":"nope"}'
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -104,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
             while not (state.gate.wait(0.05) or state.stop.is_set()):
                 pass
         status = {"ok": 200, "slow": 200, "gate": 200}.get(mode) or int(mode)
-        payload = b'{"status":"Ok"}' if status == 200 else b'{"error":"nope"}'
+        payload = b'{"status":"Ok"}' if status == 200 else state.error_body
         self.send_response(status)
         if status == 429 and state.retry_after is not None:
             self.send_header("Retry-After", state.retry_after)

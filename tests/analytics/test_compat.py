@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -211,7 +212,25 @@ def test_disabled_or_not_sending_ships_nothing(sink: Sink, options: dict[str, An
     client.flush()
     client.shutdown()
     assert sink.requests == []
-    assert client.client is None
+    assert client.stats.captured == 0
+
+
+def test_disabled_and_before_send_can_be_set_after_construction(sink: Sink) -> None:
+    """posthog-python documents ``posthog.disabled = True`` (in tests) after building it."""
+    client = Posthog("phc", host=sink.url)
+    client.disabled = True
+    assert client.capture("silenced", distinct_id="u") is None
+    assert client.set(distinct_id="u", properties={"a": 1}) is None
+    client.disabled = False
+    client.before_send = lambda message: {**message, "event": message["event"] + "_seen"}
+    assert client.capture("kept", distinct_id="u") is not None
+    client.before_send = None
+    later = Posthog("phc", host=sink.url, disabled=True)
+    later.disabled = False
+    assert later.capture("enabled_later", distinct_id="u") is not None
+    client.shutdown()
+    later.shutdown()
+    assert sorted(e["event"] for e in sink.delivered) == ["enabled_later", "kept_seen"]
 
 
 @dataclasses.dataclass
@@ -262,11 +281,65 @@ def test_unsupported_constructor_options_are_accepted(sink: Sink) -> None:
     assert [e["event"] for e in sink.delivered] == ["e"]
 
 
-def test_empty_key_is_refused() -> None:
-    with pytest.raises(ValueError):
-        Posthog("", host="http://127.0.0.1:9")
+@pytest.mark.parametrize("key", ["", "   ", None])
+def test_a_blank_key_makes_a_client_that_captures_nothing(key: str | None) -> None:
+    client = Posthog(key, host="http://127.0.0.1:9")  # as posthog-python: no error
+    assert client.disabled
+    assert client.capture("e", distinct_id="u") is None
+    assert client.client is None
+    client.shutdown()
+
+
+def test_the_key_is_trimmed(sink: Sink) -> None:
+    client = Posthog(" phc_from_a_file\n", host=sink.url)
+    client.capture("e", distinct_id="u")
+    client.shutdown()
+    (request,) = sink.requests
+    assert request.body is not None and request.body["api_key"] == "phc_from_a_file"
+
+
+def test_a_host_that_names_no_server_is_refused() -> None:
     with pytest.raises(ValueError):
         Posthog("phc", host="https://")
+
+
+HOSTS = [
+    None,
+    "",
+    "  ",
+    "https://us.posthog.com",
+    "https://app.posthog.com/",
+    "https://eu.posthog.com",
+    "https://eu.i.posthog.com",
+    " https://ph.example.com/ingest ",
+]
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_app_and_blank_hosts_mean_what_they_mean_to_posthog_python(host: str | None) -> None:
+    ours = Posthog("phc", host=host)
+    assert ours.host.startswith("https://")
+    assert "posthog.com" not in ours.host or ".i.posthog.com" in ours.host
+    posthog_module = pytest.importorskip("posthog")
+    theirs = posthog_module.Posthog("phc", host=host, send=False)
+    try:
+        assert ours.host.rstrip("/") == theirs.host.rstrip("/")
+    finally:
+        theirs.shutdown()
+        ours.shutdown()
+
+
+def test_debug_set_after_construction_turns_on_debug_logging(sink: Sink) -> None:
+    logger = logging.getLogger("multica_db.analytics")
+    level = logger.level
+    try:
+        client = Posthog("phc", host=sink.url)
+        assert not client.debug
+        client.debug = True
+        assert client.debug and logger.level == logging.DEBUG
+        client.shutdown()
+    finally:
+        logger.setLevel(level)
 
 
 @pytest.mark.parametrize(

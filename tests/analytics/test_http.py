@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from multica_db.analytics import ManualClock
+from multica_db.analytics import APIError, ManualClock
 from multica_db.analytics.transport import HttpTransport, Outcome
 
 Handler = Callable[[socket.socket, int], None]
@@ -128,6 +128,42 @@ def test_connection_not_reused_when_server_closes(response: bytes) -> None:
         assert transport.post(b"{}", 2.0).outcome is Outcome.OK
         assert transport.post(b"{}", 2.0).outcome is Outcome.OK
     assert len(accepted) == 2
+
+
+DETAIL = b'{"type":"validation_error","detail":"Invalid input"}'
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: %d\r\n\r\n%s" % (len(DETAIL), DETAIL),
+        b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(DETAIL), DETAIL),
+        b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+        % (len(DETAIL), DETAIL),
+    ],
+)
+def test_an_error_carries_the_server_s_message(response: bytes) -> None:
+    def handler(conn: socket.socket, index: int) -> None:
+        respond(response, OK)(conn, index) if index == 0 else respond(OK)(conn, index)
+
+    with raw_server(handler) as (url, _):
+        transport = HttpTransport(url)
+        result = transport.post(b"{}", 2.0)
+        assert transport.post(b"{}", 2.0).outcome is Outcome.OK  # framing kept intact
+        transport.close()
+    assert (result.outcome, result.status) == (Outcome.FATAL, 400)
+    assert isinstance(result.error, APIError)
+    assert (result.error.status, result.error.message) == (400, "Invalid input")
+
+
+def test_an_error_body_that_is_not_json_is_the_message_as_text() -> None:
+    response = b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 11\r\n\r\nbad gateway"
+    with raw_server(respond(response)) as (url, _):
+        result = HttpTransport(url).post(b"{}", 2.0)
+    assert result.outcome is Outcome.RETRY
+    assert isinstance(result.error, APIError)
+    assert str(result.error) == "[PostHog] bad gateway (502)"
 
 
 def test_stale_keep_alive_connection_is_replaced_silently() -> None:

@@ -28,6 +28,7 @@ from multica_db.analytics.config import (
     normalise_environment,
     public_config,
 )
+from multica_db.analytics.errors import APIError, OnError
 from multica_db.analytics.events import (
     EVENT_SCHEMA_VERSION,
     Event,
@@ -56,12 +57,14 @@ __all__ = [
     "EVENT_SCHEMA_VERSION",
     "SIGNUP_SOURCE_COOKIE",
     "SYSTEM_CLOCK",
+    "APIError",
     "AnalyticsClient",
     "Clock",
     "Environment",
     "Event",
     "ManualClock",
     "NoopClient",
+    "OnError",
     "PostHogClient",
     "Posthog",
     "RetryPolicy",

@@ -66,6 +66,7 @@ class EventBuffer(Generic[T]):
         self._failed = 0
         self._retried = 0
         self._worker_errors = 0
+        self._callback_errors = 0
         self._reasons: dict[str, int] = {}
 
         # Sequence numbers of accepted events: ``_taken`` have left the deque,
@@ -280,6 +281,12 @@ class EventBuffer(Generic[T]):
         with self._lock:
             self._retried += 1
 
+    def note_callback_error(self) -> int:
+        """An ``on_error`` callback raised; returns how many times so far."""
+        with self._lock:
+            self._callback_errors += 1
+            return self._callback_errors
+
     def recover(self) -> int:
         """After an unexpected worker exception: book what it held, count the error.
 
@@ -368,6 +375,7 @@ class EventBuffer(Generic[T]):
                 failed=self._failed,
                 retried=self._retried,
                 worker_errors=self._worker_errors,
+                callback_errors=self._callback_errors,
                 dropped_by_reason=MappingProxyType(dict(self._reasons)),
             )
 

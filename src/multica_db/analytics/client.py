@@ -24,6 +24,7 @@ from typing import Final
 from multica_db.analytics.buffer import DEADLINE, EventBuffer
 from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.config import DEFAULT_HOST, Environment, normalise_environment
+from multica_db.analytics.errors import OnError
 from multica_db.analytics.events import Event, Record
 from multica_db.analytics.proxy import ProxySetting
 from multica_db.analytics.retry import RetryPolicy
@@ -94,6 +95,12 @@ class PostHogClient:
     ``False`` never uses a proxy, an ``http://`` URL always uses that one.
     ``ssl_context`` or ``ca_bundle`` (a PEM file) replace the system CAs;
     certificates are always verified unless the context you pass says not to.
+
+    ``on_error(error, batch)`` is called on the worker thread for every batch
+    given up on after it was attempted (an error status, or retries used up,
+    or a retry a close deadline left no time for), with the last attempt's
+    exception and the batch's events as sent; see :mod:`.errors`. Keep it
+    short: it runs where the next batch would be sent.
     """
 
     def __init__(
@@ -120,6 +127,7 @@ class PostHogClient:
         disable_geoip: bool = True,
         super_properties: Mapping[str, object] | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        on_error: OnError | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("api_key is required; use NoopClient when analytics is off")
@@ -152,6 +160,7 @@ class PostHogClient:
             max_event_bytes=max_event_bytes,
             max_request_bytes=max_request_bytes,
             log_interval=log_interval,
+            on_error=on_error,
         )
         host_for_transport = self.host
         self._transport_factory: Callable[[], Transport] = transport_factory or (
@@ -251,6 +260,10 @@ class PostHogClient:
         deadline = self._clock.monotonic() + max(timeout, 0.0)
         buffer = self._buffer
         barrier = buffer.request_flush()
+        if self._on_worker():
+            # Called from an on_error callback: the worker cannot wait for
+            # itself. The flush is asked for and happens once it returns.
+            return False
         return buffer.wait_settled(barrier, deadline)
 
     def close(self, timeout: float = 5.0) -> bool:
@@ -264,14 +277,23 @@ class PostHogClient:
         self._closed = True
         buffer = self._buffer
         buffer.begin_close(deadline)
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        if self._on_worker():
+            # Called from an on_error callback: intake is closed, and the
+            # worker drains until the deadline once the callback returns (it
+            # books whatever the deadline cuts short itself).
+            self._finalizer.detach()
+            return False
+        if self._thread is not None:
             buffer.wait_stopped(deadline)
         left = buffer.abandon()
         self._finalizer.detach()
         if left:
             log.warning("analytics: close deadline reached, dropped %d unsent events", left)
         return buffer.snapshot().dropped_by_reason.get(DEADLINE, 0) == 0
+
+    def _on_worker(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread is threading.current_thread()
 
     async def aflush(self, timeout: float = 5.0) -> bool:
         """:meth:`flush` without blocking the event loop."""

@@ -33,6 +33,7 @@ from typing import Any, Final
 from multica_db.analytics.client import PostHogClient
 from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.config import DEFAULT_HOST
+from multica_db.analytics.errors import OnError
 from multica_db.analytics.events import Event
 from multica_db.analytics.ids import new_event_uuid
 from multica_db.analytics.protocol import AnalyticsClient
@@ -62,6 +63,8 @@ class Posthog:
     exception autocapture, AI privacy mode, extra consumer threads) are
     accepted and ignored, so the constructor call need not change; a warning
     is logged once for those that would have changed what is sent.
+    ``on_error(error, batch)`` is called as posthog-python calls it: from the
+    shipping thread, for a batch given up on (see :class:`PostHogClient`).
     ``sync_mode`` is accepted but ``capture`` still never blocks: call
     :meth:`flush` where you need delivery. The extra keyword arguments after
     posthog-python's are this package's (proxy, TLS, shutdown deadline).
@@ -74,7 +77,7 @@ class Posthog:
         debug: bool = False,
         max_queue_size: int = DEFAULT_MAX_QUEUE_SIZE,
         send: bool = True,
-        on_error: Callable[..., Any] | None = None,
+        on_error: OnError | None = None,
         flush_at: int = DEFAULT_FLUSH_AT,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         gzip: bool = False,
@@ -103,42 +106,40 @@ class Posthog:
         _recorder: AnalyticsClient | None = None,
         **ignored: Any,
     ) -> None:
-        self.api_key = project_api_key
-        self.host = host or DEFAULT_HOST
+        # As in posthog-python: a blank key (unset in local dev, say) makes a
+        # client that captures nothing, not a constructor that raises.
+        key = (project_api_key or "").strip()
+        self.api_key = key
+        self.host = _server_host(host)
         self.debug = debug
+        self.on_error = on_error
         self.send = send
-        self.disabled = disabled
+        # Read at every call, so ``posthog.disabled = True`` after construction
+        # (posthog-python's documented way to silence tests) works.
+        self.disabled = disabled or not key
         self.disable_geoip = disable_geoip
         self.gzip = gzip
         self.sync_mode = sync_mode
         self.super_properties = dict(super_properties or {})
         self.before_send = before_send
         self.shutdown_timeout = shutdown_timeout
-        if debug:
-            log.setLevel(logging.DEBUG)
+        if not key and _recorder is None:
+            log.warning("analytics: Posthog() without a project_api_key captures nothing")
         if historical_migration:
             raise ValueError("historical_migration is not supported by this client")
-        unused = [
-            name
-            for name, value in (
-                ("on_error", on_error),
-                ("enable_exception_autocapture", enable_exception_autocapture),
-            )
-            if value
-        ]
-        if unused:
-            log.warning("analytics: Posthog(%s) has no effect here", ", ".join(unused))
+        if enable_exception_autocapture:
+            log.warning("analytics: Posthog(enable_exception_autocapture) has no effect here")
         del thread, poll_interval, personal_api_key, feature_flags_request_timeout_seconds
         del log_captured_exceptions, project_root, privacy_mode, ignored
         # Feature-flag, exception and AI options of later 7.x releases land in
         # ``ignored`` too: accepted so that an existing constructor call works.
         self._client: AnalyticsClient | None = _recorder
         self._fast_client: PostHogClient | None = None
-        if _recorder is None and send and not disabled:
-            if not project_api_key:
-                raise ValueError("project_api_key is required")
+        if _recorder is None and send and key:
+            # Built even when disabled (it starts no thread until the first
+            # event), so that ``posthog.disabled = False`` later ships.
             self._client = PostHogClient(
-                project_api_key,
+                key,
                 host=self.host,
                 environment=None,
                 queue_size=max_queue_size,
@@ -154,8 +155,9 @@ class Posthog:
                 # default, and the recording client (testing) sees the same events.
                 disable_geoip=False,
                 clock=clock,
+                on_error=on_error,
             )
-        if isinstance(self._client, PostHogClient) and before_send is None:
+        if isinstance(self._client, PostHogClient):
             self._fast_client = self._client
 
     # -- events --------------------------------------------------------------
@@ -185,6 +187,8 @@ class Posthog:
             client = self._fast_client
             if (
                 client is not None
+                and not self.disabled
+                and self.before_send is None
                 and type(event) is str
                 and type(distinct_id) is str
                 and timestamp is None
@@ -309,6 +313,17 @@ class Posthog:
         self.shutdown()
 
     @property
+    def debug(self) -> bool:
+        """posthog-python's ``debug``: set (here or in the constructor), it logs at DEBUG."""
+        return self._debug
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self._debug = bool(value)
+        if value:
+            log.setLevel(logging.DEBUG)
+
+    @property
     def stats(self) -> Stats:
         """The shipper's ledger (see :class:`Stats`); all zeros when not sending."""
         return self._client.stats if self._client is not None else Stats()
@@ -422,6 +437,22 @@ class Posthog:
         if client is None:
             return new_uuid
         return new_uuid if client.capture(event) else None
+
+
+#: posthog-python sends to the ingestion host when it is given an app host.
+_INGESTION_HOSTS: Final = MappingProxyType(
+    {
+        "https://app.posthog.com": DEFAULT_HOST,
+        "https://us.posthog.com": DEFAULT_HOST,
+        "https://eu.posthog.com": "https://eu.i.posthog.com",
+    }
+)
+
+
+def _server_host(host: str | None) -> str:
+    """The host events go to: blank means the default, an app host its ingestion host."""
+    text = (host or "").strip() or DEFAULT_HOST
+    return _INGESTION_HOSTS.get(text.rstrip("/"), text)
 
 
 def _text(value: object) -> bool:

@@ -28,6 +28,9 @@ class Stats:
     * ``worker_errors`` - unexpected exceptions the worker survived (each is
       logged, the first with its traceback); the events it was handling at
       that moment are dropped with reason ``worker_error``. Should stay 0.
+    * ``callback_errors`` - exceptions an ``on_error`` callback raised; each is
+      caught on the worker (the first logged with its traceback) and changes
+      no event's fate.
     """
 
     captured: int = 0
@@ -36,6 +39,7 @@ class Stats:
     failed: int = 0
     retried: int = 0
     worker_errors: int = 0
+    callback_errors: int = 0
     dropped_by_reason: Mapping[str, int] = field(default_factory=lambda: _NO_REASONS)
 
     @property

@@ -11,6 +11,7 @@ design: the package's runtime dependencies are psycopg and pydantic.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import http.client
 import ipaddress
@@ -24,6 +25,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 
 from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.connection import DeadlineConnection, DeadlineTLSConnection
+from multica_db.analytics.errors import APIError, response_message
 from multica_db.analytics.proxy import Proxy, ProxySetting, proxy_for
 
 #: Load balancers commonly drop idle keep-alive connections after ~60 s;
@@ -57,12 +59,18 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    """What happened to one POST; ``retry_after`` only ever set for RETRY."""
+    """What happened to one POST; ``retry_after`` only ever set for RETRY.
+
+    ``error`` is what an ``on_error`` callback is handed if this was the
+    batch's last attempt: an :class:`APIError` for an error status, the
+    exception itself for a network or protocol failure.
+    """
 
     outcome: Outcome
     status: int | None = None
     retry_after: float | None = None
     detail: str = ""
+    error: Exception | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,19 +119,20 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, seconds)
 
 
-def classify(status: int, retry_after_header: str | None = None) -> SendResult:
+def classify(status: int, retry_after_header: str | None = None, body: bytes = b"") -> SendResult:
     """Map a status to an outcome: 2xx ok; 408, 429, 5xx retry; the rest fatal.
 
     Other 4xx (bad key, malformed body, too large) will fail identically on
     every attempt, so retrying would only delay the batches queued behind it.
+    An error carries an :class:`APIError` with the response's message.
     """
     if 200 <= status < 300:
         return SendResult(Outcome.OK, status)
+    retry_after = parse_retry_after(retry_after_header)
+    error = APIError(status, response_message(body), retry_after)
     if status in (408, 429) or 500 <= status < 600:
-        return SendResult(
-            Outcome.RETRY, status, parse_retry_after(retry_after_header), f"HTTP {status}"
-        )
-    return SendResult(Outcome.FATAL, status, None, f"HTTP {status}")
+        return SendResult(Outcome.RETRY, status, retry_after, f"HTTP {status}", error)
+    return SendResult(Outcome.FATAL, status, None, f"HTTP {status}", error)
 
 
 class HttpTransport:
@@ -289,27 +298,29 @@ class HttpTransport:
             status = response.status
             retry_after = _header(response, "retry-after")
             location = _header(response, "location") if status in (307, 308) else None
-            if self._consume(response):
+            reusable, answer = self._consume(response)
+            if reusable:
                 self._last_used = self._clock.monotonic()
             else:
                 self.close()
             if location is None:
-                return classify(status, retry_after)
+                return classify(status, retry_after, answer)
             target = self._same_origin_path(urljoin(self._origin + path, location))
             if target is None:
-                return SendResult(
-                    Outcome.FATAL, status, None, f"HTTP {status} to another origin: not followed"
-                )
+                return _refused(status, f"HTTP {status} to another origin: not followed")
             if hops == _MAX_REDIRECTS:
-                return SendResult(Outcome.FATAL, status, None, "too many redirects")
+                return _refused(status, "too many redirects")
             hops += 1
             path = target
             if status == 308:
                 self._path = target  # permanent: later batches go there directly
             self._send(body, deadline, path)
 
-    def _consume(self, response: http.client.HTTPResponse) -> bool:
-        """Read the (small) body; ``True`` if the connection can carry another request.
+    def _consume(self, response: http.client.HTTPResponse) -> tuple[bool, bytes]:
+        """Read the (small) body: whether the connection can carry another request, and the body.
+
+        The body is what an error's message is made of; one over
+        ``_MAX_BODY_BYTES`` is not read (the connection is dropped instead).
 
         Conflicting Content-Length values make the framing untrustworthy
         (RFC 9112 section 6.3): the response is refused. Identical repeats,
@@ -323,17 +334,25 @@ class HttpTransport:
         if len(lengths) > 1 or any(not value.isdigit() for value in lengths):
             raise ProtocolError(f"bad Content-Length: {sorted(lengths)!r}"[:120])
         if response.will_close:
-            return False  # the body (if any) runs to the end of a stream we drop anyway
+            # The connection is dropped anyway. An error's body is read for its
+            # message when its length is known; failing to read it costs only that.
+            body = b""
+            if lengths and not response.chunked and response.status >= 300:
+                expected = int(next(iter(lengths)))
+                if expected <= _MAX_BODY_BYTES:
+                    with contextlib.suppress(Exception):
+                        body = response.read(expected)
+            return False, body
         if lengths and not response.chunked:
             expected = response.length = int(lengths.pop())
             if expected > _MAX_BODY_BYTES:
-                return False
-            got = len(response.read(expected))
-            if got < expected:  # the peer closed inside the body
-                raise http.client.IncompleteRead(b"", expected - got)
+                return False, b""
+            body = response.read(expected)
+            if len(body) < expected:  # the peer closed inside the body
+                raise http.client.IncompleteRead(b"", expected - len(body))
         else:
-            response.read(_MAX_BODY_BYTES + 1)
-        return response.isclosed()
+            body = response.read(_MAX_BODY_BYTES + 1)
+        return response.isclosed(), body[:_MAX_BODY_BYTES]
 
     def _same_origin_path(self, url: str) -> str | None:
         parts = urlsplit(url)
@@ -416,15 +435,16 @@ def _header(response: http.client.HTTPResponse, name: str) -> str | None:
     return None if value is None else _unfold(value)
 
 
-def _failure(exc: BaseException) -> SendResult:
+def _failure(exc: Exception) -> SendResult:
     """Network and protocol errors retry; a certificate that does not verify will not heal."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return SendResult(Outcome.FATAL, None, None, _describe(exc))
-    return _retry(exc)
+        return SendResult(Outcome.FATAL, None, None, _describe(exc), exc)
+    return SendResult(Outcome.RETRY, None, None, _describe(exc), exc)
 
 
-def _retry(exc: BaseException) -> SendResult:
-    return SendResult(Outcome.RETRY, None, None, _describe(exc))
+def _refused(status: int, reason: str) -> SendResult:
+    """A redirect that is not followed fails the batch, as an error status would."""
+    return SendResult(Outcome.FATAL, status, None, reason, APIError(status, reason))
 
 
 def _describe(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ serialises or talks to the network.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import random
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from multica_db.analytics.buffer import DEADLINE, EventBuffer
 from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.encoding import BatchEncoder
+from multica_db.analytics.errors import APIError, OnError
 from multica_db.analytics.events import Event, Record
 from multica_db.analytics.retry import RetryPolicy
 from multica_db.analytics.transport import Outcome, Pending, SendResult, Transport
@@ -38,6 +40,7 @@ class WorkerConfig:
     max_request_bytes: int
     log_interval: float
     gzip: bool = False
+    on_error: OnError | None = None
 
 
 class Worker:
@@ -67,6 +70,7 @@ class Worker:
         self._reported_failed = 0
         self._last_error = ""
         self._last_error_log = 0.0
+        self._last_callback_log = 0.0
 
     def run(self) -> None:
         """Thread entry point, supervised: it returns only when the buffer says stop.
@@ -224,13 +228,16 @@ class Worker:
             self._report(force=False)  # a long retry loop must not silence drop logs
             if result.outcome is Outcome.FATAL or attempt >= config.retry.max_tries:
                 buffer.settle(failed=count)
+                self._notify(result, payload)
                 return
             delay = config.retry.delay(attempt, result.retry_after, self._rng)
             timeout = self._timeout() if buffer.pause(self._clock.monotonic() + delay) else None
             if timeout is None:
                 # A close deadline denied the retry this batch was still owed:
-                # that is "not sent in time", not "given up on".
+                # that is "not sent in time", not "given up on". It was still
+                # lost to this error, so the callback hears of it.
                 buffer.settle(dropped=count, reason=DEADLINE)
+                self._notify(result, payload)
                 return
             buffer.note_retry()
             attempt += 1
@@ -238,6 +245,48 @@ class Worker:
                 result = self._transport.post(self._body(payload), timeout)
             except Exception as exc:
                 result = _crashed(exc)
+
+    # -- on_error ------------------------------------------------------------
+
+    def _notify(self, result: SendResult, payload: bytes) -> None:
+        """Hand a batch that was given up on to the ``on_error`` callback, if any.
+
+        As posthog-python's consumer does: on this thread, with the last
+        attempt's exception and the batch's events, once per request given up
+        on, before flushers waiting for the batch are released. The events are
+        decoded from the bytes that were sent, so the callback sees exactly
+        what PostHog refused and holds no object a caller may still change.
+        Whatever the callback raises is caught and counted: it must not
+        change any event's fate or stop the worker. One that blocks holds up
+        delivery (never ``capture``, nor ``close`` beyond its deadline).
+        """
+        on_error = self._config.on_error
+        if on_error is None:
+            return
+        try:
+            error = result.error or APIError(result.status or "N/A", result.detail)
+            batch = json.loads(b"[" + payload + b"]")
+            on_error(error, batch)
+        except BaseException as exc:  # SystemExit too: it would end this thread
+            self._callback_failed(exc)
+
+    def _callback_failed(self, exc: BaseException) -> None:
+        """Count and log (the first with its traceback, then once per ``log_interval``)."""
+        try:
+            errors = self._buffer.note_callback_error()
+            now = self._clock.monotonic()
+            if errors == 1:
+                log.error("analytics: the on_error callback raised; ignored", exc_info=exc)
+                self._last_callback_log = now
+            elif now - self._last_callback_log >= self._config.log_interval:
+                log.error(
+                    "analytics: the on_error callback raised %d times so far (last: %r)",
+                    errors,
+                    exc,
+                )
+                self._last_callback_log = now
+        except BaseException:  # logging itself failed: keep going
+            pass
 
     # -- report ------------------------------------------------------------
 
@@ -276,4 +325,4 @@ class _Outstanding:
 
 
 def _crashed(exc: Exception) -> SendResult:
-    return SendResult(Outcome.RETRY, detail=f"{type(exc).__name__}: {exc}")
+    return SendResult(Outcome.RETRY, detail=f"{type(exc).__name__}: {exc}", error=exc)
