@@ -248,6 +248,16 @@ class TypeMapper:
                 return o.python_type
         return None
 
+    def has_override(self, t: TypeRef, column: str | None = None) -> bool:
+        """An override applies to ``t`` (or ``column``); nothing imported."""
+        return self._override(t, column) is not None
+
+    def override_path(self, t: TypeRef, column: str | None = None) -> str | None:
+        """The ``python_type`` an override gives ``t`` (or ``column``, "schema.table.col"),
+        its module imported; None when no override applies."""
+        found = self._override(t, column)
+        return None if found is None else self._use_path(found)
+
     def _use_path(self, path: str) -> str:
         module, _, _ = path.rpartition(".")
         if module:
@@ -269,9 +279,9 @@ class TypeMapper:
         override = self._override(t, column)
         if override is not None:
             path = self._use_path(override)
-            json_base = _json_base(t)
-            if json_base is not None:
-                return self._json_model(path, json_base, column or t.pg_type)
+            base = json_base(t)
+            if base is not None:
+                return self._json_model(path, base, column or t.pg_type)
             return PyType(path, loader=path, arbitrary=True)
         if is_any(t):  # a function the schema does not define: whatever psycopg loads
             self.imports.modules.add("typing")
@@ -420,7 +430,7 @@ class TypeMapper:
         return f"{self._runtime('text_loader')}({t.oid})"
 
 
-def _json_base(t: TypeRef) -> str | None:
+def json_base(t: TypeRef) -> str | None:
     """ "json" or "jsonb" when ``t`` is one (or a domain over one)."""
     while t.kind == "domain" and t.base is not None:
         t = t.base
