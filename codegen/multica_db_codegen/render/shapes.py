@@ -51,7 +51,7 @@ class ShapeRenderer:
         options = "".join(
             f", {option}=True"
             for option, names in (("exact", ("numeric",)), ("floats", ("float4", "float8")))
-            if _holds(c.shape, names)
+            if _holds(c.shape, names, self.composite_columns)
         )
         if not c.shape.scalar:  # models inside: the runtime may validate them faster
             options = f", shape={inner}{options}"
@@ -195,14 +195,31 @@ def _base(t: TypeRef) -> TypeRef:
     return t
 
 
-def _holds(shape: ShapeIR, names: tuple[str, ...]) -> bool:
-    """Some value of ``shape`` (nested shapes and arrays included) is of one of these types."""
-    for f in shape.fields:
-        if f.shape is not None and _holds(f.shape, names):
+def _holds(
+    shape: ShapeIR, names: tuple[str, ...], composites: dict[str, tuple[ColumnIR, ...]]
+) -> bool:
+    """Some value of ``shape`` (nested shapes, arrays and composites' fields included) is
+    of one of these types."""
+    return _any_of(shape.fields, names, composites, set())
+
+
+def _any_of(
+    cols: tuple[ColumnIR, ...],
+    names: tuple[str, ...],
+    composites: dict[str, tuple[ColumnIR, ...]],
+    seen: set[str],
+) -> bool:
+    for f in cols:
+        if f.shape is not None and _any_of(f.shape.fields, names, composites, seen):
             return True
         t = _base(f.type)
         while t.kind == "array" and t.element is not None:
             t = _base(t.element)
         if t.name in names:
             return True
+        key = f"{t.schema}.{t.name}"
+        if t.kind == "composite" and key not in seen and key in composites:
+            seen.add(key)
+            if _any_of(composites[key], names, composites, seen):
+                return True
     return False
