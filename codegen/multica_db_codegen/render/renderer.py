@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 import jinja2
@@ -371,6 +371,10 @@ class Renderer:
             if e.own_model:
                 # a CTE or subquery: a model of its own, with the block's columns
                 block = q.columns[e.start : e.start + e.width]
+                if len(e.fields_nullable) == len(block):  # the block's own, not the join's
+                    block = tuple(
+                        replace(c, nullable=n) for c, n in zip(block, e.fields_nullable, strict=True)
+                    )
                 cls = scope.claim(row_cls.removesuffix("Row") + naming.camel(e.field))
                 block_fields = self._fields(mapper, block, owner=None)
                 own_models.append(
