@@ -537,7 +537,7 @@ def test_correlated_subqueries_are_typed(nested: Generated, conn: Conn) -> None:
 
 def test_filter_and_where_decide_nulls_inside_json(nested: Generated, conn: Conn) -> None:
     q = nested.module("queries.json")
-    a, _, full = _posts(conn)
+    _, _, full = _posts(conn)
     rows = {r.id: r for r in q.filtered_comments(conn)}
     comments = rows[full].comments
     assert comments is not None and [c.body for c in comments] == ["c1", "c2"]

@@ -359,9 +359,7 @@ def analyze_query(
         row_guaranteed=_row_guaranteed(spec) or always_one_row(spec.tree, catalog),
         warnings=tuple(warnings),
         embeds=tuple(
-            locate_embeds(
-                conn, catalog, spec, described, columns, [p.nullable for p in params]
-            )
+            locate_embeds(conn, catalog, spec, described, columns, [p.nullable for p in params])
         ),
         copy=_copy_ir(spec),
     )

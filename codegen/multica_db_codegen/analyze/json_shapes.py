@@ -132,9 +132,7 @@ class _Shaper:
                 and (sub.op is None or int(sub.op) == 0)
                 and len(sub.targetList or ()) == 1
             ):
-                return self.shape(
-                    next(iter(sub.targetList or ())).val, _Context(sub, outer=ctx)
-                )
+                return self.shape(next(iter(sub.targetList or ())).val, _Context(sub, outer=ctx))
             return None
         if isinstance(expr, ast.ColumnRef):
             source = _subquery_column(expr, ctx.stmt, self.top_with)
@@ -145,9 +143,7 @@ class _Shaper:
         name = _name(expr)
         args = tuple(expr.args or ()) if isinstance(expr, ast.FuncCall) else ()
         if name in _AGGREGATES and len(args) == 1 and not expr.agg_star:
-            return self._element(
-                args[0], replace(ctx, aggregated=True, agg_filter=expr.agg_filter)
-            )
+            return self._element(args[0], replace(ctx, aggregated=True, agg_filter=expr.agg_filter))
         if name in _ROW_TO_JSON and args:
             found = self._element(args[0], ctx)
             if found is None:
@@ -268,7 +264,10 @@ class _Shaper:
                 if candidate is None:
                     continue
                 try:
-                    found = (candidate, describe(self.conn, RawStream()(candidate), self.param_oids))
+                    found = (
+                        candidate,
+                        describe(self.conn, RawStream()(candidate), self.param_oids),
+                    )
                 except DescribeError:
                     continue
                 break
@@ -349,9 +348,7 @@ def _within(stmt: Any, outer: _Context | None, top_with: Any) -> Any:
         o = outer.stmt
         if not isinstance(o, ast.SelectStmt) or (o.op is not None and int(o.op) != 0):
             return None
-        lateral = ast.RangeSubselect(
-            lateral=True, subquery=stmt, alias=ast.Alias(aliasname=_INNER)
-        )
+        lateral = ast.RangeSubselect(lateral=True, subquery=stmt, alias=ast.Alias(aliasname=_INNER))
         stmt = ast.SelectStmt(
             targetList=(
                 ast.ResTarget(val=ast.ColumnRef(fields=(ast.String(sval=_INNER), ast.A_Star()))),

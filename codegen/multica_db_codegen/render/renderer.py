@@ -373,7 +373,8 @@ class Renderer:
                 block = q.columns[e.start : e.start + e.width]
                 if len(e.fields_nullable) == len(block):  # the block's own, not the join's
                     block = tuple(
-                        replace(c, nullable=n) for c, n in zip(block, e.fields_nullable, strict=True)
+                        replace(c, nullable=n)
+                        for c, n in zip(block, e.fields_nullable, strict=True)
                     )
                 cls = scope.claim(row_cls.removesuffix("Row") + naming.camel(e.field))
                 block_fields = self._fields(mapper, block, owner=None)

@@ -149,7 +149,9 @@ class ShapeRenderer:
         column gives them), anything else read as its own type, then ``path(value)``."""
         self.mapper.imports.runtime = True
         if json_base(t) is not None:
-            return f"typing.Annotated[{path}, pydantic.BeforeValidator(_runtime.jsonshape.plain_json)]"
+            return (
+                f"typing.Annotated[{path}, pydantic.BeforeValidator(_runtime.jsonshape.plain_json)]"
+            )
         inner = self._json_type(t, dims, override=False)
         convert = f"_runtime.jsonshape.converted(pydantic.TypeAdapter({inner}), {path})"
         return f"typing.Annotated[{path}, pydantic.PlainValidator({convert})]"

@@ -279,9 +279,9 @@ class TypeMapper:
         override = self._override(t, column)
         if override is not None:
             path = self._use_path(override)
-            base = json_base(t)
-            if base is not None:
-                return self._json_model(path, base, column or t.pg_type)
+            json_type = json_base(t)
+            if json_type is not None:
+                return self._json_model(path, json_type, column or t.pg_type)
             return PyType(path, loader=path, arbitrary=True)
         if is_any(t):  # a function the schema does not define: whatever psycopg loads
             self.imports.modules.add("typing")
