@@ -193,6 +193,10 @@ SELECT p.id,
        (SELECT json_agg(s.score ORDER BY s.id) FROM posts s WHERE s.score IS NOT NULL) AS scores
 FROM posts p LEFT JOIN comments c ON c.post_id = p.id GROUP BY p.id ORDER BY p.id;
 
+-- name: UsersAndTheirPosts :many
+SELECT u.id, COALESCE(json_agg(p ORDER BY p.id) FILTER (WHERE p.id IS NOT NULL), '[]') AS posts
+FROM users u LEFT JOIN posts p ON p.user_id = u.id GROUP BY u.id ORDER BY u.id;
+
 -- name: UsersWithPostsOfCte :many
 WITH agg AS (SELECT user_id, json_agg(p ORDER BY p.id) AS posts FROM posts p GROUP BY user_id)
 SELECT u.id, a.posts, json_build_object('all', a.posts) AS wrapped

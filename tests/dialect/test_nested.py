@@ -537,7 +537,7 @@ def test_correlated_subqueries_are_typed(nested: Generated, conn: Conn) -> None:
 
 def test_filter_and_where_decide_nulls_inside_json(nested: Generated, conn: Conn) -> None:
     q = nested.module("queries.json")
-    _, _, full = _posts(conn)
+    a, lone, full = _posts(conn)
     rows = {r.id: r for r in q.filtered_comments(conn)}
     comments = rows[full].comments
     assert comments is not None and [c.body for c in comments] == ["c1", "c2"]
@@ -548,3 +548,8 @@ def test_filter_and_where_decide_nulls_inside_json(nested: Generated, conn: Conn
     hints = typing.get_type_hints(q.FilteredCommentsRow)
     assert hints["scores"] == list[decimal.Decimal] | None
     assert rows[full].scores == [decimal.Decimal("1.1000")]
+    # a row of a LEFT JOIN's NULL-extended side, FILTERed to the matched ones: never null
+    hints = typing.get_type_hints(q.UsersAndTheirPostsRow)
+    assert hints["posts"] == list[q.UsersAndTheirPostsPost]
+    users = {r.id: [p.title for p in r.posts] for r in q.users_and_their_posts(conn)}
+    assert users[a] == ["full", "bare"] and users[lone] == []

@@ -18,13 +18,15 @@ from tests.dialect.harness import Generated, database_with, generate, write_proj
 SCHEMA = """
 CREATE TYPE item_status AS ENUM ('draft', 'live');
 CREATE DOMAIN cents AS bigint CHECK (VALUE >= 0);
+CREATE TYPE price_pair AS (amount numeric, steps numeric[]);
 CREATE TABLE item (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     code text NOT NULL,
     price numeric(12, 2) NOT NULL,
     shipping cents NOT NULL DEFAULT 0,
     status item_status NOT NULL DEFAULT 'draft',
-    notes text
+    notes text,
+    pair price_pair
 );
 """
 
@@ -34,6 +36,12 @@ INSERT INTO item (code, price, shipping) VALUES ($1, $2, $3) RETURNING *;
 
 -- name: ItemCodes :many
 SELECT code, price, shipping, notes FROM item ORDER BY code;
+
+-- name: ItemPairs :many
+SELECT pair FROM item ORDER BY code;
+
+-- name: ItemsAsJson :one
+SELECT json_agg(i ORDER BY i.code) AS items FROM item i;
 
 -- name: ItemIds :many
 SELECT id FROM item WHERE id = ANY(@ids::uuid[]);
@@ -121,6 +129,20 @@ def test_overridden_values_at_run_time(overridden: Generated, pg_server: str) ->
             custom.Cents,
         )
         assert row.remarks is None
+        # inside a composite, and inside JSON the statement builds: the same types
+        conn.execute("UPDATE item SET pair = ROW(1.25, ARRAY[2.5, NULL])")
+        [pair] = q.item_pairs(conn)
+        assert pair is not None and (pair.amount, pair.steps) == (1.25, [2.5, None])
+        assert type(pair.amount) is float and type(pair.steps[0]) is float
+        [built] = q.items_as_json(conn) or []
+        assert (type(built.code), type(built.price), type(built.shipping)) == (
+            custom.Code,
+            float,
+            custom.Cents,
+        )
+        assert (built.code, built.price, built.shipping) == ("A-1", 9.5, 250)
+        assert built.pair is not None and type(built.pair.amount) is float
+        assert built.pair.steps == [2.5, None] and type(built.pair.steps[0]) is float
         assert q.item_ids(conn, ids=[item.id, uuid.uuid4()]) == [item.id]
 
 

@@ -172,6 +172,8 @@ class _Shaper:
                 if fields is None:
                     return None
                 cols, model = fields
+                if nullable:
+                    nullable = self._null_extended(alias, cols, ctx)
                 return ShapeIR(cols, many=True, element_nullable=nullable, model=model)
             star = ast.ColumnRef(fields=(ast.String(sval=alias), ast.A_Star()))
             derived = self._derive([star], ctx)
@@ -190,6 +192,18 @@ class _Shaper:
         return ShapeIR(
             (replace(col, name="value"),), many=True, scalar=True, element_nullable=col.nullable
         )
+
+    def _null_extended(self, alias: str, cols: Sequence[ColumnIR], ctx: _Context) -> bool:
+        """Whether a row of ``alias`` (on an outer join's NULL-extended side) can still be
+        all NULL where ``ctx`` takes it: not when its ``WHERE`` or the aggregate's
+        ``FILTER`` makes one of its NOT NULL columns non-NULL (``FILTER (WHERE p.id IS NOT
+        NULL)``), as the nullability engine reads them."""
+        column = next((c.table_column for c in cols if not c.nullable and c.table_column), None)
+        if column is None:
+            return True
+        ref = ast.ColumnRef(fields=(ast.String(sval=alias), ast.String(sval=column)))
+        found = self._derive([ref], ctx)
+        return found is None or len(found) != 1 or found[0].nullable
 
     def _object(self, args: Sequence[Any], ctx: _Context) -> ShapeIR | None:
         """``json_build_object('k1', v1, …)`` with constant text keys."""

@@ -90,7 +90,7 @@ class ShapeRenderer:
         return cls
 
     def _arbitrary(self, f: ColumnIR) -> bool:
-        if self.mapper.has_override(f.type, _key(f)):
+        if self.mapper.has_override(self._declared(f), _key(f)):
             return True  # the user's type: pydantic may have no schema for it
         t = _base(f.type)
         while t.kind == "array" and t.element is not None:
@@ -101,7 +101,15 @@ class ShapeRenderer:
         """The annotation of a non-NULL value of ``f`` read from JSON."""
         if f.shape is not None:
             return self.annotation(f.shape, f.name)
-        return self._json_type(f.type, f.dims, column=_key(f))
+        return self._json_type(self._declared(f), f.dims, column=_key(f))
+
+    def _declared(self, f: ColumnIR) -> TypeRef:
+        """A table column's declared type: its domain (PostgreSQL describes the base type),
+        which an override may name."""
+        for c in self.table_columns.get(f.table or "", ()) if f.table_column else ():
+            if c.name == f.table_column and c.type.kind == "domain":
+                return c.type
+        return f.type
 
     def _json_type(
         self, t: TypeRef, dims: int = 1, *, column: str | None = None, override: bool = True

@@ -414,7 +414,7 @@ class TypeMapper:
             return self.map(t).loader
         if t.kind == "array" and t.element is not None:
             if not user_defined(t):
-                return f"{self._runtime('text_loader')}({t.oid})"
+                return self._overridden_text(t, f"{self._runtime('text_loader')}({t.oid})")
             return f"{self._runtime('array_decoder')}({self.text_decoder(t.element) or ''})"
         if t.name == "hstore":
             return self._runtime("parse_hstore")
@@ -425,9 +425,21 @@ class TypeMapper:
             if mapped.loader is not None:  # an override: it takes the text form too
                 return mapped.loader
             raise _unsupported(t)
-        if self.map(t).annotation in _TEXTUAL:
+        if self._override(t, None) is None and self.map(t).annotation in _TEXTUAL:
             return None
-        return f"{self._runtime('text_loader')}({t.oid})"
+        return self._overridden_text(t, f"{self._runtime('text_loader')}({t.oid})")
+
+    def _overridden_text(self, t: TypeRef, decoder: str) -> str:
+        """``decoder`` (psycopg's value from the text form of a built-in type), then the
+        conversion an override of ``t`` or of its element asks for (``float(Decimal)``,
+        a model validated from json), as a flat column of that type gets it."""
+        overridden = self._override(t, None) is not None or (
+            t.kind == "array" and t.element is not None and self._override(t.element, None)
+        )
+        loader = self.map(t).loader if overridden else None
+        if loader is None:
+            return decoder
+        return f"{self._runtime('then')}({decoder}, {loader})"
 
 
 def json_base(t: TypeRef) -> str | None:
