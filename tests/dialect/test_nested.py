@@ -90,6 +90,21 @@ def test_generated_package_type_checks(nested: Generated) -> None:
     nested.ruff()
 
 
+def test_every_statement_sent_names_its_query(nested: Generated) -> None:
+    """Each SQL constant, the COPY a :copyfrom sends included, starts with its
+    ``-- name: X :cmd`` line: what the server logs leads back to the function."""
+    seen = 0
+    for module in ("embeds", "json", "families", "settings"):
+        q = nested.module(f"queries.{module}")
+        for name, value in vars(q).items():
+            if name.isupper() and isinstance(value, str):
+                assert value.startswith("-- name: "), (name, value)
+                seen += 1
+    settings_q = nested.module("queries.settings")
+    assert settings_q.COPY_USERS_COPY.startswith("-- name: CopyUsers :copyfrom\nCOPY ")
+    assert seen > 30
+
+
 def test_embed_in_dml_returning(nested: Generated, conn: Conn) -> None:
     m = nested.module("models")
     q = nested.module("queries.embeds")

@@ -623,8 +623,10 @@ class Renderer:
             p.sends_text for p in view.params
         )
         cols = ", ".join(_quote_ident(c) for c in target.columns)
-        view.copy_sql = f"COPY {target.relation} ({cols}) FROM STDIN" + (
-            " (FORMAT BINARY)" if binary else ""
+        # the COPY is what the server sees: it keeps the query's name line too
+        view.copy_sql = (
+            f"-- name: {q.name} :{q.cmd}\nCOPY {target.relation} ({cols}) FROM STDIN"
+            + (" (FORMAT BINARY)" if binary else "")
         )
         view.copy_const = scope.claim(f"{view.const}_COPY")
         index = {p.number: i for i, p in enumerate(q.params)}
