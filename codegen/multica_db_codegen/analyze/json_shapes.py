@@ -6,13 +6,15 @@ functions (through a scalar subquery, ``COALESCE``, a cast to json/jsonb, or a c
 a subquery or CTE in ``FROM`` — ``LEFT JOIN LATERAL (SELECT json_agg(p) …) lp``), the
 aggregated row or the object's values are described by PostgreSQL itself: a
 statement derived from the one the expression lives in, selecting those values
-instead (its ``WHERE`` left out — it may refer to an outer query — and, inside an
-aggregate, its grouping). Their nullability comes from the same engine as a result
-column's. A whole-row reference to a table (``json_agg(p)``) is that table's row.
+instead (its ``WHERE`` and the aggregate's ``FILTER`` kept for what they say about
+NULLs, inside an aggregate without its grouping). A statement referring to an outer
+query (a correlated subquery) is described inside its outer statements, as a
+``LATERAL`` subquery of their ``FROM``. Their nullability comes from the same engine
+as a result column's. A whole-row reference to a table (``json_agg(p)``) is that
+table's row.
 
-What cannot be described this way (a value referring to an outer query, an object
-whose keys are not constants) keeps no shape: the column stays plain JSON.
-"""
+What cannot be described this way (an object whose keys are not constants, JSON an
+operator changed) keeps no shape: the column stays plain JSON."""
 
 from __future__ import annotations
 
