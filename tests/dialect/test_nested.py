@@ -571,7 +571,10 @@ def test_filter_and_where_decide_nulls_inside_json(nested: Generated, conn: Conn
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     theme=_texts,
