@@ -29,7 +29,12 @@ from multica_db_codegen.render import naming
 from multica_db_codegen.render.runtime_files import HEADER, runtime_files
 from multica_db_codegen.render.settings import Settings
 from multica_db_codegen.render.shapes import ShapeRenderer
-from multica_db_codegen.render.typemap import PyType, TypeMapper, user_defined
+from multica_db_codegen.render.typemap import (
+    PyType,
+    TypeMapper,
+    type_expression_names,
+    user_defined,
+)
 from multica_db_codegen.render.views import (
     CodecView,
     Command,
@@ -102,7 +107,10 @@ class Renderer:
         self._hoisted: dict[str, str] = {}
         # what override types bind at the top of a module (``import mypkg.types``)
         self.override_roots = frozenset(
-            o.python_type.split(".", 1)[0] for o in settings.overrides if "." in o.python_type
+            name.split(".", 1)[0]
+            for o in settings.overrides
+            for name in type_expression_names(o.python_type) or ()
+            if "." in name
         )
         self.reserved = naming.IMPORTED | naming.USED_BUILTINS | self.override_roots
         for new in settings.rename.values():
@@ -114,12 +122,14 @@ class Renderer:
                     + ", ".join(sorted(self.reserved)),
                 )
         for o in settings.overrides:
-            parts = o.python_type.split(".")
-            dotted = len(parts) > 1 and all(p.isidentifier() for p in parts)
-            if not dotted and o.python_type not in naming.ALL_BUILTINS:
+            names = type_expression_names(o.python_type)
+            if not names or any(
+                "." not in n and n not in naming.ALL_BUILTINS and n != "None" for n in names
+            ):
                 raise GenerateError(
                     f"override python_type {o.python_type!r} is neither a builtin nor a "
-                    "dotted path the generated code can import",
+                    "dotted path the generated code can import (nor, for a json or jsonb "
+                    "column, a type expression of them such as list[mypkg.Item])",
                     hint='name the module too, e.g. python_type = "decimal.Decimal"',
                 )
         models = naming.Scope(self.reserved)

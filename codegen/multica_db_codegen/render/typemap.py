@@ -11,6 +11,7 @@ override can give it a better type. Nothing PostgreSQL can describe is refused.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 from multica_db_codegen.analyze.ir import TypeRef, is_any
@@ -259,9 +260,10 @@ class TypeMapper:
         return None if found is None else self._use_path(found)
 
     def _use_path(self, path: str) -> str:
-        module, _, _ = path.rpartition(".")
-        if module:
-            self.imports.modules.add(module)
+        for name in type_expression_names(path) or (path,):
+            module, _, _ = name.rpartition(".")
+            if module:
+                self.imports.modules.add(module)
         return path
 
     def map(
@@ -282,6 +284,12 @@ class TypeMapper:
             json_type = json_base(t)
             if json_type is not None:
                 return self._json_model(path, json_type, column or t.pg_type)
+            if type_expression_names(path) != [path]:
+                raise GenerateError(
+                    f"override python_type {path!r} of {column or t.pg_type}: a type expression "
+                    "(list[…], X | Y) can only type a json or jsonb column",
+                    hint="name a class or function that converts the value, e.g. decimal.Decimal",
+                )
             return PyType(path, loader=path, arbitrary=True)
         if is_any(t):  # a function the schema does not define: whatever psycopg loads
             self.imports.modules.add("typing")
@@ -440,6 +448,40 @@ class TypeMapper:
         if loader is None:
             return decoder
         return f"{self._runtime('then')}({decoder}, {loader})"
+
+
+def type_expression_names(text: str) -> list[str] | None:
+    """The names a ``python_type`` uses ("mypkg.Item" and "list" for ``list[mypkg.Item]``),
+    in order; None when it is not a type expression of names, subscripts, ``|`` and
+    ``None`` — a json/jsonb column may be any type ``pydantic.TypeAdapter`` takes."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    names: list[str] = []
+
+    def dotted(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute):
+            head = dotted(node.value)
+            return None if head is None else f"{head}.{node.attr}"
+        return None
+
+    def walk(node: ast.expr) -> bool:
+        name = dotted(node)
+        if name is not None:
+            names.append(name)
+            return True
+        if isinstance(node, ast.Subscript):
+            return walk(node.value) and walk(node.slice)
+        if isinstance(node, ast.Tuple):
+            return all(walk(e) for e in node.elts)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return walk(node.left) and walk(node.right)
+        return isinstance(node, ast.Constant) and node.value is None
+
+    return names if walk(tree.body) else None
 
 
 def json_base(t: TypeRef) -> str | None:
