@@ -97,6 +97,10 @@ ORDER BY m.id, r.id;
 -- name: UserPosts :many
 SELECT sqlc.embed(u), sqlc.embed(p), *
 FROM users u JOIN posts p ON p.user_id = u.id ORDER BY p.id;
+
+-- name: UserPostCounts :many
+WITH s AS (SELECT user_id, count(*) AS n, max(created_at) AS latest FROM posts GROUP BY user_id)
+SELECT sqlc.embed(u), sqlc.embed(s) FROM users u LEFT JOIN s ON s.user_id = u.id ORDER BY u.id;
 """
 
 JSON = """
@@ -162,6 +166,37 @@ FROM users u LEFT JOIN LATERAL (
 ) lp (posts, titles) ON true
 ORDER BY u.id;
 
+-- name: UsersAsJson :one
+SELECT json_agg(u ORDER BY u.id) AS users FROM users u;
+
+-- name: JobDocs :many
+SELECT j.id, jsonb_build_object('job', j, 'source', j."from") AS doc FROM jobs j ORDER BY j.id;
+
+-- name: PostsWithAuthorName :many
+SELECT u.id,
+       (SELECT json_agg(json_build_object('title', p.title, 'author', u.name) ORDER BY p.id)
+        FROM posts p WHERE p.user_id = u.id) AS posts
+FROM users u ORDER BY u.id;
+
+-- name: FirstPosts :many
+SELECT u.id,
+       (SELECT to_json(x) FROM (SELECT p.id, p.wait FROM posts p WHERE p.user_id = u.id
+                                ORDER BY p.id LIMIT 1) x) AS first,
+       to_json((SELECT p FROM posts p WHERE p.user_id = u.id ORDER BY p.id LIMIT 1)) AS first_row,
+       (SELECT json_agg(title ORDER BY id) FROM posts WHERE user_id = u.id) AS titles
+FROM users u ORDER BY u.id;
+
+-- name: FilteredComments :many
+SELECT p.id,
+       json_agg(json_build_object('id', c.id, 'body', c.body) ORDER BY c.id)
+           FILTER (WHERE c.id IS NOT NULL) AS comments,
+       (SELECT json_agg(s.score ORDER BY s.id) FROM posts s WHERE s.score IS NOT NULL) AS scores
+FROM posts p LEFT JOIN comments c ON c.post_id = p.id GROUP BY p.id ORDER BY p.id;
+
+-- name: UsersAndTheirPosts :many
+SELECT u.id, COALESCE(json_agg(p ORDER BY p.id) FILTER (WHERE p.id IS NOT NULL), '[]') AS posts
+FROM users u LEFT JOIN posts p ON p.user_id = u.id GROUP BY u.id ORDER BY u.id;
+
 -- name: UsersWithPostsOfCte :many
 WITH agg AS (SELECT user_id, json_agg(p ORDER BY p.id) AS posts FROM posts p GROUP BY user_id)
 SELECT u.id, a.posts, json_build_object('all', a.posts) AS wrapped
@@ -202,11 +237,15 @@ SELECT settings FROM users WHERE id = @id;
 SELECT * FROM users WHERE name = ANY(@names::text[]) ORDER BY id;
 """
 
-#: users.settings is the project's own pydantic model
+#: users.settings is the project's own pydantic model; jobs.from a str subclass of its own
 OVERRIDES = """
 [[tool.multica-db.overrides]]
 column = "users.settings"
 python_type = "nested_types.Settings"
+
+[[tool.multica-db.overrides]]
+column = "jobs.from"
+python_type = "nested_types.Source"
 """
 
 TYPES = '''"""The project's own types."""
@@ -214,6 +253,10 @@ TYPES = '''"""The project's own types."""
 import datetime
 
 import pydantic
+
+
+class Source(str):
+    """Where a job comes from (a column override that is not JSON)."""
 
 
 class Settings(pydantic.BaseModel):

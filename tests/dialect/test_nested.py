@@ -90,6 +90,21 @@ def test_generated_package_type_checks(nested: Generated) -> None:
     nested.ruff()
 
 
+def test_every_statement_sent_names_its_query(nested: Generated) -> None:
+    """Each SQL constant, the COPY a :copyfrom sends included, starts with its
+    ``-- name: X :cmd`` line: what the server logs leads back to the function."""
+    seen = 0
+    for module in ("embeds", "json", "families", "settings"):
+        q = nested.module(f"queries.{module}")
+        for name, value in vars(q).items():
+            if name.isupper() and isinstance(value, str):
+                assert value.startswith("-- name: "), (name, value)
+                seen += 1
+    settings_q = nested.module("queries.settings")
+    assert settings_q.COPY_USERS_COPY.startswith("-- name: CopyUsers :copyfrom\nCOPY ")
+    assert seen > 30
+
+
 def test_embed_in_dml_returning(nested: Generated, conn: Conn) -> None:
     m = nested.module("models")
     q = nested.module("queries.embeds")
@@ -468,3 +483,131 @@ async def test_jsonb_model_async(nested: Generated, aconn: psycopg.AsyncConnecti
 
     made = await q.create_user(aconn, name="a1", settings=nested_types.Settings(theme="t"))
     assert made.settings == nested_types.Settings(theme="t")
+
+
+def test_embed_of_an_outer_joined_cte(nested: Generated, conn: Conn) -> None:
+    """A CTE embedded on the NULL-extended side: the field is ``Model | None`` (named
+    after the alias, even a one-letter one), its fields as the CTE gives them."""
+    q = nested.module("queries.embeds")
+    _, a, lone = _users(conn)
+    rows = {r.user.id: r for r in q.user_post_counts(conn)}
+    s = rows[a].s
+    assert s is not None and (s.user_id, s.n) == (a, 2)
+    assert isinstance(s.latest, datetime.datetime) and rows[lone].s is None
+    assert typing.get_type_hints(q.UserPostCountsRow)["s"] == q.UserPostCountsS | None
+    hints = typing.get_type_hints(q.UserPostCountsS)
+    assert hints == {"user_id": int, "n": int, "latest": datetime.datetime}
+
+
+def test_overrides_inside_built_json(nested: Generated, conn: Conn) -> None:
+    """A table's row built as JSON keeps the overrides of its columns: jsonb as the
+    user's model, a text column as the user's str subclass — as a flat row has them."""
+    import nested_types  # type: ignore[import-not-found]
+
+    q = nested.module("queries.json")
+    made = nested.module("queries.settings").create_user(
+        conn, name="s1", settings=nested_types.Settings(theme="dark")
+    )
+    users = q.users_as_json(conn)
+    assert users is not None
+    [mine] = [u for u in users if u.id == made.id]
+    assert type(mine.settings) is nested_types.Settings
+    assert mine.settings == nested_types.Settings(theme="dark")
+    conn.execute("INSERT INTO jobs (name, \"from\") VALUES ('a', 'cron'), ('b', NULL)")
+    docs = q.job_docs(conn)
+    job, source = docs[0].doc.job, docs[0].doc.source  # a row as a value of an object
+    assert (job.name, job.from_, source) == ("a", "cron", "cron")
+    assert type(job.from_) is nested_types.Source and type(source) is nested_types.Source
+    assert docs[1].doc.job.from_ is None and docs[1].doc.source is None
+    conn.execute("UPDATE users SET settings = '{\"alerts\": 1}' WHERE id = %s", (made.id,))
+    runtime = nested.module("runtime")
+    with pytest.raises(runtime.jsonshape.JsonShapeError, match="column 'users'"):
+        q.users_as_json(conn)
+
+
+def test_correlated_subqueries_are_typed(nested: Generated, conn: Conn) -> None:
+    """Values referring to the outer query, a FROM subquery filtered by it, a row of a
+    scalar subquery, an unqualified column: typed, not plain JSON."""
+    q = nested.module("queries.json")
+    a, lone, full = _posts(conn)
+    named = {r.id: r.posts for r in q.posts_with_author_name(conn)}
+    assert [(p.title, p.author) for p in named[a] or ()] == [("full", "a"), ("bare", "a")]
+    assert named[lone] is None
+    assert typing.get_type_hints(q.PostsWithAuthorNamePost) == {"title": str, "author": str}
+    flat = conn.execute("SELECT wait, score FROM posts WHERE id = %s", (full,)).fetchone()
+    assert flat is not None
+    firsts = {r.id: r for r in q.first_posts(conn)}
+    first = firsts[a]
+    assert first.first is not None and (first.first.id, first.first.wait) == (full, flat[0])
+    assert first.first_row is not None and first.first_row.wait == flat[0]
+    assert str(first.first_row.score) == "1.1000"  # a numeric inside the row: digits kept
+    assert first.titles == ["full", "bare"]
+    assert (firsts[lone].first, firsts[lone].first_row, firsts[lone].titles) == (None,) * 3
+    hints = typing.get_type_hints(q.FirstPostsRow)
+    assert hints["titles"] == list[str] | None
+    assert hints["first"] == q.FirstPostsFirst | None
+    hints = typing.get_type_hints(q.FirstPostsFirst)
+    assert hints == {"id": int, "wait": datetime.timedelta | None}
+
+
+def test_filter_and_where_decide_nulls_inside_json(nested: Generated, conn: Conn) -> None:
+    q = nested.module("queries.json")
+    a, lone, full = _posts(conn)
+    rows = {r.id: r for r in q.filtered_comments(conn)}
+    comments = rows[full].comments
+    assert comments is not None and [c.body for c in comments] == ["c1", "c2"]
+    bare = [pid for pid in rows if pid != full]
+    assert [rows[pid].comments for pid in bare] == [None]  # FILTER left no rows: NULL
+    # FILTER (WHERE c.id IS NOT NULL) / WHERE s.score IS NOT NULL: no None inside
+    assert typing.get_type_hints(q.FilteredCommentsComment) == {"id": int, "body": str}
+    hints = typing.get_type_hints(q.FilteredCommentsRow)
+    assert hints["scores"] == list[decimal.Decimal] | None
+    assert rows[full].scores == [decimal.Decimal("1.1000")]
+    # a row of a LEFT JOIN's NULL-extended side, FILTERed to the matched ones: never null
+    hints = typing.get_type_hints(q.UsersAndTheirPostsRow)
+    assert hints["posts"] == list[q.UsersAndTheirPostsPost]
+    users = {r.id: [p.title for p in r.posts] for r in q.users_and_their_posts(conn)}
+    assert users[a] == ["full", "bare"] and users[lone] == []
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    theme=_texts,
+    alerts=st.booleans(),
+    since=st.none() | st.dates(),
+    source=st.none() | _texts,
+)
+def test_overridden_values_round_trip_through_json(
+    nested: Generated,
+    conn: Conn,
+    theme: str,
+    alerts: bool,
+    since: datetime.date | None,
+    source: str | None,
+) -> None:
+    """A row built as JSON gives the overridden columns exactly as a flat read does."""
+    import nested_types  # type: ignore[import-not-found]
+
+    value = nested_types.Settings(theme=theme, alerts=alerts, since=since)
+    made = nested.module("queries.settings").create_user(conn, name="h", settings=value)
+    built = nested.module("queries.json").users_as_json(conn)
+    assert built is not None
+    [mine] = [u for u in built if u.id == made.id]
+    assert type(mine.settings) is nested_types.Settings and mine.settings == made.settings == value
+    job = conn.execute(
+        'INSERT INTO jobs (name, "from") VALUES (%s, %s) RETURNING id', ("j", source)
+    )
+    (job_id,) = job.fetchone() or (0,)
+    [doc] = [d.doc for d in nested.module("queries.json").job_docs(conn) if d.id == job_id]
+    assert doc.source == source and doc.job.from_ == source
+    if source is not None:
+        assert (
+            type(doc.source) is nested_types.Source and type(doc.job.from_) is nested_types.Source
+        )
+    conn.execute("DELETE FROM jobs")
+    conn.execute("DELETE FROM users WHERE id = %s", (made.id,))

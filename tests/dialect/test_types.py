@@ -136,7 +136,9 @@ def test_other_schema_enums_and_tables(dialect: Generated, dconn: Conn) -> None:
     assert o.accounts_with_plans(dconn, plans=[m.BillingPlan.FREE]) == [acct.id]
     plans = [m.BillingPlan.FREE, m.BillingPlan.PRO]
     assert o.copy_accounts(dconn, [o.CopyAccountsParams(m.BillingPlan.FREE, plans)]) == 1
-    assert o.COPY_ACCOUNTS_COPY.startswith('COPY "billing"."account" ("plan", "plans")')
+    assert o.COPY_ACCOUNTS_COPY.startswith(
+        '-- name: CopyAccounts :copyfrom\nCOPY "billing"."account" ("plan", "plans")'
+    )
     [copied] = o.accounts_by_plan(dconn, plan=m.BillingPlan.FREE)
     assert copied.plans == plans
 

@@ -216,7 +216,7 @@ def test_tables_named_like_imports_and_folding_queries() -> None:
     assert "None if p[1] is None else _dump_1(p[1])" in q
     assert "psycopg.types.json.Jsonb(p[0])" in q
     # COPY: columns in the statement's order, text format (a composite's text form)
-    assert r'= "COPY \"t\" (\"n\", \"a\") FROM STDIN"' in q
+    assert r'= "-- name: CopyAddresses :copyfrom\nCOPY \"t\" (\"n\", \"a\") FROM STDIN"' in q
     assert "copy.write_row((p" not in q and "row[1]" in q  # "n" is fed by $2
 
 

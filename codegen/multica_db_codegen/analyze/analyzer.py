@@ -358,7 +358,9 @@ def analyze_query(
         table_model=_table_model(catalog, described, columns),
         row_guaranteed=_row_guaranteed(spec) or always_one_row(spec.tree, catalog),
         warnings=tuple(warnings),
-        embeds=tuple(locate_embeds(conn, catalog, spec, described, columns)),
+        embeds=tuple(
+            locate_embeds(conn, catalog, spec, described, columns, [p.nullable for p in params])
+        ),
         copy=_copy_ir(spec),
     )
 

@@ -27,6 +27,7 @@ from pglast.stream import RawStream
 from multica_db_codegen.analyze.catalog import Catalog
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
 from multica_db_codegen.analyze.ir import ColumnIR, EmbedIR
+from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.parse import QuerySpec
 from multica_db_codegen.parse.spec import returning_list
@@ -47,6 +48,7 @@ def locate_embeds(
     spec: QuerySpec,
     described: Described,
     columns: Sequence[ColumnIR],
+    param_nullable: Sequence[bool] | None = None,
 ) -> list[EmbedIR]:
     """The :class:`EmbedIR` of each ``sqlc.embed`` of ``spec``, in result order."""
     if not spec.embeds:
@@ -105,17 +107,66 @@ def locate_embeds(
             table = _row_of_table(catalog, block)
             if table is not None:  # WITH c AS (SELECT * FROM item) … FROM c AS item
                 model, field, own = table, table.split(".", 1)[1], False
+        nullable = embed.alias in nullable_aliases
+        fields_nullable: tuple[bool, ...] = ()
+        if own and nullable:
+            inside = _nullability_inside(catalog, tree, embed.alias, described, param_nullable)
+            if inside is not None:
+                fields_nullable = tuple(inside[start : start + width])
         out.append(
             EmbedIR(
                 field=field,
                 model=model,
                 start=start,
                 width=width,
-                nullable=embed.alias in nullable_aliases,
+                nullable=nullable,
                 own_model=own,
+                fields_nullable=fields_nullable,
             )
         )
     return out
+
+
+def _nullability_inside(
+    catalog: Catalog,
+    tree: Any,
+    alias: str,
+    described: Described,
+    param_nullable: Sequence[bool] | None,
+) -> list[bool] | None:
+    """Each result column's nullability were ``alias`` not NULL-extended by the outer
+    joins around it (their kind changed in a copy of the tree): what a field of its
+    embedded block can be when the block is there at all."""
+    derived = copy.deepcopy(tree)
+    for item in scope_items(derived):
+        _preserve(item, alias)
+    types = catalog.types(c.type_oid for c in described.columns)
+    if any(c.type_oid not in types for c in described.columns):
+        return None
+    attrs = catalog.attributes((c.table_oid, c.attnum) for c in described.columns)
+    facts = [
+        ColumnFacts(c.name, types[c.type_oid], attrs.get((c.table_oid, c.attnum)))
+        for c in described.columns
+    ]
+    return infer_nullability(derived, facts, catalog, param_nullable)
+
+
+def _preserve(n: Any, alias: str) -> None:
+    """Make the joins under ``n`` keep ``alias``'s rows as they are (never NULL-extended)."""
+    if not isinstance(n, ast.JoinExpr):
+        return
+    _preserve(n.larg, alias)
+    _preserve(n.rarg, alias)
+    kind = int(n.jointype or 0)
+    left, right = alias in _aliases(n.larg), alias in _aliases(n.rarg)
+    if right and kind == int(JoinType.JOIN_LEFT):
+        n.jointype = JoinType.JOIN_INNER
+    elif right and kind == int(JoinType.JOIN_FULL):
+        n.jointype = JoinType.JOIN_RIGHT
+    elif left and kind == int(JoinType.JOIN_RIGHT):
+        n.jointype = JoinType.JOIN_INNER
+    elif left and kind == int(JoinType.JOIN_FULL):
+        n.jointype = JoinType.JOIN_LEFT
 
 
 def _row_of_table(catalog: Catalog, block: Sequence[ColumnIR]) -> str | None:

@@ -132,6 +132,9 @@ class EmbedIR:
     ``own_model``: the alias names a CTE or a subquery, not a table or view: the block
     nests as a row model of its own, whose fields are those columns (``model`` is "").
     ``nullable``: the alias is on the NULL-extended side of an outer join.
+    ``fields_nullable``: for an own model on that side, whether each of its fields can be
+    NULL when the block is not all NULL (as if the join did not NULL-extend it); empty:
+    the columns' own nullability.
     """
 
     field: str
@@ -140,6 +143,7 @@ class EmbedIR:
     width: int
     nullable: bool
     own_model: bool = False
+    fields_nullable: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

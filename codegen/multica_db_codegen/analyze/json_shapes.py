@@ -6,13 +6,15 @@ functions (through a scalar subquery, ``COALESCE``, a cast to json/jsonb, or a c
 a subquery or CTE in ``FROM`` — ``LEFT JOIN LATERAL (SELECT json_agg(p) …) lp``), the
 aggregated row or the object's values are described by PostgreSQL itself: a
 statement derived from the one the expression lives in, selecting those values
-instead (its ``WHERE`` left out — it may refer to an outer query — and, inside an
-aggregate, its grouping). Their nullability comes from the same engine as a result
-column's. A whole-row reference to a table (``json_agg(p)``) is that table's row.
+instead (its ``WHERE`` and the aggregate's ``FILTER`` kept for what they say about
+NULLs, inside an aggregate without its grouping). A statement referring to an outer
+query (a correlated subquery) is described inside its outer statements, as a
+``LATERAL`` subquery of their ``FROM``. Their nullability comes from the same engine
+as a result column's. A whole-row reference to a table (``json_agg(p)``) is that
+table's row.
 
-What cannot be described this way (a value referring to an outer query, an object
-whose keys are not constants) keeps no shape: the column stays plain JSON.
-"""
+What cannot be described this way (an object whose keys are not constants, JSON an
+operator changed) keeps no shape: the column stays plain JSON."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Any
 
 import psycopg
 from pglast import ast
-from pglast.enums import SubLinkType
+from pglast.enums import BoolExprType, SubLinkType
 from pglast.stream import RawStream
 
 from multica_db_codegen.analyze.catalog import Catalog
@@ -54,6 +56,10 @@ class _Context:
 
     stmt: Any
     aggregated: bool = False  # inside an aggregate's argument: one input row at a time
+    agg_filter: Any = None  # that aggregate's FILTER (WHERE …): the rows it takes
+    # the statement ``stmt`` is nested in (a scalar subquery's, a FROM subquery's), whose
+    # columns ``stmt`` may refer to
+    outer: _Context | None = None
 
 
 def shape_columns(
@@ -128,22 +134,24 @@ class _Shaper:
                 and (sub.op is None or int(sub.op) == 0)
                 and len(sub.targetList or ()) == 1
             ):
-                return self.shape(next(iter(sub.targetList or ())).val, _Context(sub))
+                return self.shape(next(iter(sub.targetList or ())).val, _Context(sub, outer=ctx))
             return None
         if isinstance(expr, ast.ColumnRef):
             source = _subquery_column(expr, ctx.stmt, self.top_with)
             if source is None:
                 return None
             sub, target = source
-            return self.shape(target.val, _Context(sub))
+            return self.shape(target.val, _Context(sub, outer=ctx))
         name = _name(expr)
         args = tuple(expr.args or ()) if isinstance(expr, ast.FuncCall) else ()
         if name in _AGGREGATES and len(args) == 1 and not expr.agg_star:
-            return self._element(args[0], replace(ctx, aggregated=True))
+            return self._element(args[0], replace(ctx, aggregated=True, agg_filter=expr.agg_filter))
         if name in _ROW_TO_JSON and args:
             found = self._element(args[0], ctx)
-            if found is None or found.scalar:
+            if found is None:
                 return None
+            # a row's object, or the JSON of one value (a composite from a scalar
+            # subquery, ``to_json((SELECT p FROM posts p …))``, decodes as its type)
             return replace(found, many=False, element_nullable=False)
         if name in _BUILD_OBJECT:
             return self._object(args, ctx)
@@ -152,11 +160,13 @@ class _Shaper:
     def _element(self, arg: Any, ctx: _Context) -> ShapeIR | None:
         """What one aggregated value is: a whole row, a built object, or a scalar."""
         alias = _whole_row(arg)
+        items = scope_items(ctx.stmt)
+        rel = None
         if alias is not None:
-            items = scope_items(ctx.stmt)
             rel = relations(items, cte_names(ctx.stmt) | cte_names_of(self.top_with)).get(alias)
-            if rel is None:
-                return None
+            if rel is None and len(arg.fields) == 2:
+                return None  # ``x.*`` of no relation here
+        if alias is not None and rel is not None:
             nullable = alias in outer_nullable(items)
             relid = table_oid(self.catalog, rel)
             if relid is not None:
@@ -164,6 +174,8 @@ class _Shaper:
                 if fields is None:
                     return None
                 cols, model = fields
+                if nullable:
+                    nullable = self._null_extended(alias, cols, ctx)
                 return ShapeIR(cols, many=True, element_nullable=nullable, model=model)
             star = ast.ColumnRef(fields=(ast.String(sval=alias), ast.A_Star()))
             derived = self._derive([star], ctx)
@@ -182,6 +194,18 @@ class _Shaper:
         return ShapeIR(
             (replace(col, name="value"),), many=True, scalar=True, element_nullable=col.nullable
         )
+
+    def _null_extended(self, alias: str, cols: Sequence[ColumnIR], ctx: _Context) -> bool:
+        """Whether a row of ``alias`` (on an outer join's NULL-extended side) can still be
+        all NULL where ``ctx`` takes it: not when its ``WHERE`` or the aggregate's
+        ``FILTER`` makes one of its NOT NULL columns non-NULL (``FILTER (WHERE p.id IS NOT
+        NULL)``), as the nullability engine reads them."""
+        column = next((c.table_column for c in cols if not c.nullable and c.table_column), None)
+        if column is None:
+            return True
+        ref = ast.ColumnRef(fields=(ast.String(sval=alias), ast.String(sval=column)))
+        found = self._derive([ref], ctx)
+        return found is None or len(found) != 1 or found[0].nullable
 
     def _object(self, args: Sequence[Any], ctx: _Context) -> ShapeIR | None:
         """``json_build_object('k1', v1, …)`` with constant text keys."""
@@ -236,34 +260,38 @@ class _Shaper:
 
     def _derive(self, exprs: Sequence[Any], ctx: _Context) -> tuple[ColumnIR, ...] | None:
         """The columns ``exprs`` give, evaluated where ``ctx`` says: PostgreSQL describes
-        the statement with them as its result list."""
-        stmt = copy.deepcopy(ctx.stmt)
+        the statement with them as its result list.
+
+        Its ``WHERE`` (and the aggregate's ``FILTER``) is kept, for what it says about
+        NULLs (``WHERE c.id IS NOT NULL``); when it, or a value, refers to an outer query
+        (a correlated subquery), the statement is described inside its outer ones
+        (:func:`_within`). Failing both, the ``WHERE`` is left out: it only filters."""
         star = len(exprs) == 1 and _whole_row(exprs[0]) is not None
         targets = tuple(
             ast.ResTarget(name=None if star else f"c{i}", val=copy.deepcopy(e))
             for i, e in enumerate(exprs)
         )
-        if isinstance(stmt, ast.SelectStmt):
-            if stmt.op is not None and int(stmt.op) != 0:
+        found = None
+        for keep_where in (True, False):
+            stmt = self._derived(ctx, targets, keep_where=keep_where)
+            if stmt is None:
                 return None
-            stmt.targetList = targets
-            stmt.whereClause = None  # may refer to an outer query; only filters
-            stmt.sortClause = stmt.limitCount = stmt.limitOffset = None
-            stmt.distinctClause = stmt.lockingClause = stmt.intoClause = None
-            if ctx.aggregated:
-                stmt.groupClause = stmt.havingClause = None
-            if stmt.withClause is None:
-                stmt.withClause = copy.deepcopy(self.top_with)
-        elif getattr(stmt, "returningClause", None) is not None:
-            stmt.returningClause.exprs = targets
-        elif returning_list(stmt):
-            stmt.returningList = targets
-        else:
+            for candidate in (stmt, _within(stmt, ctx.outer, self.top_with)):
+                if candidate is None:
+                    continue
+                try:
+                    found = (
+                        candidate,
+                        describe(self.conn, RawStream()(candidate), self.param_oids),
+                    )
+                except DescribeError:
+                    continue
+                break
+            if found is not None:
+                break
+        if found is None:
             return None
-        try:
-            d = describe(self.conn, RawStream()(stmt), self.param_oids)
-        except DescribeError:
-            return None
+        stmt, d = found
         if len(d.columns) != len(exprs) and not star:
             return None
         types = self.catalog.types(c.type_oid for c in d.columns)
@@ -289,6 +317,63 @@ class _Shaper:
                 )
             )
         return tuple(out)
+
+    def _derived(self, ctx: _Context, targets: tuple[Any, ...], *, keep_where: bool) -> Any:
+        """``ctx.stmt`` selecting ``targets`` instead (None: it cannot)."""
+        stmt = copy.deepcopy(ctx.stmt)
+        if isinstance(stmt, ast.SelectStmt):
+            if stmt.op is not None and int(stmt.op) != 0:
+                return None
+            stmt.targetList = targets
+            where = stmt.whereClause if keep_where else None
+            if keep_where and ctx.agg_filter is not None:
+                flt = copy.deepcopy(ctx.agg_filter)
+                where = (
+                    flt
+                    if where is None
+                    else ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=(where, flt))
+                )
+            stmt.whereClause = where
+            stmt.sortClause = stmt.limitCount = stmt.limitOffset = None
+            stmt.distinctClause = stmt.lockingClause = stmt.intoClause = None
+            if ctx.aggregated:
+                stmt.groupClause = stmt.havingClause = None
+            if stmt.withClause is None:
+                stmt.withClause = copy.deepcopy(self.top_with)
+        elif getattr(stmt, "returningClause", None) is not None:
+            stmt.returningClause.exprs = targets
+        elif returning_list(stmt):
+            stmt.returningList = targets
+        else:
+            return None
+        return stmt
+
+
+#: the alias of a derived statement described inside its outer one
+_INNER = "multica_db_inner"
+
+
+def _within(stmt: Any, outer: _Context | None, top_with: Any) -> Any:
+    """``stmt`` (a SELECT) described where it is nested: ``SELECT inner.* FROM <the
+    outer statement's FROM>, LATERAL (stmt) inner``, outwards to the top statement, so
+    its references to outer queries resolve. None when there is no outer statement or
+    one is not a plain SELECT."""
+    if outer is None or not isinstance(stmt, ast.SelectStmt):
+        return None
+    while outer is not None:
+        o = outer.stmt
+        if not isinstance(o, ast.SelectStmt) or (o.op is not None and int(o.op) != 0):
+            return None
+        lateral = ast.RangeSubselect(lateral=True, subquery=stmt, alias=ast.Alias(aliasname=_INNER))
+        stmt = ast.SelectStmt(
+            targetList=(
+                ast.ResTarget(val=ast.ColumnRef(fields=(ast.String(sval=_INNER), ast.A_Star()))),
+            ),
+            fromClause=(*copy.deepcopy(tuple(o.fromClause or ())), lateral),
+            withClause=copy.deepcopy(o.withClause or (top_with if outer.outer is None else None)),
+        )
+        outer = outer.outer
+    return stmt
 
 
 def _subquery_column(ref: Any, stmt: Any, top_with: Any) -> tuple[Any, Any] | None:

@@ -166,7 +166,11 @@ def singular(word: str) -> str:
         last = last[:-3] + "y"
     elif lower.endswith(("sses", "shes", "ches", "xes")):
         last = last[:-2]
-    elif lower.endswith("s") and not lower.endswith(("ss", "us", "is", "status")):
+    elif (
+        lower.endswith("s")
+        and len(lower) > 1  # an alias "s" stays "s", never ""
+        and not lower.endswith(("ss", "us", "is", "status"))
+    ):
         last = last[:-1]
     return f"{head}_{last}" if head else last
 

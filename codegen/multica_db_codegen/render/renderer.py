@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 import jinja2
@@ -29,7 +29,12 @@ from multica_db_codegen.render import naming
 from multica_db_codegen.render.runtime_files import HEADER, runtime_files
 from multica_db_codegen.render.settings import Settings
 from multica_db_codegen.render.shapes import ShapeRenderer
-from multica_db_codegen.render.typemap import PyType, TypeMapper, user_defined
+from multica_db_codegen.render.typemap import (
+    PyType,
+    TypeMapper,
+    type_expression_names,
+    user_defined,
+)
 from multica_db_codegen.render.views import (
     CodecView,
     Command,
@@ -102,7 +107,10 @@ class Renderer:
         self._hoisted: dict[str, str] = {}
         # what override types bind at the top of a module (``import mypkg.types``)
         self.override_roots = frozenset(
-            o.python_type.split(".", 1)[0] for o in settings.overrides if "." in o.python_type
+            name.split(".", 1)[0]
+            for o in settings.overrides
+            for name in type_expression_names(o.python_type) or ()
+            if "." in name
         )
         self.reserved = naming.IMPORTED | naming.USED_BUILTINS | self.override_roots
         for new in settings.rename.values():
@@ -114,12 +122,14 @@ class Renderer:
                     + ", ".join(sorted(self.reserved)),
                 )
         for o in settings.overrides:
-            parts = o.python_type.split(".")
-            dotted = len(parts) > 1 and all(p.isidentifier() for p in parts)
-            if not dotted and o.python_type not in naming.ALL_BUILTINS:
+            names = type_expression_names(o.python_type)
+            if not names or any(
+                "." not in n and n not in naming.ALL_BUILTINS and n != "None" for n in names
+            ):
                 raise GenerateError(
                     f"override python_type {o.python_type!r} is neither a builtin nor a "
-                    "dotted path the generated code can import",
+                    "dotted path the generated code can import (nor, for a json or jsonb "
+                    "column, a type expression of them such as list[mypkg.Item])",
                     hint='name the module too, e.g. python_type = "decimal.Decimal"',
                 )
         models = naming.Scope(self.reserved)
@@ -371,6 +381,11 @@ class Renderer:
             if e.own_model:
                 # a CTE or subquery: a model of its own, with the block's columns
                 block = q.columns[e.start : e.start + e.width]
+                if len(e.fields_nullable) == len(block):  # the block's own, not the join's
+                    block = tuple(
+                        replace(c, nullable=n)
+                        for c, n in zip(block, e.fields_nullable, strict=True)
+                    )
                 cls = scope.claim(row_cls.removesuffix("Row") + naming.camel(e.field))
                 block_fields = self._fields(mapper, block, owner=None)
                 own_models.append(
@@ -618,8 +633,10 @@ class Renderer:
             p.sends_text for p in view.params
         )
         cols = ", ".join(_quote_ident(c) for c in target.columns)
-        view.copy_sql = f"COPY {target.relation} ({cols}) FROM STDIN" + (
-            " (FORMAT BINARY)" if binary else ""
+        # the COPY is what the server sees: it keeps the query's name line too
+        view.copy_sql = (
+            f"-- name: {q.name} :{q.cmd}\nCOPY {target.relation} ({cols}) FROM STDIN"
+            + (" (FORMAT BINARY)" if binary else "")
         )
         view.copy_const = scope.claim(f"{view.const}_COPY")
         index = {p.number: i for i, p in enumerate(q.params)}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from multica_db_codegen.analyze.ir import ColumnIR, ShapeIR, TypeRef, is_any
 from multica_db_codegen.render import naming
-from multica_db_codegen.render.typemap import FIRST_USER_OID, PyType, TypeMapper
+from multica_db_codegen.render.typemap import FIRST_USER_OID, PyType, TypeMapper, json_base
 from multica_db_codegen.render.views import FieldView, ModelView
 
 #: Built-in types whose JSON is PostgreSQL's text form, which pydantic cannot read
@@ -51,7 +51,7 @@ class ShapeRenderer:
         options = "".join(
             f", {option}=True"
             for option, names in (("exact", ("numeric",)), ("floats", ("float4", "float8")))
-            if _holds(c.shape, names)
+            if _holds(c.shape, names, self.composite_columns)
         )
         if not c.shape.scalar:  # models inside: the runtime may validate them faster
             options = f", shape={inner}{options}"
@@ -90,6 +90,8 @@ class ShapeRenderer:
         return cls
 
     def _arbitrary(self, f: ColumnIR) -> bool:
+        if self.mapper.has_override(self._declared(f), _key(f)):
+            return True  # the user's type: pydantic may have no schema for it
         t = _base(f.type)
         while t.kind == "array" and t.element is not None:
             t = _base(t.element)
@@ -99,9 +101,22 @@ class ShapeRenderer:
         """The annotation of a non-NULL value of ``f`` read from JSON."""
         if f.shape is not None:
             return self.annotation(f.shape, f.name)
-        return self._json_type(f.type, f.dims)
+        return self._json_type(self._declared(f), f.dims, column=_key(f))
 
-    def _json_type(self, t: TypeRef, dims: int = 1) -> str:
+    def _declared(self, f: ColumnIR) -> TypeRef:
+        """A table column's declared type: its domain (PostgreSQL describes the base type),
+        which an override may name."""
+        for c in self.table_columns.get(f.table or "", ()) if f.table_column else ():
+            if c.name == f.table_column and c.type.kind == "domain":
+                return c.type
+        return f.type
+
+    def _json_type(
+        self, t: TypeRef, dims: int = 1, *, column: str | None = None, override: bool = True
+    ) -> str:
+        path = self.mapper.override_path(t, column) if override else None
+        if path is not None:
+            return self._overridden(t, dims, path)
         t = _base(t)
         if t.kind == "array" and t.element is not None:
             inner = self._json_type(t.element)
@@ -119,9 +134,13 @@ class ShapeRenderer:
         if t.kind == "composite":
             key = f"{t.schema}.{t.name}"
             cols = self.composite_columns.get(key)
-            if cols is not None and all(self._native(c) for c in cols):
+            if cols is None:
+                return _PLAIN_JSON
+            if all(self._native(c, key) for c in cols):
                 return self.mapper.map(t).annotation
-            return _PLAIN_JSON
+            # a row whose JSON pydantic cannot read as the composite's model (an interval,
+            # bytea, an override inside): a model of its own, each field read back exactly
+            return self.annotation(ShapeIR(cols, model=key), naming.singular(t.name))
         if t.kind in ("range", "multirange") and t.oid >= FIRST_USER_OID:
             return "typing.Any"
         plain = self.mapper.map(t).annotation
@@ -132,17 +151,38 @@ class ShapeRenderer:
             )
         return plain
 
-    def _native(self, c: ColumnIR) -> bool:
+    def _overridden(self, t: TypeRef, dims: int, path: str) -> str:
+        """A value an override types as ``path``, read from JSON as the flat column's
+        loader reads it: json/jsonb validated as the user's type (numbers as a plain json
+        column gives them), anything else read as its own type, then ``path(value)``."""
+        self.mapper.imports.runtime = True
+        if json_base(t) is not None:
+            return (
+                f"typing.Annotated[{path}, pydantic.BeforeValidator(_runtime.jsonshape.plain_json)]"
+            )
+        inner = self._json_type(t, dims, override=False)
+        convert = f"_runtime.jsonshape.converted(pydantic.TypeAdapter({inner}), {path})"
+        return f"typing.Annotated[{path}, pydantic.PlainValidator({convert})]"
+
+    def _native(self, c: ColumnIR, owner: str | None = None) -> bool:
         """pydantic reads ``c`` from its JSON exactly as psycopg loads it (numerics but
         for NaN and infinities, which a table's own model cannot take as strings)."""
         if c.shape is not None:
             return False
+        if self.mapper.has_override(c.type, _key(c, owner)):
+            return False  # the model's field is the user's type
         t = _base(c.type)
         while t.kind == "array" and t.element is not None:
             t = _base(t.element)
+        if self.mapper.has_override(t):
+            return False
         if t.name == "numeric":
             return True
-        return self._json_type(t) == self.mapper.map(t).annotation
+        if t.kind == "composite":
+            key = f"{t.schema}.{t.name}"
+            cols = self.composite_columns.get(key)
+            return cols is not None and all(self._native(x, key) for x in cols)
+        return self._json_type(t, override=False) == self.mapper.map(t).annotation
 
     def _native_table(self, model: str) -> bool:
         cols = self.table_columns.get(model)
@@ -150,7 +190,13 @@ class ShapeRenderer:
             return False
         if self.field_names(cols, model) != [c.name for c in cols]:
             return False
-        return all(self._native(c) for c in cols)
+        return all(self._native(c, model) for c in cols)
+
+
+def _key(c: ColumnIR, owner: str | None = None) -> str | None:
+    """ "schema.table.column" of a table's column, as column overrides name it."""
+    table = c.table or owner
+    return f"{table}.{c.table_column or c.name}" if table else None
 
 
 def _base(t: TypeRef) -> TypeRef:
@@ -159,14 +205,31 @@ def _base(t: TypeRef) -> TypeRef:
     return t
 
 
-def _holds(shape: ShapeIR, names: tuple[str, ...]) -> bool:
-    """Some value of ``shape`` (nested shapes and arrays included) is of one of these types."""
-    for f in shape.fields:
-        if f.shape is not None and _holds(f.shape, names):
+def _holds(
+    shape: ShapeIR, names: tuple[str, ...], composites: dict[str, tuple[ColumnIR, ...]]
+) -> bool:
+    """Some value of ``shape`` (nested shapes, arrays and composites' fields included) is
+    of one of these types."""
+    return _any_of(shape.fields, names, composites, set())
+
+
+def _any_of(
+    cols: tuple[ColumnIR, ...],
+    names: tuple[str, ...],
+    composites: dict[str, tuple[ColumnIR, ...]],
+    seen: set[str],
+) -> bool:
+    for f in cols:
+        if f.shape is not None and _any_of(f.shape.fields, names, composites, seen):
             return True
         t = _base(f.type)
         while t.kind == "array" and t.element is not None:
             t = _base(t.element)
         if t.name in names:
             return True
+        key = f"{t.schema}.{t.name}"
+        if t.kind == "composite" and key not in seen and key in composites:
+            seen.add(key)
+            if _any_of(composites[key], names, composites, seen):
+                return True
     return False

@@ -11,6 +11,7 @@ override can give it a better type. Nothing PostgreSQL can describe is refused.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 from multica_db_codegen.analyze.ir import TypeRef, is_any
@@ -248,10 +249,21 @@ class TypeMapper:
                 return o.python_type
         return None
 
+    def has_override(self, t: TypeRef, column: str | None = None) -> bool:
+        """An override applies to ``t`` (or ``column``); nothing imported."""
+        return self._override(t, column) is not None
+
+    def override_path(self, t: TypeRef, column: str | None = None) -> str | None:
+        """The ``python_type`` an override gives ``t`` (or ``column``, "schema.table.col"),
+        its module imported; None when no override applies."""
+        found = self._override(t, column)
+        return None if found is None else self._use_path(found)
+
     def _use_path(self, path: str) -> str:
-        module, _, _ = path.rpartition(".")
-        if module:
-            self.imports.modules.add(module)
+        for name in type_expression_names(path) or (path,):
+            module, _, _ = name.rpartition(".")
+            if module:
+                self.imports.modules.add(module)
         return path
 
     def map(
@@ -269,9 +281,15 @@ class TypeMapper:
         override = self._override(t, column)
         if override is not None:
             path = self._use_path(override)
-            json_base = _json_base(t)
-            if json_base is not None:
-                return self._json_model(path, json_base, column or t.pg_type)
+            json_type = json_base(t)
+            if json_type is not None:
+                return self._json_model(path, json_type, column or t.pg_type)
+            if type_expression_names(path) != [path]:
+                raise GenerateError(
+                    f"override python_type {path!r} of {column or t.pg_type}: a type expression "
+                    "(list[…], X | Y) can only type a json or jsonb column",
+                    hint="name a class or function that converts the value, e.g. decimal.Decimal",
+                )
             return PyType(path, loader=path, arbitrary=True)
         if is_any(t):  # a function the schema does not define: whatever psycopg loads
             self.imports.modules.add("typing")
@@ -404,7 +422,7 @@ class TypeMapper:
             return self.map(t).loader
         if t.kind == "array" and t.element is not None:
             if not user_defined(t):
-                return f"{self._runtime('text_loader')}({t.oid})"
+                return self._overridden_text(t, f"{self._runtime('text_loader')}({t.oid})")
             return f"{self._runtime('array_decoder')}({self.text_decoder(t.element) or ''})"
         if t.name == "hstore":
             return self._runtime("parse_hstore")
@@ -415,12 +433,58 @@ class TypeMapper:
             if mapped.loader is not None:  # an override: it takes the text form too
                 return mapped.loader
             raise _unsupported(t)
-        if self.map(t).annotation in _TEXTUAL:
+        if self._override(t, None) is None and self.map(t).annotation in _TEXTUAL:
             return None
-        return f"{self._runtime('text_loader')}({t.oid})"
+        return self._overridden_text(t, f"{self._runtime('text_loader')}({t.oid})")
+
+    def _overridden_text(self, t: TypeRef, decoder: str) -> str:
+        """``decoder`` (psycopg's value from the text form of a built-in type), then the
+        conversion an override of ``t`` or of its element asks for (``float(Decimal)``,
+        a model validated from json), as a flat column of that type gets it."""
+        overridden = self._override(t, None) is not None or (
+            t.kind == "array" and t.element is not None and self._override(t.element, None)
+        )
+        loader = self.map(t).loader if overridden else None
+        if loader is None:
+            return decoder
+        return f"{self._runtime('then')}({decoder}, {loader})"
 
 
-def _json_base(t: TypeRef) -> str | None:
+def type_expression_names(text: str) -> list[str] | None:
+    """The names a ``python_type`` uses ("mypkg.Item" and "list" for ``list[mypkg.Item]``),
+    in order; None when it is not a type expression of names, subscripts, ``|`` and
+    ``None`` — a json/jsonb column may be any type ``pydantic.TypeAdapter`` takes."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    names: list[str] = []
+
+    def dotted(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute):
+            head = dotted(node.value)
+            return None if head is None else f"{head}.{node.attr}"
+        return None
+
+    def walk(node: ast.expr) -> bool:
+        name = dotted(node)
+        if name is not None:
+            names.append(name)
+            return True
+        if isinstance(node, ast.Subscript):
+            return walk(node.value) and walk(node.slice)
+        if isinstance(node, ast.Tuple):
+            return all(walk(e) for e in node.elts)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return walk(node.left) and walk(node.right)
+        return isinstance(node, ast.Constant) and node.value is None
+
+    return names if walk(tree.body) else None
+
+
+def json_base(t: TypeRef) -> str | None:
     """ "json" or "jsonb" when ``t`` is one (or a domain over one)."""
     while t.kind == "domain" and t.base is not None:
         t = t.base

@@ -38,6 +38,7 @@ from .rows import dict_maker
 
 __all__ = [
     "JsonShapeError",
+    "converted",
     "decoder",
     "loads",
     "model_dumper",
@@ -210,6 +211,18 @@ def text_form(oid: int) -> Callable[[Any], Any]:
         return value
 
     return convert
+
+
+def converted(adapter: TypeAdapter[Any], convert: Callable[[Any], T]) -> Callable[[Any], T]:
+    """A validator step for a value an override types as the user's type: read as its
+    own type from JSON (``adapter``), then converted as the flat column's loader does
+    (``float(Decimal)``, ``DeviceInfo(str)``)."""
+    validate = adapter.validate_python
+
+    def convert_value(value: Any) -> T:
+        return convert(validate(value))
+
+    return convert_value
 
 
 def numeric(value: Any) -> Decimal:

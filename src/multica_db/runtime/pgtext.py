@@ -56,6 +56,7 @@ __all__ = [
     "range_decoder",
     "range_literal",
     "text_loader",
+    "then",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -76,6 +77,16 @@ def text_loader(oid: int) -> Decoder:
 
     def decode(text: str) -> Any:
         return load(text.encode())
+
+    return decode
+
+
+def then(first: Decoder, convert: Callable[[Any], Any]) -> Decoder:
+    """``first``, then ``convert`` (an override's type) on what it gave: a field of a
+    composite converted as a flat column of its type is."""
+
+    def decode(text: str) -> Any:
+        return convert(first(text))
 
     return decode
 
