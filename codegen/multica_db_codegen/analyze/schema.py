@@ -542,12 +542,14 @@ def _failed(
                 conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_again")
             exc, state = again, again.diag.sqlstate or ""
             message = again.diag.message_primary or str(again)
-    if (
-        state in _MISSING_THING
-        and node is not None
-        and _without_failing_parts(conn, chunk, s, exc, plan)
-    ):
-        return
+    positioned = True
+    if state in _MISSING_THING and node is not None:
+        outcome = _without_failing_parts(conn, chunk, s, exc, plan)
+        if outcome is True:
+            return
+        if isinstance(outcome, psycopg.Error):  # what fails once those parts are out
+            exc, state, positioned = outcome, outcome.diag.sqlstate or "", False
+            message = outcome.diag.message_primary or str(outcome)
     why = _forgiven(s, state, node)
     if why is not None:
         plan.note(chunk, s.start, f"{message}: statement skipped ({why})")
@@ -558,7 +560,7 @@ def _failed(
             chunk, s.start, f"{message}: statement skipped (it needs {', '.join(plan.missing)})"
         )
         return
-    as_written = plan.text_of(chunk, s) == chunk.file.text[s.start : s.end]
+    as_written = positioned and plan.text_of(chunk, s) == chunk.file.text[s.start : s.end]
     raise _located(exc, chunk, s.start, plan.missing, positioned=as_written) from None
 
 
@@ -568,10 +570,12 @@ def _without_failing_parts(
     s: SchemaStatement,
     exc: psycopg.Error,
     plan: _Plan,
-) -> bool:
+) -> bool | psycopg.Error | None:
     """Run a table's statement again without the default, check, foreign key or
     generation expression PostgreSQL failed on (:mod:`table_parts`), one part at a
-    time; True when it then ran (or nothing of it was left), with a warning."""
+    time; True when it then ran (or nothing of it was left), with a warning. None
+    when the error is in no such part; else the error of what is left (a column's
+    type that does not exist), which is the statement's real error."""
     from multica_db_codegen.analyze.table_parts import without_failing_part
 
     text = chunk.file.text[s.start : s.end]
@@ -581,15 +585,15 @@ def _without_failing_parts(
         node = parse_one(text)
         pos = error.diag.statement_position
         if node is None or len(left_out) > 64:
-            return False
+            return None
         found = without_failing_part(node, len(text[: int(pos) - 1].encode()) if pos else None)
         if found is None:
-            return False
+            return None if error is exc else error
         text, what = found
         left_out += what
         error = _attempt(conn, text) if text else None
         if error is not None and (error.diag.sqlstate or "") not in _MISSING_THING:
-            return False
+            return error
     message = exc.diag.message_primary or str(exc)
     plan.note(
         chunk,

@@ -71,10 +71,11 @@ def _parts(node: Any) -> tuple[list[_Part], list[int]]:
     parts: list[_Part] = []
     starts: list[int] = []
     if isinstance(node, ast.CreateStmt):
-        for e in node.tableElts or ():
+        elements: tuple[Any, ...] = tuple(node.tableElts or ())
+        for e in elements:
             if isinstance(e, ast.ColumnDef):
                 _column_parts(e, parts, starts)
-            elif isinstance(e, ast.Constraint):
+            elif type(e).__name__ == "Constraint":
                 starts.append(int(e.location))
                 what = _UNREAD.get(e.contype.name)
                 if what is not None:
@@ -85,12 +86,13 @@ def _parts(node: Any) -> tuple[list[_Part], list[int]]:
                     name = f" {e.conname}" if e.conname else ""
                     parts.append(_Part(int(e.location), what + name, what == "foreign key", remove))
     elif isinstance(node, ast.AlterTableStmt):
-        for cmd in node.cmds or ():
+        commands: tuple[Any, ...] = tuple(node.cmds or ())
+        for cmd in commands:
             start = _starts(cmd)
             starts.append(start)
             sub = cmd.subtype.name
             what = _UNREAD_COMMANDS.get(sub)
-            if sub == "AT_AddConstraint" and isinstance(cmd.def_, ast.Constraint):
+            if sub == "AT_AddConstraint" and type(cmd.def_).__name__ == "Constraint":
                 what = _UNREAD.get(cmd.def_.contype.name)
             elif sub == "AT_AddColumn" and isinstance(cmd.def_, ast.ColumnDef):
                 _column_parts(cmd.def_, parts, starts)
