@@ -163,8 +163,11 @@ def sqlc_compile(folder: Path, config: Path, packages: list[tuple[Any, ...]]) ->
     import yaml
 
     data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    # sqlc compiles only entries that generate something: without a `gen` entry it
+    # checks nothing and exits 0 (`compile` writes no file either way)
     entries = [
         {k: e[k] for k in ("engine", "schema", "queries") if k in e}
+        | {"gen": {"go": {"package": "db", "out": "db"}}}
         for e in data.get("sql", []) or data.get("packages", [])
         if e.get("engine", "postgresql") == "postgresql" and e.get("schema") and e.get("queries")
     ]
