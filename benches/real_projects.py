@@ -24,7 +24,8 @@ go to a temporary directory (``--keep DIR`` keeps them there, for triage).
 
 Usage::
 
-    python benches/real_projects.py --root CHECKOUTS [--only NAME ...] [--readme] [--json FILE]
+    python benches/real_projects.py --root CHECKOUTS [--list TOML] [--only NAME ...]
+                                    [--readme] [--json FILE]
 
 A checkout only needs the project's SQL and config files: ``--materialize GITDIRS``
 writes them from bare git directories named ``<owner>+<name>`` (at each one's HEAD,
@@ -162,8 +163,11 @@ def sqlc_compile(folder: Path, config: Path, packages: list[tuple[Any, ...]]) ->
     import yaml
 
     data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    # sqlc compiles only entries that generate something: without a `gen` entry it
+    # checks nothing and exits 0 (`compile` writes no file either way)
     entries = [
         {k: e[k] for k in ("engine", "schema", "queries") if k in e}
+        | {"gen": {"go": {"package": "db", "out": "db"}}}
         for e in data.get("sql", []) or data.get("packages", [])
         if e.get("engine", "postgresql") == "postgresql" and e.get("schema") and e.get("queries")
     ]
@@ -578,9 +582,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--json", type=Path, help="write every result (with failures) here")
     ap.add_argument("--keep", type=Path, help="keep work files under this folder")
     ap.add_argument("--materialize", type=Path, help="bare git dirs to write checkouts from")
+    ap.add_argument("--list", type=Path, default=LIST, help="the projects' TOML (default: ours)")
     ns = ap.parse_args(argv)
 
-    projects = load_list()
+    projects = load_list(ns.list)
     if ns.only:
         projects = [p for p in projects if any(o in p.name for o in ns.only)]
     if ns.materialize:

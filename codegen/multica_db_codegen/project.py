@@ -225,7 +225,10 @@ def _configs(
             pkg_out = flags.out
         if pkg_out is None and (several or "out" not in section.table):
             raise _no_out(sqlc_config, pkg.label, pkg.name, several)
-        if not (flags.schema or pkg.schema):
+        # no schema and no database: sqlc reads the queries against PostgreSQL's own
+        # catalog (pg_catalog, information_schema), as an empty database has it
+        catalog_only = not (flags.schema or pkg.schema or pkg.live_database)
+        if not (flags.schema or pkg.schema or catalog_only):
             raise GenerateError(
                 f"{sqlc_config}: {pkg.label} has no schema: sqlc analyzes it against a live "
                 f"database (its `database:` entry); give its schema or migrations: "
@@ -241,6 +244,7 @@ def _configs(
             ),
             section,
             root,
+            catalog_only=catalog_only,
         )
         # an override for NULL-able columns only yields to one for the same type
         ordered = sorted(pkg.overrides, key=lambda o: o.nullable is True)
@@ -273,8 +277,13 @@ def _no_out(sqlc_config: Path, label: str, name: str | None, several: bool) -> G
     )
 
 
-def _own_config(flags: Flags, section: _Section, root: Path) -> Config:
-    """Settings from ``[tool.multica-db]`` (if any), each replaced by the flag given for it."""
+def _own_config(
+    flags: Flags, section: _Section, root: Path, *, catalog_only: bool = False
+) -> Config:
+    """Settings from ``[tool.multica-db]`` (if any), each replaced by the flag given for it.
+
+    ``catalog_only``: a sqlc package with neither schema nor database, whose queries
+    read only PostgreSQL's own catalog; its schema is empty."""
     table = section.table
     base = section.path.parent if section.path is not None and table else root
     overrides = tuple(_override(section, o) for o in table.get("overrides", []))
@@ -286,7 +295,7 @@ def _own_config(flags: Flags, section: _Section, root: Path) -> Config:
         raise GenerateError("no output directory: pass --out or set [tool.multica-db] out")
     schema = flags.schema or section.paths(base, "schema")
     queries = flags.queries or section.paths(base, "queries")
-    if not schema:
+    if not schema and not catalog_only:
         raise GenerateError("no schema: pass --schema or set [tool.multica-db] schema")
     if not queries:
         raise GenerateError("no queries: pass --queries or set [tool.multica-db] queries")

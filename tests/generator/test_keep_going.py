@@ -251,3 +251,29 @@ def test_a_sqlc_package_without_python_entry_goes_to_the_pyproject_out(
     code, _, err = cli(root, "generate", "--sqlc-config", "sqlc.yaml")
     assert code == 0, err
     assert (root / "out" / "pkg" / "models.py").is_file()
+
+
+CATALOG_QUERIES = """\
+-- name: ListColumns :many
+SELECT c.table_name::text, c.column_name::text, c.ordinal_position::int
+FROM information_schema.columns c
+WHERE c.table_schema = $1
+ORDER BY 1, 3;
+
+-- name: CountConstraints :one
+SELECT count(*) FROM pg_catalog.pg_constraint WHERE connamespace = $1::regnamespace;
+"""
+
+
+def test_a_sqlc_package_without_schema_reads_postgresqls_own_catalog(
+    cli: Cli, project: Project
+) -> None:
+    """sqlc accepts a package with queries only (an introspection package): its queries
+    read pg_catalog and information_schema, which every database has."""
+    config = SQLC_V2.replace("    schema: schema\n", "")
+    root = _sqlc_project(project(CATALOG_QUERIES), config)
+    code, _, err = cli(root, "generate", "--out", "gen")
+    assert code == 0, err
+    (module,) = [p for p in (root / "gen" / "queries").glob("*.py") if p.name != "__init__.py"]
+    text = module.read_text()
+    assert "def list_columns(" in text and "def count_constraints(" in text

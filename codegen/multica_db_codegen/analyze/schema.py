@@ -151,7 +151,11 @@ class SchemaChunk:
         return (s for s in self.statements if s.skip is None)
 
 
-_RESET = "RESET ALL;SET synchronous_commit = off"
+#: the session the schema runs in. Function bodies are not checked when created, as
+#: pg_dump has them restored and as sqlc reads them (never): a body may name what a
+#: later file creates, or what a dump tool sorted after it.
+SESSION = "SET synchronous_commit = off;SET check_function_bodies = off"
+_RESET = "RESET ALL;" + SESSION
 
 
 def _spaces(text: str) -> str:
@@ -395,7 +399,7 @@ def missing_extension_hint(missing: Sequence[str]) -> str:
 # --- applying ----------------------------------------------------------------------------
 
 #: changes when the same SQL would give another database (the schema's database is reused)
-LOADER = "multica-db schema loader 2"
+LOADER = "multica-db schema loader 3"
 #: the database setting that keeps the warnings of the schema it holds
 NOTES_SETTING = "multica_db.schema_notes"
 
@@ -411,7 +415,7 @@ def apply_schema(conn: psycopg.Connection[Any], chunks: list[SchemaChunk]) -> li
     The database is thrown away or rebuilt from these files at will, so waiting for
     each file's commit to reach the disk would only cost time (one fsync per file).
     """
-    conn.execute(b"SET synchronous_commit = off")
+    conn.execute(SESSION.encode())
     plan = plan_extensions(conn, chunks)
     for chunk in chunks:
         if not chunk.transactions:
@@ -538,6 +542,14 @@ def _failed(
                 conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_again")
             exc, state = again, again.diag.sqlstate or ""
             message = again.diag.message_primary or str(again)
+    positioned = True
+    if state in _MISSING_THING and node is not None:
+        outcome = _without_failing_parts(conn, chunk, s, exc, plan)
+        if outcome is True:
+            return
+        if isinstance(outcome, psycopg.Error):  # what fails once those parts are out
+            exc, state, positioned = outcome, outcome.diag.sqlstate or "", False
+            message = outcome.diag.message_primary or str(outcome)
     why = _forgiven(s, state, node)
     if why is not None:
         plan.note(chunk, s.start, f"{message}: statement skipped ({why})")
@@ -548,8 +560,64 @@ def _failed(
             chunk, s.start, f"{message}: statement skipped (it needs {', '.join(plan.missing)})"
         )
         return
-    as_written = plan.text_of(chunk, s) == chunk.file.text[s.start : s.end]
+    as_written = positioned and plan.text_of(chunk, s) == chunk.file.text[s.start : s.end]
     raise _located(exc, chunk, s.start, plan.missing, positioned=as_written) from None
+
+
+def _without_failing_parts(
+    conn: psycopg.Connection[Any],
+    chunk: SchemaChunk,
+    s: SchemaStatement,
+    exc: psycopg.Error,
+    plan: _Plan,
+) -> bool | psycopg.Error | None:
+    """Run a table's statement again without the default, check, foreign key or
+    generation expression PostgreSQL failed on (:mod:`table_parts`), one part at a
+    time; True when it then ran (or nothing of it was left), with a warning. None
+    when the error is in no such part; else the error of what is left (a column's
+    type that does not exist), which is the statement's real error."""
+    from multica_db_codegen.analyze.table_parts import without_failing_part
+
+    text = chunk.file.text[s.start : s.end]
+    left_out: list[str] = []
+    error: psycopg.Error | None = exc
+    while error is not None:
+        node = parse_one(text)
+        pos = error.diag.statement_position
+        if node is None or len(left_out) > 64:
+            return None
+        found = without_failing_part(node, len(text[: int(pos) - 1].encode()) if pos else None)
+        if found is None:
+            return None if error is exc else error
+        text, what = found
+        left_out += what
+        error = _attempt(conn, text) if text else None
+        if error is not None and (error.diag.sqlstate or "") not in _MISSING_THING:
+            return error
+    message = exc.diag.message_primary or str(exc)
+    plan.note(
+        chunk,
+        s.start,
+        f"{message}: the {', '.join(left_out)} left out (sqlc reads none of them; "
+        "queries see the same columns)",
+    )
+    return True
+
+
+def _attempt(conn: psycopg.Connection[Any], sql: str) -> psycopg.Error | None:
+    """Run ``sql``; its error, if any, undone without ending the file's transaction."""
+    guarded = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    if guarded:
+        conn.execute(b"SAVEPOINT multica_db_part")
+    try:
+        conn.execute(sql.encode())
+    except psycopg.Error as error:
+        if guarded:
+            conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_part")
+        return error
+    if guarded:
+        conn.execute(b"RELEASE SAVEPOINT multica_db_part")
+    return None
 
 
 #: the server cannot install the extension: not available, files missing, not allowed
@@ -599,8 +667,9 @@ def _forgiven(s: SchemaStatement, state: str, node: Any | None) -> str | None:
         return "a setting this server does not take"
     if kind == "SelectStmt" and node is not None and node.intoClause is not None:
         return None  # SELECT … INTO creates a table
-    if kind == "IndexStmt" and state in ("42704", "42883"):
-        # an operator class or access method of an extension the server lacks
+    if kind == "IndexStmt" and state in ("42704", "42883", "42P07"):
+        # an operator class or access method of an extension the server lacks, or a
+        # name already taken (a constraint's own index, dumped again as an index)
         return "an index: it defines nothing queries see, and sqlc reads none"
     what = _DEFINES_NOTHING.get(kind)
     if what is not None:
@@ -686,6 +755,7 @@ def _located(
 
 __all__ = [
     "NOTES_SETTING",
+    "SESSION",
     "SchemaChunk",
     "SchemaStatement",
     "apply_schema",

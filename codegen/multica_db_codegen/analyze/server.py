@@ -222,11 +222,16 @@ def apply_schema_at_once(conn: psycopg.Connection[Any], chunks: list[SchemaChunk
     whole, so the files are applied one by one as usual, which reports any error
     exactly as before. Returns the schema's warnings.
     """
-    from multica_db_codegen.analyze.schema import apply_schema, plan_extensions, remember_notes
+    from multica_db_codegen.analyze.schema import (
+        SESSION,
+        apply_schema,
+        plan_extensions,
+        remember_notes,
+    )
 
     if chunks and _one_transaction_safe(chunks):
         try:
-            conn.execute(b"SET synchronous_commit = off")
+            conn.execute(SESSION.encode())
             plan = plan_extensions(conn, chunks)
             conn.execute("\n;\n".join(plan.script(c) for c in chunks).encode())
         except psycopg.Error:
