@@ -145,3 +145,53 @@ def test_real_project_shapes(tmp_path: Path, pg_server: str) -> None:
         conn.execute("INSERT INTO ev VALUES ('\\x01', 'a'), ('\\x02', 'b'), ('\\x03', 'c')")
         assert q.by_ids(conn, ids=[b"\x01", b"\x03"]) == [m.Kind.A, m.Kind.C]
         assert q.by_kinds(conn, ks=[m.Kind.B]) == [b"\x02"]
+
+
+#: A slice compared with an operator (sqlc makes it a list there too): each element.
+COMPARISONS: list[tuple[str, typing.Callable[[int, list[int]], bool]]] = [
+    ("id = {m}", lambda v, xs: v in xs),
+    ("id != {m}", lambda v, xs: v not in xs),
+    ("id <> {m}", lambda v, xs: v not in xs),
+    ("id = ({m})", lambda v, xs: v in xs),
+    ("id < {m}", lambda v, xs: any(v < x for x in xs)),
+    ("id OPERATOR(pg_catalog.=) {m}", lambda v, xs: v in xs),
+    ("(id + 0)=/*c*/{m}", lambda v, xs: v in xs),
+]
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(st.integers(0, 11), max_size=4))
+def test_compared_with_an_operator(
+    tmp_path_factory: pytest.TempPathFactory, pg_server: str, ids: list[int]
+) -> None:
+    """``id = sqlc.slice(ids)``: a list parameter, as sqlc types it, that runs: ``= ANY``."""
+    queries = "".join(
+        f"-- name: C{i} :many\nSELECT id FROM item WHERE "
+        f"{form.format(m=SPELLINGS[i % len(SPELLINGS)].format(n='ids'))} ORDER BY id;\n"
+        for i, (form, _) in enumerate(COMPARISONS)
+    )
+    root = tmp_path_factory.mktemp("slicecmp")
+    gen = _generate(root, pg_server, queries, "slicecmp")
+    q = gen.module("queries.q")
+    with database_with(pg_server, [root / "schema"]) as url, psycopg.connect(url) as conn:
+        conn.cursor().executemany("INSERT INTO item VALUES (%s, %s)", ROWS)
+        for i, (_, keep) in enumerate(COMPARISONS):
+            fn = getattr(q, f"c{i}")
+            assert typing.get_type_hints(fn)["ids"] == list[int], i
+            assert fn(conn, ids=ids) == [r[0] for r in ROWS if keep(r[0], ids)], i
+
+
+def test_compared_generates_clean_code(tmp_path: Path, pg_server: str) -> None:
+    """The comparison forms pass mypy --strict and ruff as generated."""
+    queries = "".join(
+        f"-- name: C{i} :many\nSELECT id FROM item WHERE {form.format(m='sqlc.slice(ids)')};\n"
+        for i, (form, _) in enumerate(COMPARISONS)
+    )
+    gen = _generate(tmp_path, pg_server, queries, "slicecmpclean")
+    gen.mypy()
+    gen.ruff()
