@@ -43,6 +43,7 @@ from multica_db_codegen.analyze.missing_functions import (
     typed,
 )
 from multica_db_codegen.analyze.missing_functions import strict as strict_functions
+from multica_db_codegen.analyze.null_tests import bare_null_tests, null_tested, types_elsewhere
 from multica_db_codegen.analyze.nullability import ColumnFacts, always_one_row, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
@@ -270,8 +271,10 @@ def analyze_query(
 
     params: list[ParamIR] = []
     cast_dims = _param_cast_dims(spec.tree)
+    tested = null_tested(spec.tree)
     for p, oid in zip(spec.params, described.param_oids, strict=True):
-        nullable = p.nullable or p.number in cast  # `$1 IS NULL`: None is the point
+        # `$1 IS NULL`: None is the point
+        nullable = p.nullable or p.number in cast or p.number in tested
         if not nullable and p.target is not None:
             cols = catalog.relation_columns(p.target.schema, p.target.table)
             if cols is not None:
@@ -410,7 +413,20 @@ def _redescribe(
     receives each one stubbed (see :mod:`.missing_functions`); ``None``: none is.
     Raises the (last) :class:`DescribeError` when neither is the problem.
     """
+    null_tests_typed = False
     while True:
+        if not null_tests_typed:
+            null_tests_typed = True
+            # `$1 IS NULL OR id = ANY($1)`: typed where it is tested too (see .null_tests)
+            found = types_elsewhere(conn, spec.sql, spec.tree)
+            for number, type_name in found.items():
+                at = bare_null_tests(spec.tree).get(number, set())
+                _cast_parameter(spec, number, type_name, at)
+            if found:
+                try:
+                    return describe_stubbed(conn, spec.sql, stubs or ())
+                except DescribeError as again:
+                    exc = again
         m = _UNTYPED_RE.search(exc.message)
         stub = (
             missing_function(conn, spec.tree, exc, stubs)
@@ -458,14 +474,19 @@ def _stub_warning(spec: QuerySpec, stub: Stub) -> str:
     )
 
 
-def _cast_parameter(spec: QuerySpec, number: int) -> None:
-    """Write ``::text`` after every ``$number`` of the SQL, keeping error offsets right."""
+def _cast_parameter(
+    spec: QuerySpec, number: int, type_name: str = "text", only: set[int] | None = None
+) -> None:
+    """Write ``::type_name`` after every ``$number`` of the SQL (or those starting at an
+    offset in ``only``), keeping error offsets right."""
     ends = [
         int(t.end) + 1
         for t in pgparser.scan(spec.sql)
-        if t.name == "PARAM" and spec.sql[t.start : t.end + 1] == f"${number}"
+        if t.name == "PARAM"
+        and spec.sql[t.start : t.end + 1] == f"${number}"
+        and (only is None or t.start in only)
     ]
-    suffix = "::text"
+    suffix = f"::{type_name}"
     for at in reversed(ends):
         back = spec.original_offset(at) - spec.sql_location.offset
         spec.sql = spec.sql[:at] + suffix + spec.sql[at:]
