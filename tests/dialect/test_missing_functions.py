@@ -175,7 +175,6 @@ def test_a_star_over_a_missing_function_in_from_stays_an_error(
         run_generate(cwd=tmp_path, database_url=pg_server)
     error = info.value.errors[0]
     assert error.message == (
-        "* over function gone_fn(integer), which the schema does not define: "
-        "its columns are unknown"
+        "function gone_fn(integer) does not exist, so the columns * stands for are unknown"
     )
     assert error.hint is not None and "column definition list" in error.hint

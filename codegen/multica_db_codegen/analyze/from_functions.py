@@ -129,7 +129,8 @@ def refuse_stars(tree: Any, items: Sequence[tuple[str, FromItem, str]]) -> Descr
             hit = next((open_items[r] for r in _from_refs(select) if r in open_items), None)
         if hit is not None:
             return DescribeError(
-                f"* over function {hit}, which the schema does not define: its columns are unknown",
+                f"function {hit} does not exist, so the columns {_star_text(star)} stands "
+                "for are unknown",
                 int(star.location) + 1,
                 "name the columns it returns, or give a column definition list: "
                 "FROM f(…) AS f(a integer, b text)",
@@ -474,6 +475,12 @@ def _span_from(text: str, tokens: list[Any], first: int, want: str) -> tuple[int
         if len(targets) == 1 and targets[0].name is None and RawStream()(targets[0].val) == want:
             return start, int(t.end) + 1
     return None
+
+
+def _star_text(star: Any) -> str:
+    """``*`` or ``p.*`` as written (quotes aside)."""
+    fields: Any = star.fields or ()
+    return ".".join(str(f.sval) if isinstance(f, ast.String) else "*" for f in fields)
 
 
 def _stars(tree: Any) -> Iterator[tuple[Any, Any]]:
