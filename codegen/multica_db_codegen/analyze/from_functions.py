@@ -36,12 +36,19 @@ import pglast
 import psycopg
 from pglast import ast
 from pglast import parser as pgparser
-from pglast.enums import A_Expr_Kind
-from pglast.stream import RawStream
 from psycopg import pq
 
 from multica_db_codegen.analyze.describe import Described, DescribeError, RawColumn
-from multica_db_codegen.parse.params import child_slots
+from multica_db_codegen.analyze.expr_text import (
+    EXPRESSIONS,
+    around,
+    node_location,
+    quote_ident,
+    result_name,
+    text_span,
+    walk,
+    walk_up,
+)
 
 #: Replacements one statement may need: a bound on the prepare-and-retry loop.
 MAX_STEPS = 64
@@ -49,26 +56,6 @@ MAX_STEPS = 64
 _TEXT_OID = 25
 _UNDEFINED_COLUMN = "42703"
 _INDETERMINATE_TYPE = "42P18"
-
-# Nodes that are expressions: what an error's position may point at and what may be replaced.
-_EXPRESSIONS = (
-    ast.A_Expr,
-    ast.FuncCall,
-    ast.TypeCast,
-    ast.CaseExpr,
-    ast.CoalesceExpr,
-    ast.MinMaxExpr,
-    ast.NullTest,
-    ast.BooleanTest,
-    ast.A_ArrayExpr,
-    ast.RowExpr,
-    ast.SubLink,
-    ast.ColumnRef,
-    ast.ParamRef,
-    ast.A_Const,
-    ast.CollateClause,
-    ast.BoolExpr,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +69,7 @@ class FromItem:
 
 def from_item(tree: Any, call: Any) -> FromItem | None:
     """``call`` as a FROM item of ``tree`` (``None``: it is not one)."""
-    for node in _walk(tree):
+    for node in walk(tree):
         if not isinstance(node, ast.RangeFunction):
             continue
         for i, pair in enumerate(node.functions or ()):
@@ -161,7 +148,7 @@ def describe_from(
         found = next(
             (
                 (node, column)
-                for node in _walk(probe.tree)
+                for node in walk(probe.tree)
                 if (column := _column_of(node, refs)) is not None
                 and (column in aliased or (column[0] is None and column[1] in names))
             ),
@@ -191,7 +178,7 @@ def describe_from(
         raw = res.error_field(pq.DiagnosticField.STATEMENT_POSITION)
         position = int(raw) - 1 if raw else None
         if state == _INDETERMINATE_TYPE:
-            number = _undetermined(probe, message)
+            number = _undetermined(message)
             if number is not None and number > user and number not in probe.opaque:
                 probe.opaque.add(number)
                 continue
@@ -211,7 +198,7 @@ def _step(
     ``opaque``: the error is about a value of the marker type, which only stand-ins have
     (or columns of a subquery or CTE that selects one): the smallest expression around
     it that reads a column or calls a function is replaced too."""
-    at = [(n, up) for n, up in _walk_up(probe.tree) if _location(n) == position]
+    at = [(n, up) for n, up in walk_up(probe.tree) if node_location(n) == position]
     if state == _UNDEFINED_COLUMN:
         for node, _ in at:
             column = _column_of(node, refs)
@@ -219,12 +206,12 @@ def _step(
                 learnt.columns.append(column)
                 return True
         return False
-    if not any(isinstance(n, _EXPRESSIONS) for n, _ in at):
+    if not any(isinstance(n, EXPRESSIONS) for n, _ in at):
         # the error points at what the tree keeps no location of (a constant): the
         # nearest expression written around it
-        at = _around(probe.text, probe.tree, position)
+        at = around(probe.text, probe.tree, position)
     for node, ancestors in at:
-        if not isinstance(node, _EXPRESSIONS):
+        if not isinstance(node, EXPRESSIONS):
             continue
         # the smallest expression around the error that holds a value standing in
         for candidate in [node, *reversed(ancestors)]:
@@ -232,7 +219,7 @@ def _step(
                 if probe.untype(candidate):
                     return True
                 continue
-            if not isinstance(candidate, _EXPRESSIONS):
+            if not isinstance(candidate, EXPRESSIONS):
                 break  # the statement's structure: nothing of ours around the error
             if probe.holds_own(candidate) or (opaque and _reads(candidate)):
                 if isinstance(candidate, ast.TypeCast) and candidate.arg is not None:
@@ -258,7 +245,7 @@ class _Probe:
 
     def holds_own(self, node: Any) -> bool:
         return any(
-            isinstance(n, ast.ParamRef) and int(n.number or 0) > self.user for n in _walk(node)
+            isinstance(n, ast.ParamRef) and int(n.number or 0) > self.user for n in walk(node)
         )
 
     def untype(self, ref: Any) -> bool:
@@ -272,18 +259,18 @@ class _Probe:
 
     def replace(self, node: Any) -> bool:
         """``node``'s text becomes a fresh parameter; the tree is parsed again."""
-        span = _span(self.text, node)
+        span = text_span(self.text, node)
         if span is None:
             return False
         start, end = span
-        for n in _walk(node):
+        for n in walk(node):
             if isinstance(n, ast.ParamRef) and int(n.number or 0) > self.user:
                 self.gone.add(int(n.number or 0))
         param = f"${self.next}"
         self.next += 1
-        name = _result_name(self.tree, node)
+        name = result_name(self.tree, node)
         if name is not None:  # a parameter alone would be "?column?"
-            param += " AS " + _quote(name)
+            param += " AS " + quote_ident(name)
         self.text = self.text[:start] + param + self.text[end:]
         self.edits.append((start, end - start, len(param)))
         self.tree = pglast.parse_sql(self.text)
@@ -322,64 +309,12 @@ class _Probe:
         )
 
 
-def _around(text: str, tree: Any, position: int) -> list[tuple[Any, list[Any]]]:
-    """The expression nearest ``position`` whose text holds it, with its ancestors."""
-    before = [
-        (loc, n, up)
-        for n, up in _walk_up(tree)
-        if isinstance(n, _EXPRESSIONS) and (loc := _location(n)) is not None and loc <= position
-    ]
-    for _, node, ancestors in sorted(before, key=lambda x: -x[0]):
-        span = _span(text, node)
-        if span is not None and span[0] <= position < span[1]:
-            return [(node, ancestors)]
-    return []
-
-
 def _reads(node: Any) -> bool:
     """``node`` reads a column or calls a function (it is not a constant)."""
-    return any(isinstance(n, ast.ColumnRef | ast.FuncCall | ast.SubLink) for n in _walk(node))
+    return any(isinstance(n, ast.ColumnRef | ast.FuncCall | ast.SubLink) for n in walk(node))
 
 
-def _result_name(tree: Any, node: Any) -> str | None:
-    """The name PostgreSQL gives ``node``'s column, when it is a result column's whole
-    expression without an alias and the name is not ``?column?``."""
-    for found, ancestors in _walk_up(tree):
-        if found is not node:
-            continue
-        target = ancestors[-1] if ancestors else None
-        if isinstance(target, ast.ResTarget) and target.val is node and target.name is None:
-            return _figure_name(node)
-        return None
-    return None
-
-
-def _figure_name(node: Any) -> str | None:
-    """What PostgreSQL names a select-list expression (``None``: ``?column?``)."""
-    if isinstance(node, ast.ColumnRef):
-        last = (node.fields or ())[-1:]
-        return str(last[0].sval) if last and isinstance(last[0], ast.String) else None
-    if isinstance(node, ast.FuncCall):
-        return str(node.funcname[-1].sval) if node.funcname else None
-    if isinstance(node, ast.TypeCast):
-        inner = _figure_name(node.arg)
-        names: Any = node.typeName.names if node.typeName is not None else ()
-        return inner or (str(names[-1].sval) if names else None)
-    if isinstance(node, ast.A_Expr) and node.kind == A_Expr_Kind.AEXPR_NULLIF:
-        return "nullif"
-    fixed = {ast.CaseExpr: "case", ast.CoalesceExpr: "coalesce", ast.A_ArrayExpr: "array"}
-    if isinstance(node, ast.RowExpr):
-        return "row"
-    if isinstance(node, ast.MinMaxExpr):
-        return "greatest" if int(node.op or 0) == 0 else "least"
-    return fixed.get(type(node))
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _undetermined(probe: _Probe, message: str) -> int | None:
+def _undetermined(message: str) -> int | None:
     """The parameter a "could not determine data type of parameter $N" names."""
     tail = message.rpartition("$")[2]
     return int(tail) if tail.isdigit() else None
@@ -388,7 +323,7 @@ def _undetermined(probe: _Probe, message: str) -> int | None:
 def _opaque_places(tree: Any, user: int) -> set[int]:
     """Our parameters in a select or RETURNING list, under no cast: the marker type."""
     out: set[int] = set()
-    for node, ancestors in _walk_up(tree):
+    for node, ancestors in walk_up(tree):
         if not isinstance(node, ast.ParamRef) or int(node.number or 0) <= user:
             continue
         for i in range(len(ancestors) - 1, -1, -1):
@@ -426,57 +361,6 @@ def _column_of(node: Any, refs: set[str]) -> tuple[str | None, str] | None:
     return None
 
 
-def _location(node: Any) -> int | None:
-    loc = getattr(node, "location", None) if isinstance(node, ast.Node) else None
-    return int(loc) if isinstance(loc, int) and loc >= 0 else None
-
-
-def _span(text: str, node: Any) -> tuple[int, int] | None:
-    """Where ``node`` is written in ``text``: from its first token (or a parenthesis
-    before it) to the first token after which the text parses back to the same
-    expression."""
-    starts = [loc for n in _walk(node) if (loc := _location(n)) is not None]
-    if not starts:
-        return None
-    try:
-        want = RawStream()(node)
-    except Exception:  # pglast cannot print it alone: leave it
-        return None
-    tokens = list(pgparser.scan(text))
-    first = next((i for i, t in enumerate(tokens) if t.start >= min(starts)), None)
-    while first is not None and first >= 0:
-        found = _span_from(text, tokens, first, want)
-        if found is not None:
-            return found
-        first -= 1  # `(a + b) * c`: the tree's first location is inside the parenthesis
-        if first < 0 or tokens[first].name != "ASCII_40":
-            return None
-    return None
-
-
-def _span_from(text: str, tokens: list[Any], first: int, want: str) -> tuple[int, int] | None:
-    start = int(tokens[first].start)
-    depth = 0
-    for t in tokens[first:]:
-        if t.name == "ASCII_40":
-            depth += 1
-        elif t.name == "ASCII_41":
-            depth -= 1
-            if depth < 0:
-                return None
-        if depth:
-            continue
-        try:
-            got = pglast.parse_sql("SELECT " + text[start : t.end + 1])
-        except pgparser.ParseError:
-            continue
-        stmt: Any = got[0].stmt if len(got) == 1 else None
-        targets: Any = getattr(stmt, "targetList", None) or ()
-        if len(targets) == 1 and targets[0].name is None and RawStream()(targets[0].val) == want:
-            return start, int(t.end) + 1
-    return None
-
-
 def _star_text(star: Any) -> str:
     """``*`` or ``p.*`` as written (quotes aside)."""
     fields: Any = star.fields or ()
@@ -485,7 +369,7 @@ def _star_text(star: Any) -> str:
 
 def _stars(tree: Any) -> Iterator[tuple[Any, Any]]:
     """(the select, a ``*`` of its select list)."""
-    for node in _walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.SelectStmt):
             for target in node.targetList or ():
                 val = getattr(target, "val", None)
@@ -512,23 +396,3 @@ def _from_refs(select: Any) -> Iterator[str]:
                     names: Any = call.funcname if isinstance(call, ast.FuncCall) else None
                     if names:
                         yield str(names[-1].sval)
-
-
-def _walk(tree: Any) -> Iterator[Any]:
-    return (node for node, _ in _walk_up(tree))
-
-
-def _walk_up(tree: Any) -> Iterator[tuple[Any, list[Any]]]:
-    """Every node in pre-order, with its ancestors (outermost first)."""
-    stack: list[tuple[Any, list[Any]]] = [(tree, [])]
-    while stack:
-        node, ancestors = stack.pop()
-        if isinstance(node, ast.Node):
-            yield node, ancestors
-            inner = [*ancestors, node]
-            for attr in reversed(child_slots(type(node))):
-                child = getattr(node, attr)
-                if child is not None:
-                    stack.append((child, inner))
-        elif isinstance(node, tuple | list):
-            stack.extend((x, ancestors) for x in reversed(node))
