@@ -164,10 +164,17 @@ def test_verify_accepts_any_and_reports_a_function_the_database_lacks(
     assert rejected == {"Foo", "WithParam", "TwoMissing", "Nested"} and lacking.failed
 
 
-def test_a_missing_function_in_from_stays_an_error(tmp_path: Path, pg_server: str) -> None:
-    """Its columns are unknown: a one-column guess would break on the real function's rows."""
+def test_a_star_over_a_missing_function_in_from_stays_an_error(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """Its columns are unknown: a guess would break on the real function's rows (sqlc
+    expands the star to no column at all)."""
     queries = "-- name: Rows :many\nSELECT * FROM gone_fn(1);\n"
     write_project(tmp_path, schema={"schema.sql": SCHEMA}, queries={"q.sql": queries}, package="y")
     with pytest.raises(GenerateErrors) as info:
         run_generate(cwd=tmp_path, database_url=pg_server)
-    assert info.value.errors[0].message == "function gone_fn(integer) does not exist"
+    error = info.value.errors[0]
+    assert error.message == (
+        "function gone_fn(integer) does not exist, so the columns * stands for are unknown"
+    )
+    assert error.hint is not None and "column definition list" in error.hint

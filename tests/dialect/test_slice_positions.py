@@ -9,6 +9,7 @@ rows a Python filter over the same lists does.
 
 from __future__ import annotations
 
+import inspect
 import typing
 from pathlib import Path
 
@@ -145,3 +146,113 @@ def test_real_project_shapes(tmp_path: Path, pg_server: str) -> None:
         conn.execute("INSERT INTO ev VALUES ('\\x01', 'a'), ('\\x02', 'b'), ('\\x03', 'c')")
         assert q.by_ids(conn, ids=[b"\x01", b"\x03"]) == [m.Kind.A, m.Kind.C]
         assert q.by_kinds(conn, ks=[m.Kind.B]) == [b"\x02"]
+
+
+#: A slice compared with an operator (sqlc makes it a list there too): each element.
+COMPARISONS: list[tuple[str, typing.Callable[[int, list[int]], bool]]] = [
+    ("id = {m}", lambda v, xs: v in xs),
+    ("id != {m}", lambda v, xs: v not in xs),
+    ("id <> {m}", lambda v, xs: v not in xs),
+    ("id = ({m})", lambda v, xs: v in xs),
+    ("id < {m}", lambda v, xs: any(v < x for x in xs)),
+    ("id OPERATOR(pg_catalog.=) {m}", lambda v, xs: v in xs),
+    ("(id + 0)=/*c*/{m}", lambda v, xs: v in xs),
+]
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(st.integers(0, 11), max_size=4))
+def test_compared_with_an_operator(
+    tmp_path_factory: pytest.TempPathFactory, pg_server: str, ids: list[int]
+) -> None:
+    """``id = sqlc.slice(ids)``: a list parameter, as sqlc types it, that runs: ``= ANY``."""
+    queries = "".join(
+        f"-- name: C{i} :many\nSELECT id FROM item WHERE "
+        f"{form.format(m=SPELLINGS[i % len(SPELLINGS)].format(n='ids'))} ORDER BY id;\n"
+        for i, (form, _) in enumerate(COMPARISONS)
+    )
+    root = tmp_path_factory.mktemp("slicecmp")
+    gen = _generate(root, pg_server, queries, "slicecmp")
+    q = gen.module("queries.q")
+    with database_with(pg_server, [root / "schema"]) as url, psycopg.connect(url) as conn:
+        conn.cursor().executemany("INSERT INTO item VALUES (%s, %s)", ROWS)
+        for i, (_, keep) in enumerate(COMPARISONS):
+            fn = getattr(q, f"c{i}")
+            assert typing.get_type_hints(fn)["ids"] == list[int], i
+            assert fn(conn, ids=ids) == [r[0] for r in ROWS if keep(r[0], ids)], i
+
+
+def test_compared_generates_clean_code(tmp_path: Path, pg_server: str) -> None:
+    """The comparison forms pass mypy --strict and ruff as generated."""
+    queries = "".join(
+        f"-- name: C{i} :many\nSELECT id FROM item WHERE {form.format(m='sqlc.slice(ids)')};\n"
+        for i, (form, _) in enumerate(COMPARISONS)
+    )
+    gen = _generate(tmp_path, pg_server, queries, "slicecmpclean")
+    gen.mypy()
+    gen.ruff()
+
+
+#: An optional list filter, as projects write it: NULL means "no filter".
+OPTIONAL_FILTERS = [
+    "(sqlc.slice(ids) IS NULL OR id IN (sqlc.slice(ids)))",
+    "(sqlc.slice(ids)::bigint[] IS NULL OR id = ANY(sqlc.slice(ids)::bigint[]))",
+    "(@ids::bigint[] IS NULL OR id = ANY(@ids::bigint[]))",
+    "(@ids::bigint[] IS NOT NULL AND id = ANY(@ids::bigint[]) OR @ids::bigint[] IS NULL)",
+    "(id = ANY(@ids) OR @ids IS NULL)",
+    "(sqlc.slice(ids) IS NULL OR id = sqlc.slice(ids))",
+    "(CAST(sqlc.slice(ids) AS bigint[]) IS NULL OR id NOT IN (sqlc.slice(ids)))",
+]
+
+
+def _keep(i: int, v: int, ids: list[int] | None) -> bool:
+    if ids is None:
+        return True
+    return v not in ids if "NOT IN" in OPTIONAL_FILTERS[i] else v in ids
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.one_of(st.none(), st.lists(st.integers(0, 11), max_size=4)))
+def test_tested_with_is_null(
+    tmp_path_factory: pytest.TempPathFactory, pg_server: str, ids: list[int] | None
+) -> None:
+    """A list parameter the SQL tests with IS NULL takes None too (required, not defaulted):
+    None selects every row, a list the rows it names."""
+    queries = "".join(
+        f"-- name: F{i} :many\nSELECT id FROM item WHERE {f} ORDER BY id;\n"
+        for i, f in enumerate(OPTIONAL_FILTERS)
+    )
+    root = tmp_path_factory.mktemp("slicenull")
+    gen = _generate(root, pg_server, queries, "slicenull")
+    q = gen.module("queries.q")
+    with database_with(pg_server, [root / "schema"]) as url, psycopg.connect(url) as conn:
+        conn.cursor().executemany("INSERT INTO item VALUES (%s, %s)", ROWS)
+        for i in range(len(OPTIONAL_FILTERS)):
+            fn = getattr(q, f"f{i}")
+            assert typing.get_type_hints(fn)["ids"] == list[int] | None, OPTIONAL_FILTERS[i]
+            assert inspect.signature(fn).parameters["ids"].default is inspect.Parameter.empty
+            expected = [r[0] for r in ROWS if _keep(i, r[0], ids)]
+            assert fn(conn, ids=ids) == expected, OPTIONAL_FILTERS[i]
+
+
+def test_tested_with_is_null_clean_code(tmp_path: Path, pg_server: str) -> None:
+    """``list[int] | None`` parameters pass mypy --strict and ruff, and the async module too."""
+    queries = "".join(
+        f"-- name: F{i} :many\nSELECT id FROM item WHERE {f} ORDER BY id;\n"
+        for i, f in enumerate(OPTIONAL_FILTERS)
+    )
+    gen = _generate(tmp_path, pg_server, queries, "slicenullclean")
+    gen.mypy()
+    gen.ruff()
+    aq = gen.module("queries.aio.q")
+    assert typing.get_type_hints(aq.f0)["ids"] == list[int] | None

@@ -24,6 +24,7 @@ from multica_db_codegen.analyze.describe import (
     describe_many,
 )
 from multica_db_codegen.analyze.embeds import locate_embeds
+from multica_db_codegen.analyze.from_functions import Learnt
 from multica_db_codegen.analyze.ir import (
     ANY_TYPE,
     ColumnIR,
@@ -43,6 +44,7 @@ from multica_db_codegen.analyze.missing_functions import (
     typed,
 )
 from multica_db_codegen.analyze.missing_functions import strict as strict_functions
+from multica_db_codegen.analyze.null_tests import bare_null_tests, null_tested, types_elsewhere
 from multica_db_codegen.analyze.nullability import ColumnFacts, always_one_row, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
@@ -242,6 +244,7 @@ def analyze_query(
     """
     cast: list[int] = []
     stubs: list[Stub] = []
+    learnt = Learnt()
     try:
         if described is None:
             try:
@@ -249,7 +252,9 @@ def analyze_query(
             except DescribeError as exc:
                 described = exc
         if isinstance(described, DescribeError):
-            described = _redescribe(conn, spec, described, cast, stubs if stub_functions else None)
+            described = _redescribe(
+                conn, spec, described, cast, stubs if stub_functions else None, learnt
+            )
     except DescribeError as exc:
         where = spec.location_of(exc.position - 1) if exc.position else spec.sql_location
         message = exc.message + (f"\nDETAIL: {exc.detail}" if exc.detail else "")
@@ -270,8 +275,10 @@ def analyze_query(
 
     params: list[ParamIR] = []
     cast_dims = _param_cast_dims(spec.tree)
+    tested = null_tested(spec.tree)
     for p, oid in zip(spec.params, described.param_oids, strict=True):
-        nullable = p.nullable or p.number in cast  # `$1 IS NULL`: None is the point
+        # `$1 IS NULL`: None is the point
+        nullable = p.nullable or p.number in cast or p.number in tested
         if not nullable and p.target is not None:
             cols = catalog.relation_columns(p.target.schema, p.target.table)
             if cols is not None:
@@ -329,7 +336,7 @@ def analyze_query(
         f"as text; write ${n}::type to choose another"
         for n in cast
     ]
-    warnings += [_stub_warning(spec, stub) for stub in stubs]
+    warnings += [_stub_warning(spec, stub, learnt) for stub in stubs]
     warnings += engine_notes
     warnings += _text_form_warnings([p.type for p in params] + [c.type for c in columns])
     cmd = spec.command
@@ -402,6 +409,7 @@ def _redescribe(
     exc: DescribeError,
     cast: list[int],
     stubs: list[Stub] | None,
+    learnt: Learnt | None = None,
 ) -> Described:
     """Describe again past what sqlc accepts and PostgreSQL cannot prepare.
 
@@ -409,10 +417,24 @@ def _redescribe(
     neither prepare nor run it as written, so the SQL sent gets ``$1::text`` (a value
     of unknown type is text to PostgreSQL). ``cast`` receives the parameters cast.
     sqlc also accepts a call to a function the schema does not define: ``stubs``
-    receives each one stubbed (see :mod:`.missing_functions`); ``None``: none is.
+    receives each one stubbed (see :mod:`.missing_functions`); ``None``: none is;
+    ``learnt``, the columns read from those called in FROM (see :mod:`.from_functions`).
     Raises the (last) :class:`DescribeError` when neither is the problem.
     """
+    null_tests_typed = False
     while True:
+        if not null_tests_typed:
+            null_tests_typed = True
+            # `$1 IS NULL OR id = ANY($1)`: typed where it is tested too (see .null_tests)
+            found = types_elsewhere(conn, spec.sql, spec.tree)
+            for number, type_name in found.items():
+                at = bare_null_tests(spec.tree).get(number, set())
+                _cast_parameter(spec, number, type_name, at)
+            if found:
+                try:
+                    return _describe_stubbed(conn, spec.sql, stubs or (), learnt)
+                except DescribeError as again:
+                    exc = again
         m = _UNTYPED_RE.search(exc.message)
         stub = (
             missing_function(conn, spec.tree, exc, stubs)
@@ -423,15 +445,25 @@ def _redescribe(
             cast.append(int(m.group(1)))
             _cast_parameter(spec, int(m.group(1)))
         elif stub is not None and stubs is not None and not strict_functions():
-            stub = typed(conn, spec.sql, stub, stubs)
+            if stub.from_item is None:  # a FROM item's rows are worked out when described
+                stub = typed(conn, spec.sql, stub, stubs)
             # where it is in the file: casting a parameter later moves the SQL sent
             stubs.append(dataclasses.replace(stub, offset=spec.original_offset(stub.offset)))
         else:
             raise explained(exc)
         try:
-            return describe_stubbed(conn, spec.sql, stubs or ())
+            return _describe_stubbed(conn, spec.sql, stubs or (), learnt)
         except DescribeError as again:
             exc = again
+
+
+def _describe_stubbed(
+    conn: psycopg.Connection[Any], sql: str, stubs: Sequence[Stub], learnt: Learnt | None
+) -> Described:
+    """:func:`describe_stubbed`, ``learnt`` holding only what this description found."""
+    if learnt is not None:
+        learnt.columns.clear()
+    return describe_stubbed(conn, sql, stubs, learnt)
 
 
 def _text_form_warnings(types: list[TypeRef]) -> list[str]:
@@ -445,14 +477,23 @@ def _text_form_warnings(types: list[TypeRef]) -> list[str]:
     ]
 
 
-def _stub_warning(spec: QuerySpec, stub: Stub) -> str:
+def _stub_warning(spec: QuerySpec, stub: Stub, learnt: Learnt) -> str:
     """Where the missing function is called, and what that means for the result."""
     line, col = spec.location.file.line_col(stub.offset)
-    typed_as = (
-        "its result is typed Any"
-        if stub.returns is None
-        else f"its result is taken as {stub.returns}, as its place in the query requires"
-    )
+    item = stub.from_item
+    if item is not None and item.record:
+        typed_as = "in FROM, its columns are those its column definition list gives"
+    elif item is not None:
+        names = sorted({c for q, c in learnt.columns if q is None or q == item.ref})
+        read = f" ({', '.join(names)})" if names else ""
+        typed_as = (
+            f"in FROM, the columns read from it{read} are typed Any in the result unless a "
+            "cast or a column definition list (AS f(a integer, …)) gives their type"
+        )
+    elif stub.returns is None:
+        typed_as = "its result is typed Any"
+    else:
+        typed_as = f"its result is taken as {stub.returns}, as its place in the query requires"
     return (
         f"{spec.location.file.path}:{line}:{col}: function {stub.signature} is not in the "
         f"schema (sqlc accepts it): {typed_as}; add the function to the schema to get its "
@@ -460,14 +501,19 @@ def _stub_warning(spec: QuerySpec, stub: Stub) -> str:
     )
 
 
-def _cast_parameter(spec: QuerySpec, number: int) -> None:
-    """Write ``::text`` after every ``$number`` of the SQL, keeping error offsets right."""
+def _cast_parameter(
+    spec: QuerySpec, number: int, type_name: str = "text", only: set[int] | None = None
+) -> None:
+    """Write ``::type_name`` after every ``$number`` of the SQL (or those starting at an
+    offset in ``only``), keeping error offsets right."""
     ends = [
         int(t.end) + 1
         for t in pgparser.scan(spec.sql)
-        if t.name == "PARAM" and spec.sql[t.start : t.end + 1] == f"${number}"
+        if t.name == "PARAM"
+        and spec.sql[t.start : t.end + 1] == f"${number}"
+        and (only is None or t.start in only)
     ]
-    suffix = "::text"
+    suffix = f"::{type_name}"
     for at in reversed(ends):
         back = spec.original_offset(at) - spec.sql_location.offset
         spec.sql = spec.sql[:at] + suffix + spec.sql[at:]

@@ -19,7 +19,9 @@ entry, ``f(x) IS NULL``), the stub returns a marker type (an empty enum), which 
 analysis turns into :data:`ANY_TYPE`: the Python type is ``Any``.
 
 Only a name with no function at all is stubbed (a call that matches none of a
-function's signatures is an error in sqlc too, or at run time), and only outside FROM.
+function's signatures is an error in sqlc too, or at run time). A call in FROM
+(``FROM pragma_page_count()``) is stubbed too; what the statement reads from it is
+decided by :mod:`.from_functions`.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ from psycopg import pq
 
 from multica_db_codegen import env
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
+from multica_db_codegen.analyze.from_functions import (
+    FromItem,
+    Learnt,
+    describe_from,
+    from_item,
+    refuse_stars,
+)
 from multica_db_codegen.analyze.ir import ANY_TYPE
 from multica_db_codegen.parse.params import child_slots
 
@@ -61,6 +70,8 @@ class Stub:
     signature: str  # as PostgreSQL wrote it: my_func(integer)
     # the SQL type it returns, as deduced from where it is called; None: unknown (Any)
     returns: str | None = None
+    # how FROM uses it, when it is a FROM item (its result is a set of rows)
+    from_item: FromItem | None = None
 
 
 strict = env.strict_functions
@@ -76,6 +87,7 @@ def missing_function(
     call = _call_at(tree, exc.position - 1)
     if call is None:
         return None
+    item = from_item(tree, call)
     name = tuple(str(n.sval) for n in call.funcname)
     types = _split_args(m.group("args"))
     if len(types) != len(call.args or ()) or call.agg_star or call.func_variadic:
@@ -85,12 +97,15 @@ def missing_function(
         return None  # stubbed already (and still refused), or only the signature differs
     # a stub's result passed on reads as sqlc would type it
     signature = f"{m.group('name')}({m.group('args')})".replace(_MARKER, "any")
-    return Stub(name, args, exc.position - 1, signature)
+    return Stub(name, args, exc.position - 1, signature, from_item=item)
 
 
 @contextmanager
-def _stubbed(conn: psycopg.Connection[Any], stubs: Sequence[Stub]) -> Iterator[int]:
-    """The stubs defined, in a transaction that is rolled back; yields the marker's OID."""
+def _stubbed(
+    conn: psycopg.Connection[Any], stubs: Sequence[Stub]
+) -> Iterator[tuple[int, set[int]]]:
+    """The stubs defined, in a transaction that is rolled back; yields the marker's OID
+    and those of every type made for them (the marker's included): all read as "any"."""
     with conn.transaction(force_rollback=True):
         # The schema's database is read-only by default; this one transaction may write
         # because it is always rolled back.
@@ -98,31 +113,64 @@ def _stubbed(conn: psycopg.Connection[Any], stubs: Sequence[Stub]) -> Iterator[i
         conn.execute("SET LOCAL check_function_bodies = off")
         # not a domain: PostgreSQL describes a domain's column as its base type
         conn.execute(f"CREATE TYPE {_quote(_MARKER)} AS ENUM ()".encode())
-        row = conn.execute("SELECT to_regtype(%s)::oid::int", (_MARKER,)).fetchone()
-        marker = int(row[0]) if row and row[0] else 0
-        for s in stubs:
+        made = [_MARKER]
+        for i, s in enumerate(stubs):
             name = ".".join(_quote(n) for n in s.name)
+            returns = s.returns or _quote(_MARKER)
+            if s.from_item is not None:
+                returns = f"SETOF {_quote(_MARKER)}"
+                if s.from_item.record:
+                    returns = "SETOF record"
+                elif s.from_item.colnames:  # AS p(a, b): a row of that many columns
+                    row = f"{_MARKER}_row_{i}"
+                    fields = ", ".join(
+                        f"{_quote(c)} {_quote(_MARKER)}" for c in s.from_item.colnames
+                    )
+                    conn.execute(f"CREATE TYPE {_quote(row)} AS ({fields})".encode())
+                    made.append(row)
+                    returns = f"SETOF {_quote(row)}"
             create = (
                 f"CREATE FUNCTION {name}({', '.join(s.args)}) "
-                f"RETURNS {s.returns or _quote(_MARKER)} LANGUAGE sql AS 'SELECT NULL'"
+                f"RETURNS {returns} LANGUAGE sql AS 'SELECT NULL'"
             )
             conn.execute(create.encode())
-        yield marker
+        oids = [_type_oid(conn, t) for t in made]
+        yield oids[0], set(oids) - {0}
 
 
-def describe_stubbed(conn: psycopg.Connection[Any], text: str, stubs: Sequence[Stub]) -> Described:
-    """Describe ``text`` with the stubs defined, in a transaction that is rolled back."""
+def describe_stubbed(
+    conn: psycopg.Connection[Any], text: str, stubs: Sequence[Stub], learnt: Learnt | None = None
+) -> Described:
+    """Describe ``text`` with the stubs defined, in a transaction that is rolled back.
+
+    ``learnt`` receives the columns read from stubbed FROM items."""
     if not stubs:
         return describe(conn, text)
-    with _stubbed(conn, stubs) as marker:
-        described = describe(conn, text)
+    items = [s.from_item for s in stubs if s.from_item is not None]
+    if items:
+        refused = refuse_stars(
+            pgparser.parse_sql(text),
+            [(s.from_item.ref, s.from_item, s.signature) for s in stubs if s.from_item],
+        )
+        if refused is not None:
+            raise refused
+    with _stubbed(conn, stubs) as (marker, made):
+        if items:
+            described = describe_from(conn, text, items, marker, _MARKER, learnt or Learnt())
+        else:
+            described = describe(conn, text)
     return replace(
         described,
         columns=tuple(
-            replace(c, type_oid=ANY_TYPE.oid) if c.type_oid == marker else c
+            replace(c, type_oid=ANY_TYPE.oid) if c.type_oid in made else c
             for c in described.columns
         ),
     )
+
+
+def _type_oid(conn: psycopg.Connection[Any], name: str) -> int:
+    row = conn.execute("SELECT to_regtype(%s)::oid::int", (_quote(name),)).fetchone()
+    return int(row[0]) if row and row[0] else 0
 
 
 #: Parameters a probe may add (other missing functions in the way) or type as text.
@@ -150,7 +198,7 @@ def typed(conn: psycopg.Connection[Any], sql: str, stub: Stub, stubs: Sequence[S
     text, span = target
     param_types = [0] * probe
     next_param = probe + 1
-    with _stubbed(conn, stubs) as marker:
+    with _stubbed(conn, stubs) as (marker, _):
         # First with the marker type: where any type will do (a bare select-list entry,
         # ORDER BY, ``IS NULL``), PostgreSQL would still pick text for an unknown value,
         # but nothing there says what the function returns.
@@ -189,7 +237,7 @@ def typed(conn: psycopg.Connection[Any], sql: str, stub: Stub, stubs: Sequence[S
             offset = int(position) - 1
             call = _call_at(tree, offset)
             name = tuple(str(n.sval) for n in call.funcname) if call is not None else ()
-            if call is None or _name_exists(conn, name):
+            if call is None or from_item(tree, call) is not None or _name_exists(conn, name):
                 return stub
             other = _replace_call(text, offset, next_param)
             if other is None or (other[1][0] <= span[0] and span[1] <= other[1][1]):
@@ -257,19 +305,12 @@ def _replace_call(sql: str, offset: int, number: int) -> tuple[str, tuple[int, i
 
 
 def _call_at(tree: Any, offset: int) -> Any:
-    """The function call PostgreSQL's error points at, unless it is a FROM item.
-
-    A function in FROM (``SELECT * FROM f()``) may return any number of columns: a
-    one-column stub would make code that breaks on the real function's rows.
-    """
+    """The function call PostgreSQL's error points at."""
     stack = [tree]
-    in_from: set[int] = set()
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.RangeFunction):
-            in_from.update(id(f[0]) for f in node.functions or () if f)
         if isinstance(node, ast.FuncCall) and node.location == offset:
-            return None if id(node) in in_from else node
+            return node
         if isinstance(node, ast.Node):
             for attr in child_slots(type(node)):
                 child = getattr(node, attr)

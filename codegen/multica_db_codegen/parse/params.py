@@ -7,8 +7,10 @@ each distinct name, in order, takes the lowest number no ``$N`` uses (``$1, @v, 
 ``sqlc.slice(name)`` on PostgreSQL, where its engine makes it an array parameter:
 ``x IN (sqlc.slice(name))`` — the whole list of an IN, as the parse tree shows — has
 no list-valued placeholder in PostgreSQL, so it becomes ``x = ANY($N)`` (``NOT IN``:
-``<> ALL``); anywhere else (``x = ANY(sqlc.slice(name)::bigint[])``) it is ``$N`` and
-takes the (array) type PostgreSQL deduces there, like ``sqlc.arg``. The rewritten SQL
+``<> ALL``). The right operand of a comparison (``x = sqlc.slice(name)``) is a list to
+sqlc too, so it is compared with each element: ``x = ANY($N)``, ``x <> ALL($N)`` (any
+other operator: ``ANY``). Anywhere else (``x = ANY(sqlc.slice(name)::bigint[])``) it is
+``$N`` and takes the (array) type PostgreSQL deduces there, like ``sqlc.arg``. The rewritten SQL
 is parsed again to name positional parameters from their context, the way sqlc
 does: the column they are compared with, assigned to or inserted into.
 """
@@ -39,6 +41,7 @@ class _Occurrence:
     kind: str  # "positional" | "named" | "narg" | "embed" | "text" (name: what replaces it)
     name: str
     number: int = 0
+    close: str = ""  # written after the parameter (closes an ``ANY(`` written before it)
 
 
 def rewrite_parameters(
@@ -88,7 +91,7 @@ def rewrite_parameters(
                 params[number] = Param(number=number, name=occ.name, explicit_name=True)
             if occ.kind == "narg":
                 params[number].nullable = True
-            replacement = f"${number}"
+            replacement = f"${number}{occ.close}"
         pieces.append(replacement)
         out_len += len(replacement)
         cursor = occ.end
@@ -135,6 +138,7 @@ def _find(sql: str, loc: Location, query: str) -> list[_Occurrence]:
     """Parameter occurrences in source order, from pglast's lexer tokens."""
     tokens = pgparser.scan(sql)
     in_lists = _slice_in_lists(sql, tokens)
+    compared = _slice_comparisons(sql, tokens)
     out: list[_Occurrence] = []
     i = 0
     while i < len(tokens):
@@ -172,12 +176,19 @@ def _find(sql: str, loc: Location, query: str) -> list[_Occurrence]:
                     # in them) stay as written
                     start, end, negated = in_lists[t.start]
                     out.append(_Occurrence(start, end, "text", "<> ALL" if negated else "= ANY"))
+                close = ""
+                if fname == "slice" and t.start in compared:
+                    # x = sqlc.slice(ids) → x = ANY($N): ``ANY(`` right after the operator
+                    # (parentheses around the macro stay inside it)
+                    at, quantifier = compared[t.start]
+                    out.append(_Occurrence(at, at, "text", f" {quantifier}("))
+                    close = ")"
                 kind = {"arg": "named", "narg": "narg", "embed": "embed", "slice": "named"}[fname]
-                out.append(_Occurrence(t.start, rpar.end + 1, kind, _ident(sql, arg)))
+                out.append(_Occurrence(t.start, rpar.end + 1, kind, _ident(sql, arg), close=close))
                 i += 6
                 continue
         i += 1
-    return out
+    return sorted(out, key=lambda o: (o.start, o.end))
 
 
 def _slice_in_lists(sql: str, tokens: Any) -> dict[int, tuple[int, int, bool]]:
@@ -205,6 +216,45 @@ def _slice_in_lists(sql: str, tokens: Any) -> dict[int, tuple[int, int, bool]]:
         negated = any(getattr(n, "sval", None) == "<>" for n in node.name or ())
         out[int(items[0].location)] = (start, keyword.end + 1, negated)
     return out
+
+
+def _slice_comparisons(sql: str, tokens: Any) -> dict[int, tuple[int, str]]:
+    """Each ``sqlc.slice`` that is the right operand of a plain binary operator.
+
+    Keyed by the macro's offset: (the end of the operator, ``ALL`` for ``<>``, else
+    ``ANY``). sqlc makes such a parameter a list as it does inside IN; PostgreSQL compares
+    a value with a list's elements only through ANY/ALL. Parentheses around the macro
+    (``x = (sqlc.slice(ids))``) are looked through, as the parse tree does.
+    """
+    try:
+        stmts = pglast.parse_sql(sql)
+    except pglast.parser.ParseError:
+        return {}
+    out: dict[int, tuple[int, str]] = {}
+    for found in tree_nodes(stmts):
+        if not (isinstance(found, ast.A_Expr) and found.kind == A_Expr_Kind.AEXPR_OP):
+            continue
+        node: Any = found  # pglast's attributes are typed Optional
+        if node.lexpr is None or not _is_slice(node.rexpr) or node.location is None:
+            continue
+        end = _operator_end(tokens, int(node.location), int(node.rexpr.location))
+        if end is None:
+            continue
+        negated = [getattr(n, "sval", None) for n in node.name or ()][-1:] == ["<>"]
+        out[int(node.rexpr.location)] = (end, "ALL" if negated else "ANY")
+    return out
+
+
+def _operator_end(tokens: Any, start: int, operand: int) -> int | None:
+    """The end of the operator written at ``start`` (``=``, ``!=``, ``OPERATOR(s.=)``)."""
+    first = next((t for t in tokens if t.start == start), None)
+    if first is None:
+        return None
+    end = int(first.end) + 1
+    if first.name == "OPERATOR":
+        close = next((t for t in tokens if t.start > start and t.name == "ASCII_41"), None)
+        end = int(close.end) + 1 if close is not None else operand + 1
+    return end if end <= operand else None
 
 
 def _is_slice(node: Any) -> bool:
