@@ -10,6 +10,7 @@ PostGIS every stand-in has the real extension's signature.
 
 from __future__ import annotations
 
+import secrets
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg.conninfo import make_conninfo
 
 from multica_db_codegen.analyze.schema import apply_schema, load_schema
 from multica_db_codegen.analyze.standin_postgis import (
@@ -385,3 +387,31 @@ def test_stand_ins_have_the_real_signatures(pg_server: str) -> None:
         }
     # the I/O functions differ (PostGIS's are C, with their own extra arguments)
     assert {s for s in stand - real if not s[0].endswith(("_in", "_out"))} == set()
+
+
+def test_without_a_superuser_postgis_is_skipped_as_before(
+    without_postgis: str, tmp_path: Path
+) -> None:
+    """Base types need a superuser: for any other role the stand-in cannot be created, and
+    the extension is skipped with a warning saying why (what needs it is skipped too)."""
+    (tmp_path / "s.sql").write_text(SCHEMA + "CREATE TABLE plain (id int);\n")
+    role = f"multica_gis_{secrets.token_hex(4)}"
+    with psycopg.connect(without_postgis, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN".encode())
+    try:
+        with fresh_database(without_postgis, prefix="multica_postgis") as url:
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute(f"ALTER DATABASE {admin.info.dbname} OWNER TO {role}".encode())
+            with psycopg.connect(make_conninfo(url, user=role), autocommit=True) as conn:
+                notes = apply_schema(conn, load_schema([tmp_path / "s.sql"]))
+                tables = conn.execute(
+                    "SELECT relname::text FROM pg_class WHERE relname IN ('places', 'plain')"
+                ).fetchall()
+    finally:
+        with psycopg.connect(without_postgis, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {role}".encode())
+    assert tables == [("plain",)]
+    assert any(
+        "CREATE EXTENSION postgis skipped: its stand-in could not be created" in n for n in notes
+    ), notes
+    assert any("statement skipped (it needs postgis)" in n for n in notes), notes
