@@ -333,12 +333,16 @@ def test_written_modifiers(
 
 def test_family_extensions_bring_postgis(without_postgis: str, tmp_path: Path) -> None:
     """postgis_raster / postgis_topology require PostGIS: their stand-ins create it too,
-    once, whatever the order of the CREATE EXTENSIONs."""
+    once, whatever the order of the CREATE EXTENSIONs. AddGeometryColumn and
+    DropGeometryColumn change the table, as PostGIS's do."""
     (tmp_path / "s.sql").write_text(
         "CREATE EXTENSION postgis_raster;\nCREATE EXTENSION postgis_topology;\n"
         "CREATE EXTENSION IF NOT EXISTS postgis;\n"
         "CREATE TABLE tiles (id int, rast raster, g geometry(Polygon, 3857), "
         "tg topology.topogeometry);\n"
+        "SELECT AddGeometryColumn('tiles', 'center', 4326, 'POINT', 3);\n"
+        "SELECT AddGeometryColumn('public', 'tiles', 'gone', 4326, 'POINT', 2);\n"
+        "SELECT DropGeometryColumn('tiles', 'gone');\n"
     )
     with (
         fresh_database(without_postgis, prefix="multica_postgis") as url,
@@ -346,15 +350,17 @@ def test_family_extensions_bring_postgis(without_postgis: str, tmp_path: Path) -
     ):
         apply_schema(conn, load_schema([tmp_path / "s.sql"]))
         cols = conn.execute(
-            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
-            "WHERE attrelid = 'tiles'::regclass AND attnum > 0 ORDER BY attnum"
+            "SELECT attname, format_type(atttypid, NULL), atttypmod FROM pg_attribute "
+            "WHERE attrelid = 'tiles'::regclass AND attnum > 0 AND NOT attisdropped "
+            "ORDER BY attnum"
         ).fetchall()
         typed = conn.execute("SELECT pg_typeof(ST_Area(g))::text FROM tiles").fetchone()
     assert cols == [
-        ("id", "integer"),
-        ("rast", "raster"),
-        ("g", "geometry"),
-        ("tg", "topology.topogeometry"),
+        ("id", "integer", -1),
+        ("rast", "raster", -1),
+        ("g", "geometry", 3857 << 8 | 3 << 2),
+        ("tg", "topology.topogeometry", -1),
+        ("center", "geometry", 4326 << 8 | 1 << 2 | 2),  # AddGeometryColumn, 3 dimensions: Z
     ]
     assert typed is None  # no rows: the query prepared and ran
 

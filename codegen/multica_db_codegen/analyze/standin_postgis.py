@@ -25,7 +25,8 @@ through :func:`standins.standin_sql`, in the schema ``CREATE EXTENSION`` would u
   ``~=``, ``@``, ``~``, the comparisons, with btree operator classes so ``DISTINCT`` and
   ``GROUP BY`` work), the aggregates ``ST_Union``, ``ST_Collect``, ``ST_MakeLine``,
   ``ST_Extent``, ``ST_3DExtent``, ``ST_MemUnion``, ``ST_Polygonize`` and
-  ``ST_ClusterIntersecting``, the ``geometry_dump`` type and ``spatial_ref_sys``.
+  ``ST_ClusterIntersecting``, the ``geometry_dump`` type, ``spatial_ref_sys``, and
+  ``AddGeometryColumn``/``DropGeometryColumn``, which change the table as PostGIS's do.
 
 A GiST, SP-GiST or BRIN index on these types cannot be stood in (its support functions
 take ``internal``): it is skipped with a warning, as any index of a missing extension.
@@ -591,6 +592,71 @@ def _cast(source: str, target: str, context: str = "") -> str:
     return f"CREATE CAST ({source} AS {target}) WITH INOUT{context}"
 
 
+_ADD_COLUMN = """CREATE FUNCTION {s}.AddGeometryColumn(catalog_name varchar,
+    schema_name varchar, table_name varchar, column_name varchar, new_srid_in integer,
+    new_type varchar, new_dim integer, use_typmod boolean DEFAULT true) RETURNS text
+LANGUAGE plpgsql VOLATILE STRICT AS $body$
+DECLARE
+    kind text := upper(new_type);
+BEGIN
+    IF new_dim = 3 AND right(kind, 1) <> 'M' THEN
+        kind := kind || 'Z';
+    ELSIF new_dim = 4 THEN
+        kind := kind || 'ZM';
+    END IF;
+    EXECUTE format('ALTER TABLE %I.%I ADD COLUMN %I {s}.geometry%s', schema_name, table_name,
+        column_name, CASE WHEN use_typmod THEN format('(%s, %s)', kind, new_srid_in) ELSE '' END);
+    RETURN format('%s.%s.%s SRID:%s TYPE:%s DIMS:%s ', schema_name, table_name, column_name,
+        new_srid_in, new_type, new_dim);
+END
+$body$"""
+
+_DROP_COLUMN = """CREATE FUNCTION {s}.DropGeometryColumn(catalog_name varchar,
+    schema_name varchar, table_name varchar, column_name varchar) RETURNS text
+LANGUAGE plpgsql VOLATILE STRICT AS $body$
+BEGIN
+    EXECUTE format('ALTER TABLE %I.%I DROP COLUMN %I', schema_name, table_name, column_name);
+    RETURN format('%s.%s.%s effectively removed.', schema_name, table_name, column_name);
+END
+$body$"""
+
+
+def _sql_function(signature: str, result: str, body: str) -> str:
+    return (
+        f"CREATE FUNCTION {{s}}.{signature} RETURNS {result} LANGUAGE sql VOLATILE STRICT "
+        f"AS $body$ {body} $body$"
+    )
+
+
+#: AddGeometryColumn and DropGeometryColumn, as old schemas add geometry columns: they
+#: change the table, as PostGIS's do (the shorter forms use the current schema)
+GEOMETRY_COLUMNS: tuple[str, ...] = (
+    _ADD_COLUMN,
+    _sql_function(
+        "AddGeometryColumn(schema_name varchar, table_name varchar, column_name varchar, "
+        "new_srid integer, new_type varchar, new_dim integer, use_typmod boolean DEFAULT true)",
+        "text",
+        "SELECT {s}.AddGeometryColumn('', $1, $2, $3, $4, $5, $6, $7)",
+    ),
+    _sql_function(
+        "AddGeometryColumn(table_name varchar, column_name varchar, new_srid integer, "
+        "new_type varchar, new_dim integer, use_typmod boolean DEFAULT true)",
+        "text",
+        "SELECT {s}.AddGeometryColumn('', current_schema()::varchar, $1, $2, $3, $4, $5, $6)",
+    ),
+    _DROP_COLUMN,
+    _sql_function(
+        "DropGeometryColumn(schema_name varchar, table_name varchar, column_name varchar)",
+        "text",
+        "SELECT {s}.DropGeometryColumn('', $1, $2, $3)",
+    ),
+    _sql_function(
+        "DropGeometryColumn(table_name varchar, column_name varchar)",
+        "text",
+        "SELECT {s}.DropGeometryColumn('', current_schema()::varchar, $1, $2)",
+    ),
+)
+
 _IMPLICIT = " AS IMPLICIT"
 _G, _GG, _B2, _B3 = "{s}.geometry", "{s}.geography", "{s}.box2d", "{s}.box3d"
 
@@ -639,6 +705,7 @@ AFTER: tuple[str, ...] = (
     "maxdecimaldigits integer DEFAULT 9, pretty_bool boolean DEFAULT false, "
     "id_column text DEFAULT '') RETURNS text LANGUAGE plpgsql IMMUTABLE "
     "AS $body$ BEGIN RETURN NULL; END $body$",
+    *GEOMETRY_COLUMNS,
     "CREATE TABLE {s}.spatial_ref_sys (srid integer NOT NULL PRIMARY KEY "
     f"CHECK (srid > 0 AND srid <= {SRID_USER_MAXIMUM}), auth_name varchar(256), "
     "auth_srid integer, srtext varchar(2048), proj4text varchar(2048))",
