@@ -16,6 +16,8 @@ always preferred (``--database-url``).
 
 from __future__ import annotations
 
+from multica_db_codegen.analyze import standin_postgis as postgis
+
 #: what each stand-in function does, in SQL, over its arguments $1, $2, …
 _PGCRYPTO: tuple[tuple[str, str, str], ...] = (
     # (name(argument types), result type, body)
@@ -158,12 +160,37 @@ STANDINS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "pgcrypto": _PGCRYPTO,
     "uuid-ossp": _UUID_OSSP,
     "vector": _VECTOR,
+    "postgis": postgis.STANDIN_FUNCTIONS,
+    "postgis_raster": (),
+    "postgis_sfcgal": (),
+    "postgis_topology": (),
 }
 #: what a stand-in creates before its functions (types), and after them (operators)
-_BEFORE: dict[str, tuple[str, ...]] = {"vector": _VECTOR_TYPES}
-_AFTER: dict[str, tuple[str, ...]] = {"vector": _VECTOR_OPERATORS}
-#: a type whose existence says the stand-in was created (CREATE EXTENSION IF NOT EXISTS twice)
-_DONE: dict[str, str] = {"vector": "vector"}
+_BEFORE: dict[str, tuple[str, ...]] = {
+    "vector": _VECTOR_TYPES,
+    "postgis": postgis.TYPES,
+    "postgis_raster": postgis.RASTER_TYPES,
+    "postgis_topology": postgis.TOPOLOGY_TYPES,
+}
+_AFTER: dict[str, tuple[str, ...]] = {"vector": _VECTOR_OPERATORS, "postgis": postgis.AFTER}
+#: a type whose existence says the stand-in was created (CREATE EXTENSION IF NOT EXISTS
+#: twice, or an extension that requires it); a qualified name is in that schema, else in
+#: the stand-in's
+_DONE: dict[str, str] = {
+    "vector": "vector",
+    "postgis": "geometry",
+    "postgis_raster": "raster",
+    "postgis_topology": "topology.topogeometry",
+}
+#: stand-ins created first, as the extension requires them (what CASCADE would install)
+_REQUIRES: dict[str, tuple[str, ...]] = {
+    "postgis_raster": ("postgis",),
+    "postgis_sfcgal": ("postgis",),
+    "postgis_topology": ("postgis",),
+}
+#: functions an index expression or a generated column may call are IMMUTABLE, as the
+#: extension declares them
+_VOLATILITY: dict[str, str] = {"postgis": "IMMUTABLE"}
 
 
 def has_standin(extension: str) -> bool:
@@ -173,28 +200,44 @@ def has_standin(extension: str) -> bool:
 def standin_sql(extension: str, schema: str | None) -> str:
     """One ``DO`` block creating ``extension``'s stand-ins in ``schema``, or where
     ``CREATE EXTENSION`` would put them without one: the first existing schema of the
-    search path (decided when it runs, as the extension would)."""
+    search path (decided when it runs, as the extension would).
+
+    While it runs, the search path is that schema then ``pg_catalog``, so the type names
+    of a stand-in's signatures are the stand-in's own; it is put back at the end."""
     target = _quote(schema) if schema is not None else "current_schema()"
     lines = [
-        f"DO $multica_db_standin$ DECLARE s text := {target}; BEGIN",
+        f"DO $multica_db_standin$ DECLARE s text := {target}; "
+        "kept_path text := current_setting('search_path'); BEGIN",
         "IF s IS NULL THEN RAISE invalid_schema_name USING MESSAGE = "
         "'no schema has been selected to create in'; END IF;",
+        "PERFORM set_config('search_path', quote_ident(s) || ', pg_catalog', true);",
     ]
+    for part in (*_REQUIRES.get(extension, ()), extension):
+        lines += _part(part)
+    lines.append("PERFORM set_config('search_path', kept_path, true);")
+    lines.append("END $multica_db_standin$;")
+    return "\n".join(lines)
+
+
+def _part(extension: str) -> list[str]:
+    """The statements of one extension's stand-ins, skipped when they already exist."""
+    lines: list[str] = []
     done = _DONE.get(extension)
     if done is not None:
-        lines.append(
-            f"IF to_regtype(quote_ident(s) || {_quote('.' + done)}) IS NOT NULL THEN RETURN; "
-            "END IF;"
-        )
+        where = _quote(done) if "." in done else f"quote_ident(s) || {_quote('.' + done)}"
+        lines.append(f"IF to_regtype({where}) IS NULL THEN")
+    volatility = _VOLATILITY.get(extension, "VOLATILE")
     lines += [_execute(sql) for sql in _BEFORE.get(extension, ())]
     for name, result, body in STANDINS[extension]:
         lines.append(
             "EXECUTE format('CREATE OR REPLACE FUNCTION %s RETURNS %s LANGUAGE sql "
-            f"VOLATILE AS %L', {_placed('{s}.' + name)}, {_placed(result)}, {_placed(body)});"
+            f"{volatility} AS %L', {_placed('{s}.' + name)}, {_placed(result)}, "
+            f"{_placed(body)});"
         )
     lines += [_execute(sql) for sql in _AFTER.get(extension, ())]
-    lines.append("END $multica_db_standin$;")
-    return "\n".join(lines)
+    if done is not None:
+        lines.append("END IF;")
+    return lines
 
 
 def _placed(text: str) -> str:
