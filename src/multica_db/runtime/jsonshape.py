@@ -230,7 +230,10 @@ def numeric(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, int | str) and not isinstance(value, bool):
-        return Decimal(value)
+        try:
+            return Decimal(value)
+        except ArithmeticError:  # decimal's InvalidOperation: pydantic reports ValueErrors
+            raise ValueError(f"not a numeric: {value!r}") from None
     if isinstance(value, float):
         return Decimal(repr(value))
     raise ValueError(f"not a numeric: {value!r}")
