@@ -235,8 +235,9 @@ FROM posts p ORDER BY p.id;
 SELECT u.id,
        to_jsonb(u) - 'settings' AS public,
        to_jsonb(u) - ARRAY['settings', 'uid'] AS slim,
+       to_jsonb(u) - '{settings, uid}'::text[] AS slim_too,
        to_jsonb(u) #- '{settings}' AS trimmed,
-       to_jsonb(u) - 'nothing' AS same,
+       to_jsonb(u) - 'nothing'::text AS same,
        to_jsonb(u) || jsonb_build_object(
            'posts', (SELECT count(*) FROM posts p WHERE p.user_id = u.id),
            'name', length(u.name)) AS merged,

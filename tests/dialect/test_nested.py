@@ -688,7 +688,9 @@ def test_jsonb_operators_on_known_objects(nested: Generated, conn: Conn) -> None
     }
     assert typing.get_type_hints(q.PublicUsersPublic) == user
     assert typing.get_type_hints(q.PublicUsersTrimmed) == user
-    assert typing.get_type_hints(q.PublicUsersSlim) == {k: v for k, v in user.items() if k != "uid"}
+    slim = {k: v for k, v in user.items() if k != "uid"}
+    assert typing.get_type_hints(q.PublicUsersSlim) == slim
+    assert typing.get_type_hints(q.PublicUsersSlimToo) == slim
     assert typing.get_type_hints(q.PublicUsersSame) == {
         **user,
         "settings": nested_types.Settings | None,
@@ -714,6 +716,7 @@ def test_jsonb_operators_on_known_objects(nested: Generated, conn: Conn) -> None
     assert tuple(got.public.model_dump().values()) == want
     assert tuple(got.trimmed.model_dump().values()) == want
     assert tuple(got.slim.model_dump().values()) == want[:2] + want[3:]
+    assert got.slim_too.model_dump() == got.slim.model_dump()
     assert got.same.settings == nested_types.Settings(theme="dark")
     assert (got.merged.name, got.merged.posts, got.merged.uid) == (3, 1, made.uid)
     assert got.both_sides.model_dump() == {"a": made.id, "b": made.joined_at, "c": None}

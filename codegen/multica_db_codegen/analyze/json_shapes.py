@@ -518,8 +518,11 @@ def cte_names_of(with_clause: Any) -> set[str]:
 
 
 def _constant_keys(node: Any) -> tuple[str, ...] | None:
-    """The keys ``jsonb - x`` drops when ``x`` is a constant: ``'k'``, ``ARRAY['a', 'b']``,
-    ``'{a,b}'::text[]`` (None: not a constant, or not keys)."""
+    """The keys ``jsonb - x`` drops when ``x`` is a constant: ``'k'`` (an untyped literal is
+    text, even ``'{a,b}'``), ``'k'::text``, ``ARRAY['a', 'b']``, ``'{a,b}'::text[]`` (None:
+    not a constant, or not keys)."""
+    if isinstance(node, ast.TypeCast) and _is_text(node, array=False):
+        node = node.arg
     if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
         return (str(node.val.sval),)
     if isinstance(node, ast.A_ArrayExpr):
@@ -529,7 +532,7 @@ def _constant_keys(node: Any) -> tuple[str, ...] | None:
                 return None
             keys.append(str(e.val.sval))
         return tuple(keys)
-    if isinstance(node, ast.TypeCast) and _is_text_array(node):
+    if isinstance(node, ast.TypeCast) and _is_text(node, array=True):
         return _constant_path(node.arg)
     return None
 
@@ -537,7 +540,7 @@ def _constant_keys(node: Any) -> tuple[str, ...] | None:
 def _constant_path(node: Any) -> tuple[str, ...] | None:
     """The keys of ``jsonb #- x`` when ``x`` is a constant text array whose literal is
     simple (``'{a,b}'``: no quotes, escapes, nesting or NULLs), or ``ARRAY['a', 'b']``."""
-    if isinstance(node, ast.TypeCast) and _is_text_array(node):
+    if isinstance(node, ast.TypeCast) and _is_text(node, array=True):
         node = node.arg
     if isinstance(node, ast.A_ArrayExpr):
         return _constant_keys(node) or None
@@ -552,9 +555,12 @@ def _constant_path(node: Any) -> tuple[str, ...] | None:
     return keys
 
 
-def _is_text_array(cast: Any) -> bool:
+def _is_text(cast: Any, *, array: bool) -> bool:
+    """A cast to text or varchar (``array``: to an array of them)."""
     names = [str(n.sval) for n in (cast.typeName.names or ())] if cast.typeName else []
-    return bool(names) and names[-1] in ("text", "varchar") and bool(cast.typeName.arrayBounds)
+    if not names or names[-1] not in ("text", "varchar"):
+        return False
+    return bool(cast.typeName.arrayBounds) == array
 
 
 def _without(shape: ShapeIR, paths: Sequence[tuple[str, ...]]) -> ShapeIR | None:
