@@ -218,6 +218,12 @@ SELECT u.id,
         FROM posts p WHERE p.user_id = u.id) AS stats,
        (SELECT jsonb_object_agg(p.id, ROW(p.title, p.day)) FROM posts p WHERE p.user_id = u.id)
            AS pairs,
+       COALESCE((SELECT json_object_agg(p.id, p.title) FROM posts p WHERE p.user_id = u.id),
+                '[]') AS wrong_fallback,
+       COALESCE((SELECT json_build_object('t', p.title) FROM posts p WHERE p.user_id = u.id
+                 ORDER BY p.id LIMIT 1), '{}') AS empty_object,
+       COALESCE((SELECT jsonb_agg(p.title) FROM posts p WHERE p.user_id = u.id), '[ ]'::jsonb)
+           AS titles,
        (SELECT json_object_agg(c.body, c ORDER BY c.id)
         FROM comments c JOIN posts p ON p.id = c.post_id WHERE p.user_id = u.id) AS comments
 FROM users u ORDER BY u.id;

@@ -596,6 +596,8 @@ def _shape_error(nested: Generated, make: Any, row: tuple[Any, ...], column: str
 def test_keyed_aggregates_are_dicts_of_their_values(nested: Generated, conn: Conn) -> None:
     """json_object_agg(k, v): ``dict[str, V]``, V typed as json_agg's element would be —
     a row, a scalar, a built object with aggregates inside, an anonymous record."""
+    import pydantic
+
     q = nested.module("queries.json_ops")
     a, lone, full = _posts(conn)
     (bare,) = conn.execute("SELECT id FROM posts WHERE title = 'bare'").fetchone() or (0,)
@@ -604,6 +606,9 @@ def test_keyed_aggregates_are_dicts_of_their_values(nested: Generated, conn: Con
     assert hints["scores"] == dict[str, decimal.Decimal | None]  # COALESCEd: never None
     assert hints["stats"] == dict[str, q.PostsKeyedStat] | None
     assert hints["comments"] == dict[str, nested.module("models").Comment] | None
+    # a fallback the shape cannot decode ('[]' for an object, '{}' for a model): plain JSON
+    assert (hints["wrong_fallback"], hints["empty_object"]) == (pydantic.JsonValue,) * 2
+    assert hints["titles"] == list[str]
     assert typing.get_type_hints(q.PostsKeyedStat) == {"n": int, "bodies": list[str] | None}
     assert typing.get_type_hints(q.PostsKeyedPair) == {"f1": str, "f2": datetime.date | None}
     rows = {r.id: r for r in q.posts_keyed(conn)}
@@ -629,11 +634,14 @@ def test_keyed_aggregates_are_dicts_of_their_values(nested: Generated, conn: Con
     assert tuple(got.comments["c1"].model_dump().values()) == c1
     # no rows: NULL, but the COALESCEd one an empty dict
     assert (rows[lone].posts, rows[lone].scores, rows[lone].stats) == (None, {}, None)
-    bad = (a, b'{"1": {"id": "x"}}', b"{}", None, None, None)
+    assert (rows[lone].wrong_fallback, rows[lone].empty_object, rows[lone].titles) == ([], {}, [])
+    assert (got.empty_object, got.titles) == ({"t": "full"}, ["full", "bare"])
+    rest = (None, None, None)
+    bad = (a, b'{"1": {"id": "x"}}', b"{}", None, None, *rest, None)
     _shape_error(nested, q._make_posts_keyed_row, bad, "posts")
-    bad = (a, None, b'{"x": "y"}', None, None, None)
+    bad = (a, None, b'{"x": "y"}', None, None, *rest, None)
     _shape_error(nested, q._make_posts_keyed_row, bad, "scores")
-    bad = (a, None, b"{}", None, None, b'{"c1": [1]}')
+    bad = (a, None, b"{}", None, None, *rest, b'{"c1": [1]}')
     _shape_error(nested, q._make_posts_keyed_row, bad, "comments")
 
 

@@ -126,13 +126,10 @@ class _Shaper:
         self.param_nullable = param_nullable
 
     def shape(self, expr: Any, ctx: _Context) -> ShapeIR | None:
-        while True:
-            if isinstance(expr, ast.TypeCast) and _is_json_cast(expr):
-                expr = expr.arg
-            elif isinstance(expr, ast.CoalesceExpr) and expr.args:
-                expr = expr.args[0]  # COALESCE(json_agg(p), '[]'): same shape, not null
-            else:
-                break
+        while isinstance(expr, ast.TypeCast) and _is_json_cast(expr):
+            expr = expr.arg
+        if isinstance(expr, ast.CoalesceExpr) and expr.args:
+            return self._coalesce(tuple(expr.args), ctx)
         if isinstance(expr, ast.SubLink):
             sub: Any = expr.subselect
             if (
@@ -170,6 +167,26 @@ class _Shaper:
         if isinstance(expr, ast.A_Expr):
             return self._operator(expr, ctx)
         return None
+
+    def _coalesce(self, args: Sequence[Any], ctx: _Context) -> ShapeIR | None:
+        """``COALESCE(json_agg(p), '[]')``: the first value's shape, when every fallback
+        has it too — an empty array for an array, an empty object for a keyed object, or
+        a value of the same shape (a fallback of another shape, ``'{}'`` for an object of
+        known keys, would not decode as it)."""
+        first = self.shape(args[0], ctx)
+        if first is None:
+            return None
+        for other in args[1:]:
+            if isinstance(other, ast.A_Const) and other.isnull:
+                continue  # COALESCE(x, NULL) is x
+            empty = _json_constant(other)
+            if empty == "[]" and first.many:
+                continue
+            if empty == "{}" and first.keyed:
+                continue
+            if empty is not None or self.shape(other, ctx) != first:
+                return None
+        return first
 
     def _operator(self, expr: Any, ctx: _Context) -> ShapeIR | None:
         """jsonb's operators on objects whose shape is known: ``a || b`` merges them (the
@@ -515,6 +532,15 @@ def cte_names_of(with_clause: Any) -> set[str]:
     if with_clause is None:
         return set()
     return {str(c.ctename) for c in with_clause.ctes or ()}
+
+
+def _json_constant(node: Any) -> str | None:
+    """A constant's text, spaces removed (``'[ ]'::jsonb`` → ``[]``), else None."""
+    while isinstance(node, ast.TypeCast) and _is_json_cast(node):
+        node = node.arg
+    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
+        return "".join(str(node.val.sval).split())
+    return None
 
 
 def _constant_keys(node: Any) -> tuple[str, ...] | None:
