@@ -767,6 +767,26 @@ def test_returning_subqueries_on_the_outer_row_are_typed(nested: Generated, conn
     _shape_error(nested, q._make_retitle_post_row, (1, b'{"title": "t"}', None), "summary")
 
 
+async def test_json_ops_async(nested: Generated, aconn: psycopg.AsyncConnection[Any]) -> None:
+    """The async module decodes keyed aggregates and RETURNING subqueries the same way."""
+    q = nested.module("queries.aio.json_ops")
+    row = await aconn.execute("INSERT INTO users (name) VALUES ('x') RETURNING id")
+    (uid,) = await row.fetchone() or (0,)
+    post = await aconn.execute(
+        "INSERT INTO posts (user_id, title) VALUES (%s, 't') RETURNING id", (uid,)
+    )
+    (pid,) = await post.fetchone() or (0,)
+    [mine] = [r for r in await q.posts_keyed(aconn) if r.id == uid]
+    assert mine.posts is not None and [p.title for p in mine.posts.values()] == ["t"]
+    assert mine.scores == {"t": None} and mine.comments is None
+    done = await q.retitle_post(aconn, title="u", id=pid)
+    assert done is not None and (done.summary.title, done.summary.n, done.comments) == (
+        "u",
+        0,
+        None,
+    )
+
+
 @settings(
     max_examples=25,
     deadline=None,
