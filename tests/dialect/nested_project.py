@@ -203,6 +203,80 @@ SELECT u.id, a.posts, json_build_object('all', a.posts) AS wrapped
 FROM users u JOIN agg a ON a.user_id = u.id ORDER BY u.id;
 """
 
+#: JSON whose shape comes from what PostgreSQL does to it: keyed aggregates, anonymous
+#: records, jsonb's operators, and JSON built in a RETURNING list's correlated subquery
+JSON_OPS = """
+-- name: PostsKeyed :many
+SELECT u.id,
+       (SELECT json_object_agg(p.id, p ORDER BY p.id) FROM posts p WHERE p.user_id = u.id) AS posts,
+       COALESCE((SELECT jsonb_object_agg(p.title, p.score) FROM posts p WHERE p.user_id = u.id),
+                '{}') AS scores,
+       (SELECT json_object_agg(p.title, json_build_object(
+                   'n', (SELECT count(*) FROM comments c WHERE c.post_id = p.id),
+                   'bodies', (SELECT json_agg(c.body ORDER BY c.id)
+                              FROM comments c WHERE c.post_id = p.id)))
+        FROM posts p WHERE p.user_id = u.id) AS stats,
+       (SELECT jsonb_object_agg(p.id, ROW(p.title, p.day)) FROM posts p WHERE p.user_id = u.id)
+           AS pairs,
+       COALESCE((SELECT json_object_agg(p.id, p.title) FROM posts p WHERE p.user_id = u.id),
+                '[]') AS wrong_fallback,
+       COALESCE((SELECT json_build_object('t', p.title) FROM posts p WHERE p.user_id = u.id
+                 ORDER BY p.id LIMIT 1), '{}') AS empty_object,
+       COALESCE((SELECT jsonb_agg(p.title) FROM posts p WHERE p.user_id = u.id), '[ ]'::jsonb)
+           AS titles,
+       (SELECT json_object_agg(c.body, c ORDER BY c.id)
+        FROM comments c JOIN posts p ON p.id = c.post_id WHERE p.user_id = u.id) AS comments
+FROM users u ORDER BY u.id;
+
+-- name: PostRecords :many
+SELECT p.id,
+       row_to_json(ROW(p.title, p.score)) AS pair,
+       to_json(ROW(p.id, p.created_at, ROW(p.day, p.wait))) AS nested,
+       (SELECT json_agg(ROW(c.id, c.amount, c.mood) ORDER BY c.id)
+        FROM comments c WHERE c.post_id = p.id) AS comments,
+       jsonb_build_object('row', ROW(p.title, p.tags)) AS wrapped
+FROM posts p ORDER BY p.id;
+
+-- name: PublicUsers :many
+SELECT u.id,
+       to_jsonb(u) - 'settings' AS public,
+       to_jsonb(u) - ARRAY['settings', 'uid'] AS slim,
+       to_jsonb(u) - '{settings, uid}'::text[] AS slim_too,
+       to_jsonb(u) #- '{settings}' AS trimmed,
+       to_jsonb(u) - 'nothing'::text AS same,
+       to_jsonb(u) || jsonb_build_object(
+           'posts', (SELECT count(*) FROM posts p WHERE p.user_id = u.id),
+           'name', length(u.name)) AS merged,
+       jsonb_build_object('a', u.id, 'b', u.name)
+           || jsonb_build_object('b', u.joined_at, 'c', NULL::text) AS both_sides,
+       jsonb_build_object('k', u.id, 'inner', jsonb_build_object('x', 1, 'y', u.name))
+           #- '{inner,x}' AS deep,
+       to_jsonb(u) - u.name AS by_value,
+       to_jsonb(u) - @key::text AS by_param,
+       jsonb_build_object(u.name, u.id) || jsonb_build_object('a', 1) AS dynamic_keys
+FROM users u ORDER BY u.id;
+
+-- name: RetitlePost :one
+UPDATE posts p SET title = @title WHERE p.id = @id
+RETURNING p.id,
+    (SELECT json_build_object('title', p.title, 'n', count(*))
+     FROM comments c WHERE c.post_id = p.id) AS summary,
+    (SELECT json_agg(json_build_object('body', c.body, 'post', p.title) ORDER BY c.id)
+     FROM comments c WHERE c.post_id = p.id) AS comments;
+
+-- name: DropComment :one
+DELETE FROM comments c USING posts p WHERE c.id = @id AND p.id = c.post_id
+RETURNING c.id,
+    (SELECT json_build_object('title', p.title, 'body', c.body, 'n', count(*))
+     FROM comments o WHERE o.post_id = p.id) AS post;
+
+-- name: AddComment :one
+INSERT INTO comments AS c (post_id, body, amount) VALUES (@post_id, @body, @amount)
+RETURNING c.id,
+    (SELECT jsonb_build_object('title', p.title, 'amount', c.amount, 'at', c.at)
+     FROM posts p WHERE p.id = c.post_id) AS post;
+"""
+
 FAMILIES = """
 -- name: FamilyFlat :one
 SELECT * FROM families WHERE id = @id;
@@ -213,6 +287,13 @@ SELECT json_agg(json_build_object(
     'tstz', f.tstz, 'iv', f.iv, 'by', f.by, 'j', f.j, 'ta', f.ta, 'ia', f.ia, 'e', f.e,
     'es', f.es, 'r', f.r
 )) AS objects
+FROM families f WHERE f.id = @id;
+
+-- name: FamilyOps :one
+SELECT (SELECT jsonb_object_agg(g.id, g) FROM families g WHERE g.id = f.id) AS keyed,
+       to_jsonb(f) - 'id' AS minus,
+       row_to_json(ROW(f.i2, f.i4, f.i8, f.f4, f.f8, f.n, f.b, f.t, f.u, f.d, f.tm, f.ttz, f.ts,
+                       f.tstz, f.iv, f.by, f.j, f.ta, f.ia, f.e, f.es, f.r)) AS record
 FROM families f WHERE f.id = @id;
 
 -- name: FamilyJson :one

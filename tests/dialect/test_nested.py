@@ -32,6 +32,7 @@ def nested_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         queries={
             "embeds.sql": nested_project.EMBEDS,
             "json.sql": nested_project.JSON,
+            "json_ops.sql": nested_project.JSON_OPS,
             "families.sql": nested_project.FAMILIES,
             "settings.sql": nested_project.SETTINGS,
         },
@@ -94,7 +95,7 @@ def test_every_statement_sent_names_its_query(nested: Generated) -> None:
     """Each SQL constant, the COPY a :copyfrom sends included, starts with its
     ``-- name: X :cmd`` line: what the server logs leads back to the function."""
     seen = 0
-    for module in ("embeds", "json", "families", "settings"):
+    for module in ("embeds", "json", "json_ops", "families", "settings"):
         q = nested.module(f"queries.{module}")
         for name, value in vars(q).items():
             if name.isupper() and isinstance(value, str):
@@ -416,11 +417,26 @@ def test_every_type_family_round_trips_through_json(
     assert flat is not None and built is not None and built.many is not None
     objects = q.family_no_numbers(conn, id=made[0])  # no numbers: pydantic parses the JSON
     assert objects is not None
-    for decoded, jsonb in ((built.one, True), (built.many[0], False), (objects[0], False)):
+    # keyed by id, without a key (jsonb's ``-``), an anonymous record's f1, f2, …
+    ops = q.family_ops(conn, id=made[0])
+    assert ops is not None and ops.keyed is not None and list(ops.keyed) == [str(made[0])]
+    assert not hasattr(ops.minus, "id")
+    assert all(hasattr(ops.minus, k) for k in _row_keys)
+    assert all(hasattr(ops.record, f"f{i}") for i in range(1, len(_row_keys) + 1))
+    same = {k: k for k in _row_keys}
+    record = {k: f"f{i}" for i, k in enumerate(_row_keys, start=1)}
+    for decoded, jsonb, names in (
+        (built.one, True, same),
+        (built.many[0], False, same),
+        (objects[0], False, same),
+        (ops.keyed[str(made[0])], True, same),
+        (ops.minus, True, same),
+        (ops.record, False, record),
+    ):
         for name in _row_keys:
-            if not hasattr(decoded, name):
+            if not hasattr(decoded, names[name]):
                 continue
-            want, got = getattr(flat, name), getattr(decoded, name)
+            want, got = getattr(flat, name), getattr(decoded, names[name])
             if jsonb and isinstance(want, float) and want == 0:
                 want = 0.0  # jsonb keeps numbers as numerics: PostgreSQL drops -0's sign
             assert _same(want, got) or (isinstance(want, list) and want == got), (
@@ -568,6 +584,207 @@ def test_filter_and_where_decide_nulls_inside_json(nested: Generated, conn: Conn
     assert hints["posts"] == list[q.UsersAndTheirPostsPost]
     users = {r.id: [p.title for p in r.posts] for r in q.users_and_their_posts(conn)}
     assert users[a] == ["full", "bare"] and users[lone] == []
+
+
+def _shape_error(nested: Generated, make: Any, row: tuple[Any, ...], column: str) -> None:
+    """The generated row maker refuses a JSON value of the wrong shape, naming its column."""
+    runtime = nested.module("runtime")
+    with pytest.raises(runtime.jsonshape.JsonShapeError, match=f"column '{column}'"):
+        make(row)
+
+
+def test_keyed_aggregates_are_dicts_of_their_values(nested: Generated, conn: Conn) -> None:
+    """json_object_agg(k, v): ``dict[str, V]``, V typed as json_agg's element would be —
+    a row, a scalar, a built object with aggregates inside, an anonymous record."""
+    import pydantic
+
+    q = nested.module("queries.json_ops")
+    a, lone, full = _posts(conn)
+    (bare,) = conn.execute("SELECT id FROM posts WHERE title = 'bare'").fetchone() or (0,)
+    hints = typing.get_type_hints(q.PostsKeyedRow)
+    assert hints["posts"] == dict[str, q.PostsKeyedPost] | None
+    assert hints["scores"] == dict[str, decimal.Decimal | None]  # COALESCEd: never None
+    assert hints["stats"] == dict[str, q.PostsKeyedStat] | None
+    assert hints["comments"] == dict[str, nested.module("models").Comment] | None
+    # a fallback the shape cannot decode ('[]' for an object, '{}' for a model): plain JSON
+    assert (hints["wrong_fallback"], hints["empty_object"]) == (pydantic.JsonValue,) * 2
+    assert hints["titles"] == list[str]
+    assert typing.get_type_hints(q.PostsKeyedStat) == {"n": int, "bodies": list[str] | None}
+    assert typing.get_type_hints(q.PostsKeyedPair) == {"f1": str, "f2": datetime.date | None}
+    rows = {r.id: r for r in q.posts_keyed(conn)}
+    got = rows[a]
+    assert got.posts is not None and list(got.posts) == [str(full), str(bare)]
+    as_list = nested.module("queries.json").users_with_posts(conn)
+    listed = next(r.posts for r in as_list if r.id == a)
+    assert [p.model_dump() for p in got.posts.values()] == [p.model_dump() for p in listed or ()]
+    assert got.scores == {"full": decimal.Decimal("1.1000"), "bare": None}
+    assert str(got.scores["full"]) == "1.1000"
+    assert got.stats is not None
+    assert {k: (v.n, v.bodies) for k, v in got.stats.items()} == {
+        "full": (2, ["c1", "c2"]),
+        "bare": (0, None),
+    }
+    assert got.pairs is not None
+    assert {k: (v.f1, v.f2) for k, v in got.pairs.items()} == {
+        str(full): ("full", datetime.date(2024, 2, 29)),
+        str(bare): ("bare", None),
+    }
+    assert got.comments is not None and list(got.comments) == ["c1", "c2"]
+    c1 = conn.execute("SELECT * FROM comments WHERE body = 'c1'").fetchone()
+    assert tuple(got.comments["c1"].model_dump().values()) == c1
+    # no rows: NULL, but the COALESCEd one an empty dict
+    assert (rows[lone].posts, rows[lone].scores, rows[lone].stats) == (None, {}, None)
+    assert (rows[lone].wrong_fallback, rows[lone].empty_object, rows[lone].titles) == ([], {}, [])
+    assert (got.empty_object, got.titles) == ({"t": "full"}, ["full", "bare"])
+    rest = (None, None, None)
+    bad = (a, b'{"1": {"id": "x"}}', b"{}", None, None, *rest, None)
+    _shape_error(nested, q._make_posts_keyed_row, bad, "posts")
+    bad = (a, None, b'{"x": "y"}', None, None, *rest, None)
+    _shape_error(nested, q._make_posts_keyed_row, bad, "scores")
+    bad = (a, None, b"{}", None, None, *rest, b'{"c1": [1]}')
+    _shape_error(nested, q._make_posts_keyed_row, bad, "comments")
+
+
+def test_anonymous_records_have_f_keys(nested: Generated, conn: Conn) -> None:
+    """row_to_json(ROW(…)), to_json(ROW(…)), json_agg(ROW(…)), a ROW inside an object:
+    keys f1, f2, … as PostgreSQL names them, typed as the values are."""
+    m = nested.module("models")
+    q = nested.module("queries.json_ops")
+    _, _, full = _posts(conn)
+    hints = typing.get_type_hints(q.PostRecordsPair)
+    assert hints == {"f1": str, "f2": decimal.Decimal | None}
+    assert typing.get_type_hints(q.PostRecordsComment) == {
+        "f1": int,
+        "f2": decimal.Decimal | None,
+        "f3": m.PostState | None,
+    }
+    assert typing.get_type_hints(q.PostRecordsRow)["comments"] == list[q.PostRecordsComment] | None
+    flat = conn.execute("SELECT created_at, day, wait FROM posts WHERE id = %s", (full,)).fetchone()
+    assert flat is not None
+    rows = {r.id: r for r in q.post_records(conn)}
+    got = rows[full]
+    assert (got.pair.f1, str(got.pair.f2)) == ("full", "1.1000")
+    assert (got.nested.f1, got.nested.f2, got.nested.f3.f1, got.nested.f3.f2) == (full, *flat)
+    assert [(c.f2, c.f3) for c in got.comments or ()] == [
+        (decimal.Decimal("12345678901234.123456"), m.PostState.DRAFT),
+        (None, None),
+    ]
+    assert (got.wrapped.row.f1, got.wrapped.row.f2) == ("full", ["x", None])
+    [bare] = [r for pid, r in rows.items() if pid != full]
+    assert (bare.pair.f2, bare.nested.f3.f1, bare.nested.f3.f2, bare.comments) == (None,) * 4
+    bad = (full, b'{"f2": 1}', None, None, None)
+    _shape_error(nested, q._make_post_records_row, bad, "pair")
+
+
+def test_jsonb_operators_on_known_objects(nested: Generated, conn: Conn) -> None:
+    """``- 'k'``, ``- ARRAY[…]``, ``#- '{…}'`` drop keys; ``||`` merges objects, the right
+    side winning a key both have. Keys that are not constants: plain JSON, no error."""
+    import nested_types  # type: ignore[import-not-found]
+    import pydantic
+
+    q = nested.module("queries.json_ops")
+    made = nested.module("queries.settings").create_user(
+        conn, name="ann", settings=nested_types.Settings(theme="dark")
+    )
+    conn.execute("INSERT INTO posts (user_id, title) VALUES (%s, 'p')", (made.id,))
+    user = {
+        "id": int,
+        "name": str,
+        "uid": uuid.UUID,
+        "joined_at": datetime.datetime,
+        "manager_id": int | None,
+    }
+    assert typing.get_type_hints(q.PublicUsersPublic) == user
+    assert typing.get_type_hints(q.PublicUsersTrimmed) == user
+    slim = {k: v for k, v in user.items() if k != "uid"}
+    assert typing.get_type_hints(q.PublicUsersSlim) == slim
+    assert typing.get_type_hints(q.PublicUsersSlimToo) == slim
+    assert typing.get_type_hints(q.PublicUsersSame) == {
+        **user,
+        "settings": nested_types.Settings | None,
+    }
+    assert typing.get_type_hints(q.PublicUsersMerged) == {
+        **user,
+        "name": int,  # length(u.name): the right side's value
+        "settings": nested_types.Settings | None,
+        "posts": int,
+    }
+    assert typing.get_type_hints(q.PublicUsersBothSides) == {
+        "a": int,
+        "b": datetime.datetime,
+        "c": str | None,
+    }
+    assert typing.get_type_hints(q.PublicUsersInner) == {"y": str}
+    hints = typing.get_type_hints(q.PublicUsersRow)
+    assert (hints["trimmed"], hints["deep"]) == (q.PublicUsersTrimmed, q.PublicUsersDeep)
+    for plain in ("by_value", "by_param", "dynamic_keys"):
+        assert hints[plain] == pydantic.JsonValue, plain
+    [got] = [r for r in q.public_users(conn, key="name") if r.id == made.id]
+    want = (made.id, "ann", made.uid, made.joined_at, None)
+    assert tuple(got.public.model_dump().values()) == want
+    assert tuple(got.trimmed.model_dump().values()) == want
+    assert tuple(got.slim.model_dump().values()) == want[:2] + want[3:]
+    assert got.slim_too.model_dump() == got.slim.model_dump()
+    assert got.same.settings == nested_types.Settings(theme="dark")
+    assert (got.merged.name, got.merged.posts, got.merged.uid) == (3, 1, made.uid)
+    assert got.both_sides.model_dump() == {"a": made.id, "b": made.joined_at, "c": None}
+    assert (got.deep.k, got.deep.inner.y) == (made.id, "ann")
+    assert isinstance(got.by_param, dict) and "name" not in got.by_param
+    assert got.by_param["id"] == made.id
+    assert got.dynamic_keys == {"ann": made.id, "a": 1}
+    none = (None,) * 10
+    _shape_error(nested, q._make_public_users_row, (1, b'{"id": 1}', *none), "public")
+
+
+def test_returning_subqueries_on_the_outer_row_are_typed(nested: Generated, conn: Conn) -> None:
+    """UPDATE/DELETE/INSERT … RETURNING (SELECT json_build_object(… p.title …) … WHERE
+    c.post_id = p.id): the values on the statement's row are typed as in a SELECT."""
+    q = nested.module("queries.json_ops")
+    _, _, full = _posts(conn)
+    (bare,) = conn.execute("SELECT id FROM posts WHERE title = 'bare'").fetchone() or (0,)
+    assert typing.get_type_hints(q.RetitlePostSummary) == {"title": str, "n": int}
+    assert typing.get_type_hints(q.RetitlePostComment) == {"body": str, "post": str}
+    hints = typing.get_type_hints(q.RetitlePostRow)
+    assert (hints["summary"], hints["comments"]) == (
+        q.RetitlePostSummary,
+        list[q.RetitlePostComment] | None,
+    )
+    done = q.retitle_post(conn, title="new", id=full)
+    assert done is not None and (done.summary.title, done.summary.n) == ("new", 2)
+    assert [(c.body, c.post) for c in done.comments or ()] == [("c1", "new"), ("c2", "new")]
+    empty = q.retitle_post(conn, title="none", id=bare)
+    assert empty is not None and (empty.summary.n, empty.comments) == (0, None)
+    added = q.add_comment(conn, post_id=full, body="c3", amount=decimal.Decimal("1.5"))
+    assert typing.get_type_hints(q.AddCommentRow)["post"] == q.AddCommentPost | None
+    assert added is not None and added.post is not None
+    assert (added.post.title, str(added.post.amount)) == ("new", "1.500000")
+    assert isinstance(added.post.at, datetime.datetime)
+    assert typing.get_type_hints(q.DropCommentPost) == {"title": str, "body": str, "n": int}
+    dropped = q.drop_comment(conn, id=added.id)
+    # the subquery sees the comments as the statement started: the dropped one included
+    assert dropped is not None
+    assert dropped.post.model_dump() == {"title": "new", "body": "c3", "n": 3}
+    _shape_error(nested, q._make_retitle_post_row, (1, b'{"title": "t"}', None), "summary")
+
+
+async def test_json_ops_async(nested: Generated, aconn: psycopg.AsyncConnection[Any]) -> None:
+    """The async module decodes keyed aggregates and RETURNING subqueries the same way."""
+    q = nested.module("queries.aio.json_ops")
+    row = await aconn.execute("INSERT INTO users (name) VALUES ('x') RETURNING id")
+    (uid,) = await row.fetchone() or (0,)
+    post = await aconn.execute(
+        "INSERT INTO posts (user_id, title) VALUES (%s, 't') RETURNING id", (uid,)
+    )
+    (pid,) = await post.fetchone() or (0,)
+    [mine] = [r for r in await q.posts_keyed(aconn) if r.id == uid]
+    assert mine.posts is not None and [p.title for p in mine.posts.values()] == ["t"]
+    assert mine.scores == {"t": None} and mine.comments is None
+    done = await q.retitle_post(aconn, title="u", id=pid)
+    assert done is not None and (done.summary.title, done.summary.n, done.comments) == (
+        "u",
+        0,
+        None,
+    )
 
 
 @settings(

@@ -104,7 +104,8 @@ SHAPES = analysis(
     query(
         "ModelsAsJson",
         "many",
-        sql="SELECT json_agg(b) AS docs, json_build_object('n', 1, 'tags', …) AS card FROM …",
+        sql="SELECT json_agg(b) AS docs, json_build_object('n', 1, 'tags', …) AS card, "
+        "json_object_agg(b.id, b) AS by_key FROM …",
         columns=(
             # a table's row whose field names are not its column names ("list" → list_)
             replace(
@@ -126,6 +127,13 @@ SHAPES = analysis(
                             ),
                         ),
                     )
+                ),
+            ),
+            # json_object_agg(k, b): a dict of the table's rows (with null values)
+            replace(
+                col("by_key", JSONB, True),
+                shape=ShapeIR(
+                    TABLES[0].columns, keyed=True, element_nullable=True, model="public.base_model"
                 ),
             ),
         ),

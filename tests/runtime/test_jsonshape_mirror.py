@@ -64,11 +64,12 @@ class Outer(BaseModel):
 
 
 def test_plain_models_take_the_mirror() -> None:
-    for shape in (list[Post], list[Post | None], Post):
+    for shape in (list[Post], list[Post | None], Post, dict[str, Post], dict[str, Post | None]):
         assert _mirrored(shape) is not None
     for shape in (list[Aliased], list[Defaulted], list[Checked], list[Outer], Post | None):
         assert _mirrored(shape) is None
-    assert _mirrored(list[int]) is None
+    for shape in (dict[str, Checked], dict[int, Post], list[int], dict[str, int]):
+        assert _mirrored(shape) is None
 
 
 def _value() -> st.SearchStrategy[Any]:
@@ -138,6 +139,16 @@ def test_mirror_decodes_as_the_model(objects: list[dict[str, Any] | None]) -> No
     for obj in objects:
         one = json.dumps(obj).encode()
         assert _ours(Post, one) == _reference(Post, one)
+    keyed = json.dumps({str(i): obj for i, obj in enumerate(objects)}).encode()
+    for shape in (dict[str, Post], dict[str, Post | None]):  # json_object_agg's
+        got, want = _ours(shape, keyed), _reference(shape, keyed)
+        assert got == want
+        if isinstance(got, dict):
+            assert list(got) == list(want)
+            for a, b in zip(got.values(), want.values(), strict=True):
+                assert a is None or (
+                    a.model_fields_set == b.model_fields_set and a.model_dump() == b.model_dump()
+                )
 
 
 def test_mirror_instances_behave_as_validated_ones() -> None:

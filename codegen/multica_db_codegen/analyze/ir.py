@@ -111,8 +111,10 @@ class ShapeIR:
 
     The value is one JSON object whose keys are ``fields`` (each typed and nullable as
     a result column would be, with its own ``shape`` when it is built JSON too), or,
-    when ``many``, an array of them (``json_agg``). ``scalar``: the array's elements
-    are ``fields[0]``'s values rather than objects (``json_agg(p.title)``). ``model``:
+    when ``many``, an array of them (``json_agg``), or, when ``keyed``, an object whose
+    keys are data and whose values are them (``json_object_agg(k, v)``: ``dict[str, V]``).
+    ``scalar``: the array's elements (or the keyed object's values) are ``fields[0]``'s
+    values rather than objects (``json_agg(p.title)``). ``model``:
     "schema.table" when the object is exactly that table's row (``json_agg(p)``).
     ``element_nullable``: an element may be JSON null (a row of the NULL-extended side
     of an outer join, a NULL scalar).
@@ -123,6 +125,7 @@ class ShapeIR:
     scalar: bool = False
     element_nullable: bool = False
     model: str | None = None
+    keyed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

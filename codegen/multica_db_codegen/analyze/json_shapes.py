@@ -9,12 +9,18 @@ statement derived from the one the expression lives in, selecting those values
 instead (its ``WHERE`` and the aggregate's ``FILTER`` kept for what they say about
 NULLs, inside an aggregate without its grouping). A statement referring to an outer
 query (a correlated subquery) is described inside its outer statements, as a
-``LATERAL`` subquery of their ``FROM``. Their nullability comes from the same engine
-as a result column's. A whole-row reference to a table (``json_agg(p)``) is that
-table's row.
+``LATERAL`` subquery of their ``FROM`` (an ``UPDATE``/``DELETE``/``INSERT``'s target
+row and its ``FROM``/``USING`` for a subquery of its ``RETURNING`` list). Their
+nullability comes from the same engine as a result column's. A whole-row reference to
+a table (``json_agg(p)``) is that table's row; ``ROW(a, b)`` an object keyed f1, f2, …
+as PostgreSQL names an anonymous record's fields. ``json_object_agg(k, v)`` is an
+object keyed by data whose values are what ``json_agg(v)``'s elements would be.
+jsonb's ``||``, ``-`` and ``#-`` on objects of known keys give the object PostgreSQL
+would, when the keys they drop are constants.
 
-What cannot be described this way (an object whose keys are not constants, JSON an
-operator changed) keeps no shape: the column stays plain JSON."""
+What cannot be described this way (an object whose keys are not constants, keys
+dropped by a value, an operator on anything but an object of known keys) keeps no
+shape: the column stays plain JSON."""
 
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from typing import Any
 
 import psycopg
 from pglast import ast
-from pglast.enums import BoolExprType, SubLinkType
+from pglast.enums import A_Expr_Kind, BoolExprType, SubLinkType
 from pglast.stream import RawStream
 
 from multica_db_codegen.analyze.catalog import Catalog
@@ -46,6 +52,7 @@ from multica_db_codegen.parse.spec import returning_list
 #: json, jsonb
 JSON_OIDS = frozenset({114, 3802})
 _AGGREGATES = frozenset({"json_agg", "jsonb_agg"})
+_OBJECT_AGGREGATES = frozenset({"json_object_agg", "jsonb_object_agg"})
 _ROW_TO_JSON = frozenset({"to_json", "to_jsonb", "row_to_json"})
 _BUILD_OBJECT = frozenset({"json_build_object", "jsonb_build_object"})
 
@@ -119,13 +126,10 @@ class _Shaper:
         self.param_nullable = param_nullable
 
     def shape(self, expr: Any, ctx: _Context) -> ShapeIR | None:
-        while True:
-            if isinstance(expr, ast.TypeCast) and _is_json_cast(expr):
-                expr = expr.arg
-            elif isinstance(expr, ast.CoalesceExpr) and expr.args:
-                expr = expr.args[0]  # COALESCE(json_agg(p), '[]'): same shape, not null
-            else:
-                break
+        while isinstance(expr, ast.TypeCast) and _is_json_cast(expr):
+            expr = expr.arg
+        if isinstance(expr, ast.CoalesceExpr) and expr.args:
+            return self._coalesce(tuple(expr.args), ctx)
         if isinstance(expr, ast.SubLink):
             sub: Any = expr.subselect
             if (
@@ -146,6 +150,11 @@ class _Shaper:
         args = tuple(expr.args or ()) if isinstance(expr, ast.FuncCall) else ()
         if name in _AGGREGATES and len(args) == 1 and not expr.agg_star:
             return self._element(args[0], replace(ctx, aggregated=True, agg_filter=expr.agg_filter))
+        if name in _OBJECT_AGGREGATES and len(args) == 2:
+            # keys are data (text, whatever their type); each value as json_agg's element
+            value = replace(ctx, aggregated=True, agg_filter=expr.agg_filter)
+            found = self._element(args[1], value)
+            return None if found is None else replace(found, many=False, keyed=True)
         if name in _ROW_TO_JSON and args:
             found = self._element(args[0], ctx)
             if found is None:
@@ -155,7 +164,65 @@ class _Shaper:
             return replace(found, many=False, element_nullable=False)
         if name in _BUILD_OBJECT:
             return self._object(args, ctx)
+        if isinstance(expr, ast.A_Expr):
+            return self._operator(expr, ctx)
         return None
+
+    def _coalesce(self, args: Sequence[Any], ctx: _Context) -> ShapeIR | None:
+        """``COALESCE(json_agg(p), '[]')``: the first value's shape, when every fallback
+        has it too — an empty array for an array, an empty object for a keyed object, or
+        a value of the same shape (a fallback of another shape, ``'{}'`` for an object of
+        known keys, would not decode as it)."""
+        first = self.shape(args[0], ctx)
+        if first is None:
+            return None
+        for other in args[1:]:
+            if isinstance(other, ast.A_Const) and other.isnull:
+                continue  # COALESCE(x, NULL) is x
+            empty = _json_constant(other)
+            if empty == "[]" and first.many:
+                continue
+            if empty == "{}" and first.keyed:
+                continue
+            if empty is not None or self.shape(other, ctx) != first:
+                return None
+        return first
+
+    def _operator(self, expr: Any, ctx: _Context) -> ShapeIR | None:
+        """jsonb's operators on objects whose shape is known: ``a || b`` merges them (the
+        right side's value wins a key both have, as PostgreSQL's does), ``a - 'k'``,
+        ``a - ARRAY['k', …]`` and ``a #- '{k,…}'`` drop constant keys or paths of keys. The
+        expression is json-typed (only such are shaped), so these are jsonb's operators."""
+        if int(expr.kind) != int(A_Expr_Kind.AEXPR_OP) or expr.lexpr is None:
+            return None
+        names = [str(n.sval) for n in expr.name or ()]
+        if not names or len(names) > 2 or (len(names) == 2 and names[0] != "pg_catalog"):
+            return None
+        left = self._object_shape(expr.lexpr, ctx)
+        if left is None:
+            return None
+        op = names[-1]
+        if op == "||":
+            right = self._object_shape(expr.rexpr, ctx)
+            if right is None:
+                return None
+            merged = {f.name: f for f in left.fields}
+            merged.update((f.name, f) for f in right.fields)
+            return ShapeIR(tuple(merged.values()))
+        if op == "-":
+            keys = _constant_keys(expr.rexpr)
+            return None if keys is None else _without(left, [(k,) for k in keys])
+        if op == "#-":
+            path = _constant_path(expr.rexpr)
+            return None if path is None else _without(left, [path])
+        return None
+
+    def _object_shape(self, expr: Any, ctx: _Context) -> ShapeIR | None:
+        """The shape of ``expr`` when it is one object of known keys."""
+        found = self.shape(expr, ctx)
+        if found is None or found.many or found.keyed or found.scalar:
+            return None
+        return found
 
     def _element(self, arg: Any, ctx: _Context) -> ShapeIR | None:
         """What one aggregated value is: a whole row, a built object, or a scalar."""
@@ -185,12 +252,14 @@ class _Shaper:
         if _name(arg) in _BUILD_OBJECT:
             obj = self._object(tuple(arg.args or ()), ctx)
             return None if obj is None else replace(obj, many=True)
+        if isinstance(arg, ast.RowExpr):
+            row = self._row(arg, ctx)
+            return None if row is None else replace(row, many=True)
         found = self._derive([arg], ctx)
         if found is None or len(found) != 1:
             return None
         (col,) = found
-        if col.type.oid in JSON_OIDS:
-            col = replace(col, shape=self.shape(arg, ctx))
+        col = replace(col, shape=self._value_shape(arg, col, ctx))
         return ShapeIR(
             (replace(col, name="value"),), many=True, scalar=True, element_nullable=col.nullable
         )
@@ -225,9 +294,31 @@ class _Shaper:
             return None
         fields = []
         for key, value, col in zip(keys, values, cols, strict=True):
-            shape = self.shape(value, ctx) if col.type.oid in JSON_OIDS else None
-            fields.append(replace(col, name=key, shape=shape))
+            fields.append(replace(col, name=key, shape=self._value_shape(value, col, ctx)))
         return ShapeIR(tuple(fields))
+
+    def _row(self, row: Any, ctx: _Context) -> ShapeIR | None:
+        """``ROW(a, b, …)`` as JSON: an object whose keys are f1, f2, … as PostgreSQL
+        names an anonymous record's columns, each typed as the value is."""
+        values = list(row.args or ())
+        if not values:
+            return None
+        cols = self._derive(values, ctx)
+        if cols is None:
+            return None
+        fields = [
+            replace(col, name=f"f{i}", shape=self._value_shape(value, col, ctx))
+            for i, (value, col) in enumerate(zip(values, cols, strict=True), start=1)
+        ]
+        return ShapeIR(tuple(fields))
+
+    def _value_shape(self, value: Any, col: ColumnIR, ctx: _Context) -> ShapeIR | None:
+        """The shape of one value inside JSON: built JSON's, or an anonymous record's."""
+        if col.type.oid in JSON_OIDS:
+            return self.shape(value, ctx)
+        if isinstance(value, ast.RowExpr):
+            return self._row(value, ctx)
+        return None
 
     def _table_row(self, relid: int) -> tuple[tuple[ColumnIR, ...], str] | None:
         """A table's row as JSON fields (nullable as its columns are), and "schema.table"."""
@@ -362,14 +453,20 @@ def _within(stmt: Any, outer: _Context | None, top_with: Any) -> Any:
         return None
     while outer is not None:
         o = outer.stmt
-        if not isinstance(o, ast.SelectStmt) or (o.op is not None and int(o.op) != 0):
+        if isinstance(o, ast.UpdateStmt | ast.DeleteStmt | ast.InsertStmt):
+            # a RETURNING list's subquery sees the statement's target row (and its FROM or
+            # USING): the same relations in a SELECT's FROM give its columns' types
+            items = tuple(scope_items(o))
+        elif isinstance(o, ast.SelectStmt) and (o.op is None or int(o.op) == 0):
+            items = tuple(o.fromClause or ())
+        else:
             return None
         lateral = ast.RangeSubselect(lateral=True, subquery=stmt, alias=ast.Alias(aliasname=_INNER))
         stmt = ast.SelectStmt(
             targetList=(
                 ast.ResTarget(val=ast.ColumnRef(fields=(ast.String(sval=_INNER), ast.A_Star()))),
             ),
-            fromClause=(*copy.deepcopy(tuple(o.fromClause or ())), lateral),
+            fromClause=(*copy.deepcopy(items), lateral),
             withClause=copy.deepcopy(o.withClause or (top_with if outer.outer is None else None)),
         )
         outer = outer.outer
@@ -435,6 +532,85 @@ def cte_names_of(with_clause: Any) -> set[str]:
     if with_clause is None:
         return set()
     return {str(c.ctename) for c in with_clause.ctes or ()}
+
+
+def _json_constant(node: Any) -> str | None:
+    """A constant's text, spaces removed (``'[ ]'::jsonb`` → ``[]``), else None."""
+    while isinstance(node, ast.TypeCast) and _is_json_cast(node):
+        node = node.arg
+    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
+        return "".join(str(node.val.sval).split())
+    return None
+
+
+def _constant_keys(node: Any) -> tuple[str, ...] | None:
+    """The keys ``jsonb - x`` drops when ``x`` is a constant: ``'k'`` (an untyped literal is
+    text, even ``'{a,b}'``), ``'k'::text``, ``ARRAY['a', 'b']``, ``'{a,b}'::text[]`` (None:
+    not a constant, or not keys)."""
+    if isinstance(node, ast.TypeCast) and _is_text(node, array=False):
+        node = node.arg
+    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
+        return (str(node.val.sval),)
+    if isinstance(node, ast.A_ArrayExpr):
+        keys = []
+        for e in node.elements or ():
+            if not (isinstance(e, ast.A_Const) and isinstance(e.val, ast.String)):
+                return None
+            keys.append(str(e.val.sval))
+        return tuple(keys)
+    if isinstance(node, ast.TypeCast) and _is_text(node, array=True):
+        return _constant_path(node.arg)
+    return None
+
+
+def _constant_path(node: Any) -> tuple[str, ...] | None:
+    """The keys of ``jsonb #- x`` when ``x`` is a constant text array whose literal is
+    simple (``'{a,b}'``: no quotes, escapes, nesting or NULLs), or ``ARRAY['a', 'b']``."""
+    if isinstance(node, ast.TypeCast) and _is_text(node, array=True):
+        node = node.arg
+    if isinstance(node, ast.A_ArrayExpr):
+        return _constant_keys(node) or None
+    if not (isinstance(node, ast.A_Const) and isinstance(node.val, ast.String)):
+        return None
+    text = str(node.val.sval).strip()
+    if len(text) < 3 or text[0] != "{" or text[-1] != "}":
+        return None
+    keys = tuple(k.strip() for k in text[1:-1].split(","))
+    if any(not k or k.upper() == "NULL" or set(k) & set('{}"\\') for k in keys):
+        return None
+    return keys
+
+
+def _is_text(cast: Any, *, array: bool) -> bool:
+    """A cast to text or varchar (``array``: to an array of them)."""
+    names = [str(n.sval) for n in (cast.typeName.names or ())] if cast.typeName else []
+    if not names or names[-1] not in ("text", "varchar"):
+        return False
+    return bool(cast.typeName.arrayBounds) == array
+
+
+def _without(shape: ShapeIR, paths: Sequence[tuple[str, ...]]) -> ShapeIR | None:
+    """``shape`` (one object) without the keys at ``paths``, as a row of its own (no
+    longer a table's); a path through a value that is not an object of known keys: None.
+    A key that is not there changes nothing, as in PostgreSQL."""
+    fields = list(shape.fields)
+    for path in paths:
+        at = next((i for i, f in enumerate(fields) if f.name == path[0]), None)
+        if at is None:
+            continue
+        if len(path) == 1:
+            del fields[at]
+            continue
+        inner = fields[at].shape
+        if inner is None or inner.many or inner.keyed or inner.scalar:
+            return None
+        changed = _without(inner, [path[1:]])
+        if changed is None:
+            return None
+        fields[at] = replace(fields[at], shape=changed)
+    if tuple(fields) == shape.fields:
+        return shape
+    return replace(shape, fields=tuple(fields), model=None)
 
 
 def _whole_row(node: Any) -> str | None:

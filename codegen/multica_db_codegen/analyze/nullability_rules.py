@@ -16,7 +16,7 @@ COMPARISON_OPS = frozenset(
 )
 ARITHMETIC_OPS = frozenset({"+", "-", "*", "/", "%", "^"})
 #: Binary operators that return a non-NULL value for non-NULL operands (built-in types).
-STRICT_OPS = COMPARISON_OPS | ARITHMETIC_OPS | {"||", "@>", "<@", "&&", "?", "?|", "?&"}
+STRICT_OPS = COMPARISON_OPS | ARITHMETIC_OPS | {"||", "@>", "<@", "&&", "?", "?|", "?&", "#-"}
 
 #: Never NULL, whatever the arguments.
 NEVER_NULL = frozenset(

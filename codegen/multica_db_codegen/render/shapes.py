@@ -69,12 +69,14 @@ class ShapeRenderer:
         element = self._field(shape.fields[0]) if shape.scalar else self._model(shape, name)
         if shape.element_nullable:
             element = f"{element} | None"
+        if shape.keyed:
+            return f"dict[str, {element}]"
         return f"list[{element}]" if shape.many else element
 
     def _model(self, shape: ShapeIR, name: str) -> str:
         if shape.model is not None and self._native_table(shape.model):
             return self.mapper.model_ref(self.table_classes[shape.model])
-        base = naming.singular(name) if shape.many else name
+        base = naming.singular(name) if shape.many or shape.keyed else name
         cls = self.scope.claim(self.stem + naming.camel(base))
         fields = naming.field_scope(classes=self.model_classes)
         views = []

@@ -176,9 +176,12 @@ def _optional_of(annotation: Any) -> Any:
 
 def _mirrored(shape: object) -> Callable[[Any], Any] | None:
     """``TypeAdapter(shape).validate_json`` through a TypedDict mirror, for ``M``,
-    ``list[M]`` and ``list[M | None]`` of a plain model ``M``; None for any other shape."""
-    as_list = get_origin(shape) is list and len(get_args(shape)) == 1
-    item = get_args(shape)[0] if as_list else shape
+    ``list[M]``, ``list[M | None]``, ``dict[str, M]`` and ``dict[str, M | None]`` of a
+    plain model ``M``; None for any other shape."""
+    args = get_args(shape)
+    as_list = get_origin(shape) is list and len(args) == 1
+    as_dict = get_origin(shape) is dict and len(args) == 2 and args[0] is str
+    item = args[0] if as_list else args[1] if as_dict else shape
     nullable = _optional_of(item)
     model = nullable if nullable is not None else item
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
@@ -186,6 +189,14 @@ def _mirrored(shape: object) -> Callable[[Any], Any] | None:
     mirror, make = _mirror(model), dict_maker(model)
     if mirror is None or make is None:
         return None
+    if as_dict:
+        value = mirror if nullable is None else mirror | None
+        validate_dict = TypeAdapter(dict[str, value]).validate_json  # type: ignore[valid-type]
+        if nullable is None:
+            return lambda raw: {k: make(d) for k, d in validate_dict(raw).items()}
+        return lambda raw: {
+            k: None if d is None else make(d) for k, d in validate_dict(raw).items()
+        }
     if as_list:
         element = mirror if nullable is None else mirror | None
         validate_list = TypeAdapter(list[element]).validate_json  # type: ignore[valid-type]
@@ -229,7 +240,10 @@ def numeric(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, int | str) and not isinstance(value, bool):
-        return Decimal(value)
+        try:
+            return Decimal(value)
+        except ArithmeticError:  # decimal's InvalidOperation: pydantic reports ValueErrors
+            raise ValueError(f"not a numeric: {value!r}") from None
     if isinstance(value, float):
         return Decimal(repr(value))
     raise ValueError(f"not a numeric: {value!r}")
