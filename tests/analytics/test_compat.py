@@ -69,16 +69,13 @@ def quick_start(posthog: Any) -> list[Any]:
     return returned
 
 
-#: What differs between libraries by design, not by behaviour.
-LIBRARY_KEYS = {"$lib", "$lib_version", "$is_server", "$python_runtime", "$python_version", "$os"}
+#: What differs between libraries by design, not by behaviour. (The interpreter
+#: and operating system, ``$is_server`` and ``$release_id`` are the same.)
+LIBRARY_KEYS = {"$lib", "$lib_version"}
 
 
 def normalised(event: dict[str, Any]) -> dict[str, Any]:
-    properties = {
-        k: v
-        for k, v in event.get("properties", {}).items()
-        if k not in LIBRARY_KEYS and not k.startswith("$os")
-    }
+    properties = {k: v for k, v in event.get("properties", {}).items() if k not in LIBRARY_KEYS}
     for key in ("$set", "$set_once"):  # top level in posthog-python, properties here
         if key in event:
             properties[key] = event[key]
@@ -141,7 +138,13 @@ def test_quick_start_runs_against_a_local_sink(sink: Sink, posthog: Posthog) -> 
     assert posthog.stats.sent == len(events)
 
 
-def test_the_same_calls_through_posthog_python_send_the_same_events(sink: Sink) -> None:
+@pytest.mark.parametrize("release", [None, " rel-2024.1 ", "  "])
+def test_the_same_calls_through_posthog_python_send_the_same_events(
+    sink: Sink, monkeypatch: pytest.MonkeyPatch, release: str | None
+) -> None:
+    """Properties included: the interpreter, the OS, ``$is_server``, ``$release_id``."""
+    if release is not None:
+        monkeypatch.setenv("POSTHOG_RELEASE_ID", release)
     posthog_module = pytest.importorskip("posthog")
     theirs_client = posthog_module.Posthog(
         "phc_quick_start", host=sink.url, flush_interval=0.05, max_retries=0
@@ -153,6 +156,8 @@ def test_the_same_calls_through_posthog_python_send_the_same_events(sink: Sink) 
     quick_start(ours_client)
     ours = [normalised(e) for e in sink.delivered]
     assert sorted(map(canonical, ours)) == sorted(map(canonical, theirs))
+    released = [e["properties"].get("$release_id") for e in sink.delivered]
+    assert released == [release.strip() if release and release.strip() else None] * len(ours)
 
 
 def test_gzip_bodies(sink: Sink) -> None:
