@@ -374,3 +374,35 @@ def test_an_unusable_timestamp_means_now(sink: Sink, timestamp: object) -> None:
     (event,) = sink.delivered
     assert not event["timestamp"].startswith("2024-01-15")
     assert datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")).year >= 2025
+
+
+def test_an_explicit_release_id_wins_over_the_environment(
+    sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTHOG_RELEASE_ID", "from-env")
+    client = Posthog("phc", host=sink.url, super_properties={"$release_id": "from-super"})
+    client.capture("super", distinct_id="u")
+    client.super_properties = {}
+    client.capture("own", distinct_id="u", properties={"$release_id": "from-call"})
+    client.capture("env", distinct_id="u")
+    monkeypatch.setenv("POSTHOG_RELEASE_ID", "changed")  # read once, when the client was built
+    client.capture("still", distinct_id="u")
+    client.shutdown()
+    assert {e["event"]: e["properties"]["$release_id"] for e in sink.delivered} == {
+        "super": "from-super",
+        "own": "from-call",
+        "env": "from-env",
+        "still": "from-env",
+    }
+
+
+def test_interpreter_and_os_properties_lose_to_super_properties_only(sink: Sink) -> None:
+    client = Posthog("phc", host=sink.url, super_properties={"$os": "custom"})
+    client.capture("e", distinct_id="u", properties={"$python_version": "spoofed"})
+    client.set(distinct_id="u", properties={"a": 1})  # as posthog-python: not on $set
+    client.shutdown()
+    props = {e["event"]: e["properties"] for e in sink.delivered}
+    assert props["e"]["$os"] == "custom"
+    assert props["e"]["$python_version"].count(".") == 2  # the system's wins over the call's
+    assert "$python_version" not in props["$set"]
+    assert props["$set"]["$is_server"] is True

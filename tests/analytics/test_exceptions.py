@@ -8,6 +8,7 @@ exception, reads no file, and never raises.
 
 from __future__ import annotations
 
+import json
 import linecache
 import sys
 from collections.abc import Callable, Iterator
@@ -126,7 +127,7 @@ def scenarios(client: Any) -> list[object]:
     return returned
 
 
-def _warm_linecache() -> None:
+def warm_linecache() -> None:
     """posthog-python reads source files; ours only uses lines already in memory."""
     for module in list(sys.modules.values()):
         path = getattr(module, "__file__", None)
@@ -137,7 +138,7 @@ def _warm_linecache() -> None:
 @pytest.mark.filterwarnings("ignore:Reserved exception properties:DeprecationWarning")
 def test_capture_exception_sends_what_posthog_python_sends(sink: Sink) -> None:
     posthog_module = pytest.importorskip("posthog")
-    _warm_linecache()
+    warm_linecache()
     theirs_client = posthog_module.Posthog("phc", host=sink.url, max_retries=0)
     ours_client = Posthog("phc", host=sink.url, clock=ManualClock())
     returned: dict[str, list[object]] = {}
@@ -272,9 +273,21 @@ def test_huge_messages_and_long_chains_stay_within_the_budget(sink: Sink, ours: 
     assert 1 < len(entries) <= MAX_EXCEPTIONS
     assert all(len(e["value"].encode()) <= MAX_MESSAGE_BYTES for e in entries)
     assert entries[0]["value"].endswith("...")
-    assert sum(len(e["value"].encode()) for e in entries) <= MAX_TOTAL_BYTES
+    assert len(json.dumps(entries, ensure_ascii=False).encode()) <= MAX_TOTAL_BYTES
     assert [e["mechanism"]["exception_id"] for e in entries] == list(range(len(entries)))
     assert all(e["mechanism"]["parent_id"] == i for i, e in enumerate(entries[1:]))
+
+
+def test_control_characters_are_charged_as_json_carries_them(sink: Sink, ours: Posthog) -> None:
+    error: BaseException = OSError("\x00" * 8_000)
+    for _ in range(100):
+        wrapper = OSError("\x01" * 8_000)
+        wrapper.errno = "\x02" * 2_000  # type: ignore[assignment]
+        wrapper.__context__ = error
+        error = wrapper
+    assert ours.capture_exception(error, distinct_id="u") is not None
+    (event,) = delivered(sink, ours)
+    assert len(json.dumps(exception_list(event), ensure_ascii=False)) <= MAX_TOTAL_BYTES
 
 
 def test_a_cycle_of_contexts_is_walked_once(sink: Sink, ours: Posthog) -> None:

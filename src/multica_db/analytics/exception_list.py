@@ -19,6 +19,7 @@ so PostHog's error tracking groups and shows these events as it does theirs.
 
 from __future__ import annotations
 
+import json
 import linecache
 import os
 import re
@@ -42,8 +43,9 @@ MAX_FRAMES: Final = 100
 #: source lines), and per exception message.
 MAX_STRING_BYTES: Final = 1024
 MAX_MESSAGE_BYTES: Final = 8192
-#: Bytes of strings in the whole list; past it, context lines, then frames,
-#: then further exceptions are left out.
+#: Bytes of the whole list as JSON (strings charged as encoded, keys and
+#: numbers by a fixed allowance); past it, context lines, then frames, then
+#: further exceptions are left out.
 MAX_TOTAL_BYTES: Final = 128 * 1024
 #: Source lines before and after the line of a frame.
 CONTEXT_LINES: Final = 5
@@ -51,6 +53,9 @@ CONTEXT_LINES: Final = 5
 _OWN_PACKAGE: Final = "multica_db.analytics"
 _EXTERNAL: Final = re.compile(r"[\\/](?:dist|site)-packages[\\/]")
 _BROKEN: Final = "<broken repr>"
+#: JSON an entry and a frame carry besides their strings (keys, numbers, booleans).
+_ENTRY_OVERHEAD: Final = 256
+_FRAME_OVERHEAD: Final = 192
 
 
 @dataclass(slots=True)
@@ -178,10 +183,11 @@ def _entry(
     value = _clip(_message(exc_value), MAX_MESSAGE_BYTES)
     type_name = _clip(_type_name(exc_type), MAX_STRING_BYTES)
     module = _clip(_type_module(exc_type), MAX_STRING_BYTES)
-    if not budget.take(_size(value) + _size(type_name) + _size(module)):
+    errno = _errno(exc_value)
+    size = _size(value) + _size(type_name) + _size(module) + _ENTRY_OVERHEAD
+    if not budget.take(size + (_size(errno) if isinstance(errno, str) else 0)):
         return _NO_ROOM
     mechanism: dict[str, Any] = {"exception_id": exception_id}
-    errno = _errno(exc_value)
     if errno is not None:
         mechanism["meta"] = {"errno": {"number": errno}}
     if parent_id is None:
@@ -365,7 +371,8 @@ def _frame(
     filename = _clip(_filename_for_module(module, path), MAX_STRING_BYTES)
     abs_path = _clip(_abs_path(path), MAX_STRING_BYTES)
     module = _clip(module, MAX_STRING_BYTES)
-    if not budget.take(_size(function) + _size(filename) + _size(abs_path) + _size(module) + 64):
+    size = _size(function) + _size(filename) + _size(abs_path) + _size(module)
+    if not budget.take(size + _FRAME_OVERHEAD):
         return None
     out: dict[str, Any] = {
         "platform": "python",
@@ -435,7 +442,7 @@ def _context(
         clipped = [_clip(line.strip("\r\n"), MAX_STRING_BYTES) or "" for line in lines[start:end]]
     except Exception:
         return nothing
-    if not budget.take(sum(len(line) for line in clipped) + 16 * len(clipped)):
+    if not budget.take(sum(_size(line) + 1 for line in clipped)):
         return nothing
     middle = index - start
     return clipped[:middle], clipped[middle], clipped[middle + 1 :]
@@ -480,7 +487,14 @@ def _clip(text: str | None, limit: int) -> str | None:
 
 
 def _size(text: str | None) -> int:
-    """Bytes charged to the budget: the UTF-8 size plus room for the JSON around it."""
+    """Bytes charged to the budget: the string as JSON will carry it, quotes and escapes included.
+
+    Exact rather than estimated (a message of control characters is six
+    times its length in JSON), and cheap: every string here is clipped already.
+    """
     if text is None:
-        return 0
-    return (len(text) if text.isascii() else len(text.encode("utf-8"))) + 8
+        return 4
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return len(text) + 2
+    encoded = json.dumps(text, ensure_ascii=False)
+    return len(encoded) if encoded.isascii() else len(encoded.encode("utf-8"))
