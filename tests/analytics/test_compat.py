@@ -69,16 +69,13 @@ def quick_start(posthog: Any) -> list[Any]:
     return returned
 
 
-#: What differs between libraries by design, not by behaviour.
-LIBRARY_KEYS = {"$lib", "$lib_version", "$is_server", "$python_runtime", "$python_version", "$os"}
+#: What differs between libraries by design, not by behaviour. (The interpreter
+#: and operating system, ``$is_server`` and ``$release_id`` are the same.)
+LIBRARY_KEYS = {"$lib", "$lib_version"}
 
 
 def normalised(event: dict[str, Any]) -> dict[str, Any]:
-    properties = {
-        k: v
-        for k, v in event.get("properties", {}).items()
-        if k not in LIBRARY_KEYS and not k.startswith("$os")
-    }
+    properties = {k: v for k, v in event.get("properties", {}).items() if k not in LIBRARY_KEYS}
     for key in ("$set", "$set_once"):  # top level in posthog-python, properties here
         if key in event:
             properties[key] = event[key]
@@ -141,7 +138,13 @@ def test_quick_start_runs_against_a_local_sink(sink: Sink, posthog: Posthog) -> 
     assert posthog.stats.sent == len(events)
 
 
-def test_the_same_calls_through_posthog_python_send_the_same_events(sink: Sink) -> None:
+@pytest.mark.parametrize("release", [None, " rel-2024.1 ", "  "])
+def test_the_same_calls_through_posthog_python_send_the_same_events(
+    sink: Sink, monkeypatch: pytest.MonkeyPatch, release: str | None
+) -> None:
+    """Properties included: the interpreter, the OS, ``$is_server``, ``$release_id``."""
+    if release is not None:
+        monkeypatch.setenv("POSTHOG_RELEASE_ID", release)
     posthog_module = pytest.importorskip("posthog")
     theirs_client = posthog_module.Posthog(
         "phc_quick_start", host=sink.url, flush_interval=0.05, max_retries=0
@@ -153,6 +156,8 @@ def test_the_same_calls_through_posthog_python_send_the_same_events(sink: Sink) 
     quick_start(ours_client)
     ours = [normalised(e) for e in sink.delivered]
     assert sorted(map(canonical, ours)) == sorted(map(canonical, theirs))
+    released = [e["properties"].get("$release_id") for e in sink.delivered]
+    assert released == [release.strip() if release and release.strip() else None] * len(ours)
 
 
 def test_gzip_bodies(sink: Sink) -> None:
@@ -369,3 +374,35 @@ def test_an_unusable_timestamp_means_now(sink: Sink, timestamp: object) -> None:
     (event,) = sink.delivered
     assert not event["timestamp"].startswith("2024-01-15")
     assert datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00")).year >= 2025
+
+
+def test_an_explicit_release_id_wins_over_the_environment(
+    sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTHOG_RELEASE_ID", "from-env")
+    client = Posthog("phc", host=sink.url, super_properties={"$release_id": "from-super"})
+    client.capture("super", distinct_id="u")
+    client.super_properties = {}
+    client.capture("own", distinct_id="u", properties={"$release_id": "from-call"})
+    client.capture("env", distinct_id="u")
+    monkeypatch.setenv("POSTHOG_RELEASE_ID", "changed")  # read once, when the client was built
+    client.capture("still", distinct_id="u")
+    client.shutdown()
+    assert {e["event"]: e["properties"]["$release_id"] for e in sink.delivered} == {
+        "super": "from-super",
+        "own": "from-call",
+        "env": "from-env",
+        "still": "from-env",
+    }
+
+
+def test_interpreter_and_os_properties_lose_to_super_properties_only(sink: Sink) -> None:
+    client = Posthog("phc", host=sink.url, super_properties={"$os": "custom"})
+    client.capture("e", distinct_id="u", properties={"$python_version": "spoofed"})
+    client.set(distinct_id="u", properties={"a": 1})  # as posthog-python: not on $set
+    client.shutdown()
+    props = {e["event"]: e["properties"] for e in sink.delivered}
+    assert props["e"]["$os"] == "custom"
+    assert props["e"]["$python_version"].count(".") == 2  # the system's wins over the call's
+    assert "$python_version" not in props["$set"]
+    assert props["$set"]["$is_server"] is True

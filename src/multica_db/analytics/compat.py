@@ -13,16 +13,21 @@ The call shapes (``capture`` with its keyword arguments, ``set``,
 events they produce follow posthog-python 7; underneath, every call is one
 bounded, non-blocking append to :class:`~multica_db.analytics.PostHogClient`,
 so ``capture`` keeps that client's promises (it never blocks and never
-raises, from any thread or signal handler). Feature flags, exception
-autocapture and contexts are not offered: see ``docs/analytics.md``.
+raises, from any thread or signal handler). ``capture_exception`` and
+exception autocapture build posthog-python's ``$exception`` events on the same
+path. Feature flags and contexts are not offered: see ``docs/analytics.md``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import os
 import re
 import ssl
+import sys
+import threading
 import time
 import uuid as uuid_module
 from collections.abc import Callable, Mapping
@@ -30,16 +35,20 @@ from datetime import UTC, datetime
 from types import MappingProxyType, TracebackType
 from typing import Any, Final
 
+from multica_db.analytics.autocapture import ExceptionHooks, ExcInfo
 from multica_db.analytics.client import PostHogClient
 from multica_db.analytics.clock import SYSTEM_CLOCK, Clock
 from multica_db.analytics.config import DEFAULT_HOST
 from multica_db.analytics.errors import OnError
 from multica_db.analytics.events import Event
+from multica_db.analytics.exception_list import Settings as ExceptionSettings
+from multica_db.analytics.exception_list import exception_list
 from multica_db.analytics.ids import new_event_uuid
 from multica_db.analytics.protocol import AnalyticsClient
 from multica_db.analytics.proxy import ProxySetting
 from multica_db.analytics.retry import RetryPolicy
 from multica_db.analytics.stats import Stats
+from multica_db.analytics.system_properties import release_id, system_context
 
 log = logging.getLogger("multica_db.analytics")
 _time = time.time
@@ -54,15 +63,26 @@ DEFAULT_MAX_RETRIES: Final = 3
 
 BeforeSend = Callable[[dict[str, Any]], dict[str, Any] | None]
 
+#: Set on an exception once it was captured, so it is captured only once (by
+#: hand and by autocapture, say), as posthog-python does with its own mark.
+CAPTURED_MARK: Final = "__multica_analytics_captured"
+
+#: What ``capture_exception`` accepts: an exception, an ``exc_info`` tuple, or
+#: nothing (the exception being handled).
+ExceptionArg = BaseException | tuple[object, object, object] | None
+
 
 class Posthog:
     """posthog-python 7's ``Posthog`` client, backed by :class:`PostHogClient`.
 
     Constructor arguments keep posthog-python's names and defaults. Those that
     only concern features this client does not have (feature flags,
-    exception autocapture, AI privacy mode, extra consumer threads) are
-    accepted and ignored, so the constructor call need not change; a warning
-    is logged once for those that would have changed what is sent.
+    AI privacy mode, extra consumer threads, exception code variables) are
+    accepted and ignored, so the constructor call need not change.
+    ``enable_exception_autocapture`` installs ``sys.excepthook`` and
+    ``threading.excepthook`` hooks (chained to the previous ones, removed by
+    :meth:`shutdown`); ``project_root`` and ``in_app_modules`` decide the
+    frames' ``in_app``, as there.
     ``on_error(error, batch)`` is called as posthog-python calls it: from the
     shipping thread, for a batch given up on (see :class:`PostHogClient`).
     ``sync_mode`` is accepted but ``capture`` still never blocks: call
@@ -89,8 +109,10 @@ class Posthog:
         personal_api_key: str | None = None,
         disabled: bool = False,
         disable_geoip: bool = True,
+        is_server: bool = True,
         historical_migration: bool = False,
         feature_flags_request_timeout_seconds: float = 3,
+        feature_flags_request_max_retries: int = 1,
         super_properties: Mapping[str, Any] | None = None,
         enable_exception_autocapture: bool = False,
         log_captured_exceptions: bool = False,
@@ -98,6 +120,7 @@ class Posthog:
         privacy_mode: bool = False,
         before_send: BeforeSend | None = None,
         *,
+        in_app_modules: list[str] | None = None,
         shutdown_timeout: float = 10.0,
         proxy: ProxySetting = None,
         ssl_context: ssl.SSLContext | None = None,
@@ -123,14 +146,26 @@ class Posthog:
         self.super_properties = dict(super_properties or {})
         self.before_send = before_send
         self.shutdown_timeout = shutdown_timeout
+        self.is_server = is_server
+        # Read once per client, as posthog-python does; a capture reads no
+        # environment and no file.
+        self._release_id = release_id()
+        self._system = system_context()
+        if project_root is None:
+            try:
+                project_root = os.getcwd()
+            except OSError:
+                project_root = None
+        self._exceptions = ExceptionSettings(project_root, tuple(in_app_modules or ()))
+        self._errors = 0
+        self._errors_lock = threading.RLock()
+        self._hooks: ExceptionHooks | None = None
         if not key and _recorder is None:
             log.warning("analytics: Posthog() without a project_api_key captures nothing")
         if historical_migration:
             raise ValueError("historical_migration is not supported by this client")
-        if enable_exception_autocapture:
-            log.warning("analytics: Posthog(enable_exception_autocapture) has no effect here")
         del thread, poll_interval, personal_api_key, feature_flags_request_timeout_seconds
-        del log_captured_exceptions, project_root, privacy_mode, ignored
+        del feature_flags_request_max_retries, log_captured_exceptions, privacy_mode, ignored
         # Feature-flag, exception and AI options of later 7.x releases land in
         # ``ignored`` too: accepted so that an existing constructor call works.
         self._client: AnalyticsClient | None = _recorder
@@ -159,6 +194,8 @@ class Posthog:
             )
         if isinstance(self._client, PostHogClient):
             self._fast_client = self._client
+        if enable_exception_autocapture:
+            self._hooks = ExceptionHooks(self._capture_uncaught)
 
     # -- events --------------------------------------------------------------
 
@@ -203,10 +240,15 @@ class Posthog:
                 # The common call, with everything Event would check known to
                 # hold: queued as a Record (see there).
                 props = dict(properties) if properties else {}
+                props.update(self._system)
                 if self.disable_geoip:
                     props["$geoip_disable"] = True
                 if self.super_properties:
                     props.update(self.super_properties)
+                if self._release_id is not None:
+                    props.setdefault("$release_id", self._release_id)
+                if self.is_server:
+                    props["$is_server"] = True
                 now = _time()
                 wire_uuid = new_event_uuid(now)
                 record = (event, distinct_id, props, now, wire_uuid)
@@ -214,6 +256,7 @@ class Posthog:
             if isinstance(event, Event):
                 return self._typed(event)
             props = dict(properties) if properties else {}
+            props.update(self._system)  # they win over the caller's, as there
             if distinct_id is None or distinct_id == "":
                 distinct_id = str(uuid_module.uuid4())
                 props.setdefault("$process_person_profile", False)
@@ -221,7 +264,50 @@ class Posthog:
                 props["$groups"] = dict(groups)
             return self._enqueue(event, distinct_id, props, timestamp, uuid, disable_geoip)
         except Exception:  # capture never raises into the caller
+            self._count_error()
             log.debug("analytics: capture(%r) refused", event, exc_info=True)
+            return None
+
+    def capture_exception(
+        self,
+        exception: ExceptionArg = None,
+        *,
+        distinct_id: object = None,
+        properties: Mapping[str, Any] | None = None,
+        timestamp: datetime | str | None = None,
+        uuid: str | uuid_module.UUID | None = None,
+        groups: Mapping[str, str] | None = None,
+        send_feature_flags: object = False,
+        disable_geoip: bool | None = None,
+        flags: object = None,
+        **ignored: Any,
+    ) -> str | None:
+        """Capture an exception as posthog-python's ``$exception`` event; its uuid, or ``None``.
+
+        ``exception`` is an exception or an ``exc_info`` tuple; without it,
+        the exception being handled (``sys.exc_info()``), so a bare call in an
+        ``except`` block works. The frames are read on this thread, bounded
+        (see :mod:`.exception_list`) and without reading any file; the rest
+        is :meth:`capture`'s append. Never blocks and never raises: a failure
+        returns ``None`` and is counted in ``stats.capture_errors``. An
+        exception already captured (here or by autocapture) is not sent again.
+        """
+        try:
+            return self._capture_exception(
+                exception,
+                distinct_id,
+                properties,
+                timestamp,
+                uuid,
+                groups,
+                disable_geoip,
+                level="error",
+                source=None,
+                mechanism=None,
+            )
+        except Exception:
+            self._count_error()
+            log.debug("analytics: capture_exception() failed", exc_info=True)
             return None
 
     def set(
@@ -304,7 +390,13 @@ class Posthog:
             self._client.flush(10.0 if timeout_seconds is None else timeout_seconds)
 
     def shutdown(self) -> None:
-        """Flush and stop, within ``shutdown_timeout``; later captures are dropped."""
+        """Flush and stop, within ``shutdown_timeout``; later captures are dropped.
+
+        Exception autocapture hooks are taken out (or, if another hook was
+        installed on top of them since, left to pass through).
+        """
+        if self._hooks is not None:
+            self._hooks.close()
         if self._client is not None:
             self._client.close(self.shutdown_timeout)
 
@@ -325,8 +417,13 @@ class Posthog:
 
     @property
     def stats(self) -> Stats:
-        """The shipper's ledger (see :class:`Stats`); all zeros when not sending."""
-        return self._client.stats if self._client is not None else Stats()
+        """The shipper's ledger (see :class:`Stats`); all zeros when not sending.
+
+        ``capture_errors`` counts this client's calls that failed before
+        queueing (see :class:`Stats`).
+        """
+        stats = self._client.stats if self._client is not None else Stats()
+        return dataclasses.replace(stats, capture_errors=self._errors)
 
     @property
     def client(self) -> AnalyticsClient | None:
@@ -345,6 +442,99 @@ class Posthog:
         self.shutdown()
 
     # -- internals -----------------------------------------------------------
+
+    def _count_error(self) -> None:
+        # Reentrant: a signal handler interrupting this thread inside the
+        # block may count too.
+        with self._errors_lock:
+            self._errors += 1
+
+    def _capture_exception(
+        self,
+        exception: ExceptionArg,
+        distinct_id: object,
+        properties: Mapping[str, Any] | None,
+        timestamp: datetime | str | None,
+        event_uuid: str | uuid_module.UUID | None,
+        groups: Mapping[str, str] | None,
+        disable_geoip: bool | None,
+        *,
+        level: str,
+        source: str | None,
+        mechanism: dict[str, Any] | None,
+    ) -> str | None:
+        if self.disabled:
+            return None
+        synthetic = False
+        exc_type: object
+        exc_value: object
+        tb: object
+        if exception is None:
+            exc_type, exc_value, tb = sys.exc_info()
+        elif isinstance(exception, BaseException):
+            exc_type, exc_value, tb = type(exception), exception, exception.__traceback__
+            synthetic = tb is None  # never raised: the caller's stack stands in
+        elif isinstance(exception, tuple) and len(exception) == 3:
+            exc_type, exc_value, tb = exception
+        else:
+            raise TypeError(f"capture_exception() takes an exception, not {type(exception)}")
+        if not isinstance(exc_value, BaseException | None) or not isinstance(
+            tb, TracebackType | None
+        ):
+            raise TypeError("capture_exception() takes an exc_info tuple")
+        if exc_value is None:
+            log.warning("analytics: capture_exception() without an exception being handled")
+            return None
+        if _captured_before(exc_value):
+            log.debug("analytics: exception already captured; not sent again")
+            return None
+        props: dict[str, Any] = {
+            "$exception_list": exception_list(
+                exc_type,
+                exc_value,
+                tb,
+                self._exceptions,
+                synthetic=synthetic,
+                mechanism=mechanism,
+            ),
+            "$exception_level": level,
+        }
+        if source:
+            props["$exception_source"] = source
+        if properties:
+            props.update(properties)  # the caller's win, as there
+        wire_uuid = self.capture(
+            "$exception",
+            distinct_id=distinct_id,
+            properties=props,
+            timestamp=timestamp,
+            uuid=event_uuid,
+            groups=groups,
+            disable_geoip=disable_geoip,
+        )
+        if wire_uuid is not None and exception is not None:
+            # An exception class may refuse attributes: then it is not marked.
+            with contextlib.suppress(Exception):
+                setattr(exc_value, CAPTURED_MARK, wire_uuid)
+        return wire_uuid
+
+    def _capture_uncaught(self, exc_info: ExcInfo, level: str, source: str) -> None:
+        """Autocapture's entry: an exception nobody caught, on its way out."""
+        try:
+            self._capture_exception(
+                exc_info,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                level=level,
+                source=source,
+                mechanism={"type": "onuncaughtexception", "handled": False},
+            )
+        except Exception:
+            self._count_error()
 
     def _person(
         self,
@@ -378,6 +568,10 @@ class Posthog:
             props["$geoip_disable"] = True
         if self.super_properties:
             props.update(self.super_properties)  # they win, as in posthog-python
+        if self._release_id is not None:
+            props.setdefault("$release_id", self._release_id)  # an explicit one wins
+        if self.is_server:
+            props["$is_server"] = True
         ts = _epoch(timestamp)
         wire_uuid = _uuid(event_uuid, ts)
         if self.before_send is not None:
@@ -453,6 +647,13 @@ def _server_host(host: str | None) -> str:
     """The host events go to: blank means the default, an app host its ingestion host."""
     text = (host or "").strip() or DEFAULT_HOST
     return _INGESTION_HOSTS.get(text.rstrip("/"), text)
+
+
+def _captured_before(exc: BaseException) -> bool:
+    try:
+        return getattr(exc, CAPTURED_MARK, None) is not None
+    except Exception:  # an exception whose attribute lookup itself raises
+        return False
 
 
 def _text(value: object) -> bool:

@@ -31,6 +31,11 @@ class Stats:
     * ``callback_errors`` - exceptions an ``on_error`` callback raised; each is
       caught on the worker (the first logged with its traceback) and changes
       no event's fate.
+    * ``capture_errors`` - calls of the posthog-python compatible client
+      (:class:`~multica_db.analytics.Posthog`) that failed before anything was
+      queued (arguments it could not use, an exception whose frames could not
+      be walked) and returned ``None`` instead of raising. Not events: these
+      were never captured, so they are outside the sum above.
     """
 
     captured: int = 0
@@ -40,6 +45,7 @@ class Stats:
     retried: int = 0
     worker_errors: int = 0
     callback_errors: int = 0
+    capture_errors: int = 0
     dropped_by_reason: Mapping[str, int] = field(default_factory=lambda: _NO_REASONS)
 
     @property
