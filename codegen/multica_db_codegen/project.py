@@ -145,7 +145,8 @@ def load_project(flags: Flags) -> Project:
 
     ``--queries`` naming files of a project that configures its queries is a partial
     run: every configured file still shapes models.py; only the named ones are written
-    (:attr:`Config.named`). Without configured queries, the flag is the whole set.
+    (:attr:`Config.named`). Without configured queries, or naming a file the
+    configuration does not list, the flag is the whole set.
     """
     here = (flags.cwd or Path.cwd()).resolve()
     pyproject = find_pyproject(here)
@@ -163,6 +164,11 @@ def load_project(flags: Flags) -> Project:
             named = tuple(flags.queries or ())
         except GenerateError:  # nothing configured: the flag is the whole set
             configs, notes = _configs(flags, section, sqlc, root)
+        if named is not None and not _all_configured(configs, named):
+            # files the configuration does not list (a one-off package generated from
+            # inside a project): the flag is the whole set, not a partial run
+            named = None
+            configs, notes = _configs(flags, section, sqlc, root)
     else:
         configs, notes = _configs(flags, section, sqlc, root)
     if named is not None:
@@ -179,6 +185,14 @@ def load_project(flags: Flags) -> Project:
         pyproject=root_pyproject,
         config_files=frozenset(files),
     )
+
+
+def _all_configured(configs: list[Config], named: tuple[Path, ...]) -> bool:
+    """Whether every file ``named`` is among the configured query files."""
+    from multica_db_codegen.stages import query_files
+
+    own = {p.resolve() for cfg in configs for p in query_files(cfg.queries, cfg.flat_query_dirs)}
+    return all(p.resolve() in own for p in query_files(named))
 
 
 def _narrow(configs: list[Config], named: tuple[Path, ...]) -> list[Config]:

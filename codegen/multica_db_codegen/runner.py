@@ -97,6 +97,7 @@ class Unit:
     keys: set[str] = field(default_factory=set)  # every stored value this run used
     rendered: bool = False  # outputs() ran: ``keys`` holds every value the project needs
     left_out: list[str] = field(default_factory=list)  # modules of files no query of worked
+    complete: bool = True  # every configured file takes part (a partial run: maybe not)
 
     @property
     def cfg(self) -> Config:
@@ -415,11 +416,12 @@ class Runner:
         target_set = set(targets)
         todo = [p for p in targets if p in akeys and store.fact(akeys[p]) is None]
         # A partial run does not analyze the other files: those without a stored analysis
-        # simply do not take part (see README: models.py is not written).
+        # simply do not take part (and models.py, which they shape, is then not written).
         files = [p for p in listed if p in akeys and (p in target_set or store.fact(akeys[p]))]
         unit: Unit = Unit(
             self, pkg, files, targets, modules, rel, akeys, [], schema_changed, errors
         )
+        unit.complete = len(files) == sum(1 for p in listed if p in akeys)
         unit.keys.update(akeys[p] for p in files)
         unit.keys.add(self._notes_key(pkg))
         if todo:
@@ -457,9 +459,13 @@ class Runner:
 
     # --- render -------------------------------------------------------------------------
     def outputs(self, unit: Unit) -> dict[str, str]:
-        """The formatted files of ``unit``'s targets and (unless a partial run finds it
-        written already) of the package; each module stored under a key of everything
-        its text depends on."""
+        """The formatted files of ``unit``'s targets and of the package; each module
+        stored under a key of everything its text depends on.
+
+        A partial run writes the package files too (the runtime, the package inits, and
+        models.py when every configured file takes part): a module just rendered may need
+        a newer runtime than the one on disk (after an upgrade). Stored, they cost a
+        comparison."""
         store, cfg = self.store, unit.cfg
         files = unit.files
         refs = {p: self._refs(unit, p) for p in files}
@@ -476,18 +482,17 @@ class Runner:
         targets = [p for p in unit.targets if p in okeys]
         unit.keys.update([*okeys.values(), package_key])
         missing = [p for p in targets if not store.has("module", okeys[p])]
-        write_package = not unit.partial or not (cfg.out / "models.py").is_file()
         fresh: dict[str, dict[str, str]] = {}
-        if missing or (write_package and not store.has("package", package_key)):
+        if missing or not store.has("package", package_key):
             fresh = self._render(unit, files, missing, refs, okeys, package_key)
 
         def value(kind: str, key: str) -> dict[str, str]:
             found = fresh.get(key) or store.get(kind, key)
             return found if isinstance(found, dict) else {}
 
-        out: dict[str, str] = {}
-        if write_package:
-            out.update(value("package", package_key))
+        out: dict[str, str] = dict(value("package", package_key))
+        if unit.partial and not unit.complete and (cfg.out / "models.py").is_file():
+            out.pop("models.py", None)  # shaped by files that did not take part: kept
         for p in targets:
             out.update(value("module", okeys[p]))
         return out

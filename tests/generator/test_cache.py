@@ -228,3 +228,60 @@ def test_ir_round_trips_through_json() -> None:
     )
     f = FileIR("q.sql", "q", (q,))
     assert ir_codec.decode(FileIR, json.loads(json.dumps(ir_codec.encode(f)))) == f
+
+
+@pytest.mark.usefixtures("env")
+def test_a_partial_run_brings_a_stale_runtime_up_to_date(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # after an upgrade of multica-db, the module a partial run renders may call runtime
+    # helpers the runtime on disk does not have yet: the runtime comes along
+    root = project(QUERIES)
+    (root / "queries" / "more.sql").write_text(MORE)
+    out = root / "out" / "pkg"
+    monkeypatch.chdir(root)
+    assert cli.run(["generate"]) == 0
+    full = tree(out)
+    rows = out / "runtime" / "rows.py"
+    rows.write_text(full["runtime/rows.py"].replace("def fetch_all(", "def fetch_all_old("))
+    models = out / "models.py"
+    models.write_text(full["models.py"] + "\n# an older generator's models\n")
+    (root / "queries" / "more.sql").write_text(MORE + "\n-- name: Two :one\nSELECT 2;\n")
+    capsys.readouterr()
+    assert cli.run(["generate", "--queries", "queries/more.sql"]) == 0
+    after = tree(out)
+    assert after["runtime/rows.py"] == full["runtime/rows.py"]
+    assert after["models.py"] == full["models.py"]  # every file analyzed before: exact
+    assert after["queries/authors.py"] == full["queries/authors.py"]
+    # and a partial run after a full one changes nothing else
+    capsys.readouterr()
+    assert cli.run(["generate", "--queries", "queries/more.sql"]) == 0
+    assert "0 file(s) written" in capsys.readouterr().err
+    assert tree(out) == after
+
+
+@pytest.mark.usefixtures("env")
+def test_queries_outside_the_configuration_are_a_package_of_their_own(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--schema S --queries Q --out O` from inside a configured project: Q is the whole set
+    root = project(QUERIES)
+    monkeypatch.chdir(root)
+    assert cli.run(["generate"]) == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "schema.sql").write_text("CREATE TABLE thing (id bigint PRIMARY KEY, label text);\n")
+    (other / "q.sql").write_text("-- name: ListThings :many\nSELECT * FROM thing;\n")
+    dest = tmp_path / "thingpkg"
+    argv = ["generate", "--schema", str(other / "schema.sql"), "--queries", str(other / "q.sql")]
+    assert cli.run([*argv, "--out", str(dest), "--package", "thingpkg"]) == 0
+    made = tree(dest)
+    assert "class Thing(" in made["models.py"] and "class Author(" not in made["models.py"]
+    assert "def list_things(" in made["queries/q.py"]
+    assert "runtime/rows.py" in made and "queries/authors.py" not in made
+    # the same command again after its schema changed: models.py follows (a whole set)
+    (other / "schema.sql").write_text(
+        "CREATE TABLE thing (id bigint PRIMARY KEY, label text, weight numeric);\n"
+    )
+    assert cli.run([*argv, "--out", str(dest), "--package", "thingpkg"]) == 0
+    assert "weight: decimal.Decimal | None" in (dest / "models.py").read_text()
