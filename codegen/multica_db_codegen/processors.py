@@ -93,7 +93,8 @@ class Generate:
             keep=unit.left_out,
             root=cfg.root,
         )
-        if self.record and not self.check and not unit.partial and not unit.errors:
+        configured = unit.project.configured  # else the project's snapshot is not theirs
+        if self.record and not self.check and not unit.partial and not unit.errors and configured:
             _record_snapshot(unit, files)
         return Result(
             written=done.written,

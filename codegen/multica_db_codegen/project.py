@@ -71,6 +71,9 @@ class Project:
     sqlc: Path | None = None  # the sqlc config read, if any
     pyproject: Path | None = None  # the root's pyproject.toml (ruff's settings too)
     config_files: frozenset[Path] = frozenset()  # a change to one re-reads the project
+    #: the inputs are the configured ones (so the project's analysis snapshot is theirs):
+    #: False for ``--queries`` naming files the configuration does not list
+    configured: bool = True
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -158,6 +161,7 @@ def load_project(flags: Flags) -> Project:
         sqlc = find_sqlc_config(here)
     root = Path(cache.project_root(str(here), str(sqlc) if sqlc is not None else None))
     named: tuple[Path, ...] | None = None
+    configured = True
     if flags.queries:
         try:
             configs, notes = _configs(replace(flags, queries=()), section, sqlc, root)
@@ -166,8 +170,10 @@ def load_project(flags: Flags) -> Project:
             configs, notes = _configs(flags, section, sqlc, root)
         if named is not None and not _all_configured(configs, named):
             # files the configuration does not list (a one-off package generated from
-            # inside a project): the flag is the whole set, not a partial run
+            # inside a project): the flag is the whole set, not a partial run, and the
+            # project's analysis snapshot is not theirs
             named = None
+            configured = False
             configs, notes = _configs(flags, section, sqlc, root)
     else:
         configs, notes = _configs(flags, section, sqlc, root)
@@ -184,6 +190,7 @@ def load_project(flags: Flags) -> Project:
         sqlc=sqlc,
         pyproject=root_pyproject,
         config_files=frozenset(files),
+        configured=configured,
     )
 
 

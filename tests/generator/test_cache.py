@@ -268,6 +268,9 @@ def test_queries_outside_the_configuration_are_a_package_of_their_own(
     root = project(QUERIES)
     monkeypatch.chdir(root)
     assert cli.run(["generate"]) == 0
+    snapshot = root / ".multica-db" / "snapshot"
+    recorded = {p: p.read_bytes() for p in sorted(snapshot.rglob("*")) if p.is_file()}
+    assert recorded  # the project's own analysis snapshot
     other = tmp_path / "other"
     other.mkdir()
     (other / "schema.sql").write_text("CREATE TABLE thing (id bigint PRIMARY KEY, label text);\n")
@@ -285,3 +288,6 @@ def test_queries_outside_the_configuration_are_a_package_of_their_own(
     )
     assert cli.run([*argv, "--out", str(dest), "--package", "thingpkg"]) == 0
     assert "weight: decimal.Decimal | None" in (dest / "models.py").read_text()
+    # the project's snapshot still records the project's own queries
+    assert {p: p.read_bytes() for p in sorted(snapshot.rglob("*")) if p.is_file()} == recorded
+    assert cli.run(["generate", "--check"]) == 0

@@ -49,6 +49,8 @@ def render_key(project: Project, cfg: Config) -> str:
 def snapshot_paths(project: Project) -> list[Path]:
     """The snapshot folders, for the warm stamp: a snapshot changed by hand (or by a merge)
     must not be vouched for by an earlier run."""
+    if not project.configured:
+        return []
     return [directory(project, cfg) for cfg in project.packages]
 
 
@@ -82,6 +84,8 @@ def sources(project: Project) -> Callable[[Config], SnapshotSource] | None:
     """Each package's snapshot as its analysis source — when every package has one that
     is current (else None: the caller analyzes). ``verify`` compares these promises with
     a live database, without an analyzer."""
+    if not project.configured:
+        return None
     loaded: dict[Path, files.Loaded] = {}
     for cfg in project.packages:
         where = directory(project, cfg)
@@ -112,11 +116,12 @@ def check(project: Project) -> Answer | None:
     """``generate --check`` from the snapshot; None when there is none to check from.
 
     None (the caller analyzes, as before) for a project without a snapshot for every
-    package, and for a partial run (``--queries``), which the snapshot does not record.
+    package, for a partial run (``--queries``), which the snapshot does not record, and
+    for files the configuration does not list (the snapshot is not theirs).
     Raises :class:`files.Stale` / :class:`files.Unreadable` (one per package) when it
     cannot answer for the inputs as they are.
     """
-    if any(cfg.named is not None for cfg in project.packages):
+    if not project.configured or any(cfg.named is not None for cfg in project.packages):
         return None
     dirs = [directory(project, cfg) for cfg in project.packages]
     if not all((d / files.INDEX).is_file() for d in dirs):
