@@ -90,6 +90,15 @@ def fresh_database(url: str, prefix: str = "multica_test") -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
+def has_extensions(url: str, *names: str) -> bool:
+    """Whether the server can install every one of these extensions."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT name FROM pg_available_extensions WHERE name = ANY(%s)", (list(names),)
+        ).fetchall()
+    return set(names) <= {r[0] for r in rows}
+
+
 def require_extensions(url: str, *names: str) -> None:
     """Skip (fail under ``CI``) when the test server cannot install these extensions.
 

@@ -31,7 +31,7 @@ from multica_db_codegen.analyze.standin_postgis import (
 from multica_db_codegen.analyze.standins import standin_sql
 from multica_db_codegen.processors import run_generate
 from tests.dialect.harness import Generated, generate, write_project
-from tests.pg import fresh_database, require_extensions
+from tests.pg import fresh_database, has_extensions
 
 SCHEMA = """
 CREATE EXTENSION IF NOT EXISTS postgis;
@@ -374,8 +374,10 @@ SIGNATURES = (
 
 def test_stand_ins_have_the_real_signatures(pg_server: str) -> None:
     """On a server with PostGIS: every stand-in function is one of PostGIS's, with the
-    same arguments and result (PostGIS has many more)."""
-    require_extensions(pg_server, "postgis")
+    same arguments and result (PostGIS has many more). PostGIS is not part of
+    PostgreSQL's contrib: a server without it (CI's included) skips this comparison."""
+    if not has_extensions(pg_server, "postgis"):
+        pytest.skip("the test server has no postgis extension")
     with (
         fresh_database(pg_server, prefix="multica_standin") as url,
         psycopg.connect(url, autocommit=True) as conn,
