@@ -38,7 +38,8 @@ SCHEMA = (
     + _text_type("colon", ":")
     + """
 CREATE DOMAIN boxd AS box;
-CREATE TYPE holder AS (boxes box[], semis semi[], grid semi[][], label text);
+CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
+CREATE TYPE holder AS (boxes box[], semis semi[], grid semi[][], label text, words text[][]);
 CREATE TABLE shape (
     id serial PRIMARY KEY,
     boxes box[],
@@ -47,6 +48,7 @@ CREATE TABLE shape (
     semi_grid semi[][],
     colons colon[],
     dboxes boxd[],
+    counts posint[],
     h holder,
     hs holder[]
 );
@@ -55,8 +57,8 @@ CREATE TABLE shape (
 
 QUERIES = """
 -- name: CreateShape :one
-INSERT INTO shape (boxes, grid, semis, semi_grid, colons, dboxes, h, hs)
-VALUES (@boxes, @grid, @semis, @semi_grid, @colons, @dboxes, @h, @hs)
+INSERT INTO shape (boxes, grid, semis, semi_grid, colons, dboxes, counts, h, hs)
+VALUES (@boxes, @grid, @semis, @semi_grid, @colons, @dboxes, @counts, @h, @hs)
 RETURNING *;
 
 -- name: GetShape :one
@@ -73,6 +75,9 @@ SELECT @grid::colon[][] AS grid;
 
 -- name: EchoHolder :one
 SELECT @h::holder AS h;
+
+-- name: EchoCounts :one
+SELECT @counts::posint[] AS counts;
 
 -- name: CountSemis :one
 SELECT cardinality(@semis::semi[]) AS n;
@@ -136,16 +141,23 @@ async def aconn(delim_db: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
 
 def _holder(gen: Generated, label: str = 'lab,el;"x"') -> Any:
     m = gen.module("models")
-    return m.Holder(boxes=BOXES, semis=AWKWARD, grid=[["a;b", None], ["", "c,d"]], label=label)
+    return m.Holder(
+        boxes=BOXES,
+        semis=AWKWARD,
+        grid=[["a;b", None], ["", "c,d"]],
+        label=label,
+        words=[["a,b", None], ['"', "{}"]],
+    )
 
 
 def test_results_written_by_postgresql(gen: Generated, conn: psycopg.Connection[Any]) -> None:
     """Arrays PostgreSQL wrote itself: an unquoted element may hold a ',' (or a ':')."""
     q = gen.module("queries.q")
     row = conn.execute(
-        "INSERT INTO shape (boxes, grid, semis, semi_grid, colons, dboxes) VALUES ("
+        "INSERT INTO shape (boxes, grid, semis, semi_grid, colons, dboxes, counts) VALUES ("
         "'{(1,1),(0,0);NULL}', '[0:1][1:1]={{(1,1),(0,0)};{NULL}}', '{a,b;NULL;\"\";c:d}', "
-        "'{{a,b;c};{NULL;\"d;e\"}}', '{a,b:c;d:\"NULL\"}', '{(2,2),(1,1)}') RETURNING id"
+        "'{{a,b;c};{NULL;\"d;e\"}}', '{a,b:c;d:\"NULL\"}', '{(2,2),(1,1)}', '{1,NULL,3}') "
+        "RETURNING id"
     ).fetchone()
     assert row is not None
     got = q.get_shape(conn, id=row[0])
@@ -155,6 +167,8 @@ def test_results_written_by_postgresql(gen: Generated, conn: psycopg.Connection[
     assert got.semi_grid == [["a,b", "c"], [None, "d;e"]]
     assert got.colons == ["a,b", "c;d", "NULL"]
     assert got.dboxes == ["(2,2),(1,1)"]
+    assert got.counts == [1, None, 3]
+    assert q.echo_counts(conn, counts=[2, None]) == [2, None]
 
 
 def test_box_array_parameters_and_results(gen: Generated, conn: psycopg.Connection[Any]) -> None:
@@ -187,6 +201,7 @@ def test_rows_with_every_delimiter_round_trip(
         semi_grid=[["a,b", "c;d"], [None, ""]],
         colons=AWKWARD,
         dboxes=BOXES,
+        counts=[1, None],
         h=h,
         hs=[h, None, _holder(gen, label="")],
     )
@@ -195,6 +210,7 @@ def test_rows_with_every_delimiter_round_trip(
     assert got.boxes == BOXES and got.grid == BOX_GRID and got.dboxes == BOXES
     assert got.semis == AWKWARD and got.colons == AWKWARD
     assert got.semi_grid == [["a,b", "c;d"], [None, ""]]
+    assert got.counts == [1, None]
     assert got.h == h and got.hs == [h, None, _holder(gen, label="")]
     assert q.echo_holder(conn, h=h) == h
 
