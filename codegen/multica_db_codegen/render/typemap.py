@@ -391,8 +391,10 @@ class TypeMapper:
 
     def _array_decoder(self, element: str | None, delimiter: str) -> str:
         """``array_decoder(element)``, given the element type's delimiter unless ','."""
-        args = [element or ""] if delimiter == "," else [element or "None", _delimiter(delimiter)]
-        return f"{self._runtime('array_decoder')}({', '.join(a for a in args if a)})"
+        args = [element] if element else []
+        if delimiter != ",":
+            args.append(_delimiter(delimiter))
+        return f"{self._runtime('array_decoder')}({', '.join(args)})"
 
     def _array_encoder(self, element: str | None, dims: int, delimiter: str) -> str:
         """``array_encoder(element, dims)``, each argument only when it is not the default."""
