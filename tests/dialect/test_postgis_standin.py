@@ -90,6 +90,9 @@ FROM places LIMIT 1;
 -- name: Summary :one
 SELECT ST_Extent(geom)::text AS extent, ST_Union(area) AS merged, count(DISTINCT geom) AS n
 FROM places;
+
+-- name: EchoGeometries :one
+SELECT sqlc.arg(geoms)::geometry[] AS geoms, sqlc.arg(geogs)::geography[] AS geogs;
 """
 
 
@@ -189,6 +192,43 @@ def standin_db(without_postgis: str) -> Iterator[psycopg.Connection[tuple[object
     ):
         conn.execute(standin_sql("postgis", None).encode())
         yield conn
+
+
+#: Two points as PostGIS writes them (hex EWKB), and texts holding the other delimiters
+GEOMETRIES = [
+    "0101000020E6100000000000000000F03F0000000000000040",
+    None,
+    "0101000000000000000000084000000000000010C0",
+    "a,b;c",
+    "",
+]
+
+
+def test_geometry_arrays_are_delimited_by_colons(
+    generated: tuple[Generated, tuple[str, ...]],
+    standin_db: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    """PostGIS declares ``DELIMITER = ':'`` for geometry and geography, as the stand-in
+    does: ``{0101…:0101…}``. Generated code reads and sends them so."""
+    delimiters = standin_db.execute(
+        "SELECT typname, typdelim::text FROM pg_type "
+        "WHERE typname IN ('geometry', 'geography', '_geometry', '_geography') ORDER BY 1"
+    ).fetchall()
+    assert delimiters == [
+        ("_geography", ":"),
+        ("_geometry", ":"),
+        ("geography", ":"),
+        ("geometry", ":"),
+    ]
+    written = standin_db.execute(
+        "SELECT ARRAY[%s::geometry, NULL, %s]::text", (GEOMETRIES[0], GEOMETRIES[2])
+    ).fetchone()
+    assert written == (f"{{{GEOMETRIES[0]}:NULL:{GEOMETRIES[2]}}}",)
+    gen, _ = generated
+    q = gen.module("queries.q")
+    got = q.echo_geometries(standin_db, geoms=GEOMETRIES, geogs=GEOMETRIES[:2])
+    assert (got.geoms, got.geogs) == (GEOMETRIES, GEOMETRIES[:2])
+    assert q.echo_geometries(standin_db, geoms=[], geogs=[]).geoms == []
 
 
 def _typmod(text: str) -> tuple[str, int] | None:

@@ -268,3 +268,44 @@ def test_render_imports_nothing_of_parse_or_analyze_but_the_ir() -> None:
             for name in names:
                 stage = name.startswith(("multica_db_codegen.parse", "multica_db_codegen.analyze"))
                 assert not stage or name == "multica_db_codegen.analyze.ir", (path.name, name)
+
+
+BOX = TypeRef(603, "box", "base", "pg_catalog", "box", delimiter=";")
+BOX_ARRAY = TypeRef(1020, "box[]", "array", "pg_catalog", "_box", element=BOX, delimiter=";")
+GEOM = TypeRef(16500, "geometry", "base", "public", "geometry", delimiter=":")
+GEOM_ARRAY = TypeRef(16501, "geometry[]", "array", "public", "_geometry", element=GEOM)
+
+
+def test_arrays_are_parsed_and_built_with_their_element_delimiter() -> None:
+    """The IR's delimiter reaches every runtime call that handles an array's text."""
+    ir = analysis(
+        query(
+            "Shapes",
+            "one",
+            params=(ParamIR(1, "boxes", BOX_ARRAY, False), ParamIR(2, "geoms", GEOM_ARRAY, False)),
+            columns=(col("boxes", BOX_ARRAY), col("geoms", GEOM_ARRAY)),
+            sql="SELECT $1::box[] AS boxes, $2::geometry[] AS geoms",
+        ),
+        query(
+            "Grid",
+            "one",
+            params=(replace(ParamIR(1, "grid", GEOM_ARRAY, False), dims=2),),
+            columns=(col("grid", GEOM_ARRAY),),
+            sql="SELECT $1::geometry[][] AS grid",
+        ),
+    )
+    text = render(ir, Settings(package="pkg"))["queries/q.py"]
+    # box[]: psycopg loads the result (it knows box's ';'), but would send ',' between elements
+    assert "_runtime.pgtext.array_encoder(delimiter=';')" in text
+    assert "_runtime.pgtext.array_decoder(delimiter=':')" in text
+    assert "_runtime.pgtext.array_encoder(delimiter=':')" in text
+    assert "_runtime.pgtext.array_encoder(None, 2, delimiter=':')" in text
+    assert "array_decoder()" not in text
+
+
+def test_the_delimiter_survives_the_ir_codec_and_is_left_out_when_default() -> None:
+    from multica_db_codegen.analyze import ir_codec
+
+    assert ir_codec.encode(BOX)["delimiter"] == ";"
+    assert "delimiter" not in ir_codec.encode(TEXT)
+    assert ir_codec.decode(TypeRef, ir_codec.encode(BOX_ARRAY)) == BOX_ARRAY

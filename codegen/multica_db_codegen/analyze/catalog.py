@@ -53,7 +53,7 @@ class Catalog:
                 """
                 SELECT t.oid::int, format_type(t.oid, NULL), t.typtype, n.nspname, t.typname,
                        t.typelem::int, t.typbasetype::int, t.typnotnull, t.typcategory,
-                       coalesce(r.rngsubtype, mr.rngsubtype, 0)::int
+                       coalesce(r.rngsubtype, mr.rngsubtype, 0)::int, t.typdelim::text
                 FROM pg_type t
                 JOIN pg_namespace n ON n.oid = t.typnamespace
                 LEFT JOIN pg_range r ON r.rngtypid = t.oid
@@ -74,16 +74,25 @@ class Catalog:
         def build(oid: int) -> TypeRef:
             if oid in self._types:
                 return self._types[oid]
-            (_, fmt, typtype, nsp, name, elem, base, notnull, category, subtype) = rows[oid]
+            (_, fmt, typtype, nsp, name, elem, base, notnull, category, subtype, delim) = rows[oid]
             if typtype == "b" and category == "A" and elem:
-                ref = TypeRef(oid, fmt, TypeKind.ARRAY, nsp, name, element=build(elem))
+                ref = TypeRef(
+                    oid, fmt, TypeKind.ARRAY, nsp, name, element=build(elem), delimiter=delim
+                )
             elif typtype == "d":
                 ref = TypeRef(
-                    oid, fmt, TypeKind.DOMAIN, nsp, name, base=build(base), domain_not_null=notnull
+                    oid,
+                    fmt,
+                    TypeKind.DOMAIN,
+                    nsp,
+                    name,
+                    base=build(base),
+                    domain_not_null=notnull,
+                    delimiter=delim,
                 )
             elif typtype in ("r", "m"):
                 kind = TypeKind.RANGE if typtype == "r" else TypeKind.MULTIRANGE
-                ref = TypeRef(oid, fmt, kind, nsp, name, element=build(subtype))
+                ref = TypeRef(oid, fmt, kind, nsp, name, element=build(subtype), delimiter=delim)
             else:
                 kind = {
                     "b": TypeKind.BASE,
@@ -91,7 +100,7 @@ class Catalog:
                     "c": TypeKind.COMPOSITE,
                     "p": TypeKind.PSEUDO,
                 }.get(typtype, TypeKind.BASE)
-                ref = TypeRef(oid, fmt, kind, nsp, name)
+                ref = TypeRef(oid, fmt, kind, nsp, name, delimiter=delim)
             self._types[oid] = ref
             return ref
 

@@ -58,6 +58,9 @@ class TypeRef:
     element: TypeRef | None = None  # arrays and ranges: the element / subtype
     base: TypeRef | None = None  # domains: the underlying type
     domain_not_null: bool = False
+    # pg_type.typdelim: what separates values of this type in an array's text form
+    # (';' for box, ':' for PostGIS's geometry; a domain has its base type's)
+    delimiter: str = ","
 
     def __post_init__(self) -> None:
         _coerce(self, "kind", TypeKind)

@@ -270,7 +270,7 @@ class Renderer:
             encoders = [
                 (i, enc)
                 for i, c in enumerate(t.columns)
-                if (enc := mapper.text_encoder(c.type)) is not None
+                if (enc := mapper.text_encoder(c.type, c.dims)) is not None
             ]
             decode, encode = self.codecs[cls]
             nested = tuple(

@@ -304,20 +304,22 @@ class TypeMapper:
             loader = None
             dumper = None
             element_text = self.text_encoder(t.element)
-            encoder_args = ", ".join([element_text or "None", str(dims)] if dims > 1 else [])
+            delimiter = t.element.delimiter
             if user_defined(t):
                 # psycopg does not know the array's OID: it arrives as text
                 decoder = self.text_decoder(t.element)
-                loader = f"{self._runtime('array_decoder')}({decoder or ''})"
+                loader = self._array_decoder(decoder, delimiter)
                 # psycopg would send a list of str as text[], which PostgreSQL will not
                 # compare with an enum[]: send the array's text form, typed by the server
-                args = encoder_args or element_text or ""
-                dumper = f"{self._runtime('array_encoder')}({args})"
+                dumper = self._array_encoder(element_text, dims, delimiter)
             else:
                 if inner.loader is not None:
-                    loader = f"{self._runtime('array_decoder')}({inner.loader})"
-                if element_text is not None:  # jsonb[], hstore[], range[]: psycopg cannot
-                    dumper = f"{self._runtime('array_encoder')}({encoder_args or element_text})"
+                    # psycopg built the list (it knows a built-in type's delimiter)
+                    loader = self._array_decoder(inner.loader, ",")
+                if element_text is not None or delimiter != ",":
+                    # jsonb[], hstore[], range[]: psycopg cannot; box[]: psycopg would
+                    # separate the elements with ',' where PostgreSQL reads ';'
+                    dumper = self._array_encoder(element_text, dims, delimiter)
             return PyType(
                 annotation,
                 loader=loader,
@@ -387,18 +389,37 @@ class TypeMapper:
             )
         return PyType(annotation)
 
-    def text_encoder(self, t: TypeRef) -> str | None:
+    def _array_decoder(self, element: str | None, delimiter: str) -> str:
+        """``array_decoder(element)``, given the element type's delimiter unless ','."""
+        args = [element] if element else []
+        if delimiter != ",":
+            args.append(_delimiter(delimiter))
+        return f"{self._runtime('array_decoder')}({', '.join(args)})"
+
+    def _array_encoder(self, element: str | None, dims: int, delimiter: str) -> str:
+        """``array_encoder(element, dims)``, each argument only when it is not the default."""
+        args = [element or "None"] if element is not None or dims > 1 else []
+        if dims > 1:
+            args.append(str(dims))
+        if delimiter != ",":
+            args.append(_delimiter(delimiter))
+        return f"{self._runtime('array_encoder')}({', '.join(args)})"
+
+    def text_encoder(self, t: TypeRef, dims: int = 1) -> str | None:
         """An expression giving the text form of a ``t`` nested in a literal.
 
-        ``None`` when the generic :func:`runtime.pgtext.pg_text` is right.
+        ``None`` when the generic :func:`runtime.pgtext.pg_text` is right. ``dims``: an
+        array's declared dimensions (a composite's ``text[][]`` field: 2).
         """
         if t.kind == "domain" and t.base is not None:
-            return self.text_encoder(t.base)
+            return self.text_encoder(t.base, dims)
         if t.kind == "composite":
             return self.map(t).dumper
         if t.kind == "array" and t.element is not None:
             element = self.text_encoder(t.element)
-            return None if element is None else f"{self._runtime('array_encoder')}({element})"
+            if element is None and dims <= 1 and t.element.delimiter == ",":
+                return None  # pg_text writes a list as PostgreSQL reads it
+            return self._array_encoder(element, dims, t.element.delimiter)
         if t.name in ("json", "jsonb"):
             return self._runtime("json_text")
         if t.kind in ("range", "multirange") and t.oid >= FIRST_USER_OID:
@@ -423,7 +444,7 @@ class TypeMapper:
         if t.kind == "array" and t.element is not None:
             if not user_defined(t):
                 return self._overridden_text(t, f"{self._runtime('text_loader')}({t.oid})")
-            return f"{self._runtime('array_decoder')}({self.text_decoder(t.element) or ''})"
+            return self._array_decoder(self.text_decoder(t.element), t.element.delimiter)
         if t.name == "hstore":
             return self._runtime("parse_hstore")
         if t.oid >= FIRST_USER_OID:
@@ -448,6 +469,11 @@ class TypeMapper:
         if loader is None:
             return decoder
         return f"{self._runtime('then')}({decoder}, {loader})"
+
+
+def _delimiter(delimiter: str) -> str:
+    """The ``delimiter=…`` argument a generated runtime call takes."""
+    return f"delimiter={delimiter!r}"
 
 
 def type_expression_names(text: str) -> list[str] | None:
@@ -493,13 +519,16 @@ def json_base(t: TypeRef) -> str | None:
 
 def user_defined(t: TypeRef) -> bool:
     """A type psycopg cannot load by itself (its OID is only known in the user's database,
-    or an array of a built-in type psycopg has no array loader for, such as pg_snapshot[])."""
+    or an array of a built-in type psycopg has no array loader for, such as pg_snapshot[]).
+
+    An array of a domain is one even over a built-in type: PostgreSQL describes it as the
+    domain's own array type, whose OID psycopg does not know (it hands over the text)."""
     if t.kind == "domain" and t.base is not None:
         return user_defined(t.base)
     if t.kind == "array" and t.element is not None:
         if t.name in _VECTORS and t.oid < FIRST_USER_OID:
             return False
-        return user_defined(t.element) or not _psycopg_array(t)
+        return t.oid >= FIRST_USER_OID or user_defined(t.element) or not _psycopg_array(t)
     return t.oid >= FIRST_USER_OID
 
 

@@ -117,8 +117,14 @@ def _scan_quoted(text: str, i: int, *, doubled: bool) -> tuple[str, int]:
 _PG_SPACE = " \t\n\r\v\f"
 
 
-def parse_array(text: str, element: Decoder | None = None) -> list[Any]:
-    """``{a,"b c",NULL,{1,2}}`` → ``['a', 'b c', None, ['1', '2']]`` (elements decoded)."""
+def parse_array(text: str, element: Decoder | None = None, delimiter: str = ",") -> list[Any]:
+    """``{a,"b c",NULL,{1,2}}`` → ``['a', 'b c', None, ['1', '2']]`` (elements decoded).
+
+    ``delimiter``: what separates the elements, the element type's ``pg_type.typdelim``
+    (',' for nearly every type; ``box`` writes ``{(1,1),(0,0);(3,3),(2,2)}``, PostGIS's
+    geometry ':'). An unquoted element runs to the next delimiter or ``}``: it may hold
+    a ',' when the delimiter is something else.
+    """
     if text.startswith("["):  # explicit bounds: [0:1]={...}
         text = text[text.index("=") + 1 :]
     decode = element or _identity
@@ -138,19 +144,37 @@ def parse_array(text: str, element: Decoder | None = None) -> list[Any]:
         elif ch == "}":
             stack.pop()
             i += 1
-        elif ch in ", ":
+        elif ch == delimiter or ch in _PG_SPACE:
             i += 1
         elif ch == '"':
             value, i = _scan_quoted(text, i, doubled=False)
             stack[-1].append(decode(value))
         else:
-            j = i
-            while j < n and text[j] not in ",}":
-                j += 1
-            token = text[i:j].strip(_PG_SPACE)
-            stack[-1].append(None if token.upper() == "NULL" else decode(token))
-            i = j
+            value, escaped, i = _scan_unquoted(text, i, delimiter)
+            null = not escaped and value.upper() == "NULL"
+            stack[-1].append(None if null else decode(value))
     return result
+
+
+def _scan_unquoted(text: str, i: int, delimiter: str) -> tuple[str, bool, int]:
+    """An unquoted array element from ``text[i]`` to the delimiter or ``}``: (value, whether
+    a backslash escaped part of it — ``\\NULL`` is a string —, next index). Spaces around it
+    are not part of it; escaped ones are."""
+    out: list[str] = []
+    keep = 0  # length of out up to its last escaped character (never stripped)
+    escaped = False
+    n = len(text)
+    while i < n and text[i] != delimiter and text[i] != "}":
+        if text[i] == "\\" and i + 1 < n:
+            out.append(text[i + 1])
+            keep, escaped = len(out), True
+            i += 2
+        else:
+            out.append(text[i])
+            i += 1
+    value = "".join(out)
+    head = "".join(out[:keep])
+    return head + value[keep:].rstrip(_PG_SPACE), escaped, i
 
 
 def parse_record(text: str) -> list[str | None]:
@@ -201,12 +225,17 @@ def parse_hstore(text: str) -> dict[str, str | None]:
     return out
 
 
-def array_decoder(element: Decoder | None = None) -> Callable[[Any], list[Any]]:
-    """Decode an array of a user-defined type (text), or convert a list psycopg already built."""
+def array_decoder(
+    element: Decoder | None = None, *, delimiter: str = ","
+) -> Callable[[Any], list[Any]]:
+    """Decode an array of a user-defined type (text), or convert a list psycopg already built.
+
+    ``delimiter``: the element type's ``pg_type.typdelim`` (see :func:`parse_array`).
+    """
 
     def decode(value: Any) -> list[Any]:
         if isinstance(value, str):
-            return parse_array(value, element)
+            return parse_array(value, element, delimiter)
         if element is None:
             return list(value)
         return [convert(v) for v in value]
@@ -343,11 +372,16 @@ def json_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def array_encoder(element: Encoder | None = None, dims: int = 1) -> Callable[[Iterable[Any]], str]:
+def array_encoder(
+    element: Encoder | None = None, dims: int = 1, *, delimiter: str = ","
+) -> Callable[[Iterable[Any]], str]:
     """The array literal of values whose text form ``element`` gives (default :func:`pg_text`).
 
     ``dims``: the array's dimensions; lists nested that deep are sub-arrays (unquoted),
-    deeper ones are values (a JSON array inside a ``jsonb[]``).
+    deeper ones are values (a JSON array inside a ``jsonb[]``). ``delimiter``: what
+    PostgreSQL's array input expects between elements, the element type's
+    ``pg_type.typdelim`` (';' for ``box``): every element is quoted, so only the
+    separator depends on it.
     """
     text = element or pg_text
 
@@ -360,7 +394,7 @@ def array_encoder(element: Encoder | None = None, dims: int = 1) -> Callable[[It
                 parts.append(encode_level(v, depth + 1))
             else:
                 parts.append(_quote(text(v), doubled=False))
-        return "{" + ",".join(parts) + "}"
+        return "{" + delimiter.join(parts) + "}"
 
     def encode(values: Iterable[Any]) -> str:
         return encode_level(values, 1)
