@@ -342,3 +342,15 @@ def test_glob_patterns_read_what_sqlc_reads(tmp_path: Path, pg_server: str) -> N
         assert invoices.unpaid_total(conn, customer_id=who) == 1500
         found = customers.customer_by_email(conn, email="ada@example.com")
         assert found is not None and found.id == who
+
+
+def test_a_repeat_of_what_a_do_block_made_is_no_error(tmp_path: Path, pg_server: str) -> None:
+    """A file only sqlc reads repeats the column a DO block adds: the repeat is noted."""
+    gen, err = _generated("do_block_repeat", tmp_path, pg_server)
+    assert 'column "slug" of relation "team" already exists' in err and "IF NOT EXISTS" in err
+    q = gen.module("queries.team")
+    schema = sorted((tmp_path / "do_block_repeat" / "migrations").glob("*.sql"))
+    with database_with(pg_server, schema) as url, psycopg.connect(url) as conn:
+        made = q.create_team(conn, name="Core Platform", slug="core-platform")
+        found = q.team_by_slug(conn, slug="core-platform")
+        assert found is not None and (found.id, found.name) == (made.id, "Core Platform")
