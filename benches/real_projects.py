@@ -408,7 +408,7 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
     # the Python packages written: OUT itself, or one per sqlc package under OUT
     # one sqlc package: OUT is the Python package; several: OUT is their parent (each
     # a top-level package, imported by its own name)
-    if (out / "queries").is_dir():
+    if (out / "models.py").is_file():  # not queries/: a sqlc package may be called queries
         top, pkgs = out.parent, [out.name]
     else:
         top = out
