@@ -9,7 +9,8 @@ For every project of ``benches/real_projects.toml`` found in a folder of checkou
    ``--out`` is needed because none of these configs has a Python entry;
 3. ``multica-db analyze --json --keep-going`` per package, for the list of failing
    queries and their messages (what the triage reads);
-4. imports every generated module; ``mypy --strict OUT``; ``ruff check OUT``;
+4. imports every generated module; ``mypy --strict OUT``; ``ruff check OUT`` and
+   ``ruff format --check OUT`` with the project's ruff settings (its pyproject.toml);
 5. applies the project's schema to a fresh database and calls every generated sync
    function whose parameters are all simple (ints, text, bools, uuids, times…) with
    zero-ish values, each in a transaction that is rolled back. A call fails when the
@@ -407,7 +408,7 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
     # the Python packages written: OUT itself, or one per sqlc package under OUT
     # one sqlc package: OUT is the Python package; several: OUT is their parent (each
     # a top-level package, imported by its own name)
-    if (out / "queries").is_dir():
+    if (out / "models.py").is_file():  # not queries/: a sqlc package may be called queries
         top, pkgs = out.parent, [out.name]
     else:
         top = out
@@ -439,13 +440,35 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
             res.mypy = f"not a package (-p: {'ok' if code == 0 else f'{perrors} errors'})"
             if code != 0:
                 res.notes.append(f"mypy -p: {tail(pout or perr, 4)}")
-    code, rout, _rerr = run(
-        [str(BIN / "ruff"), "check", "--no-cache", "--isolated", str(out)], top, 300
-    )
+    # the project's own ruff settings (the pyproject.toml the generator formatted for),
+    # else ruff's defaults: what the project's `ruff check` / `ruff format --check` say
+    from multica_db_codegen.project import find_pyproject
+
+    pyproject = find_pyproject(config.parent)
+    settings = ["--config", str(pyproject)] if pyproject is not None else ["--isolated"]
+    check = [str(BIN / "ruff"), "check", "--no-cache", "--output-format", "concise"]
+    code, rout, _rerr = run([*check, *settings, str(out)], top, 300)
     ruff_errors = len(re.findall(r"^\S+:\d+:\d+:", rout, re.M))
-    res.ruff = "ok" if code == 0 else f"{ruff_errors} errors"
+    fcode, fout, _ferr = run(
+        [str(BIN / "ruff"), "format", "--check", "--no-cache", *settings, str(out)], top, 300
+    )
+    unformatted = len(re.findall(r"^Would reformat", fout, re.M))
+    res.ruff = (
+        "ok"
+        if code == 0 and fcode == 0
+        else ", ".join(
+            part
+            for part in (
+                f"{ruff_errors} errors" if code else "",
+                f"{unformatted} unformatted" if fcode else "",
+            )
+            if part
+        )
+    )
     if code != 0:
         res.notes.append(f"ruff: {tail(rout, 2)}")
+    if fcode != 0:
+        res.notes.append(f"ruff format: {tail(fout, 2)}")
 
     if res.imports == "ok":
         dbname = "mdb_real_" + re.sub(r"\W", "_", p.name.lower())[:40]

@@ -80,10 +80,21 @@ def _paths(base: Path, value: Any, key: str, where: str) -> tuple[Path, ...]:
     out: list[Path] = []
     for item in items:
         if glob.has_magic(item):
-            out += sorted(Path(p) for p in glob.glob(str(base / item)) if Path(p).is_file())
+            # Go's filepath.Glob, as sqlc calls it: every match, directories included (a
+            # directory matched is read like one named: `queries/**` lists each
+            # subdirectory's own files), hidden names too, `**` no more than `*`
+            found = (Path(p) for p in glob.glob(str(base / item), include_hidden=True))
+            out += sorted(p for p in found if p.is_dir() or sqlc_reads(p))
         else:
             out.append(base / item)
     return tuple(dict.fromkeys(out))
+
+
+def sqlc_reads(path: Path) -> bool:
+    """Whether sqlc reads this file of a schema or queries path: ``.sql``, not hidden,
+    not a golang-migrate rollback (``.down.sql``)."""
+    name = path.name
+    return name.endswith(".sql") and not name.startswith(".") and not name.endswith(".down.sql")
 
 
 def _python_type(raw: dict[str, Any]) -> str | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from multica_db_codegen.errors import GenerateError, GenerateErrors
+from multica_db_codegen.sqlc_config import sqlc_reads
 
 if TYPE_CHECKING:
     import psycopg
@@ -34,19 +35,16 @@ if TYPE_CHECKING:
 def query_files(paths: Iterable[Path], flat: bool = False) -> list[Path]:
     """Every ``.sql`` file named or inside a named directory, in a stable order.
 
-    ``flat``: only the directory's own files, not hidden ones, as sqlc lists them
-    (a sqlc project's ``queries: db`` must not pick up ``db/migrations/``).
+    ``flat``: only the directory's own files, not hidden ones nor golang-migrate's
+    ``.down.sql``, as sqlc lists them (a sqlc project's ``queries: db`` must not pick
+    up ``db/migrations/``).
     """
     files: list[Path] = []
     for p in paths:
         if p.is_dir() and flat:
-            files.extend(
-                sorted(
-                    x
-                    for x in p.iterdir()
-                    if x.suffix == ".sql" and x.is_file() and not x.name.startswith(".")
-                )
-            )
+            files.extend(sorted(x for x in p.iterdir() if x.is_file() and sqlc_reads(x)))
+        elif flat and p.is_file() and not sqlc_reads(p):
+            continue  # matched by a glob pattern, and sqlc leaves it out
         elif p.is_dir():
             files.extend(sorted(x for x in p.rglob("*.sql") if x.is_file()))
         elif p.is_file():

@@ -324,3 +324,33 @@ def test_one_file_as_schema_and_queries(tmp_path: Path, pg_server: str) -> None:
         q.insert_foo(conn, a="x", b=2)
         assert [(r.a, r.b) for r in q.list_foo(conn, min_b=1)] == [("x", 2)]
         assert q.delete_foo(conn, a="x") == 1
+
+
+def test_glob_patterns_read_what_sqlc_reads(tmp_path: Path, pg_server: str) -> None:
+    """`queries/**` reads each matched folder's own files; `migrations/*` skips the
+    README and golang-migrate's rollbacks, as sqlc does."""
+    gen, err = _generated("glob_dirs", tmp_path, pg_server)
+    assert "error" not in err
+    customers, invoices = gen.module("queries.customers"), gen.module("queries.invoices")
+    assert not hasattr(invoices, "never_read")  # invoices.down.sql: sqlc never reads it
+    migrations = tmp_path / "glob_dirs" / "migrations"
+    schema = sorted(migrations.glob("*.up.sql"))
+    with database_with(pg_server, schema) as url, psycopg.connect(url) as conn:
+        who = customers.create_customer(conn, email="ada@example.com")
+        invoices.open_invoice(conn, customer_id=who, total_cents=1200)
+        invoices.open_invoice(conn, customer_id=who, total_cents=300)
+        assert invoices.unpaid_total(conn, customer_id=who) == 1500
+        found = customers.customer_by_email(conn, email="ada@example.com")
+        assert found is not None and found.id == who
+
+
+def test_a_repeat_of_what_a_do_block_made_is_no_error(tmp_path: Path, pg_server: str) -> None:
+    """A file only sqlc reads repeats the column a DO block adds: the repeat is noted."""
+    gen, err = _generated("do_block_repeat", tmp_path, pg_server)
+    assert 'column "slug" of relation "team" already exists' in err and "IF NOT EXISTS" in err
+    q = gen.module("queries.team")
+    schema = sorted((tmp_path / "do_block_repeat" / "migrations").glob("*.sql"))
+    with database_with(pg_server, schema) as url, psycopg.connect(url) as conn:
+        made = q.create_team(conn, name="Core Platform", slug="core-platform")
+        found = q.team_by_slug(conn, slug="core-platform")
+        assert found is not None and (found.id, found.name) == (made.id, "Core Platform")

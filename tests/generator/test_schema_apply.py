@@ -5,10 +5,13 @@ Both ways must give the same database and, on a bad file, the same located error
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from multica_db_codegen.analyze.schema import apply_schema, load_schema
 from multica_db_codegen.analyze.server import _one_transaction_safe, apply_schema_at_once
@@ -95,3 +98,50 @@ def test_words_inside_bodies_and_strings_do_not_count_as_transaction_control(
     assert _one_transaction_safe(chunks)
     unsafe = load_schema([write(tmp_path / "n", {"001_f.up.sql": "COMMIT;\n"})])
     assert not _one_transaction_safe(unsafe)
+
+
+# What a DO block made, repeated in a file only sqlc reads (sqlc cannot see inside the
+# block): the repeat must not stop the schema, and the database keeps the block's version.
+COLUMNS = ["slug", "region", "tier", "archived_at"]
+
+
+@settings(max_examples=15, deadline=None, derandomize=True)
+@given(
+    made=st.sets(st.sampled_from(COLUMNS), min_size=1),
+    repeated=st.lists(st.sampled_from(COLUMNS), min_size=1, unique=True),
+    table_again=st.booleans(),
+)
+def test_a_repeat_of_what_a_do_block_made_keeps_the_blocks_version(
+    pg_server: str, made: set[str], repeated: list[str], table_again: bool
+) -> None:
+    if not made & set(repeated) and not table_again:
+        repeated = [*repeated, sorted(made)[0]]  # at least one repeat
+    block = "".join(f"ALTER TABLE team ADD COLUMN {c} bigint; " for c in sorted(made))
+    overrides = ("CREATE TABLE team (id int PRIMARY KEY);\n" if table_again else "") + (
+        "ALTER TABLE team " + ", ".join(f"ADD COLUMN {c} text NOT NULL" for c in repeated) + ";\n"
+    )
+    root = Path(tempfile.mkdtemp(prefix="multica-db-repeat-"))
+    write(
+        root / "migrations",
+        {"001_team.sql": f"CREATE TABLE team (id int PRIMARY KEY);\nDO $$ BEGIN {block}END $$;\n"},
+    )
+    write(root / "schema", {"sqlc_only.sql": overrides})
+    chunks = load_schema([root / "migrations", root / "schema"])
+    for apply in (apply_schema_at_once, apply_schema):
+        with (
+            fresh_database(pg_server, prefix="multica_apply") as url,
+            psycopg.connect(url, autocommit=True) as conn,
+        ):
+            notes = apply(conn, chunks)
+            columns = dict(
+                conn.execute(
+                    "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                    " WHERE attrelid = 'team'::regclass AND attnum > 0"
+                ).fetchall()
+            )
+        assert columns == {
+            "id": "integer",
+            **{c: "text" for c in repeated},
+            **{c: "bigint" for c in made},
+        }
+        assert notes and all("sqlc_only.sql" in n and "IF NOT EXISTS" in n for n in notes)

@@ -38,6 +38,7 @@ from typing import Any
 
 import psycopg
 
+from multica_db_codegen.analyze.already_there import ALREADY_EXISTS, if_not_exists
 from multica_db_codegen.analyze.migrations import schema_files, up_section
 from multica_db_codegen.analyze.script import Piece, parse_one
 from multica_db_codegen.analyze.standins import has_standin, standin_sql
@@ -550,6 +551,8 @@ def _failed(
         if isinstance(outcome, psycopg.Error):  # what fails once those parts are out
             exc, state, positioned = outcome, outcome.diag.sqlstate or "", False
             message = outcome.diag.message_primary or str(outcome)
+    if state in ALREADY_EXISTS and _again_if_not_exists(conn, chunk, s, message, plan):
+        return
     why = _forgiven(s, state, node)
     if why is not None:
         plan.note(chunk, s.start, f"{message}: statement skipped ({why})")
@@ -562,6 +565,23 @@ def _failed(
         return
     as_written = positioned and plan.text_of(chunk, s) == chunk.file.text[s.start : s.end]
     raise _located(exc, chunk, s.start, plan.missing, positioned=as_written) from None
+
+
+def _again_if_not_exists(
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, message: str, plan: _Plan
+) -> bool:
+    """The statement again with IF NOT EXISTS on its additions (:mod:`already_there`):
+    True when it then ran, with a warning."""
+    again = if_not_exists(chunk.file.text[s.start : s.end])
+    if again is None or _attempt(conn, again) is not None:
+        return False
+    plan.note(
+        chunk,
+        s.start,
+        f"{message}: kept as an earlier statement made it (one sqlc cannot see, such as "
+        "a DO block); this one ran as IF NOT EXISTS",
+    )
+    return True
 
 
 def _without_failing_parts(

@@ -1,0 +1,2 @@
+DROP TABLE invoice;
+DROP TABLE customer;

@@ -1,0 +1,2 @@
+-- name: NeverRead :exec
+DELETE FROM invoice;
