@@ -11,9 +11,10 @@ For every project of ``benches/real_projects.toml`` found in a folder of checkou
    queries and their messages (what the triage reads);
 4. imports every generated module; ``mypy --strict OUT``; ``ruff check OUT`` and
    ``ruff format --check OUT`` with the project's ruff settings (its pyproject.toml);
-5. applies the project's schema to a fresh database and calls every generated sync
-   function whose parameters are all simple (ints, text, bools, uuids, times…) with
-   zero-ish values, each in a transaction that is rolled back. A call fails when the
+5. per package, applies that package's schema (the files generate analyzed it with) to
+   a fresh database of its own, dropped afterwards, and calls every generated sync
+   function of the package whose parameters are all simple (ints, text, bools, uuids,
+   times…) with zero-ish values, each in a transaction that is rolled back. A call fails when the
    generated code or its SQL is wrong (a type psycopg cannot adapt, a row pydantic
    refuses, a PostgreSQL error that is not about the data); errors about the made-up
    values (unique, foreign key, check, not-null, invalid input) count as calls that ran.
@@ -263,34 +264,107 @@ def analyze_failures(config: Path, work: Path) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- calls
 
 
-def make_database(name: str, packages: list[tuple[Any, ...]]) -> tuple[str | None, str]:
-    """A fresh database with the schema of every package applied (one per package)."""
+def package_schemas(config: Path, out: Path, work: Path) -> list[tuple[str, tuple[Path, ...]]]:
+    """(Python package, schema paths) of each package, as ``generate --out OUT`` reads them.
+
+    The generator's own reading of the config (``load_project``): which sqlc package
+    becomes which Python package under OUT, and which schema files it was analyzed
+    against.
+    """
+    sys.path.insert(0, str(ROOT / "codegen"))
+    from multica_db_codegen.project import Flags, load_project
+
+    project = load_project(Flags(sqlc_config=config, out=out, database_url=DB_URL, cwd=work))
+    return [(cfg.package, cfg.schema) for cfg in project.packages]
+
+
+def make_database(name: str, schema: tuple[Path, ...]) -> tuple[str, str]:
+    """A fresh database holding one package's schema, applied as generate applies it.
+
+    One database per package: packages of one project often share schema files (each
+    package lists the same migrations), and applying them twice into one database
+    fails with "already exists" for everything the second one creates.
+    Returns the database's URL and the error applying the schema stopped at, if any.
+    """
     import psycopg
 
     sys.path.insert(0, str(ROOT / "codegen"))
-    from multica_db_codegen.analyze.schema import apply_schema, load_schema
+    from multica_db_codegen.analyze.schema import load_schema
+    from multica_db_codegen.analyze.server import apply_schema_at_once, with_dbname
 
     with psycopg.connect(DB_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = DB_URL.rsplit("/", 1)[0] + "/" + name
-    errors: list[str] = []
-    for label, schema, _queries in packages:
-        with psycopg.connect(url, autocommit=True) as conn:
-            if len(packages) > 1:  # each package its own schema namespace would be truer;
-                pass  # sqlc packages of one project normally share one database
-            try:
-                apply_schema(conn, load_schema(list(schema)))
-            except Exception as exc:
-                errors.append(f"{label}: {str(exc).splitlines()[0][:200]}")
-    return url, "; ".join(errors)
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+        admin.execute(f'CREATE DATABASE "{name}"'.encode())
+    url = with_dbname(DB_URL, name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        try:
+            apply_schema_at_once(conn, load_schema(list(schema)))
+        except Exception as exc:
+            return url, str(exc).splitlines()[0][:200]
+    return url, ""
 
 
 def drop_database(name: str) -> None:
     import psycopg
 
     with psycopg.connect(DB_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+CALLS_TIMEOUT = 900.0  # the whole calls step of one project, every package included
+
+
+def run_calls(
+    res: Result,
+    p: Project,
+    top: Path,
+    pkgs: list[str],
+    schemas: list[tuple[str, tuple[Path, ...]]],
+    work: Path,
+) -> None:
+    """Call every package's functions, each package in its own database with its own schema.
+
+    Sets ``res.calls`` (summed over the packages) and adds a note per failure. A package
+    whose calls process fails or runs out of the step's time makes the cell FAIL; the
+    other packages are still called, and every database is dropped afterwards.
+    """
+    deadline = time.monotonic() + CALLS_TIMEOUT
+    several = len(pkgs) > 1
+    tried = good = 0
+    broken = False
+    slug = re.sub(r"\W", "_", p.name.lower())[:40]
+    for i, (package, schema) in enumerate(s for s in schemas if s[0] in pkgs):
+        prefix = f"{package}: " if several else ""
+        dbname = f"mdb_real_{slug}_{i}"
+        try:
+            url, schema_err = make_database(dbname, schema)
+            if schema_err:
+                res.notes.append(f"schema for calls: {prefix}{schema_err}")
+            spec = json.dumps({"url": url, "packages": [package]})
+            call_args = [sys.executable, str(HERE / "real_projects_calls.py"), str(top), spec]
+            left = deadline - time.monotonic()
+            if left > 0:
+                code, cout, cerr = run(call_args, work, left)
+            else:  # the packages before it took the step's whole time
+                code, cout, cerr = 124, "", f"timed out after {CALLS_TIMEOUT:.0f} s"
+            if code == 0:
+                calls = json.loads(cout.strip().splitlines()[-1])
+                tried += calls["tried"]
+                good += calls["ok"] + calls["data"]
+                for f in calls["failed"][:20]:
+                    res.notes.append(f"call {prefix}{f}")
+                for f in calls.get("gaps", [])[:5]:
+                    res.notes.append(f"call (function not in the schema) {prefix}{f}")
+            else:
+                broken = True
+                res.notes.append(f"calls: {prefix}{tail(cerr, 3)}")
+        except Exception as exc:
+            broken = True
+            res.notes.append(f"calls setup: {prefix}{str(exc).splitlines()[0][:300]}")
+        finally:
+            with contextlib.suppress(Exception):
+                drop_database(dbname)
+    res.calls = "FAIL" if broken else f"{good}/{tried}"
 
 
 # ---------------------------------------------------------------- cutting failing queries
@@ -471,39 +545,13 @@ def run_project(p: Project, root: Path, work: Path, keep_going: bool) -> Result:
         res.notes.append(f"ruff format: {tail(fout, 2)}")
 
     if res.imports == "ok":
-        dbname = "mdb_real_" + re.sub(r"\W", "_", p.name.lower())[:40]
         try:
-            url, schema_err = make_database(dbname, packages)
-            if schema_err:
-                res.notes.append(f"schema for calls: {schema_err}")
-            spec = {"url": url, "packages": pkgs}
-            code, cout, cerr = run(
-                [
-                    sys.executable,
-                    str(HERE / "real_projects_calls.py"),
-                    str(top),
-                    json.dumps(spec),
-                ],
-                work,
-                900,
-            )
-            if code == 0:
-                calls = json.loads(cout.strip().splitlines()[-1])
-                good = calls["ok"] + calls["data"]
-                res.calls = f"{good}/{calls['tried']}"
-                for f in calls["failed"][:20]:
-                    res.notes.append(f"call {f}")
-                for f in calls.get("gaps", [])[:5]:
-                    res.notes.append(f"call (function not in the schema) {f}")
-            else:
-                res.calls = "FAIL"
-                res.notes.append(f"calls: {tail(cerr, 3)}")
+            schemas = package_schemas(config, out, work)
         except Exception as exc:
             res.calls = "FAIL"
             res.notes.append(f"calls setup: {str(exc).splitlines()[0][:300]}")
-        finally:
-            with contextlib.suppress(Exception):
-                drop_database(dbname)
+        else:
+            run_calls(res, p, top, pkgs, schemas, work)
     res.seconds = round(time.monotonic() - t0, 1)
     return res
 

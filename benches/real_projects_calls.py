@@ -1,7 +1,8 @@
-"""Call generated query functions against a database with the project's schema.
+"""Call generated query functions against a database with their package's schema.
 
-Run by ``real_projects.py`` in its own process (the generated packages are imported
-from ``OUT_PARENT``): ``python real_projects_calls.py OUT_PARENT SPEC_JSON``. Every sync
+Run by ``real_projects.py`` in its own process, once per package (the generated
+package is imported from ``OUT_PARENT``; ``SPEC_JSON`` names it and the database
+holding its schema): ``python real_projects_calls.py OUT_PARENT SPEC_JSON``. Every sync
 function whose required parameters all have a simple type (or may be None) is called
 with made-up values, each in a transaction that is rolled back. Prints one JSON line:
 ``{"tried", "ok", "data", "failed", "gaps"}`` — ``data`` counts calls PostgreSQL refused

@@ -25,6 +25,7 @@ from multica_db_codegen.analyze.describe import (
 )
 from multica_db_codegen.analyze.embeds import locate_embeds
 from multica_db_codegen.analyze.from_functions import Learnt
+from multica_db_codegen.analyze.glued_parameter import glued_parameter_hint, is_glued_parameter_hint
 from multica_db_codegen.analyze.ir import (
     ANY_TYPE,
     ColumnIR,
@@ -146,7 +147,11 @@ def analyze_parsed(
                     )
                 )
             except GenerateError as exc:
-                if missing and "does not exist" in exc.message:  # the likely cause
+                if (
+                    missing
+                    and "does not exist" in exc.message  # the likely cause
+                    and not is_glued_parameter_hint(exc.hint)  # unless a surer one is known
+                ):
                     exc.hint = missing_extension_hint(list(missing))
                 errors.append(exc)
                 queries.append(_failed(spec, exc))
@@ -258,7 +263,12 @@ def analyze_query(
     except DescribeError as exc:
         where = spec.location_of(exc.position - 1) if exc.position else spec.sql_location
         message = exc.message + (f"\nDETAIL: {exc.detail}" if exc.detail else "")
-        raise GenerateError(message, location=where, query=spec.name, hint=exc.hint) from None
+        # PostgreSQL's hint for an operator it lacks is to add casts; a missing space
+        # (``id=@id``) is the cause it cannot see
+        hint = glued_parameter_hint(spec.sql, spec.tree, exc.sqlstate, exc.position)
+        raise GenerateError(
+            message, location=where, query=spec.name, hint=hint or exc.hint
+        ) from None
     command_warning = _check_command(spec, described)
     _name_function_args(catalog, spec)
 

@@ -25,14 +25,26 @@ class Described:
 
 
 class DescribeError(Exception):
-    """PostgreSQL rejected the statement; ``position`` is 1-based in the SQL sent."""
+    """PostgreSQL rejected the statement; ``position`` is 1-based in the SQL sent.
 
-    def __init__(self, message: str, position: int | None, hint: str | None, detail: str | None):
+    ``sqlstate``: PostgreSQL's error code when it said one (what the refusal is about,
+    whatever language the server writes its messages in).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        position: int | None,
+        hint: str | None,
+        detail: str | None,
+        sqlstate: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.position = position
         self.hint = hint
         self.detail = detail
+        self.sqlstate = sqlstate
 
 
 def _field(res: pq.abc.PGresult, f: pq.DiagnosticField) -> str | None:
@@ -47,6 +59,7 @@ def _prepare_error(res: pq.abc.PGresult) -> DescribeError:
         int(pos) if pos else None,
         _field(res, pq.DiagnosticField.MESSAGE_HINT),
         _field(res, pq.DiagnosticField.MESSAGE_DETAIL),
+        _field(res, pq.DiagnosticField.SQLSTATE),
     )
 
 

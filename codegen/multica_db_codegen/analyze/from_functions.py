@@ -306,6 +306,7 @@ class _Probe:
             self.original(position) + 1 if position is not None else None,
             field(pq.DiagnosticField.MESSAGE_HINT),
             field(pq.DiagnosticField.MESSAGE_DETAIL),
+            field(pq.DiagnosticField.SQLSTATE),
         )
 
 

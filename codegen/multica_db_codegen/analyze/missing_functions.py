@@ -264,6 +264,7 @@ def explained(exc: DescribeError) -> DescribeError:
         "and cannot tell it from the place: cast its result (f(x)::integer), or add the "
         "function to the schema",
         exc.detail,
+        exc.sqlstate,
     )
 
 
