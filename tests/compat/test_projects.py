@@ -354,3 +354,25 @@ def test_a_repeat_of_what_a_do_block_made_is_no_error(tmp_path: Path, pg_server:
         made = q.create_team(conn, name="Core Platform", slug="core-platform")
         found = q.team_by_slug(conn, slug="core-platform")
         assert found is not None and (found.id, found.name) == (made.id, "Core Platform")
+
+
+def test_a_vector_dump_keeps_its_unique_constraint_and_distinct(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """pgvector's btree operator class lets a dump put a vector column in a UNIQUE
+    constraint and queries DISTINCT / ORDER BY one: with the extension's stand-in too."""
+    gen, err = _generated("vector_dump", tmp_path, pg_server)
+    assert "operator class" not in err
+    q = gen.module("queries.passages")
+    schema = [tmp_path / "vector_dump" / "schema.sql"]
+    with database_with(pg_server, schema) as url, psycopg.connect(url) as conn:
+        first = q.add_passage(conn, document_id=1, chunk=0, body="a", embedding="[1,2,3]")
+        again = q.add_passage(conn, document_id=1, chunk=0, body="b", embedding="[1,2,3]")
+        assert again == first  # ON CONFLICT over the constraint that holds the vector
+        other = q.add_passage(
+            conn, document_id=1, chunk=1, body="c", embedding="[0,1,0]", sketch="[1,2]"
+        )
+        assert q.distinct_embeddings(conn, document_id=1) == ["[0,1,0]", "[1,2,3]"]
+        near = q.nearest(conn, probe="[1,2,3]", k=5)
+        assert sorted(r.id for r in near) == sorted([first, other])
+        assert all(isinstance(r.distance, float) for r in near)
