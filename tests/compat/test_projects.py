@@ -360,7 +360,8 @@ def test_a_vector_dump_keeps_its_unique_constraint_and_distinct(
     tmp_path: Path, pg_server: str
 ) -> None:
     """pgvector's btree operator class lets a dump put a vector column in a UNIQUE
-    constraint and queries DISTINCT / ORDER BY one: with the extension's stand-in too."""
+    constraint and queries DISTINCT / ORDER BY one, and its avg() and sum() are vectors:
+    with the extension's stand-in too."""
     gen, err = _generated("vector_dump", tmp_path, pg_server)
     assert "operator class" not in err
     q = gen.module("queries.passages")
@@ -376,6 +377,9 @@ def test_a_vector_dump_keeps_its_unique_constraint_and_distinct(
         near = q.nearest(conn, probe="[1,2,3]", k=5)
         assert sorted(r.id for r in near) == sorted([first, other])
         assert all(isinstance(r.distance, float) for r in near)
+        centroid = q.document_centroid(conn, document_id=1)  # pgvector's avg() and sum()
+        assert centroid is not None and isinstance(centroid.centroid, str)
+        assert centroid.sketch_sum == "[1,2]"
 
 
 #: pgmq's functions as the extension defines them (what the test database stands in for)

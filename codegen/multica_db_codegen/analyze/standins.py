@@ -179,7 +179,18 @@ def _vector_operators(t: str) -> tuple[str, ...]:
         f"OPERATOR 1 {s}.<, OPERATOR 2 {s}.<=, OPERATOR 3 {s}.=, OPERATOR 4 {s}.>=, "
         f"OPERATOR 5 {s}.>, FUNCTION 1 {s}.{t}_cmp({s}.{t}, {s}.{t})"
     )
-    return (*operators, btree)
+    if t == "sparsevec":  # pgvector has no aggregates over sparsevec
+        return (*operators, btree)
+    # avg() and sum() of a vector column are vectors; the stand-in keeps the first value
+    aggregates = tuple(
+        f"CREATE AGGREGATE {s}.{name}({s}.{t}) (SFUNC = {s}.{t}_standin_first, STYPE = {s}.{t})"
+        for name in ("avg", "sum")
+    )
+    first = (
+        f"CREATE FUNCTION {s}.{t}_standin_first({s}.{t}, {s}.{t}) RETURNS {s}.{t} "
+        "LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, $2)'"
+    )
+    return (*operators, btree, first, *aggregates)
 
 
 #: pgvector: its types, their distance functions and operators

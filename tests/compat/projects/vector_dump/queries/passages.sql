@@ -15,3 +15,8 @@ SELECT id, body, (embedding <=> sqlc.arg('probe')::vector)::float8 AS distance
 FROM passages
 ORDER BY embedding <=> sqlc.arg('probe')::vector, id
 LIMIT sqlc.arg('k')::int;
+
+-- name: DocumentCentroid :one
+SELECT avg(embedding) AS centroid, sum(sketch) AS sketch_sum
+FROM passages
+WHERE document_id = @document_id;
