@@ -181,16 +181,21 @@ def _vector_operators(t: str) -> tuple[str, ...]:
     )
     if t == "sparsevec":  # pgvector has no aggregates over sparsevec
         return (*operators, btree)
-    # avg() and sum() of a vector column are vectors; the stand-in keeps the first value
-    aggregates = tuple(
-        f"CREATE AGGREGATE {s}.{name}({s}.{t}) (SFUNC = {s}.{t}_standin_first, STYPE = {s}.{t})"
-        for name in ("avg", "sum")
+    # avg() and sum() of a vector column are vectors, over pgvector's own support
+    # functions; the stand-ins keep the first value
+    support = (
+        f"CREATE FUNCTION {s}.{t}_add({s}.{t}, {s}.{t}) RETURNS {s}.{t} "
+        "LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, $2)'",
+        f"CREATE FUNCTION {s}.{t}_accum(double precision[], {s}.{t}) "
+        "RETURNS double precision[] LANGUAGE sql IMMUTABLE "
+        "AS $b$SELECT coalesce($1, ('{' || btrim($2::text, '[]') || '}')::double precision[])$b$",
+        f"CREATE FUNCTION {s}.{t}_avg(double precision[]) RETURNS {s}.{t} "
+        f"LANGUAGE sql IMMUTABLE AS $b$SELECT ('[' || array_to_string($1, ',') || ']')::{s}.{t}$b$",
+        f"CREATE AGGREGATE {s}.sum({s}.{t}) (SFUNC = {s}.{t}_add, STYPE = {s}.{t})",
+        f"CREATE AGGREGATE {s}.avg({s}.{t}) (SFUNC = {s}.{t}_accum, "
+        f"STYPE = double precision[], FINALFUNC = {s}.{t}_avg)",
     )
-    first = (
-        f"CREATE FUNCTION {s}.{t}_standin_first({s}.{t}, {s}.{t}) RETURNS {s}.{t} "
-        "LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, $2)'"
-    )
-    return (*operators, btree, first, *aggregates)
+    return (*operators, btree, *support)
 
 
 #: pgvector: its types, their distance functions and operators
