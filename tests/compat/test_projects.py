@@ -354,3 +354,77 @@ def test_a_repeat_of_what_a_do_block_made_is_no_error(tmp_path: Path, pg_server:
         made = q.create_team(conn, name="Core Platform", slug="core-platform")
         found = q.team_by_slug(conn, slug="core-platform")
         assert found is not None and (found.id, found.name) == (made.id, "Core Platform")
+
+
+def test_a_vector_dump_keeps_its_unique_constraint_and_distinct(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """pgvector's btree operator class lets a dump put a vector column in a UNIQUE
+    constraint and queries DISTINCT / ORDER BY one, and its avg() and sum() are vectors:
+    with the extension's stand-in too."""
+    gen, err = _generated("vector_dump", tmp_path, pg_server)
+    assert "operator class" not in err
+    q = gen.module("queries.passages")
+    schema = [tmp_path / "vector_dump" / "schema.sql"]
+    with database_with(pg_server, schema) as url, psycopg.connect(url) as conn:
+        first = q.add_passage(conn, document_id=1, chunk=0, body="a", embedding="[1,2,3]")
+        again = q.add_passage(conn, document_id=1, chunk=0, body="b", embedding="[1,2,3]")
+        assert again == first  # ON CONFLICT over the constraint that holds the vector
+        other = q.add_passage(
+            conn, document_id=1, chunk=1, body="c", embedding="[0,1,0]", sketch="[1,2]"
+        )
+        assert q.distinct_embeddings(conn, document_id=1) == ["[0,1,0]", "[1,2,3]"]
+        near = q.nearest(conn, probe="[1,2,3]", k=5)
+        assert sorted(r.id for r in near) == sorted([first, other])
+        assert all(isinstance(r.distance, float) for r in near)
+        centroid = q.document_centroid(conn, document_id=1)  # pgvector's avg() and sum()
+        assert centroid is not None and isinstance(centroid.centroid, str)
+        assert centroid.sketch_sum == "[1,2]"
+
+
+#: pgmq's functions as the extension defines them (what the test database stands in for)
+PGMQ = """
+CREATE SCHEMA pgmq;
+CREATE TABLE pgmq.q (msg_id bigserial PRIMARY KEY, queue text, read_ct integer DEFAULT 0,
+    message jsonb, archived boolean DEFAULT false);
+CREATE FUNCTION pgmq.send(queue_name text, msg jsonb) RETURNS SETOF bigint LANGUAGE sql AS
+    $$ INSERT INTO pgmq.q (queue, message) VALUES (queue_name, msg) RETURNING msg_id $$;
+CREATE FUNCTION pgmq.read(queue_name text, vt integer, qty integer) RETURNS TABLE (
+    msg_id bigint, read_ct integer, enqueued_at timestamptz, vt timestamptz, message jsonb)
+    LANGUAGE sql AS $$ UPDATE pgmq.q SET read_ct = read_ct + 1 WHERE msg_id IN (
+        SELECT msg_id FROM pgmq.q WHERE queue = queue_name AND NOT archived
+        ORDER BY msg_id LIMIT qty)
+    RETURNING msg_id, read_ct, now(), now() + make_interval(secs => vt), message $$;
+CREATE FUNCTION pgmq.archive(queue_name text, msg_id bigint) RETURNS boolean LANGUAGE sql AS
+    $$ UPDATE pgmq.q SET archived = true WHERE queue = queue_name AND q.msg_id = archive.msg_id
+       RETURNING true $$;
+"""
+
+
+def test_calls_into_the_schema_of_an_extension_the_server_lacks(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """Supabase Queues: ``pgmq.send(…)`` with the schema's ``CREATE EXTENSION pgmq``
+    skipped (no such extension on the analyzer's server) generates, as sqlc accepts it:
+    its results typed by their casts, else Any, with a warning naming each function."""
+    with psycopg.connect(pg_server) as conn:
+        if conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pgmq'").fetchone():
+            pytest.skip("the server has pgmq: nothing is missing")
+    gen, err = _generated("queue_extension", tmp_path, pg_server)
+    for signature in (
+        "pgmq.send(queue_name => text, msg => jsonb)",
+        "pgmq.read(queue_name => text, vt => integer, qty => integer)",
+        "pgmq.archive(queue_name => text, msg_id => bigint)",
+    ):
+        assert f"function {signature} is not in the schema" in err, signature
+    q = gen.module("queries.messages")
+    schema = sorted((tmp_path / "queue_extension" / "supabase" / "migrations").glob("*.sql"))
+    with database_with(pg_server, schema) as url, psycopg.connect(url) as conn:
+        conn.execute(PGMQ)
+        assert q.enqueue(conn, queue_name="deliveries", message={"to": "ana"}) is None
+        (taken,) = q.take(conn, queue_name="deliveries", visibility_seconds=30, qty=5)
+        assert (taken.read_ct, taken.message) == (1, {"to": "ana"})
+        assert isinstance(taken.msg_id, int)
+        assert q.done(conn, queue_name="deliveries", msg_id=taken.msg_id) is True
+        assert q.take(conn, queue_name="deliveries", visibility_seconds=30, qty=5) == []
+        assert q.record_delivery(conn, msg_id=taken.msg_id, recipient="ana") >= 1

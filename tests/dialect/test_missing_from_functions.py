@@ -261,3 +261,74 @@ def test_generated_shapes(
         conn.execute(ROWS)
         for i, sql in enumerate(sqls):
             assert [(r,) for r in getattr(q, f"q{i}")(conn)] == _direct(conn, sql), sql
+
+
+#: unaliased select-list entries over v (a number) and w (text): PostgreSQL names each
+#: after its column
+V_ENTRIES = ["{c}::bigint", "{c}::text", "CAST({c} AS numeric)", "({c})::int", "{c}::int::text"]
+W_ENTRIES = ["{c}", "{c}::text", "CAST({c} AS varchar)", "({c})::text", "{c}::varchar::text"]
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(SHAPES[:5]),
+            st.sampled_from(V_ENTRIES),
+            st.sampled_from(W_ENTRIES),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_unaliased_columns_keep_the_names_postgresql_gives(
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_server: str,
+    drawn: list[tuple[Shape, str, str]],
+) -> None:
+    """``SELECT msg_id::bigint FROM missing_fn()``: the row's field is ``msg_id``, the
+    name the SQL run directly gives, not the cast type's (``int8``) the stand-in
+    parameter would give it."""
+    sqls = []
+    for shape, v, w in drawn:
+        entries = (v.format(c=shape.v), w.format(c=shape.w))
+        sqls.append(f"SELECT {', '.join(entries)} FROM {shape.source} ORDER BY 1")
+    queries = "".join(f"-- name: Q{i} :many\n{sql};\n" for i, sql in enumerate(sqls))
+    root = tmp_path_factory.mktemp("fromnames")
+    gen, _ = _generate(root, pg_server, queries, "fromnames")
+    q = gen.module("queries.q")
+    with database_with(pg_server, [root / "schema"]) as url, psycopg.connect(url) as conn:
+        conn.execute(FUNCTIONS)
+        for i, sql in enumerate(sqls):
+            cur = conn.execute(sql.encode())
+            names = [d.name for d in cur.description or ()]
+            (item,) = typing.get_args(typing.get_type_hints(getattr(q, f"q{i}"))["return"])
+            assert list(typing.get_type_hints(item)) == names, sql
+            got = [_plain(r) for r in getattr(q, f"q{i}")(conn)]
+            assert got == [tuple(r) for r in cur.fetchall()], sql
+
+
+def test_a_star_over_a_missing_function_runs_where_rows_are_not_read(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """``SELECT * FROM f(…)`` as an ``:exec``/``:execrows``: the row's width does not
+    matter (sqlc accepts it); the call runs."""
+    gen, warnings = _generate(
+        tmp_path,
+        pg_server,
+        "-- name: Touch :exec\nSELECT * FROM pairs(sqlc.arg(n)::bigint);\n"
+        "-- name: Count :execrows\nSELECT * FROM pairs(sqlc.arg(n)::bigint);\n",
+        "fromstarexec",
+    )
+    assert any("function pairs(bigint) is not in the schema" in w for w in warnings)
+    gen.mypy()
+    q = gen.module("queries.q")
+    with database_with(pg_server, [tmp_path / "schema"]) as url, psycopg.connect(url) as conn:
+        conn.execute(FUNCTIONS)
+        assert q.touch(conn, n=2) is None
+        assert q.count(conn, n=3) == 3

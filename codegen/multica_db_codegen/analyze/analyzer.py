@@ -442,12 +442,12 @@ def _redescribe(
                 _cast_parameter(spec, number, type_name, at)
             if found:
                 try:
-                    return _describe_stubbed(conn, spec.sql, stubs or (), learnt)
+                    return _describe_stubbed(conn, spec, stubs or (), learnt)
                 except DescribeError as again:
                     exc = again
         m = _UNTYPED_RE.search(exc.message)
         stub = (
-            missing_function(conn, spec.tree, exc, stubs)
+            missing_function(conn, spec.tree, exc, stubs, spec.sql)
             if stubs is not None and m is None
             else None
         )
@@ -462,18 +462,19 @@ def _redescribe(
         else:
             raise explained(exc)
         try:
-            return _describe_stubbed(conn, spec.sql, stubs or (), learnt)
+            return _describe_stubbed(conn, spec, stubs or (), learnt)
         except DescribeError as again:
             exc = again
 
 
 def _describe_stubbed(
-    conn: psycopg.Connection[Any], sql: str, stubs: Sequence[Stub], learnt: Learnt | None
+    conn: psycopg.Connection[Any], spec: QuerySpec, stubs: Sequence[Stub], learnt: Learnt | None
 ) -> Described:
-    """:func:`describe_stubbed`, ``learnt`` holding only what this description found."""
+    """:func:`describe_stubbed`, ``learnt`` holding only what this description found; a
+    star over a missing function is refused only where the generated code reads rows."""
     if learnt is not None:
         learnt.columns.clear()
-    return describe_stubbed(conn, sql, stubs, learnt)
+    return describe_stubbed(conn, spec.sql, stubs, learnt, stars=spec.command.reads_rows)
 
 
 def _text_form_warnings(types: list[TypeRef]) -> list[str]:

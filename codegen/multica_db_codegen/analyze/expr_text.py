@@ -119,6 +119,24 @@ def result_name(tree: Any, node: Any) -> str | None:
     return None
 
 
+def entry_named_by(tree: Any, node: Any) -> tuple[Any, str] | None:
+    """The result column whose name ``node`` gives, when it is inside (not the whole of)
+    one without an alias, and that name: ``msg_id`` of ``msg_id::bigint``, which would
+    become ``int8`` if ``msg_id`` were replaced by a parameter."""
+    for found, ancestors in walk_up(tree):
+        if found is not node:
+            continue
+        for i in range(len(ancestors) - 1, -1, -1):
+            target = ancestors[i]
+            if isinstance(target, ast.ResTarget):
+                if target.name is not None or target.val is None or target.val is node:
+                    return None
+                name = _figure_name(target.val)
+                return (target, name) if name is not None else None
+        return None
+    return None
+
+
 def _figure_name(node: Any) -> str | None:
     """What PostgreSQL names a select-list expression (``None``: ``?column?``)."""
     if isinstance(node, ast.ColumnRef):

@@ -42,6 +42,7 @@ from multica_db_codegen.analyze.describe import Described, DescribeError, RawCol
 from multica_db_codegen.analyze.expr_text import (
     EXPRESSIONS,
     around,
+    entry_named_by,
     node_location,
     quote_ident,
     result_name,
@@ -262,6 +263,14 @@ class _Probe:
         span = text_span(self.text, node)
         if span is None:
             return False
+        entry = entry_named_by(self.tree, node)
+        entry_span = text_span(self.text, entry[0].val) if entry is not None else None
+        if entry is not None and entry_span is not None:
+            # the column keeps its name: `msg_id::bigint` must not become "int8"
+            alias = " AS " + quote_ident(entry[1])
+            at = entry_span[1]
+            self.text = self.text[:at] + alias + self.text[at:]
+            self.edits.append((at, 0, len(alias)))
         start, end = span
         for n in walk(node):
             if isinstance(n, ast.ParamRef) and int(n.number or 0) > self.user:

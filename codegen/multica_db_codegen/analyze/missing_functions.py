@@ -58,6 +58,7 @@ MAX_STUBS = 16
 
 _MARKER = "multica_db_any_result"
 _MISSING_RE = re.compile(r"^function (?P<name>.+)\((?P<args>.*)\) does not exist$", re.S)
+_MISSING_SCHEMA_RE = re.compile(r'^schema "(?P<schema>.+)" does not exist$', re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +79,21 @@ strict = env.strict_functions
 
 
 def missing_function(
-    conn: psycopg.Connection[Any], tree: Any, exc: DescribeError, stubs: Sequence[Stub]
+    conn: psycopg.Connection[Any],
+    tree: Any,
+    exc: DescribeError,
+    stubs: Sequence[Stub],
+    sql: str | None = None,
 ) -> Stub | None:
-    """The stub that would get past ``exc``, or ``None`` when ``exc`` is another problem."""
+    """The stub that would get past ``exc``, or ``None`` when ``exc`` is another problem.
+
+    ``sql`` (the SQL sent) lets a call into a schema that does not exist be stubbed too:
+    ``pgmq.send(…)`` when the schema's ``CREATE EXTENSION pgmq`` was skipped, which sqlc
+    accepts as it accepts any unknown function. PostgreSQL names the missing schema
+    before the function's argument types, so those are asked again with the schema made
+    (in a transaction that is rolled back)."""
+    if sql is not None:
+        exc = _past_missing_schema(conn, tree, exc, stubs, sql)
     m = _MISSING_RE.match(exc.message)
     if m is None or exc.position is None or len(stubs) >= MAX_STUBS:
         return None
@@ -100,17 +113,49 @@ def missing_function(
     return Stub(name, args, exc.position - 1, signature, from_item=item)
 
 
+def _past_missing_schema(
+    conn: psycopg.Connection[Any],
+    tree: Any,
+    exc: DescribeError,
+    stubs: Sequence[Stub],
+    sql: str,
+) -> DescribeError:
+    """``exc`` when it is not about the schema of the function called where it points;
+    else the error PostgreSQL gives once that schema exists (the function's, with the
+    argument types), the schema made in a transaction that is rolled back."""
+    m = _MISSING_SCHEMA_RE.match(exc.message)
+    if m is None or exc.position is None:
+        return exc
+    call = _call_at(tree, exc.position - 1)
+    name = tuple(str(n.sval) for n in call.funcname) if call is not None else ()
+    if len(name) != 2 or name[0] != m.group("schema"):
+        return exc
+    with _stubbed(conn, stubs, schemas=(name[0],)):
+        try:
+            describe(conn, sql)
+        except DescribeError as again:
+            if again.position == exc.position:
+                return again
+    return exc
+
+
 @contextmanager
 def _stubbed(
-    conn: psycopg.Connection[Any], stubs: Sequence[Stub]
+    conn: psycopg.Connection[Any], stubs: Sequence[Stub], schemas: Sequence[str] = ()
 ) -> Iterator[tuple[int, set[int]]]:
     """The stubs defined, in a transaction that is rolled back; yields the marker's OID
-    and those of every type made for them (the marker's included): all read as "any"."""
+    and those of every type made for them (the marker's included): all read as "any".
+
+    The schemas their qualified names need are made too when missing (an extension's
+    schema, the extension skipped), and ``schemas``."""
     with conn.transaction(force_rollback=True):
         # The schema's database is read-only by default; this one transaction may write
         # because it is always rolled back.
         conn.execute("SET TRANSACTION READ WRITE")
         conn.execute("SET LOCAL check_function_bodies = off")
+        needed = {*schemas, *(s.name[0] for s in stubs if len(s.name) == 2)}
+        for schema in sorted(needed):
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(schema)}".encode())
         # not a domain: PostgreSQL describes a domain's column as its base type
         conn.execute(f"CREATE TYPE {_quote(_MARKER)} AS ENUM ()".encode())
         made = [_MARKER]
@@ -139,15 +184,22 @@ def _stubbed(
 
 
 def describe_stubbed(
-    conn: psycopg.Connection[Any], text: str, stubs: Sequence[Stub], learnt: Learnt | None = None
+    conn: psycopg.Connection[Any],
+    text: str,
+    stubs: Sequence[Stub],
+    learnt: Learnt | None = None,
+    *,
+    stars: bool = True,
 ) -> Described:
     """Describe ``text`` with the stubs defined, in a transaction that is rolled back.
 
-    ``learnt`` receives the columns read from stubbed FROM items."""
+    ``learnt`` receives the columns read from stubbed FROM items. ``stars``: refuse
+    ``SELECT *`` over a stubbed FROM item (its columns are unknown); False where the
+    rows are never read (``:exec``, ``:execrows``…), as sqlc accepts it there."""
     if not stubs:
         return describe(conn, text)
     items = [s.from_item for s in stubs if s.from_item is not None]
-    if items:
+    if items and stars:
         refused = refuse_stars(
             pgparser.parse_sql(text),
             [(s.from_item.ref, s.from_item, s.signature) for s in stubs if s.from_item],

@@ -112,6 +112,32 @@ def _vector_type(t: str) -> tuple[str, ...]:
         f"TYPMOD_IN = {{s}}.{t}_typmod_in, INTERNALLENGTH = VARIABLE, STORAGE = extended)",
         f"CREATE CAST (real[] AS {{s}}.{t}) WITH INOUT AS ASSIGNMENT",
         f"CREATE CAST ({{s}}.{t} AS real[]) WITH INOUT AS ASSIGNMENT",
+        *_vector_comparisons(t),
+    )
+
+
+#: pgvector's comparison functions (its btree support) → PostgreSQL's own over bytes
+_BYTE_COMPARISONS = (
+    ("lt", "bytealt", "boolean"),
+    ("le", "byteale", "boolean"),
+    ("eq", "byteaeq", "boolean"),
+    ("ne", "byteane", "boolean"),
+    ("ge", "byteage", "boolean"),
+    ("gt", "byteagt", "boolean"),
+    ("cmp", "byteacmp", "integer"),
+)
+
+
+def _vector_comparisons(t: str) -> tuple[str, ...]:
+    """pgvector's comparison functions of ``t``, as its btree operator class needs them:
+    a ``UNIQUE`` over a vector column, ``DISTINCT``, ``ORDER BY`` and ``GROUP BY`` of one
+    run with the extension, so they must with its stand-in. A stand-in's value is its
+    text, so PostgreSQL's byte comparisons order it (not as pgvector does: the analyzer
+    only needs them to exist)."""
+    return tuple(
+        f"CREATE FUNCTION {{s}}.{t}_{name}({{s}}.{t}, {{s}}.{t}) RETURNS {result} "
+        f"LANGUAGE internal IMMUTABLE STRICT AS '{internal}'"
+        for name, internal, result in _BYTE_COMPARISONS
     )
 
 
@@ -130,16 +156,46 @@ def _vector_functions(t: str, norm: str) -> tuple[tuple[str, str, str], ...]:
 
 
 def _vector_operators(t: str) -> tuple[str, ...]:
-    return tuple(
-        f"CREATE OPERATOR {{s}}.{op} (LEFTARG = {{s}}.{t}, RIGHTARG = {{s}}.{t}, "
-        f"FUNCTION = {{s}}.{fn})"
+    """pgvector's distance and comparison operators of ``t``, and its default btree
+    operator class (``vector_ops``, ``halfvec_ops``, ``sparsevec_ops``)."""
+    s = "{s}"
+    operators = tuple(
+        f"CREATE OPERATOR {s}.{op} (LEFTARG = {s}.{t}, RIGHTARG = {s}.{t}, FUNCTION = {s}.{fn})"
         for op, fn in (
             ("<->", "l2_distance"),
             ("<#>", f"{t}_negative_inner_product"),
             ("<=>", "cosine_distance"),
             ("<+>", "l1_distance"),
+            ("<", f"{t}_lt"),
+            ("<=", f"{t}_le"),
+            ("=", f"{t}_eq"),
+            ("<>", f"{t}_ne"),
+            (">=", f"{t}_ge"),
+            (">", f"{t}_gt"),
         )
     )
+    btree = (
+        f"CREATE OPERATOR CLASS {s}.{t}_ops DEFAULT FOR TYPE {s}.{t} USING btree AS "
+        f"OPERATOR 1 {s}.<, OPERATOR 2 {s}.<=, OPERATOR 3 {s}.=, OPERATOR 4 {s}.>=, "
+        f"OPERATOR 5 {s}.>, FUNCTION 1 {s}.{t}_cmp({s}.{t}, {s}.{t})"
+    )
+    if t == "sparsevec":  # pgvector has no aggregates over sparsevec
+        return (*operators, btree)
+    # avg() and sum() of a vector column are vectors, over pgvector's own support
+    # functions; the stand-ins keep the first value
+    support = (
+        f"CREATE FUNCTION {s}.{t}_add({s}.{t}, {s}.{t}) RETURNS {s}.{t} "
+        "LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, $2)'",
+        f"CREATE FUNCTION {s}.{t}_accum(double precision[], {s}.{t}) "
+        "RETURNS double precision[] LANGUAGE sql IMMUTABLE "
+        "AS $b$SELECT coalesce($1, ('{' || btrim($2::text, '[]') || '}')::double precision[])$b$",
+        f"CREATE FUNCTION {s}.{t}_avg(double precision[]) RETURNS {s}.{t} "
+        f"LANGUAGE sql IMMUTABLE AS $b$SELECT ('[' || array_to_string($1, ',') || ']')::{s}.{t}$b$",
+        f"CREATE AGGREGATE {s}.sum({s}.{t}) (SFUNC = {s}.{t}_add, STYPE = {s}.{t})",
+        f"CREATE AGGREGATE {s}.avg({s}.{t}) (SFUNC = {s}.{t}_accum, "
+        f"STYPE = double precision[], FINALFUNC = {s}.{t}_avg)",
+    )
+    return (*operators, btree, *support)
 
 
 #: pgvector: its types, their distance functions and operators
