@@ -51,7 +51,7 @@ from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
     missing_extension_hint,
 )
-from multica_db_codegen.analyze.schema_calls import cast_needed
+from multica_db_codegen.analyze.standin_result import cast_needed
 from multica_db_codegen.analyze.stars import expand_stars
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.parse import Command, QuerySpec

@@ -17,7 +17,7 @@ from multica_db_codegen.analyze.ir import (
     TypeKind,
     TypeRef,
 )
-from multica_db_codegen.analyze.schema_calls import UNKNOWN_NAME, UNKNOWN_SCHEMA
+from multica_db_codegen.analyze.standin_result import UNKNOWN_NAME, UNKNOWN_SCHEMA
 
 #: Relations a migration tool keeps for itself: not part of the domain model.
 TOOL_TABLES = {"schema_migrations", "goose_db_version", "gorp_migrations", "flyway_schema_history"}

@@ -47,7 +47,7 @@ from multica_db_codegen.analyze.from_functions import (
     refuse_stars,
 )
 from multica_db_codegen.analyze.ir import ANY_TYPE
-from multica_db_codegen.analyze.schema_calls import UNKNOWN_TYPE
+from multica_db_codegen.analyze.standin_result import UNKNOWN_TYPE
 from multica_db_codegen.parse.params import child_slots
 
 #: Set to make a call to a function the schema does not define an error (sqlc's

@@ -79,12 +79,14 @@ def without_namespaced(sql: str, node: Any, namespaces: set[str]) -> str | None:
                 opened -= 1
             blank.append((tokens[opened][1], tokens[closed][2]))
             continue
+        kept_after = [any(k.defnamespace not in namespaces for k, _ in spans[i + 1 :])
+                      for i in range(len(spans))]  # fmt: skip
         for i, (o, (a, b)) in enumerate(spans):
             if o.defnamespace not in namespaces:
                 continue
-            if b + 1 < len(tokens) and tokens[b + 1][0] == "ASCII_44":  # its comma after
+            if kept_after[i]:  # with the comma after it
                 blank.append((tokens[a][1], tokens[b + 1][2]))
-            elif i > 0:  # the last one: the comma before it
+            else:  # after the last one kept: with the comma before it
                 blank.append((tokens[a - 1][1], tokens[b][2]))
     if emptied:
         if emptied == len(lists) and len(node.cmds or ()) == emptied:

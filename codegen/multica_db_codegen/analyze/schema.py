@@ -400,7 +400,7 @@ def missing_extension_hint(missing: Sequence[str]) -> str:
 # --- applying ----------------------------------------------------------------------------
 
 #: changes when the same SQL would give another database (the schema's database is reused)
-LOADER = "multica-db schema loader 4"
+LOADER = "multica-db schema loader 5"
 #: the database setting that keeps the warnings of the schema it holds
 NOTES_SETTING = "multica_db.schema_notes"
 

@@ -10,7 +10,7 @@ argument types PostgreSQL reported (an unknown literal as text) and returning
 ``Any``). The statement then runs exactly as written.
 
 Queries reading such a column compare it with anything (``minute > $1::timestamptz``):
-:func:`cast_needed` names the type an operator wanted, and the query's description
+:func:`.standin_result.cast_needed` names the type an operator wanted, and the query's description
 gets an implicit cast to it, in its transaction that is rolled back. A query calling
 the stand-in's name with other argument types gets its own stub, as for any missing
 function (:mod:`.missing_functions` does not count stand-ins as existing).
@@ -27,10 +27,8 @@ from typing import Any
 import psycopg
 from pglast import ast
 
-#: where the stand-ins' result type lives; never a relation, never an enum with labels
-UNKNOWN_SCHEMA = "multica_db_standin"
-UNKNOWN_NAME = "unknown_result"
-UNKNOWN_TYPE = f'"{UNKNOWN_SCHEMA}"."{UNKNOWN_NAME}"'
+from multica_db_codegen.analyze.missing_functions import _arg, _call_at, _split_args
+from multica_db_codegen.analyze.standin_result import UNKNOWN_SCHEMA, UNKNOWN_TYPE
 
 #: statements whose failing call gets a stand-in: what they define has columns queries read
 _DEFINES_COLUMNS = (ast.ViewStmt, ast.CreateTableAsStmt)
@@ -38,9 +36,6 @@ _DEFINES_COLUMNS = (ast.ViewStmt, ast.CreateTableAsStmt)
 _MAX_STANDINS = 16
 
 _MISSING_RE = re.compile(r"^function (?P<name>.+)\((?P<args>.*)\) does not exist$", re.S)
-_OPERATOR_RE = re.compile(
-    r"^operator does not exist: (?P<left>.+?) (?P<op>[-+*/<>=~!@#%^&|`?]+) (?P<right>.+)$", re.S
-)
 
 
 def applies(node: Any) -> bool:
@@ -53,8 +48,6 @@ def stand_in_calls(
     """Run ``sql`` (whose first attempt failed with ``exc``) with a stand-in for each
     function it calls that the server lacks; the stand-ins' signatures, and the error
     that remains (None: it ran). Nothing is kept when it still fails."""
-    from multica_db_codegen.analyze.missing_functions import _arg, _call_at, _split_args
-
     made: list[str] = []
     error: psycopg.Error | None = exc
     try:
@@ -110,24 +103,8 @@ def _ensure_unknown_type(conn: psycopg.Connection[Any]) -> None:
     conn.execute(f"CREATE TYPE {UNKNOWN_TYPE} AS ENUM ()".encode())
 
 
-def cast_needed(message: str) -> str | None:
-    """The type an operator wanted where a stand-in's result was given (PostgreSQL's
-    "operator does not exist: unknown_result > timestamp with time zone"), or None."""
-    m = _OPERATOR_RE.match(message)
-    if m is None:
-        return None
-    left, right = m.group("left"), m.group("right")
-    names = (UNKNOWN_TYPE, f"{UNKNOWN_SCHEMA}.{UNKNOWN_NAME}")
-    if left in names and right not in names:
-        return right
-    if right in names and left not in names:
-        return left
-    return None
-
-
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-__all__ = ["UNKNOWN_NAME", "UNKNOWN_SCHEMA", "UNKNOWN_TYPE", "applies", "cast_needed",
-           "stand_in_calls"]  # fmt: skip
+__all__ = ["applies", "stand_in_calls"]
