@@ -21,6 +21,7 @@ from pglast import parse_sql
 
 from multica_db_codegen.analyze.relation_options import namespaced, without_namespaced
 from multica_db_codegen.analyze.schema import apply_schema, load_schema
+from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.processors import run_generate
 from tests.dialect.harness import generate, write_project
 from tests.pg import fresh_database
@@ -222,3 +223,16 @@ def test_only_the_extension_options_are_left_out(
     blanked = without_namespaced(sql, node, {n.split(".")[0] for n in namespaced(node)} - {"toast"})
     assert blanked is not None and len(blanked) == len(sql)
     assert all(b in (a, " ") for a, b in zip(sql, blanked, strict=True))
+
+
+def test_a_wrong_signature_of_an_existing_function_stays_an_error(
+    tmp_path: Path, scratch: Conn
+) -> None:
+    path = tmp_path / "s.sql"
+    path.write_text(
+        "CREATE TABLE a (id int);\nCREATE MATERIALIZED VIEW v AS SELECT lower(id, id) FROM a;\n"
+    )
+    with pytest.raises(GenerateError, match="function lower"):
+        apply_schema(scratch, load_schema([path]))
+    found = scratch.execute("SELECT to_regclass('v') IS NULL").fetchone()
+    assert found == (True,)

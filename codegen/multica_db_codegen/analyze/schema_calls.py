@@ -15,8 +15,10 @@ gets an implicit cast to it, in its transaction that is rolled back. A query cal
 the stand-in's name with other argument types gets its own stub, as for any missing
 function (:mod:`.missing_functions` does not count stand-ins as existing).
 
-Which statements, and which call, are decided from the parse tree; PostgreSQL's error
-only says which function (and argument types) it lacks.
+Only a name with no function at all gets one: a call matching none of an existing
+function's signatures (``lower(a, b)``) stays the schema's error. Which statements, and
+which call, are decided from the parse tree; PostgreSQL's error only says which
+function (and argument types) it lacks.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ from typing import Any
 import psycopg
 from pglast import ast
 
-from multica_db_codegen.analyze.missing_functions import _arg, _call_at, _split_args
+from multica_db_codegen.analyze.missing_functions import (
+    _arg,
+    _call_at,
+    _name_exists,
+    _split_args,
+)
 from multica_db_codegen.analyze.standin_result import UNKNOWN_SCHEMA, UNKNOWN_TYPE
 
 #: statements whose failing call gets a stand-in: what they define has columns queries read
@@ -61,8 +68,9 @@ def stand_in_calls(
                 if call is None or call.agg_star or call.func_variadic or call.over:
                     break
                 types = _split_args(m.group("args"))
-                if len(types) != len(call.args or ()):
-                    break
+                called = tuple(str(n.sval) for n in call.funcname)
+                if len(types) != len(call.args or ()) or _name_exists(conn, called):
+                    break  # only the signature differs (lower(a, b)): the schema's own error
                 name = ".".join(_quote(str(n.sval)) for n in call.funcname)
                 args = ", ".join(_arg(t) for t in types)
                 _ensure_unknown_type(conn)
