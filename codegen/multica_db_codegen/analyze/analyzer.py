@@ -51,6 +51,7 @@ from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
 from multica_db_codegen.analyze.schema import (
     missing_extension_hint,
 )
+from multica_db_codegen.analyze.standin_result import cast_needed
 from multica_db_codegen.analyze.stars import expand_stars
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.parse import Command, QuerySpec
@@ -432,6 +433,7 @@ def _redescribe(
     Raises the (last) :class:`DescribeError` when neither is the problem.
     """
     null_tests_typed = False
+    casts: list[str] = []  # types a stand-in's "any" result is cast to where compared
     while True:
         if not null_tests_typed:
             null_tests_typed = True
@@ -442,7 +444,7 @@ def _redescribe(
                 _cast_parameter(spec, number, type_name, at)
             if found:
                 try:
-                    return _describe_stubbed(conn, spec, stubs or (), learnt)
+                    return _describe_stubbed(conn, spec, stubs or (), learnt, casts)
                 except DescribeError as again:
                     exc = again
         m = _UNTYPED_RE.search(exc.message)
@@ -451,7 +453,10 @@ def _redescribe(
             if stubs is not None and m is None
             else None
         )
-        if m is not None and int(m.group(1)) not in cast:
+        wanted = cast_needed(exc.message)
+        if wanted is not None and wanted not in casts and len(casts) < 16:
+            casts.append(wanted)
+        elif m is not None and int(m.group(1)) not in cast:
             cast.append(int(m.group(1)))
             _cast_parameter(spec, int(m.group(1)))
         elif stub is not None and stubs is not None and not strict_functions():
@@ -462,19 +467,25 @@ def _redescribe(
         else:
             raise explained(exc)
         try:
-            return _describe_stubbed(conn, spec, stubs or (), learnt)
+            return _describe_stubbed(conn, spec, stubs or (), learnt, casts)
         except DescribeError as again:
             exc = again
 
 
 def _describe_stubbed(
-    conn: psycopg.Connection[Any], spec: QuerySpec, stubs: Sequence[Stub], learnt: Learnt | None
+    conn: psycopg.Connection[Any],
+    spec: QuerySpec,
+    stubs: Sequence[Stub],
+    learnt: Learnt | None,
+    casts: Sequence[str] = (),
 ) -> Described:
     """:func:`describe_stubbed`, ``learnt`` holding only what this description found; a
     star over a missing function is refused only where the generated code reads rows."""
     if learnt is not None:
         learnt.columns.clear()
-    return describe_stubbed(conn, spec.sql, stubs, learnt, stars=spec.command.reads_rows)
+    return describe_stubbed(
+        conn, spec.sql, stubs, learnt, stars=spec.command.reads_rows, casts=casts
+    )
 
 
 def _text_form_warnings(types: list[TypeRef]) -> list[str]:

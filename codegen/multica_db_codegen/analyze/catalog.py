@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 from multica_db_codegen.analyze.ir import (
+    ANY_TYPE,
     ColumnIR,
     EnumIR,
     RelationKind,
@@ -16,6 +17,7 @@ from multica_db_codegen.analyze.ir import (
     TypeKind,
     TypeRef,
 )
+from multica_db_codegen.analyze.standin_result import UNKNOWN_NAME, UNKNOWN_SCHEMA
 
 #: Relations a migration tool keeps for itself: not part of the domain model.
 TOOL_TABLES = {"schema_migrations", "goose_db_version", "gorp_migrations", "flyway_schema_history"}
@@ -75,6 +77,9 @@ class Catalog:
             if oid in self._types:
                 return self._types[oid]
             (_, fmt, typtype, nsp, name, elem, base, notnull, category, subtype, delim) = rows[oid]
+            if (nsp, name) == (UNKNOWN_SCHEMA, UNKNOWN_NAME):  # a schema stand-in's result
+                self._types[oid] = ANY_TYPE
+                return ANY_TYPE
             if typtype == "b" and category == "A" and elem:
                 ref = TypeRef(
                     oid, fmt, TypeKind.ARRAY, nsp, name, element=build(elem), delimiter=delim

@@ -47,6 +47,7 @@ from multica_db_codegen.analyze.from_functions import (
     refuse_stars,
 )
 from multica_db_codegen.analyze.ir import ANY_TYPE
+from multica_db_codegen.analyze.standin_result import UNKNOWN_TYPE
 from multica_db_codegen.parse.params import child_slots
 
 #: Set to make a call to a function the schema does not define an error (sqlc's
@@ -141,7 +142,10 @@ def _past_missing_schema(
 
 @contextmanager
 def _stubbed(
-    conn: psycopg.Connection[Any], stubs: Sequence[Stub], schemas: Sequence[str] = ()
+    conn: psycopg.Connection[Any],
+    stubs: Sequence[Stub],
+    schemas: Sequence[str] = (),
+    casts: Sequence[str] = (),
 ) -> Iterator[tuple[int, set[int]]]:
     """The stubs defined, in a transaction that is rolled back; yields the marker's OID
     and those of every type made for them (the marker's included): all read as "any".
@@ -179,6 +183,10 @@ def _stubbed(
                 f"RETURNS {returns} LANGUAGE sql AS 'SELECT NULL'"
             )
             conn.execute(create.encode())
+        for target in casts:  # a schema stand-in's result, compared with a typed value
+            conn.execute(
+                f"CREATE CAST ({UNKNOWN_TYPE} AS {target}) WITH INOUT AS IMPLICIT".encode()
+            )
         oids = [_type_oid(conn, t) for t in made]
         yield oids[0], set(oids) - {0}
 
@@ -190,13 +198,14 @@ def describe_stubbed(
     learnt: Learnt | None = None,
     *,
     stars: bool = True,
+    casts: Sequence[str] = (),
 ) -> Described:
     """Describe ``text`` with the stubs defined, in a transaction that is rolled back.
 
     ``learnt`` receives the columns read from stubbed FROM items. ``stars``: refuse
     ``SELECT *`` over a stubbed FROM item (its columns are unknown); False where the
     rows are never read (``:exec``, ``:execrows``…), as sqlc accepts it there."""
-    if not stubs:
+    if not stubs and not casts:
         return describe(conn, text)
     items = [s.from_item for s in stubs if s.from_item is not None]
     if items and stars:
@@ -206,7 +215,7 @@ def describe_stubbed(
         )
         if refused is not None:
             raise refused
-    with _stubbed(conn, stubs) as (marker, made):
+    with _stubbed(conn, stubs, casts=casts) as (marker, made):
         if items:
             described = describe_from(conn, text, items, marker, _MARKER, learnt or Learnt())
         else:
@@ -419,8 +428,9 @@ def _name_exists(conn: psycopg.Connection[Any], name: tuple[str, ...]) -> bool:
             SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE p.proname = %s
               AND (n.nspname = %s OR (%s::text IS NULL AND n.nspname = ANY(current_schemas(true))))
+              AND p.prorettype IS DISTINCT FROM to_regtype(%s)
         )
         """,
-        (fn, schema, schema),
+        (fn, schema, schema, UNKNOWN_TYPE),
     ).fetchone()
     return bool(row and row[0])

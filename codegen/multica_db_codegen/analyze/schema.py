@@ -400,7 +400,7 @@ def missing_extension_hint(missing: Sequence[str]) -> str:
 # --- applying ----------------------------------------------------------------------------
 
 #: changes when the same SQL would give another database (the schema's database is reused)
-LOADER = "multica-db schema loader 4"
+LOADER = "multica-db schema loader 5"
 #: the database setting that keeps the warnings of the schema it holds
 NOTES_SETTING = "multica_db.schema_notes"
 
@@ -543,6 +543,13 @@ def _failed(
                 conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_again")
             exc, state = again, again.diag.sqlstate or ""
             message = again.diag.message_primary or str(again)
+    if node is not None and (state == "22023" or state == "42883"):
+        outcome = _past_extension(conn, chunk, s, node, exc, plan)
+        if outcome is True:
+            return
+        if isinstance(outcome, psycopg.Error):
+            exc, state = outcome, outcome.diag.sqlstate or ""
+            message = outcome.diag.message_primary or str(outcome)
     positioned = True
     if state in _MISSING_THING and node is not None:
         outcome = _without_failing_parts(conn, chunk, s, exc, plan)
@@ -621,6 +628,66 @@ def _without_failing_parts(
         f"{message}: the {', '.join(left_out)} left out (sqlc reads none of them; "
         "queries see the same columns)",
     )
+    return True
+
+
+def _past_extension(
+    conn: psycopg.Connection[Any],
+    chunk: SchemaChunk,
+    s: SchemaStatement,
+    node: Any,
+    exc: psycopg.Error,
+    plan: _Plan,
+) -> bool | psycopg.Error | None:
+    """Run the statement again without what only an extension the server lacks gives
+    it: its relation options (:mod:`relation_options`), then stand-ins for the
+    functions a view calls (:mod:`schema_calls`). True when it then ran, with a
+    warning naming each change; else the error that remains (None: the same one)."""
+    from multica_db_codegen.analyze.relation_options import namespaced, without_namespaced
+    from multica_db_codegen.analyze.schema_calls import applies, stand_in_calls
+
+    text = chunk.file.text[s.start : s.end]
+    notes: list[str] = []
+    error: psycopg.Error | None = exc
+    options = namespaced(node)
+    blanked = False
+    for _ in range(3):  # the options and the calls fail in either order
+        state = (error.diag.sqlstate or "") if error is not None else ""
+        if state == "22023" and options and not blanked and error is not None:
+            spaces = {o.split(".", 1)[0] for o in options}
+            without = without_namespaced(text, node, spaces)
+            if without is None:
+                break
+            blanked = True
+            notes.append(
+                f"{error.diag.message_primary or error}: option {', '.join(options)} left "
+                "out (an extension's storage parameter; sqlc reads none, and no column "
+                "changes)"
+            )
+            if not without:
+                plan.note(chunk, s.start, notes[-1] + "; nothing else is left: statement skipped")
+                return True
+            text = without
+            node = parse_one(text) or node
+            error = _attempt(conn, text)
+        elif state == "42883" and applies(node) and error is not None:
+            made, left = stand_in_calls(conn, text, node, error)
+            if made:
+                notes.append(
+                    f"{', '.join(made)} does not exist: a stand-in returning an unknown type "
+                    "was created (sqlc types these columns any; so does the analysis)"
+                )
+                error = None
+            elif left is not None and (left.diag.sqlstate or "") == "22023" and not blanked:
+                error = left  # the options next, then the calls again
+            else:
+                break
+        else:
+            break
+    if error is not None:
+        return None if error is exc else error
+    for note in notes:
+        plan.note(chunk, s.start, note)
     return True
 
 
