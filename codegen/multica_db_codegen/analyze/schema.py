@@ -400,7 +400,7 @@ def missing_extension_hint(missing: Sequence[str]) -> str:
 # --- applying ----------------------------------------------------------------------------
 
 #: changes when the same SQL would give another database (the schema's database is reused)
-LOADER = "multica-db schema loader 5"
+LOADER = "multica-db schema loader 6"
 #: the database setting that keeps the warnings of the schema it holds
 NOTES_SETTING = "multica_db.schema_notes"
 
@@ -530,29 +530,26 @@ def _failed(
             if sql is not None:
                 _apply_one(conn, chunk, s, sql, plan)
             return
-    node = parse_one(chunk.file.text[s.start : s.end])
-    if state == "42704" and node is not None and _stand_in_types(conn, chunk, s, node, plan):
-        guarded = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-        if guarded:
-            conn.execute(b"SAVEPOINT multica_db_again")
-        try:  # the statement again, as written, now that its types exist
-            conn.execute(chunk.file.text[s.start : s.end].encode())
+    written = chunk.file.text[s.start : s.end]
+    text = written  # the statement as the steps below try it (type modifiers left out)
+    node = parse_one(text)
+    if state in _PART_FAILURES and node is not None and _stand_in_types(conn, chunk, s, node, plan):
+        again, text = _again_with_stand_in_types(conn, chunk, s, node, plan)
+        if again is None:
             return
-        except psycopg.Error as again:
-            if guarded:
-                conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_again")
-            exc, state = again, again.diag.sqlstate or ""
-            message = again.diag.message_primary or str(again)
+        exc, state = again, again.diag.sqlstate or ""
+        message = again.diag.message_primary or str(again)
+        node = parse_one(text)
     if node is not None and (state == "22023" or state == "42883"):
-        outcome = _past_extension(conn, chunk, s, node, exc, plan)
+        outcome = _past_extension(conn, chunk, s, text, node, exc, plan)
         if outcome is True:
             return
         if isinstance(outcome, psycopg.Error):
             exc, state = outcome, outcome.diag.sqlstate or ""
             message = outcome.diag.message_primary or str(outcome)
     positioned = True
-    if state in _MISSING_THING and node is not None:
-        outcome = _without_failing_parts(conn, chunk, s, exc, plan)
+    if state in _PART_FAILURES and node is not None:
+        outcome = _without_failing_parts(conn, chunk, s, text, exc, plan)
         if outcome is True:
             return
         if isinstance(outcome, psycopg.Error):  # what fails once those parts are out
@@ -570,7 +567,7 @@ def _failed(
             chunk, s.start, f"{message}: statement skipped (it needs {', '.join(plan.missing)})"
         )
         return
-    as_written = positioned and plan.text_of(chunk, s) == chunk.file.text[s.start : s.end]
+    as_written = positioned and text == written and plan.text_of(chunk, s) == written
     raise _located(exc, chunk, s.start, plan.missing, positioned=as_written) from None
 
 
@@ -595,6 +592,7 @@ def _without_failing_parts(
     conn: psycopg.Connection[Any],
     chunk: SchemaChunk,
     s: SchemaStatement,
+    text: str,
     exc: psycopg.Error,
     plan: _Plan,
 ) -> bool | psycopg.Error | None:
@@ -605,7 +603,6 @@ def _without_failing_parts(
     type that does not exist), which is the statement's real error."""
     from multica_db_codegen.analyze.table_parts import without_failing_part
 
-    text = chunk.file.text[s.start : s.end]
     left_out: list[str] = []
     error: psycopg.Error | None = exc
     while error is not None:
@@ -619,7 +616,7 @@ def _without_failing_parts(
         text, what = found
         left_out += what
         error = _attempt(conn, text) if text else None
-        if error is not None and (error.diag.sqlstate or "") not in _MISSING_THING:
+        if error is not None and (error.diag.sqlstate or "") not in _PART_FAILURES:
             return error
     message = exc.diag.message_primary or str(exc)
     plan.note(
@@ -635,6 +632,7 @@ def _past_extension(
     conn: psycopg.Connection[Any],
     chunk: SchemaChunk,
     s: SchemaStatement,
+    text: str,
     node: Any,
     exc: psycopg.Error,
     plan: _Plan,
@@ -646,7 +644,6 @@ def _past_extension(
     from multica_db_codegen.analyze.relation_options import namespaced, without_namespaced
     from multica_db_codegen.analyze.schema_calls import applies, stand_in_calls
 
-    text = chunk.file.text[s.start : s.end]
     notes: list[str] = []
     error: psycopg.Error | None = exc
     options = namespaced(node)
@@ -711,6 +708,10 @@ def _attempt(conn: psycopg.Connection[Any], sql: str) -> psycopg.Error | None:
 _EXTENSION_UNAVAILABLE = {"0A000", "58P01", "42501", "22023"}
 #: undefined function, object (a type), table, column, schema: what a skipped extension leaves
 _MISSING_THING = {"42883", "42704", "42P01", "42703", "3F000"}
+#: what a default, check, foreign key or generation expression may fail with: a missing
+#: thing, a foreign key PostgreSQL cannot implement (no unique constraint over the columns
+#: it references, or other types), a default of another type
+_PART_FAILURES = _MISSING_THING | {"42830", "42804"}
 
 
 #: statements that define nothing a query can see: sqlc reads none of them, so one that
@@ -764,53 +765,43 @@ def _forgiven(s: SchemaStatement, state: str, node: Any | None) -> str | None:
     return None
 
 
-#: type names of SQLite (migrations written for both engines) → what PostgreSQL calls them
-SQLITE_TYPES = {
-    "blob": "bytea",
-    "datetime": "timestamp",
-    "tinyint": "smallint",
-    "mediumint": "integer",
-    "nvarchar": "text",
-    "nchar": "text",
-    "clob": "text",
-    "double": "double precision",
-}
-
-
 def _stand_in_types(
     conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, node: Any, plan: _Plan
 ) -> bool:
-    """Create a domain for each SQLite type name the statement uses that the database
-    lacks (``BLOB`` → ``bytea``); True when one was created. Decided from the parse
-    tree's type names, each looked up in the catalog."""
-    from pglast import ast
+    """Stand-ins for the types the statement names that the catalog lacks
+    (:mod:`.missing_types`), each with a warning; True when one was made."""
+    from multica_db_codegen.analyze.missing_types import stand_in_types
 
-    from multica_db_codegen.parse.params import tree_nodes
+    def available(extension: str) -> bool:
+        return extension in available_extensions(conn, [extension])
 
-    made = False
-    for n in tree_nodes(node):
-        names = n.names or () if isinstance(n, ast.TypeName) else ()
-        if len(names) != 1 or n.typmods:
-            continue
-        name = str(names[0].sval)
-        base = SQLITE_TYPES.get(name)
-        if base is None:
-            continue
-        found = conn.execute("SELECT to_regtype(%s) IS NOT NULL", (f'"{name}"',)).fetchone()
-        if found and found[0]:
-            continue
-        try:
-            conn.execute(f'CREATE DOMAIN "{name}" AS {base}'.encode())
-        except psycopg.Error:
-            return False
-        plan.note(
-            chunk,
-            s.start,
-            f'type "{name}" does not exist in PostgreSQL: SQLite\'s name; a domain over '
-            f"{base} stands in for it",
-        )
-        made = True
-    return made
+    notes = stand_in_types(conn, node, available, plan.missing)
+    for text in notes:
+        plan.note(chunk, s.start, text)
+    return bool(notes)
+
+
+def _again_with_stand_in_types(
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, node: Any, plan: _Plan
+) -> tuple[psycopg.Error | None, str]:
+    """The statement again, as written, now that its types exist; without the type
+    modifiers a stand-in domain cannot take when PostgreSQL refuses those. Its error
+    (None when it ran), and the text that gave it."""
+    from multica_db_codegen.analyze.missing_types import TYPMOD_REFUSED, without_typmods
+
+    text = chunk.file.text[s.start : s.end]
+    error = _attempt(conn, text)
+    if error is None or TYPMOD_REFUSED not in (error.diag.message_primary or ""):
+        return error, text
+    again = without_typmods(conn, parse_one(text) or node)
+    if again is None:
+        return error, text
+    plan.note(
+        chunk,
+        s.start,
+        "type modifiers of the stand-in types left out (a domain takes none; sqlc reads none)",
+    )
+    return _attempt(conn, again), again
 
 
 def _located(
