@@ -73,6 +73,10 @@ def test_query_files_skip_what_sqlc_skips(tmp_path: Path, pg_server: str) -> Non
     assert "sqlc keeps only the first statement under a name" in err
     assert "annotation 'SecondName' is ignored" in err
     assert "annotation 'Dangling' is not followed by a statement" in err
+    # malformed where sqlc never reads them (below the first name, or above no statement)
+    assert err.count("malformed annotation: expected `-- name: QueryName :command`: ignored") == 2
+    assert "unknown command :uno (expected one of" in err
+    assert err.count("ignored, as sqlc ignores it") == 3, err
     first, nested = gen.module("queries.query"), gen.module("queries.sql_query")
     assert not hasattr(first, "second_name")
     with (

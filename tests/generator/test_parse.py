@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from multica_db_codegen.errors import GenerateErrors
+from multica_db_codegen.errors import GenerateError, GenerateErrors
 from multica_db_codegen.parse import Command, QuerySpec, parse_query_file
 from multica_db_codegen.render.naming import snake_case
 
@@ -162,3 +164,42 @@ def test_named_parameters_fill_the_gaps_between_positional_ones() -> None:
     )
     assert q.sql == ("INSERT INTO t (a, b, c, d) SELECT $1, $2::text, $3, $4\nWHERE $2::text <> ''")
     assert [(p.number, p.name) for p in q.params] == [(1, "a"), (2, "version"), (3, "c"), (4, "d")]
+
+
+# A query file as a list of lines: a valid annotation, a malformed one (no command, or
+# an unknown command), a plain comment, or a statement.
+_LINE = st.sampled_from(["valid", "no_command", "bad_command", "comment", "statement"])
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(lines=st.lists(_LINE, max_size=12))
+def test_malformed_annotations_are_errors_only_where_sqlc_reads_them(lines: list[str]) -> None:
+    """sqlc reads the first ``-- name:`` line above each statement: a malformed one there
+    is an error (the statement is lost), any other malformed one is ignored (a warning)."""
+    text, expected, errors, gap = [], [], 0, []
+    for i, kind in enumerate(lines):
+        if kind == "valid":
+            text.append(f"-- name: Q{i} :exec")
+        elif kind == "no_command":
+            text.append(f"-- name: Q{i}")
+        elif kind == "bad_command":
+            text.append(f"-- name: Q{i} :uno")
+        elif kind == "comment":
+            text.append("-- just a comment")
+        else:
+            text.append("SELECT 1;")
+        if kind in ("valid", "no_command", "bad_command"):
+            gap.append((kind, f"Q{i}"))
+        elif kind == "statement":
+            if gap and gap[0][0] == "valid":
+                expected.append(gap[0][1])
+            elif gap:
+                errors += 1
+            gap = []
+    warnings: list[str] = []
+    failed: list[GenerateError] = []
+    specs = parse_query_file("q.sql", "\n".join(text) + "\n", warnings=warnings, failed=failed)
+    assert [s.name for s in specs] == expected
+    assert len(failed) == errors, (text, [str(e) for e in failed])
+    malformed = sum(kind in ("no_command", "bad_command") for kind in lines)
+    assert sum("ignored, as sqlc ignores it" in w for w in warnings) == malformed - errors

@@ -9,7 +9,9 @@ What sqlc skips is skipped here too, with a warning rather than an error (sqlc
 users move whole query directories over): a statement without an annotation
 (DDL or a ``SET`` left in a query file), a second statement under one
 annotation (sqlc keeps only the first), a second annotation above one
-statement (the first wins), an annotation with no statement after it.
+statement (the first wins), an annotation with no statement after it. A malformed
+annotation (no command, an unknown one) is an error only where sqlc reads it: as the
+first annotation above a statement.
 """
 
 from __future__ import annotations
@@ -85,16 +87,19 @@ def parse_query_file(
         if t.name in ("SQL_COMMENT", "C_COMMENT")
     ]
     annotations: list[_Annotation] = []
-    rejected: list[int] = []  # offsets of annotations already reported as malformed
+    # malformed ones, by offset: an error only where sqlc reads them (the first name
+    # line above a statement); elsewhere sqlc never looks at them, so a warning
+    rejected: dict[int, GenerateError] = {}
     for c in comments:
         m = _NAME_RE.match(c.text)
         if m is None:
             continue
-        ann = _read_annotation(src, c, m.group("rest"), errors)
+        problems: list[GenerateError] = []
+        ann = _read_annotation(src, c, m.group("rest"), problems)
         if ann is not None:
             annotations.append(ann)
         else:
-            rejected.append(c.start)
+            rejected[c.start] = problems[0]
 
     try:
         # Boundaries only: the parser finds them without building a Python tree of the
@@ -122,6 +127,11 @@ def parse_query_file(
         # As sqlc reads it: the first annotation between the previous statement and
         # this one names it; any later one there is ignored.
         between = [a for a in annotations if prev_end <= a.offset < start]
+        malformed = sorted(r for r in rejected if prev_end <= r < start)
+        if malformed and (not between or malformed[0] < between[0].offset):
+            errors.append(rejected.pop(malformed[0]))  # the name line sqlc reads
+            prev_end = end
+            continue
         ann = between[0] if between else None
         for extra in between[1:]:
             used.add(id(extra))
@@ -130,9 +140,13 @@ def parse_query_file(
                 f"annotation {extra.name!r} is ignored: {between[0].name!r} "
                 "above it already names the statement below (sqlc keeps the first)",
             )
-        if ann is None and any(prev_end <= r < start for r in rejected):
-            prev_end = end  # its annotation was already reported: no second error
-            continue
+        for r in malformed:
+            problem = rejected.pop(r)
+            note(
+                r,
+                f"{problem.message}: ignored, as sqlc ignores it ({between[0].name!r} above "
+                "it already names the statement below)",
+            )
         if ann is None:
             prior = next((a for a in reversed(annotations) if a.offset < start), None)
             at = skip_space(src.text, start)
@@ -178,6 +192,12 @@ def parse_query_file(
     for ann in annotations:
         if id(ann) not in used and ann.name not in seen_names:
             note(ann.offset, f"annotation {ann.name!r} is not followed by a statement: ignored")
+    for r, problem in sorted(rejected.items()):
+        note(
+            r,
+            f"{problem.message}: ignored, as sqlc ignores it (no statement follows; sqlc reads "
+            "an annotation only above a statement)",
+        )
     if errors and failed is None:
         raise GenerateErrors(errors)
     if failed is not None:

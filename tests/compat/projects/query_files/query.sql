@@ -11,6 +11,9 @@ DELETE FROM note WHERE body = 'never run: sqlc keeps the first statement only';
 
 -- name: FirstName :many
 -- name: SecondName :many
+-- name: NoCommand
 SELECT id, body FROM note ORDER BY id;
 
 -- name: Dangling :one
+-- name: DanglingBroken :uno
+-- name: AlsoDangling
