@@ -156,6 +156,17 @@ def analyze_parsed(
                     exc.hint = missing_extension_hint(list(missing))
                 errors.append(exc)
                 queries.append(_failed(spec, exc))
+            except RecursionError:
+                # one statement the analysis cannot follow never stops the others
+                deep = GenerateError(
+                    "the statement is nested too deeply for the analysis to follow "
+                    "(Python's recursion limit); it is left out",
+                    location=spec.location,
+                    query=spec.name,
+                    hint="split the expression (a CTE, a function), or report it",
+                )
+                errors.append(deep)
+                queries.append(_failed(spec, deep))
         files.append(FileIR(str(path), module_name(path), tuple(queries)))
     return files, errors
 

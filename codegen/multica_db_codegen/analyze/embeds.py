@@ -14,7 +14,6 @@ result list.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ from multica_db_codegen.analyze.ir import ColumnIR, EmbedIR
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
 from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.parse import QuerySpec
+from multica_db_codegen.parse.params import copy_tree
 from multica_db_codegen.parse.spec import returning_list
 
 
@@ -137,7 +137,7 @@ def _nullability_inside(
     """Each result column's nullability were ``alias`` not NULL-extended by the outer
     joins around it (their kind changed in a copy of the tree): what a field of its
     embedded block can be when the block is there at all."""
-    derived = copy.deepcopy(tree)
+    derived = copy_tree(tree)
     for item in scope_items(derived):
         _preserve(item, alias)
     types = catalog.types(c.type_oid for c in described.columns)
@@ -308,7 +308,7 @@ def _described_width(
     conn: psycopg.Connection[Any], tree: Any, target: Any, param_oids: Sequence[int]
 ) -> int | None:
     """The columns one result-list entry gives: the statement described with it alone."""
-    derived = copy.deepcopy(tree)
+    derived = copy_tree(tree)
     if isinstance(derived, ast.SelectStmt):
         derived.targetList = (target,)
         derived.sortClause = None  # may name output columns that are gone

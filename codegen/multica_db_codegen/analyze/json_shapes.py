@@ -24,7 +24,6 @@ shape: the column stays plain JSON."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -47,6 +46,7 @@ from multica_db_codegen.analyze.embeds import (
 )
 from multica_db_codegen.analyze.ir import ColumnIR, ShapeIR
 from multica_db_codegen.analyze.nullability import ColumnFacts, infer_nullability
+from multica_db_codegen.parse.params import copy_tree
 from multica_db_codegen.parse.spec import returning_list
 
 #: json, jsonb
@@ -359,7 +359,7 @@ class _Shaper:
         (:func:`_within`). Failing both, the ``WHERE`` is left out: it only filters."""
         star = len(exprs) == 1 and _whole_row(exprs[0]) is not None
         targets = tuple(
-            ast.ResTarget(name=None if star else f"c{i}", val=copy.deepcopy(e))
+            ast.ResTarget(name=None if star else f"c{i}", val=copy_tree(e))
             for i, e in enumerate(exprs)
         )
         found = None
@@ -411,14 +411,14 @@ class _Shaper:
 
     def _derived(self, ctx: _Context, targets: tuple[Any, ...], *, keep_where: bool) -> Any:
         """``ctx.stmt`` selecting ``targets`` instead (None: it cannot)."""
-        stmt = copy.deepcopy(ctx.stmt)
+        stmt = copy_tree(ctx.stmt)
         if isinstance(stmt, ast.SelectStmt):
             if stmt.op is not None and int(stmt.op) != 0:
                 return None
             stmt.targetList = targets
             where = stmt.whereClause if keep_where else None
             if keep_where and ctx.agg_filter is not None:
-                flt = copy.deepcopy(ctx.agg_filter)
+                flt = copy_tree(ctx.agg_filter)
                 where = (
                     flt
                     if where is None
@@ -430,7 +430,7 @@ class _Shaper:
             if ctx.aggregated:
                 stmt.groupClause = stmt.havingClause = None
             if stmt.withClause is None:
-                stmt.withClause = copy.deepcopy(self.top_with)
+                stmt.withClause = copy_tree(self.top_with)
         elif getattr(stmt, "returningClause", None) is not None:
             stmt.returningClause.exprs = targets
         elif returning_list(stmt):
@@ -466,8 +466,8 @@ def _within(stmt: Any, outer: _Context | None, top_with: Any) -> Any:
             targetList=(
                 ast.ResTarget(val=ast.ColumnRef(fields=(ast.String(sval=_INNER), ast.A_Star()))),
             ),
-            fromClause=(*copy.deepcopy(items), lateral),
-            withClause=copy.deepcopy(o.withClause or (top_with if outer.outer is None else None)),
+            fromClause=(*copy_tree(items), lateral),
+            withClause=copy_tree(o.withClause or (top_with if outer.outer is None else None)),
         )
         outer = outer.outer
     return stmt

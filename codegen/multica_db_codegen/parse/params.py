@@ -330,6 +330,46 @@ def tree_nodes(tree: Any) -> Iterator[Any]:
             stack.extend(node)
 
 
+def copy_tree(tree: Any) -> Any:
+    """A deep copy of a parse tree (a node, or a tuple/list of them), without the
+    ``ancestors`` pglast's printer and visitors leave on the nodes they walk.
+
+    ``copy.deepcopy`` follows those back-links: once a node of one tree was printed as
+    part of another (a derived statement reusing a target of the original), copying the
+    original copies the other statement too, up and down its ancestor chains, and a
+    statement with a long WHERE clause exhausts Python's recursion limit. The walk is
+    iterative, so a deep expression (a chain of 1,000 ``+``) is copied too."""
+    made: dict[int, Any] = {}  # id(original) → its copy (shared parts stay shared)
+    stack: list[tuple[Any, bool]] = [(tree, False)]
+    while stack:
+        x, ready = stack.pop()
+        if id(x) in made or not isinstance(x, ast.Node | tuple | list):
+            continue
+        attrs = _copied_slots(type(x)) if isinstance(x, ast.Node) else ()
+        kids = [getattr(x, a, None) for a in attrs] if attrs else list(x)
+        if isinstance(x, ast.Node) and not attrs:
+            kids = []
+        if not ready:
+            stack.append((x, True))
+            stack.extend((k, False) for k in kids if isinstance(k, ast.Node | tuple | list))
+            continue
+        copies = [made[id(k)] if isinstance(k, ast.Node | tuple | list) else k for k in kids]
+        if isinstance(x, ast.Node):
+            new = type(x).__new__(type(x))
+            for attr, value in zip(attrs, copies, strict=True):
+                setattr(new, attr, value)
+            made[id(x)] = new
+        else:
+            made[id(x)] = tuple(copies) if isinstance(x, tuple) else copies
+    return made.get(id(tree), tree)
+
+
+def _copied_slots(cls: type) -> tuple[str, ...]:
+    """Every attribute a node class stores, but ``ancestors``."""
+    slots: Any = getattr(cls, "__slots__", ())
+    return tuple(a for a in slots if a != "ancestors")
+
+
 def child_slots(cls: type) -> tuple[str, ...]:
     """A node class's attributes that can hold nodes (or lists of them), in slot order.
 
