@@ -10,6 +10,7 @@ with a warning. On a server that has what the statement needs nothing is changed
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +68,9 @@ ORDER BY bucket;
 
 -- name: Minutes :many
 SELECT minute, succeeded_count FROM metric_summary WHERE minute < @before::timestamptz;
+
+-- name: Hourly :many
+SELECT minute::timestamptz AS at, succeeded_count FROM metric_summary ORDER BY at;
 """
 
 
@@ -121,6 +125,8 @@ def test_a_timescale_schema_generates_with_warnings(tmp_path: Path, pg_server: s
     assert str(queries.BucketsRow.model_fields["bucket"].annotation) == "typing.Any | None"
     assert queries.BucketsRow.model_fields["succeeded"].annotation is int
     assert str(queries.MinutesRow.model_fields["minute"].annotation) == "typing.Any"
+    # cast, the stand-in's column has the type it is cast to
+    assert queries.HourlyRow.model_fields["at"].annotation == datetime.datetime | None
     gen.mypy()
     gen.ruff()
 

@@ -223,3 +223,50 @@ def test_only_the_failing_parts_are_left_out(
     (note,) = notes
     left_out = note.split(": the ", 1)[1].split(" left out", 1)[0].split(", ")
     assert sorted(left_out) == sorted(bad_parts)
+
+
+#: (type, a default PostgreSQL cannot read for it, one it can)
+_DEFAULTS = [
+    ("numeric(3, 1)", "'0o0'", "'0.0'"),
+    ("timestamptz", "'not a time'", "'2024-01-01'"),
+    ("integer", "'x'", "'7'"),
+    ("uuid", "'nope'", "'00000000-0000-0000-0000-000000000000'"),
+    ("boolean", "'maybe'", "'yes'"),
+    ("date", "'2024-13-45'", "'2024-02-29'"),
+]
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(picks=st.lists(st.tuples(st.integers(0, len(_DEFAULTS) - 1), st.booleans()), max_size=6))
+def test_a_default_constant_postgresql_cannot_read_is_left_out(
+    tmp_path: Path, scratch: Conn, picks: list[tuple[int, bool]]
+) -> None:
+    """sqlc never reads a default: one whose constant PostgreSQL refuses (a typo such as
+    ``numeric DEFAULT '0o0'``) is left out with a warning, the others kept."""
+    scratch.execute("DROP TABLE IF EXISTS t")
+    cols = ["id int PRIMARY KEY"]
+    for i, (which, bad) in enumerate(picks):
+        typ, wrong, right = _DEFAULTS[which]
+        cols.append(f"c{i} {typ} DEFAULT {wrong if bad else right} NOT NULL")
+    path = tmp_path / "s.sql"
+    body = ",\n  ".join(cols)
+    path.write_text(f"CREATE TABLE t (\n  {body}\n);\n")
+    notes = apply_schema(scratch, load_schema([path]))
+    kept = scratch.execute(
+        "SELECT a.attname FROM pg_attribute a JOIN pg_attrdef d "
+        "ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = 't'::regclass"
+    ).fetchall()
+    assert sorted(str(r[0]) for r in kept) == sorted(
+        f"c{i}" for i, (_, bad) in enumerate(picks) if not bad
+    )
+    out = [f"c{i}" for i, (_, bad) in enumerate(picks) if bad]
+    if not out:
+        assert notes == []
+        return
+    (note,) = notes
+    assert "left out" in note and all(f"default of {c}" in note for c in out), note

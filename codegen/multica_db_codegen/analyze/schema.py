@@ -548,7 +548,7 @@ def _failed(
             exc, state = outcome, outcome.diag.sqlstate or ""
             message = outcome.diag.message_primary or str(outcome)
     positioned = True
-    if state in _PART_FAILURES and node is not None:
+    if _part_failure(state) and node is not None:
         outcome = _without_failing_parts(conn, chunk, s, text, exc, plan)
         if outcome is True:
             return
@@ -616,7 +616,7 @@ def _without_failing_parts(
         text, what = found
         left_out += what
         error = _attempt(conn, text) if text else None
-        if error is not None and (error.diag.sqlstate or "") not in _PART_FAILURES:
+        if error is not None and not _part_failure(error.diag.sqlstate or ""):
             return error
     message = exc.diag.message_primary or str(exc)
     plan.note(
@@ -712,6 +712,12 @@ _MISSING_THING = {"42883", "42704", "42P01", "42703", "3F000"}
 #: thing, a foreign key PostgreSQL cannot implement (no unique constraint over the columns
 #: it references, or other types), a default of another type
 _PART_FAILURES = _MISSING_THING | {"42830", "42804"}
+
+
+def _part_failure(state: str) -> bool:
+    """A failure a part sqlc never reads may cause: those above, or a data exception (a
+    default's constant PostgreSQL cannot read, ``numeric DEFAULT '0o0'``)."""
+    return state in _PART_FAILURES or state.startswith("22")
 
 
 #: statements that define nothing a query can see: sqlc reads none of them, so one that
