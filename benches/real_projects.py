@@ -335,7 +335,8 @@ def run_calls(
     slug = re.sub(r"\W", "_", p.name.lower())[:40]
     for i, (package, schema) in enumerate(s for s in schemas if s[0] in pkgs):
         prefix = f"{package}: " if several else ""
-        dbname = f"mdb_real_{slug}_{i}"
+        # the process id: two runs at once (on a shared server) never drop each other's
+        dbname = f"mdb_real_{slug}_{os.getpid()}_{i}"
         try:
             url, schema_err = make_database(dbname, schema)
             if schema_err:
