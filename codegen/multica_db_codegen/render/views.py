@@ -200,6 +200,13 @@ class QueryView:
         return f"[({one},) for p in params]"
 
     @property
+    def batch_list(self) -> str:
+        """``batch_sets`` as a list (read twice: emptiness, then executemany)."""
+        sets = self.batch_sets
+        # a comprehension already is a list: list([...]) is ruff's C411
+        return "list(params)" if sets == "params" else sets
+
+    @property
     def copy_row(self) -> str:
         """What COPY's write_row gets for ``row`` (columns in the COPY's order)."""
         in_order = self.copy_order == tuple(range(len(self.params)))
