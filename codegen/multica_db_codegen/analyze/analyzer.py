@@ -16,6 +16,7 @@ from pglast import ast
 from pglast import parser as pgparser
 from pglast.enums import OnConflictAction
 
+from multica_db_codegen.analyze.array_dims import expr_dims
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.describe import (
     Described,
@@ -320,6 +321,7 @@ def analyze_query(
         spec.tree, facts, catalog, [p.nullable for p in params], notes=engine_notes
     )
     columns: list[ColumnIR] = []
+    written = _result_exprs(spec.tree, len(described.columns))
     for c, fact, nullable in zip(described.columns, facts, nullable_flags, strict=True):
         name = c.name
         m = _FORCE_RE.match(name)
@@ -334,7 +336,7 @@ def analyze_query(
                 nullable=nullable,
                 table=f"{attr.schema}.{attr.table}" if attr else None,
                 table_column=attr.column if attr else None,
-                dims=attr.dims if attr else 1,
+                dims=attr.dims if attr else expr_dims(written[len(columns)]) if written else 1,
             )
         )
 
@@ -390,6 +392,24 @@ def analyze_query(
 
     expanded = expand_stars(spec.sql, spec.tree, [c.name for c in described.columns], column_names)
     return ir if expanded == spec.sql else dataclasses.replace(ir, sql=expanded)
+
+
+def _result_exprs(tree: Any, count: int) -> tuple[Any, ...] | None:
+    """The expressions a statement's result list writes, one per result column (None when
+    a star, a set operation or anything else makes them not line up)."""
+    if isinstance(tree, ast.SelectStmt):
+        if tree.op is not None and int(tree.op) != 0:
+            return None
+        targets = tuple(tree.targetList or ())
+    else:
+        targets = returning_list(tree)
+    exprs = tuple(getattr(t, "val", None) for t in targets)
+    if len(exprs) != count or any(
+        isinstance(e, ast.ColumnRef) and any(isinstance(f, ast.A_Star) for f in e.fields or ())
+        for e in exprs
+    ):
+        return None
+    return exprs
 
 
 def _param_cast_dims(tree: Any) -> dict[int, int]:

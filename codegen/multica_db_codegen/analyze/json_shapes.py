@@ -34,6 +34,7 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType, SubLinkType
 from pglast.stream import RawStream
 
+from multica_db_codegen.analyze.array_dims import expr_dims
 from multica_db_codegen.analyze.catalog import Catalog
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
 from multica_db_codegen.analyze.embeds import (
@@ -395,7 +396,7 @@ class _Shaper:
         ]
         nullable = infer_nullability(stmt, facts, self.catalog, list(self.param_nullable))
         out = []
-        for c, fact, null in zip(d.columns, facts, nullable, strict=True):
+        for i, (c, fact, null) in enumerate(zip(d.columns, facts, nullable, strict=True)):
             attr = fact.attribute
             out.append(
                 ColumnIR(
@@ -404,7 +405,7 @@ class _Shaper:
                     nullable=null,
                     table=f"{attr.schema}.{attr.table}" if attr else None,
                     table_column=attr.column if attr else None,
-                    dims=attr.dims if attr else 1,
+                    dims=attr.dims if attr else 1 if star else expr_dims(exprs[i]),
                 )
             )
         return tuple(out)

@@ -1,0 +1,157 @@
+"""Shapes a held-out-style project showed wrong: array dimensions written in the SQL,
+batches of jsonb-as-model values under ruff's own defaults."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.dialect.harness import Generated, database_with, generate, write_project
+
+Conn = psycopg.Connection[Any]
+
+SCHEMA = """
+CREATE TABLE tickets (
+    id bigserial PRIMARY KEY,
+    meta jsonb,
+    grid integer[][]
+);
+"""
+
+QUERIES = """
+-- name: SetMeta :batchone
+UPDATE tickets SET meta = @meta WHERE id = @id RETURNING id, meta;
+
+-- name: TicketsByIds :batchmany
+SELECT id FROM tickets WHERE id = ANY(@ids::bigint[]);
+
+-- name: Literals :one
+SELECT ARRAY[[1, 2], [3, NULL]] AS m, '{{a}}'::text[][] AS t, ARRAY[ARRAY['x']]::text[] AS c,
+       COALESCE(NULL, ARRAY[[1.5]]) AS n,
+       jsonb_build_object('m', ARRAY[[1.5]], 'n', '{{{1}}}'::int[][][], 'flat', ARRAY[1]) AS j;
+
+-- name: GridJson :one
+SELECT @grid::int[][] AS flat, json_build_object('grid', @grid::int[][]) AS j;
+"""
+
+TYPES = """
+import pydantic
+
+
+class Meta(pydantic.BaseModel):
+    source: str
+"""
+
+OVERRIDES = """
+[[tool.multica-db.overrides]]
+column = "tickets.meta"
+python_type = "probe_types.Meta"
+"""
+
+
+@pytest.fixture(scope="module")
+def probe_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("nestedprobe")
+    write_project(
+        root,
+        schema={"001_init.up.sql": SCHEMA},
+        queries={"tickets.sql": QUERIES},
+        package="probepkg",
+        extra_toml=OVERRIDES,
+    )
+    (root / "out").mkdir()
+    (root / "out" / "probe_types.py").write_text(TYPES)
+    return root
+
+
+@pytest.fixture(scope="module")
+def probe(probe_root: Path, pg_server: str) -> Generated:
+    return generate(probe_root, pg_server, "probepkg")
+
+
+@pytest.fixture(scope="module")
+def probe_db(probe_root: Path, pg_server: str) -> Iterator[str]:
+    with database_with(pg_server, [probe_root / "schema"]) as url:
+        yield url
+
+
+@pytest.fixture
+def conn(probe_db: str) -> Iterator[Conn]:
+    with psycopg.connect(probe_db) as c:
+        try:
+            yield c
+        finally:
+            c.rollback()
+
+
+def test_passes_mypy_and_ruffs_own_defaults(probe: Generated) -> None:
+    """``list([...])`` of a batch's dumped parameters was flake8-comprehensions' C411,
+    which ruff's defaults select: a project without ruff settings saw it."""
+    probe.mypy()
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--extend-select", "C4"],
+        cwd=probe.root / probe.package,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    probe.ruff()
+
+
+def test_batches_of_models(probe: Generated, conn: Conn) -> None:
+    q = probe.module("queries.tickets")
+    meta = sys.modules["probe_types"].Meta
+    a = conn.execute("INSERT INTO tickets DEFAULT VALUES RETURNING id").fetchone()
+    assert a is not None
+    got = q.set_meta(conn, [(meta(source="x"), a[0]), (None, -1)])
+    assert got[0] is not None and got[0].meta == meta(source="x") and got[1] is None
+    assert q.tickets_by_ids(conn, [([a[0]],), ([],)]) == [[a[0]], []]
+
+
+def test_array_dimensions_written_in_the_sql(probe: Generated, conn: Conn) -> None:
+    """PostgreSQL describes ``ARRAY[[1, 2]]`` as ``integer[]``; nested constructors and
+    casts to ``int[][]`` say it has two dimensions, flat and inside JSON."""
+    q = probe.module("queries.tickets")
+    row = q.literals(conn)
+    assert row.m == [[1, 2], [3, None]]
+    assert row.t == [["a"]] and row.c == [["x"]] and row.n == [[Decimal("1.5")]]
+    assert row.j.m == [[Decimal("1.5")]] and row.j.n == [[[1]]] and row.j.flat == [1]
+    fields = q.LiteralsRow.model_fields
+    assert fields["m"].annotation == list[list[int | None]]
+    assert fields["c"].annotation == list[list[str | None]]
+    assert q.LiteralsJ.model_fields["n"].annotation == list[list[list[int | None]]]
+
+
+grids = st.integers(1, 4).flatmap(
+    lambda width: st.lists(
+        st.lists(st.none() | st.integers(-(2**31), 2**31 - 1), min_size=width, max_size=width),
+        min_size=1,
+        max_size=4,
+    )
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(grid=grids)
+def test_a_cast_parameters_dimensions_inside_json(
+    probe: Generated, conn: Conn, grid: list[list[int | None]]
+) -> None:
+    q = probe.module("queries.tickets")
+    row = q.grid_json(conn, grid=grid)
+    assert row.flat == grid
+    assert row.j.grid == grid
