@@ -49,6 +49,7 @@ from multica_db_codegen.analyze.missing_functions import strict as strict_functi
 from multica_db_codegen.analyze.null_tests import bare_null_tests, null_tested, types_elsewhere
 from multica_db_codegen.analyze.nullability import ColumnFacts, always_one_row, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
+from multica_db_codegen.analyze.param_columns import compared_columns
 from multica_db_codegen.analyze.schema import (
     missing_extension_hint,
 )
@@ -288,6 +289,12 @@ def analyze_query(
     params: list[ParamIR] = []
     cast_dims = _param_cast_dims(spec.tree)
     tested = null_tested(spec.tree)
+
+    def relation_column_names(schema: str | None, name: str) -> list[str] | None:
+        cols = catalog.relation_columns(schema, name)
+        return None if cols is None else [c for c, _ in cols]
+
+    compared = compared_columns(spec.tree, relation_column_names)
     for p, oid in zip(spec.params, described.param_oids, strict=True):
         # `$1 IS NULL`: None is the point
         nullable = p.nullable or p.number in cast or p.number in tested
@@ -300,6 +307,11 @@ def analyze_query(
             if p.target is not None
             else None
         )
+        against = compared.get(p.number) if column is None and p.number is not None else None
+        if against is not None and oid in catalog.column_type_oids(*against):
+            # compared with a column of its type: typed as the column (its override)
+            schema, table, name = against
+            column = f"{schema or _search_schema(catalog, table)}.{table}.{name}"
         params.append(
             ParamIR(
                 p.number,
@@ -392,6 +404,16 @@ def analyze_query(
 
     expanded = expand_stars(spec.sql, spec.tree, [c.name for c in described.columns], column_names)
     return ir if expanded == spec.sql else dataclasses.replace(ir, sql=expanded)
+
+
+def _search_schema(catalog: Catalog, table: str) -> str:
+    """The schema an unqualified relation name resolves to."""
+    row = catalog.conn.execute(
+        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.oid = to_regclass(%s)",
+        (f'"{table}"',),
+    ).fetchone()
+    return "public" if row is None else str(row[0])
 
 
 def _result_exprs(tree: Any, count: int) -> tuple[Any, ...] | None:

@@ -160,6 +160,17 @@ class Catalog:
                 self._relcols[key] = [(str(a), bool(b)) for a, b in cols]
         return self._relcols[key]
 
+    def column_type_oids(self, schema: str | None, table: str, column: str) -> tuple[int, ...]:
+        """A relation's column's type oid, and its domain's base type's (else empty)."""
+        qualified = f'"{schema}"."{table}"' if schema else f'"{table}"'
+        row = self.conn.execute(
+            "SELECT a.atttypid::int, t.typbasetype::int FROM pg_attribute a "
+            "JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE a.attrelid = to_regclass(%s) AND a.attname = %s AND NOT a.attisdropped",
+            (qualified, column),
+        ).fetchone()
+        return () if row is None else tuple(int(x) for x in row if x)
+
     def prefetch_relation_columns(self, keys: Iterable[tuple[str | None, str]]) -> None:
         """``relation_columns`` of many relations in one query (the answers are the same)."""
         want = sorted(
