@@ -1,5 +1,6 @@
 """Shapes a held-out-style project showed wrong: array dimensions written in the SQL,
-batches of jsonb-as-model values under ruff's own defaults."""
+batches of jsonb-as-model values under ruff's own defaults, parameters compared with a
+jsonb-as-model column, lists of numbers compared with integer[] columns."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ SCHEMA = """
 CREATE TABLE tickets (
     id bigserial PRIMARY KEY,
     meta jsonb,
-    grid integer[][]
+    grid integer[][],
+    watchers bigint[],
+    weights real[]
 );
 """
 
@@ -38,6 +41,21 @@ SELECT id FROM tickets WHERE id = ANY(@ids::bigint[]);
 SELECT ARRAY[[1, 2], [3, NULL]] AS m, '{{a}}'::text[][] AS t, ARRAY[ARRAY['x']]::text[] AS c,
        COALESCE(NULL, ARRAY[[1.5]]) AS n,
        jsonb_build_object('m', ARRAY[[1.5]], 'n', '{{{1}}}'::int[][][], 'flat', ARRAY[1]) AS j;
+
+-- name: TicketsByMeta :many
+SELECT t.id FROM tickets t WHERE t.meta = @meta OR meta IN (@a, @b) ORDER BY t.id;
+
+-- name: TicketsByGrid :many
+SELECT id FROM tickets WHERE grid = @grid ORDER BY id;
+
+-- name: TicketsWatchedBy :many
+SELECT id FROM tickets WHERE watchers && @uids OR weights @> @weights ORDER BY id;
+
+-- name: BatchWatchedBy :batchmany
+SELECT id FROM tickets WHERE watchers @> @uids ORDER BY id;
+
+-- name: CopyTickets :copyfrom
+INSERT INTO tickets (meta, grid, watchers, weights) VALUES ($1, $2, $3, $4);
 
 -- name: GridJson :one
 SELECT @grid::int[][] AS flat, json_build_object('grid', @grid::int[][]) AS j;
@@ -155,3 +173,72 @@ def test_a_cast_parameters_dimensions_inside_json(
     row = q.grid_json(conn, grid=grid)
     assert row.flat == grid
     assert row.j.grid == grid
+
+
+def test_parameters_compared_with_an_overridden_column_are_its_type(
+    probe: Generated, conn: Conn
+) -> None:
+    """``WHERE meta = @meta`` (and ``IN (@a, @b)``) on a jsonb column read as the user's
+    model takes that model, dumped as in an INSERT (it was ``pydantic.JsonValue``, and a
+    model passed anyway could not be sent)."""
+    q = probe.module("queries.tickets")
+    meta = sys.modules["probe_types"].Meta
+    for name in ("meta", "a", "b"):
+        assert q.tickets_by_meta.__annotations__[name] == "probe_types.Meta"
+    assert q.tickets_by_grid.__annotations__["grid"] == "list[list[int]]"
+    a = conn.execute("""INSERT INTO tickets (meta) VALUES ('{"source": "x"}') RETURNING id""")
+    got = a.fetchone()
+    assert got is not None
+    assert q.tickets_by_meta(
+        conn, meta=meta(source="x"), a=meta(source="y"), b=meta(source="z")
+    ) == [got[0]]
+    assert q.tickets_by_meta(
+        conn, meta=meta(source="q"), a=meta(source="y"), b=meta(source="x")
+    ) == [got[0]]
+
+
+int_lists = st.lists(st.none() | st.integers(-(2**63), 2**63 - 1), max_size=5)
+real_lists = st.lists(
+    st.none() | st.floats(width=32, allow_nan=False) | st.integers(-1000, 1000), max_size=4
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(watchers=int_lists, uids=int_lists, weights=real_lists, grid=grids)
+def test_lists_of_numbers_compare_with_integer_and_real_arrays(
+    probe: Generated,
+    conn: Conn,
+    watchers: list[int | None],
+    uids: list[int | None],
+    weights: list[float | None],
+    grid: list[list[int | None]],
+) -> None:
+    """psycopg sends ``[1, 2]`` as ``smallint[]`` (typed by the values), which
+    PostgreSQL will not compare with ``bigint[]`` (``&&``, ``@>``, ``=``: no such operator):
+    the generated call and batch send such lists for the server to type, as analysis saw
+    them; COPY stays binary with the columns' types."""
+    q = probe.module("queries.tickets")
+    conn.execute("DELETE FROM tickets")
+    q.copy_tickets(conn, [(None, grid, watchers, weights)])
+    (tid,) = conn.execute("SELECT id FROM tickets").fetchone() or (None,)
+    want = conn.execute(
+        "SELECT id FROM tickets WHERE watchers && %s::bigint[] OR weights @> %s::real[]",
+        (uids, [None if w is None else float(w) for w in weights]),  # psycopg: no mixed lists
+    ).fetchall()
+    assert q.tickets_watched_by(conn, uids=uids, weights=weights) == [r[0] for r in want]
+    assert q.tickets_by_grid(conn, grid=grid) == [tid]
+
+    def contains(uids: list[int | None]) -> list[int]:
+        sql = "SELECT id FROM tickets WHERE watchers @> %s::bigint[]"
+        return [r[0] for r in conn.execute(sql, (uids,)).fetchall()]
+
+    assert q.batch_watched_by(conn, [(watchers,), (uids,), ([],)]) == [
+        contains(watchers),
+        contains(uids),
+        [tid],
+    ]

@@ -30,6 +30,7 @@ from multica_db_codegen.render.runtime_files import HEADER, runtime_files
 from multica_db_codegen.render.settings import Settings
 from multica_db_codegen.render.shapes import ShapeRenderer
 from multica_db_codegen.render.typemap import (
+    FIRST_USER_OID,
     PyType,
     TypeMapper,
     type_expression_names,
@@ -589,8 +590,14 @@ class Renderer:
             # Only sqlc.narg parameters may be left out: a parameter that is nullable because
             # its column is (owner_id) must still be passed, so forgetting it is a type error.
             dumper = self._hoist(py.dumper, "dump") if py.dumper_call else py.dumper
+            typed = None
+            # (int2vector is an array PostgreSQL writes as '1 2': a str here, sent as it is)
+            listed = py.annotation.startswith("list[")
+            if dumper is None and py.loader is None and listed and _number_array(p.type):
+                body.imports.runtime = True
+                typed = self._hoist(f"_runtime.pgtext.number_array({dims})", "dump")
             params.append(
-                ParamView(name, annotation, i, dumper, p.nullable, p.optional, py.sends_text)
+                ParamView(name, annotation, i, dumper, p.nullable, p.optional, py.sends_text, typed)
             )
         view = QueryView(
             name=q.name,
@@ -774,3 +781,21 @@ def render_with_origins(
 
 
 __all__ = ["HEADER", "Origin", "Renderer", "Settings", "TableIR", "render", "render_with_origins"]
+
+
+#: Built-in numbers psycopg types by a Python value's size or kind (an int as
+#: smallint, integer, bigint or numeric; a float as double precision)
+_PSYCOPG_TYPED_NUMBERS = frozenset({"int2", "int4", "int8", "float4", "float8"})
+
+
+def _number_array(t: TypeRef) -> bool:
+    """An array of built-in numbers: psycopg would send a list of ints as ``smallint[]``,
+    which PostgreSQL will not compare with an ``integer[]``."""
+    while t.kind == "domain" and t.base is not None:
+        t = t.base
+    if t.kind != "array" or t.element is None:
+        return False
+    e: TypeRef | None = t.element
+    while e is not None and e.kind in ("domain", "array"):
+        e = e.base if e.kind == "domain" else e.element
+    return e is not None and e.oid < FIRST_USER_OID and e.name in _PSYCOPG_TYPED_NUMBERS

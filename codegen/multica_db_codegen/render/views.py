@@ -32,6 +32,9 @@ class ParamView:
     nullable: bool
     optional: bool  # sqlc.narg: may be left out (defaults to None)
     sends_text: bool = False  # the dumper gives the value's text form
+    # what a call or a batch sends instead of the value psycopg would type by itself
+    # (a list of ints: smallint[]); COPY gives psycopg the column types, so not there
+    typed: str | None = None
 
     @property
     def default(self) -> str:
@@ -40,12 +43,12 @@ class ParamView:
     @property
     def call_arg(self) -> str:
         """The value sent for a direct call (the keyword argument)."""
-        return apply(self.dumper, self.name, nullable=self.nullable)
+        return apply(self.dumper or self.typed, self.name, nullable=self.nullable)
 
     @property
     def batch_arg(self) -> str:
         """The value sent for parameter set ``p`` (a NamedTuple or a plain tuple)."""
-        return apply(self.dumper, f"p[{self.index}]", nullable=self.nullable)
+        return apply(self.dumper or self.typed, f"p[{self.index}]", nullable=self.nullable)
 
     @property
     def copy_arg(self) -> str:
@@ -194,7 +197,7 @@ class QueryView:
     @property
     def batch_sets(self) -> str:
         """What executemany gets for ``params``."""
-        if all(p.dumper is None for p in self.params):
+        if all(p.dumper is None and p.typed is None for p in self.params):
             return "params"
         one = ", ".join(p.batch_arg for p in self.params)
         return f"[({one},) for p in params]"
