@@ -57,6 +57,12 @@ SELECT id FROM tickets WHERE watchers @> @uids ORDER BY id;
 -- name: CopyTickets :copyfrom
 INSERT INTO tickets (meta, grid, watchers, weights) VALUES ($1, $2, $3, $4);
 
+-- name: StackedWatchers :one
+SELECT array_agg(t.watchers ORDER BY t.id) AS stacked, ARRAY[t2.watchers] AS wrapped,
+       json_build_object('stacked', array_agg(t.watchers ORDER BY t.id),
+                         'grids', array_agg(t.grid)) AS j
+FROM tickets t, tickets t2 WHERE t2.id = @id GROUP BY t2.watchers;
+
 -- name: GridJson :one
 SELECT @grid::int[][] AS flat, json_build_object('grid', @grid::int[][]) AS j;
 """
@@ -242,3 +248,21 @@ def test_lists_of_numbers_compare_with_integer_and_real_arrays(
         contains(uids),
         [tid],
     ]
+
+
+def test_array_agg_of_array_columns_stacks_a_dimension(probe: Generated, conn: Conn) -> None:
+    """``array_agg`` of an array column is one dimension more than the column (PostgreSQL
+    describes both as ``bigint[]``); ``ARRAY[col]`` too."""
+    q = probe.module("queries.tickets")
+    conn.execute("DELETE FROM tickets")
+    row = conn.execute(
+        "INSERT INTO tickets (watchers, grid) VALUES ('{1,NULL}', '{{1}}'), ('{3,4}', '{{2}}') "
+        "RETURNING id"
+    ).fetchall()
+    got = q.stacked_watchers(conn, id=row[0][0])
+    assert got is not None
+    assert got.stacked == [[1, None], [3, 4]] and got.wrapped == [[1, None]]
+    assert got.j.stacked == [[1, None], [3, 4]]
+    assert sorted(got.j.grids) == [[[1]], [[2]]]
+    assert q.StackedWatchersRow.model_fields["stacked"].annotation == list[list[int | None]]
+    assert q.StackedWatchersJ.model_fields["grids"].annotation == list[list[list[int | None]]]

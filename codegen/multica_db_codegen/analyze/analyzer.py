@@ -49,7 +49,7 @@ from multica_db_codegen.analyze.missing_functions import strict as strict_functi
 from multica_db_codegen.analyze.null_tests import bare_null_tests, null_tested, types_elsewhere
 from multica_db_codegen.analyze.nullability import ColumnFacts, always_one_row, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
-from multica_db_codegen.analyze.param_columns import compared_columns
+from multica_db_codegen.analyze.param_columns import column_resolver, compared_columns
 from multica_db_codegen.analyze.schema import (
     missing_extension_hint,
 )
@@ -295,6 +295,12 @@ def analyze_query(
         return None if cols is None else [c for c, _ in cols]
 
     compared = compared_columns(spec.tree, relation_column_names)
+    resolve_column = column_resolver(spec.tree, relation_column_names)
+
+    def column_dims(ref: ast.ColumnRef) -> int:
+        found = resolve_column(ref)
+        return 0 if found is None else catalog.column_array_dims(*found)
+
     for p, oid in zip(spec.params, described.param_oids, strict=True):
         # `$1 IS NULL`: None is the point
         nullable = p.nullable or p.number in cast or p.number in tested
@@ -348,12 +354,18 @@ def analyze_query(
                 nullable=nullable,
                 table=f"{attr.schema}.{attr.table}" if attr else None,
                 table_column=attr.column if attr else None,
-                dims=attr.dims if attr else expr_dims(written[len(columns)]) if written else 1,
+                dims=(
+                    attr.dims
+                    if attr
+                    else expr_dims(written[len(columns)], column_dims)
+                    if written
+                    else 1
+                ),
             )
         )
 
     columns = shape_columns(
-        conn, catalog, spec.tree, described, columns, [p.nullable for p in params]
+        conn, catalog, spec.tree, described, columns, [p.nullable for p in params], column_dims
     )
     warnings: list[str] = [command_warning] if command_warning else []
     warnings += [

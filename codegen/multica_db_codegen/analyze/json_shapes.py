@@ -34,7 +34,7 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType, SubLinkType
 from pglast.stream import RawStream
 
-from multica_db_codegen.analyze.array_dims import expr_dims
+from multica_db_codegen.analyze.array_dims import ColumnDims, expr_dims
 from multica_db_codegen.analyze.catalog import Catalog
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
 from multica_db_codegen.analyze.embeds import (
@@ -77,15 +77,19 @@ def shape_columns(
     described: Described,
     columns: Sequence[ColumnIR],
     param_nullable: Sequence[bool],
+    column_dims: ColumnDims | None = None,
 ) -> list[ColumnIR]:
-    """``columns`` with the :class:`ShapeIR` of each one the statement builds as JSON."""
+    """``columns`` with the :class:`ShapeIR` of each one the statement builds as JSON.
+
+    ``column_dims``: an array column's declared dimensions, for values built of them
+    (``array_agg(t.tags)``)."""
     if not any(c.type.oid in JSON_OIDS for c in columns):
         return list(columns)
     targets = result_targets(tree)
     widths = target_widths(conn, tree, targets, described, {})
     if widths is None:
         return list(columns)  # where each target's columns are is unknown: no shapes
-    shaper = _Shaper(conn, catalog, tree, described.param_oids, param_nullable)
+    shaper = _Shaper(conn, catalog, tree, described.param_oids, param_nullable, column_dims)
     out = list(columns)
     at = 0
     for target, width in zip(targets, widths, strict=True):
@@ -119,8 +123,10 @@ class _Shaper:
         top: Any,
         param_oids: Sequence[int],
         param_nullable: Sequence[bool],
+        column_dims: ColumnDims | None = None,
     ) -> None:
         self.conn = conn
+        self.column_dims = column_dims
         self.catalog = catalog
         self.top_with = getattr(top, "withClause", None)
         self.param_oids = param_oids
@@ -405,7 +411,9 @@ class _Shaper:
                     nullable=null,
                     table=f"{attr.schema}.{attr.table}" if attr else None,
                     table_column=attr.column if attr else None,
-                    dims=attr.dims if attr else 1 if star else expr_dims(exprs[i]),
+                    dims=(
+                        attr.dims if attr else 1 if star else expr_dims(exprs[i], self.column_dims)
+                    ),
                 )
             )
         return tuple(out)

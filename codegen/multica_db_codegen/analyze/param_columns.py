@@ -16,10 +16,12 @@ from multica_db_codegen.parse.params import tree_nodes
 Columns = Callable[[str | None, str], list[str] | None]
 
 
-def compared_columns(tree: Any, columns: Columns) -> dict[int, tuple[str | None, str, str]]:
-    """``{parameter number: (schema, table, column)}`` for each parameter that is one side
-    of a comparison whose other side is a column the statement's relations resolve to
-    exactly one table's. A parameter compared with two different columns gets none."""
+Column = tuple[str | None, str, str]  # (schema or None, table, column)
+
+
+def column_resolver(tree: Any, columns: Columns) -> Callable[[ast.ColumnRef], Column | None]:
+    """What a column reference names: ``alias.col`` through the statement's relations
+    (a CTE's name is not a table), ``col`` when exactly one of them has such a column."""
     ctes = {
         str(c.ctename)
         for n in tree_nodes(tree)
@@ -37,7 +39,7 @@ def compared_columns(tree: Any, columns: Columns) -> dict[int, tuple[str | None,
             by_name.setdefault(alias, set()).add(rel)
     tables = {rel for rels in by_name.values() for rel in rels}
 
-    def resolve(ref: ast.ColumnRef) -> tuple[str | None, str, str] | None:
+    def resolve(ref: ast.ColumnRef) -> Column | None:
         names = [f.sval for f in ref.fields or () if isinstance(f, ast.String)]
         if len(names) != len(ref.fields or ()) or not 1 <= len(names) <= 2:
             return None
@@ -49,7 +51,15 @@ def compared_columns(tree: Any, columns: Columns) -> dict[int, tuple[str | None,
         schema, table = found.pop()
         return schema, table, col
 
-    out: dict[int, tuple[str | None, str, str] | None] = {}
+    return resolve
+
+
+def compared_columns(tree: Any, columns: Columns) -> dict[int, Column]:
+    """``{parameter number: (schema, table, column)}`` for each parameter that is one side
+    of a comparison whose other side is a column the statement's relations resolve to
+    exactly one table's. A parameter compared with two different columns gets none."""
+    resolve = column_resolver(tree, columns)
+    out: dict[int, Column | None] = {}
     for n in tree_nodes(tree):
         if not isinstance(n, ast.A_Expr) or n.kind not in (
             A_Expr_Kind.AEXPR_OP,
