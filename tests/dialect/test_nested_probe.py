@@ -63,6 +63,17 @@ SELECT array_agg(t.watchers ORDER BY t.id) AS stacked, ARRAY[t2.watchers] AS wra
                          'grids', array_agg(t.grid)) AS j
 FROM tickets t, tickets t2 WHERE t2.id = @id GROUP BY t2.watchers;
 
+-- name: EmbedBuiltJson :many
+WITH agg AS (
+    SELECT t.id, json_agg(t.watchers) AS lists, jsonb_build_object('meta', t.meta) AS doc
+    FROM tickets t GROUP BY t.id
+)
+SELECT sqlc.embed(a), sqlc.embed(l)
+FROM tickets t
+LEFT JOIN agg a ON a.id = t.id AND t.meta IS NOT NULL
+LEFT JOIN LATERAL (SELECT json_build_object('w', t.watchers) AS w) l ON true
+ORDER BY t.id;
+
 -- name: GridJson :one
 SELECT @grid::int[][] AS flat, json_build_object('grid', @grid::int[][]) AS j;
 """
@@ -266,3 +277,22 @@ def test_array_agg_of_array_columns_stacks_a_dimension(probe: Generated, conn: C
     assert sorted(got.j.grids) == [[[1]], [[2]]]
     assert q.StackedWatchersRow.model_fields["stacked"].annotation == list[list[int | None]]
     assert q.StackedWatchersJ.model_fields["grids"].annotation == list[list[list[int | None]]]
+
+
+def test_json_built_in_an_embedded_cte_or_subquery_keeps_its_shape(
+    probe: Generated, conn: Conn
+) -> None:
+    """``sqlc.embed(a)`` of a CTE whose columns build JSON: each is typed as it would be
+    selected by name (it was ``pydantic.JsonValue``)."""
+    q = probe.module("queries.tickets")
+    meta = sys.modules["probe_types"].Meta
+    conn.execute("DELETE FROM tickets")
+    conn.execute(
+        """INSERT INTO tickets (meta, watchers) VALUES ('{"source": "s"}', '{1,NULL}'), """
+        "(NULL, NULL)"
+    )
+    rows = q.embed_built_json(conn)
+    assert rows[0].a is not None and rows[0].a.lists == [[1, None]]
+    assert rows[0].a.doc.meta == meta(source="s") and rows[1].a is None
+    assert rows[0].l_.w.w == [1, None] and rows[1].l_.w.w is None
+    assert q.EmbedBuiltJsonA.model_fields["lists"].annotation == list[list[int | None] | None]

@@ -93,12 +93,31 @@ def shape_columns(
     out = list(columns)
     at = 0
     for target, width in zip(targets, widths, strict=True):
-        if width == 1 and columns[at].type.oid in JSON_OIDS:
+        star = _star_of(target.val)
+        if star is not None:
+            # ``s.*`` (a sqlc.embed of a CTE or subquery): each json column as ``s.col``
+            for i in range(at, at + width):
+                if columns[i].type.oid in JSON_OIDS:
+                    ref = ast.ColumnRef(fields=(ast.String(star), ast.String(columns[i].name)))
+                    shape = shaper.shape(ref, _Context(tree))
+                    if shape is not None:
+                        out[i] = replace(columns[i], shape=shape)
+        elif width == 1 and columns[at].type.oid in JSON_OIDS:
             shape = shaper.shape(target.val, _Context(tree))
             if shape is not None:
                 out[at] = replace(columns[at], shape=shape)
         at += width
     return out
+
+
+def _star_of(node: Any) -> str | None:
+    """``alias`` of ``alias.*``, else None."""
+    if not isinstance(node, ast.ColumnRef):
+        return None
+    fields = tuple(node.fields or ())
+    if len(fields) == 2 and isinstance(fields[1], ast.A_Star) and isinstance(fields[0], ast.String):
+        return str(fields[0].sval)
+    return None
 
 
 def _name(node: Any) -> str | None:
