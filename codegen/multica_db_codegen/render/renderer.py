@@ -33,6 +33,7 @@ from multica_db_codegen.render.typemap import (
     FIRST_USER_OID,
     PyType,
     TypeMapper,
+    json_base,
     type_expression_names,
     user_defined,
 )
@@ -253,7 +254,12 @@ class Renderer:
             ModelView(
                 self.table_classes[f"{t.schema}.{t.name}"],
                 f"A row of the {t.kind} ``{t.schema}.{t.name}``.",
-                self._fields(mapper, t.columns, owner=f"{t.schema}.{t.name}"),
+                self._fields(
+                    mapper,
+                    t.columns,
+                    owner=f"{t.schema}.{t.name}",
+                    json_ready=t.kind != "composite",
+                ),
             )
             for t in tables
         ]
@@ -297,13 +303,30 @@ class Renderer:
         )
 
     def _fields(
-        self, mapper: TypeMapper, columns: tuple[ColumnIR, ...], *, owner: str | None
+        self,
+        mapper: TypeMapper,
+        columns: tuple[ColumnIR, ...],
+        *,
+        owner: str | None,
+        json_ready: bool = False,
     ) -> list[FieldView]:
+        """``json_ready``: a table's or view's model, which JSON a statement builds
+        (``json_agg(t)``) decodes into too: its json/jsonb fields (plain, or the user's
+        type) read numbers parsed as ``Decimal`` back as a plain json column gives them.
+        Rows never run it (they are built without validation)."""
         names = self._field_names(columns, owner)
         out = []
         for name, c in zip(names, columns, strict=True):
             py = self._py(mapper, c, owner)
-            annotation = f"{py.annotation} | None" if c.nullable else py.annotation
+            annotation = py.annotation
+            if json_ready and c.shape is None and json_base(c.type) is not None:
+                mapper.imports.modules.update({"pydantic", "typing"})
+                mapper.imports.runtime = True
+                annotation = (
+                    f"typing.Annotated[{annotation}, "
+                    "pydantic.BeforeValidator(_runtime.jsonshape.plain_json)]"
+                )
+            annotation = f"{annotation} | None" if c.nullable else annotation
             out.append(FieldView(name, annotation, arbitrary=py.arbitrary))
         return out
 
@@ -575,6 +598,9 @@ class Renderer:
             field_names=self._field_names,
             model_classes=self.model_classes,
             composite_columns=self._relation_columns,
+            composites=frozenset(
+                f"{t.schema}.{t.name}" for t in self.ir.tables if t.kind == "composite"
+            ),
         )
         row_cls = scope.claim(f"{stem}Row") if cmd.reads_rows and q.columns else ""
         result = self._result(q, cmd, row_cls, body, own_models, makers, scope)

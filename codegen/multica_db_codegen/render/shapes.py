@@ -40,6 +40,8 @@ class ShapeRenderer:
     field_names: Callable[[tuple[ColumnIR, ...], str], list[str]]
     model_classes: frozenset[str]
     composite_columns: dict[str, tuple[ColumnIR, ...]] = field(default_factory=dict)
+    # "schema.name" of the composite types (their models' json fields read JSON as is)
+    composites: frozenset[str] = frozenset()
     _done: dict[tuple[ShapeIR, str], str] = field(default_factory=dict)  # one model per shape
 
     def column(self, c: ColumnIR) -> PyType:
@@ -166,11 +168,15 @@ class ShapeRenderer:
         convert = f"_runtime.jsonshape.converted(pydantic.TypeAdapter({inner}), {path})"
         return f"typing.Annotated[{path}, pydantic.PlainValidator({convert})]"
 
-    def _native(self, c: ColumnIR, owner: str | None = None) -> bool:
+    def _native(self, c: ColumnIR, owner: str | None = None, *, table: bool = False) -> bool:
         """pydantic reads ``c`` from its JSON exactly as psycopg loads it (numerics but
-        for NaN and infinities, which a table's own model cannot take as strings)."""
+        for NaN and infinities, which a table's own model cannot take as strings).
+        ``table``: ``c`` is a field of a table's or view's model, whose json/jsonb fields
+        (plain or the user's type) read JSON as a shape's own model's do."""
         if c.shape is not None:
             return False
+        if table and json_base(c.type) is not None:
+            return True
         if self.mapper.has_override(c.type, _key(c, owner)):
             return False  # the model's field is the user's type
         t = _base(c.type)
@@ -192,7 +198,8 @@ class ShapeRenderer:
             return False
         if self.field_names(cols, model) != [c.name for c in cols]:
             return False
-        return all(self._native(c, model) for c in cols)
+        table = model not in self.composites
+        return all(self._native(c, model, table=table) for c in cols)
 
 
 def _key(c: ColumnIR, owner: str | None = None) -> str | None:
