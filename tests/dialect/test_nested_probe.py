@@ -26,7 +26,9 @@ CREATE TABLE tickets (
     meta jsonb,
     grid integer[][],
     watchers bigint[],
-    weights real[]
+    weights real[],
+    extra jsonb,
+    price numeric(12, 3)
 );
 """
 
@@ -73,6 +75,26 @@ FROM tickets t
 LEFT JOIN agg a ON a.id = t.id AND t.meta IS NOT NULL
 LEFT JOIN LATERAL (SELECT json_build_object('w', t.watchers) AS w) l ON true
 ORDER BY t.id;
+
+-- name: AllTickets :one
+SELECT json_agg(t ORDER BY t.id) AS ts,
+       jsonb_build_object('one', (SELECT t2 FROM tickets t2 LIMIT 1)) AS j
+FROM tickets t;
+
+-- name: TicketsFlat :many
+SELECT * FROM tickets ORDER BY id;
+
+-- name: WindowAggregates :many
+SELECT t.id,
+       json_agg(t.watchers) OVER (ORDER BY t.id) AS so_far,
+       json_agg(t) OVER (ORDER BY t.id ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev,
+       jsonb_object_agg(t.id, t.meta) OVER () AS metas
+FROM tickets t ORDER BY t.id;
+
+-- name: WindowOverGroups :many
+SELECT t.meta IS NULL AS bare, count(*) AS n,
+       jsonb_agg(jsonb_build_object('bare', t.meta IS NULL, 'n', count(*))) OVER () AS every
+FROM tickets t GROUP BY t.meta IS NULL ORDER BY 1;
 
 -- name: GridJson :one
 SELECT @grid::int[][] AS flat, json_build_object('grid', @grid::int[][]) AS j;
@@ -296,3 +318,73 @@ def test_json_built_in_an_embedded_cte_or_subquery_keeps_its_shape(
     assert rows[0].a.doc.meta == meta(source="s") and rows[1].a is None
     assert rows[0].l_.w.w == [1, None] and rows[1].l_.w.w is None
     assert q.EmbedBuiltJsonA.model_fields["lists"].annotation == list[list[int | None] | None]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=6,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(extra=json_values, price=st.decimals(places=3, min_value=-(10**8), max_value=10**8))
+def test_json_agg_of_a_table_with_jsonb_columns_is_the_tables_model(
+    probe: Generated, conn: Conn, extra: Any, price: Decimal
+) -> None:
+    """``json_agg(t)`` of a table with jsonb columns (plain, and read as the user's model)
+    decodes as the table's own model — equal to the flat row — where it used to be a
+    look-alike model of the query's own (the numeric beside them makes numbers parse as
+    ``Decimal``; the jsonb fields read them back as floats, as a flat jsonb column does)."""
+    from psycopg.types.json import Jsonb
+
+    q = probe.module("queries.tickets")
+    models = probe.module("models")
+    conn.execute("DELETE FROM tickets")
+    conn.execute(
+        """INSERT INTO tickets (meta, extra, price, weights) VALUES """
+        """('{"source": "é"}', %s, %s, '{1.5,NULL}'), (NULL, NULL, NULL, NULL)""",
+        (Jsonb(extra), price),
+    )
+    flat = q.tickets_flat(conn)
+    got = q.all_tickets(conn)
+    assert q.AllTicketsRow.model_fields["ts"].annotation == list[models.Ticket] | None
+    assert got.ts == flat
+    assert all(type(t) is models.Ticket for t in got.ts or [])
+    assert got.j.one == flat[0] or got.j.one == flat[1]
+
+
+def test_window_json_aggregates_are_typed(probe: Generated, conn: Conn) -> None:
+    """``json_agg(x) OVER (…)`` is what ``json_agg(x)`` is, its argument read from the rows
+    the statement makes (grouped when it groups); NULL only when its frame can be empty
+    (it was ``pydantic.JsonValue``)."""
+    q = probe.module("queries.tickets")
+    models = probe.module("models")
+    meta = sys.modules["probe_types"].Meta
+    conn.execute("DELETE FROM tickets")
+    conn.execute(
+        """INSERT INTO tickets (meta, watchers) VALUES ('{"source": "s"}', '{1}'), """
+        "(NULL, NULL), (NULL, '{}')"
+    )
+    rows = q.window_aggregates(conn)
+    assert [r.so_far for r in rows] == [[[1]], [[1], None], [[1], None, []]]
+    assert rows[0].prev is None and rows[1].prev == [q.tickets_flat(conn)[0]]
+    assert rows[0].metas == {
+        str(rows[0].id): meta(source="s"),
+        **{str(r.id): None for r in rows[1:]},
+    }
+    fields = q.WindowAggregatesRow.model_fields
+    assert fields["so_far"].annotation == list[list[int | None] | None]
+    assert fields["prev"].annotation == list[models.Ticket] | None
+    grouped = q.window_over_groups(conn)
+    assert [(g.bare, g.n) for g in grouped] == [(False, 1), (True, 2)]
+    assert sorted((e.bare, e.n) for e in grouped[0].every) == [(False, 1), (True, 2)]

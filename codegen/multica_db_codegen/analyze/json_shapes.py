@@ -120,9 +120,11 @@ def _star_of(node: Any) -> str | None:
     return None
 
 
-def _name(node: Any) -> str | None:
-    """The lower-cased name of a plain function call (not a window call)."""
-    if not isinstance(node, ast.FuncCall) or node.over is not None or not node.funcname:
+def _name(node: Any, *, window: bool = False) -> str | None:
+    """The lower-cased name of a plain function call (a window call's with ``window``)."""
+    if not isinstance(node, ast.FuncCall) or not node.funcname:
+        return None
+    if (node.over is not None) != window:
         return None
     if len(node.funcname) > 1 and str(node.funcname[0].sval) != "pg_catalog":
         return None
@@ -174,12 +176,18 @@ class _Shaper:
             return self.shape(target.val, _Context(sub, outer=ctx))
         name = _name(expr)
         args = tuple(expr.args or ()) if isinstance(expr, ast.FuncCall) else ()
+        # an aggregate's argument is read from each input row; a window aggregate's
+        # (json_agg(x) OVER (…)) from the rows the statement makes, grouped if it groups
+        window = name is None and _name(expr, window=True) in _AGGREGATES | _OBJECT_AGGREGATES
+        if window:
+            name = _name(expr, window=True)
+        if name in _AGGREGATES | _OBJECT_AGGREGATES:
+            each = replace(ctx, aggregated=ctx.aggregated or not window, agg_filter=expr.agg_filter)
         if name in _AGGREGATES and len(args) == 1 and not expr.agg_star:
-            return self._element(args[0], replace(ctx, aggregated=True, agg_filter=expr.agg_filter))
+            return self._element(args[0], each)
         if name in _OBJECT_AGGREGATES and len(args) == 2:
             # keys are data (text, whatever their type); each value as json_agg's element
-            value = replace(ctx, aggregated=True, agg_filter=expr.agg_filter)
-            found = self._element(args[1], value)
+            found = self._element(args[1], each)
             return None if found is None else replace(found, many=False, keyed=True)
         if name in _ROW_TO_JSON and args:
             found = self._element(args[0], ctx)
