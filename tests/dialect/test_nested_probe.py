@@ -96,6 +96,9 @@ SELECT t.meta IS NULL AS bare, count(*) AS n,
        jsonb_agg(jsonb_build_object('bare', t.meta IS NULL, 'n', count(*))) OVER () AS every
 FROM tickets t GROUP BY t.meta IS NULL ORDER BY 1;
 
+-- name: ModelNames :one
+SELECT 1 AS model_dump_count, 2 AS model_name, json_build_object('model_validate', 3) AS j;
+
 -- name: GridJson :one
 SELECT @grid::int[][] AS flat, json_build_object('grid', @grid::int[][]) AS j;
 """
@@ -388,3 +391,23 @@ def test_window_json_aggregates_are_typed(probe: Generated, conn: Conn) -> None:
     grouped = q.window_over_groups(conn)
     assert [(g.bare, g.n) for g in grouped] == [(False, 1), (True, 2)]
     assert sorted((e.bare, e.n) for e in grouped[0].every) == [(False, 1), (True, 2)]
+
+
+def test_fields_named_model_dont_warn(probe: Generated) -> None:
+    """A column ``model_dump_count`` (``model_dump_count_``) or a JSON key ``model_validate``
+    is in pydantic's protected namespaces, which warned at import (an error under
+    ``-W error``); the models that have one turn them off."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", "import probepkg.queries.tickets"],
+        cwd=probe.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    q = probe.module("queries.tickets")
+    from psycopg import connect  # noqa: F401  (the module imports)
+
+    row = q.ModelNamesRow
+    assert set(row.model_fields) == {"model_dump_count_", "model_name_", "j"}
+    assert q.ModelNamesJ.model_fields["model_validate_"].alias == "model_validate"

@@ -76,6 +76,18 @@ class ModelView:
     def arbitrary(self) -> bool:
         return any(f.arbitrary for f in self.fields)
 
+    @property
+    def config(self) -> str:
+        """The model's ``ConfigDict(…)`` arguments ("" for none): a field named ``model_…``
+        (``model_name_``, ``model_dump_``) is in pydantic's protected namespaces (``model_``
+        before 2.10, ``model_dump``/``model_validate`` since), which warns at import."""
+        args = []
+        if self.arbitrary:
+            args.append("arbitrary_types_allowed=True")
+        if any(f.name.startswith("model_") for f in self.fields):
+            args.append("protected_namespaces=()")
+        return ", ".join(args)
+
 
 @dataclass(slots=True)
 class MakerView:

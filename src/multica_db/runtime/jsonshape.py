@@ -136,7 +136,7 @@ def decoder(
 # (aliases, defaults, validators, configuration, nested models) keep the model's own
 # validation.
 
-_SAFE_CONFIG = frozenset({"title"})
+_SAFE_CONFIG = frozenset({"title", "protected_namespaces"})
 _DECORATORS = ("validators", "field_validators", "root_validators", "model_validators")
 
 
