@@ -21,6 +21,8 @@ from tests.dialect.harness import Generated, database_with, generate, write_proj
 Conn = psycopg.Connection[Any]
 
 SCHEMA = """
+CREATE TYPE money2 AS (amount numeric, cur text);
+
 CREATE TABLE tickets (
     id bigserial PRIMARY KEY,
     meta jsonb,
@@ -28,7 +30,9 @@ CREATE TABLE tickets (
     watchers bigint[],
     weights real[],
     extra jsonb,
-    price numeric(12, 3)
+    price numeric,
+    cost money2,
+    steps numeric[]
 );
 """
 
@@ -98,6 +102,9 @@ FROM tickets t GROUP BY t.meta IS NULL ORDER BY 1;
 
 -- name: ModelNames :one
 SELECT 1 AS model_dump_count, 2 AS model_name, json_build_object('model_validate', 3) AS j;
+
+-- name: SetCost :one
+UPDATE tickets SET cost = @cost, steps = @steps WHERE id = @id RETURNING *;
 
 -- name: GridJson :one
 SELECT @grid::int[][] AS flat, json_build_object('grid', @grid::int[][]) AS j;
@@ -411,3 +418,26 @@ def test_fields_named_model_dont_warn(probe: Generated) -> None:
     row = q.ModelNamesRow
     assert set(row.model_fields) == {"model_dump_count_", "model_name_", "j"}
     assert q.ModelNamesJ.model_fields["model_validate_"].alias == "model_validate"
+
+
+@pytest.mark.parametrize("special", ["NaN", "Infinity", "-Infinity"])
+def test_numeric_nan_and_infinities_in_models(probe: Generated, conn: Conn, special: str) -> None:
+    """PostgreSQL's numeric has NaN and ±Infinity: a composite's model holding one can be
+    built to be sent, and a table's model decodes one from JSON (pydantic's Decimal
+    refused both: 'Input should be a finite number')."""
+    q = probe.module("queries.tickets")
+    models = probe.module("models")
+    conn.execute("DELETE FROM tickets")
+    made = conn.execute("INSERT INTO tickets (price) VALUES (%s) RETURNING id", (special,))
+    (tid,) = made.fetchone() or (None,)
+    value = Decimal(special)
+    cost = models.Money2(amount=value, cur="€")
+    row = q.set_cost(conn, cost=cost, steps=[value, None, Decimal("1.0")], id=tid)
+    assert row is not None and row.cost is not None and row.cost.amount is not None
+    got = q.all_tickets(conn)
+    assert got.ts is not None
+    for t in (row, got.ts[0]):
+        assert t.cost is not None and t.cost.amount is not None and t.steps is not None
+        assert str(t.cost.amount) == str(value) and str(t.steps[0]) == str(value)
+        assert t.steps[1:] == [None, Decimal("1.0")]
+    assert str(got.ts[0].price) == str(value)

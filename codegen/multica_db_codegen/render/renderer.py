@@ -259,6 +259,7 @@ class Renderer:
                     t.columns,
                     owner=f"{t.schema}.{t.name}",
                     json_ready=t.kind != "composite",
+                    relation=True,
                 ),
             )
             for t in tables
@@ -309,16 +310,22 @@ class Renderer:
         *,
         owner: str | None,
         json_ready: bool = False,
+        relation: bool = False,
     ) -> list[FieldView]:
         """``json_ready``: a table's or view's model, which JSON a statement builds
         (``json_agg(t)``) decodes into too: its json/jsonb fields (plain, or the user's
         type) read numbers parsed as ``Decimal`` back as a plain json column gives them.
-        Rows never run it (they are built without validation)."""
+        ``relation``: a table's, view's or composite's model, whose numerics take NaN and
+        infinities as PostgreSQL's do (from JSON, and when the model is made to be sent).
+        Rows never run either (they are built without validation)."""
         names = self._field_names(columns, owner)
         out = []
         for name, c in zip(names, columns, strict=True):
             py = self._py(mapper, c, owner)
             annotation = py.annotation
+            if relation and _numeric_based(c.type) and "decimal.Decimal" in annotation:
+                mapper.imports.modules.update({"pydantic", "typing"})
+                annotation = annotation.replace("decimal.Decimal", _ANY_NUMERIC)
             if json_ready and c.shape is None and json_base(c.type) is not None:
                 mapper.imports.modules.update({"pydantic", "typing"})
                 mapper.imports.runtime = True
@@ -825,3 +832,16 @@ def _number_array(t: TypeRef) -> bool:
     while e is not None and e.kind in ("domain", "array"):
         e = e.base if e.kind == "domain" else e.element
     return e is not None and e.oid < FIRST_USER_OID and e.name in _PSYCOPG_TYPED_NUMBERS
+
+
+#: a model's numeric field: pydantic refuses NaN and infinities, which PostgreSQL's
+#: numeric has (and psycopg loads); a row is built without validation, JSON is not
+_ANY_NUMERIC = "typing.Annotated[decimal.Decimal, pydantic.AllowInfNan(True)]"
+
+
+def _numeric_based(t: TypeRef) -> bool:
+    """``t`` is numeric, or an array or domain of it."""
+    e: TypeRef | None = t
+    while e is not None and e.kind in ("domain", "array"):
+        e = e.base if e.kind == "domain" else e.element
+    return e is not None and e.name == "numeric" and e.oid < FIRST_USER_OID

@@ -169,8 +169,8 @@ class ShapeRenderer:
         return f"typing.Annotated[{path}, pydantic.PlainValidator({convert})]"
 
     def _native(self, c: ColumnIR, owner: str | None = None, *, table: bool = False) -> bool:
-        """pydantic reads ``c`` from its JSON exactly as psycopg loads it (numerics but
-        for NaN and infinities, which a table's own model cannot take as strings).
+        """pydantic reads ``c`` from its JSON exactly as psycopg loads it (numerics too:
+        a relation's model takes NaN and infinities).
         ``table``: ``c`` is a field of a table's or view's model, whose json/jsonb fields
         (plain or the user's type) read JSON as a shape's own model's do."""
         if c.shape is not None:
