@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ CREATE TABLE tickets (
     extra jsonb,
     price numeric,
     cost money2,
-    steps numeric[]
+    steps numeric[],
+    wait interval,
+    at timetz
 );
 """
 
@@ -347,23 +350,30 @@ json_values = st.recursive(
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(extra=json_values, price=st.decimals(places=3, min_value=-(10**8), max_value=10**8))
+@given(
+    extra=json_values,
+    price=st.decimals(places=3, min_value=-(10**8), max_value=10**8),
+    wait=st.timedeltas(min_value=-timedelta(days=10**5), max_value=timedelta(days=10**5)),
+    at=st.times(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3.5))])),
+)
 def test_json_agg_of_a_table_with_jsonb_columns_is_the_tables_model(
-    probe: Generated, conn: Conn, extra: Any, price: Decimal
+    probe: Generated, conn: Conn, extra: Any, price: Decimal, wait: timedelta, at: time
 ) -> None:
-    """``json_agg(t)`` of a table with jsonb columns (plain, and read as the user's model)
-    decodes as the table's own model — equal to the flat row — where it used to be a
-    look-alike model of the query's own (the numeric beside them makes numbers parse as
-    ``Decimal``; the jsonb fields read them back as floats, as a flat jsonb column does)."""
+    """``json_agg(t)`` of a table with jsonb columns (plain, and read as the user's model),
+    an interval and a timetz decodes as the table's own model — equal to the flat row —
+    where it used to be a look-alike model of the query's own (the numeric beside them
+    makes numbers parse as ``Decimal``; the jsonb fields read them back as floats, as a
+    flat jsonb column does)."""
     from psycopg.types.json import Jsonb
 
     q = probe.module("queries.tickets")
     models = probe.module("models")
     conn.execute("DELETE FROM tickets")
     conn.execute(
-        """INSERT INTO tickets (meta, extra, price, weights) VALUES """
-        """('{"source": "é"}', %s, %s, '{1.5,NULL}'), (NULL, NULL, NULL, NULL)""",
-        (Jsonb(extra), price),
+        """INSERT INTO tickets (meta, extra, price, weights, wait, at) VALUES """
+        """('{"source": "é"}', %s, %s, '{1.5,NULL}', %s, %s), """
+        "(NULL, NULL, NULL, NULL, NULL, NULL)",
+        (Jsonb(extra), price, wait, at),
     )
     flat = q.tickets_flat(conn)
     got = q.all_tickets(conn)
@@ -371,6 +381,8 @@ def test_json_agg_of_a_table_with_jsonb_columns_is_the_tables_model(
     assert got.ts == flat
     assert all(type(t) is models.Ticket for t in got.ts or [])
     assert got.j.one == flat[0] or got.j.one == flat[1]
+    # the model's own JSON (ISO 8601 intervals) reads back as it was
+    assert models.Ticket.model_validate_json(flat[0].model_dump_json()) == flat[0]
 
 
 def test_window_json_aggregates_are_typed(probe: Generated, conn: Conn) -> None:

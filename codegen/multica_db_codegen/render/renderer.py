@@ -28,7 +28,7 @@ from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.render import naming
 from multica_db_codegen.render.runtime_files import HEADER, runtime_files
 from multica_db_codegen.render.settings import Settings
-from multica_db_codegen.render.shapes import ShapeRenderer
+from multica_db_codegen.render.shapes import TEXT_FORM_FIELDS, ShapeRenderer
 from multica_db_codegen.render.typemap import (
     FIRST_USER_OID,
     PyType,
@@ -326,6 +326,15 @@ class Renderer:
             if relation and _numeric_based(c.type) and "decimal.Decimal" in annotation:
                 mapper.imports.modules.update({"pydantic", "typing"})
                 annotation = annotation.replace("decimal.Decimal", _ANY_NUMERIC)
+            text_oid = _text_form_oid(c.type) if json_ready and py.loader is None else None
+            if text_oid is not None:
+                # JSON holds PostgreSQL's text form ("1 day 02:00:00"): read it as psycopg does
+                mapper.imports.modules.update({"pydantic", "typing"})
+                mapper.imports.runtime = True
+                annotation = (
+                    f"typing.Annotated[{annotation}, pydantic.BeforeValidator("
+                    f"_runtime.jsonshape.text_form({text_oid}))]"
+                )
             if json_ready and c.shape is None and json_base(c.type) is not None:
                 mapper.imports.modules.update({"pydantic", "typing"})
                 mapper.imports.runtime = True
@@ -845,3 +854,11 @@ def _numeric_based(t: TypeRef) -> bool:
     while e is not None and e.kind in ("domain", "array"):
         e = e.base if e.kind == "domain" else e.element
     return e is not None and e.name == "numeric" and e.oid < FIRST_USER_OID
+
+
+def _text_form_oid(t: TypeRef) -> int | None:
+    """The OID of ``t`` (or of its domain's base) when it is one of TEXT_FORM_FIELDS."""
+    while t.kind == "domain" and t.base is not None:
+        t = t.base
+    ok = t.kind != "array" and t.name in TEXT_FORM_FIELDS and t.oid < FIRST_USER_OID
+    return t.oid if ok else None

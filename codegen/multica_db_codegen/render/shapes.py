@@ -21,6 +21,10 @@ from multica_db_codegen.render.views import FieldView, ModelView
 #: (bytea's ``\\x…``, interval's ``1 day 02:00:00``, timetz's ``+05``).
 _TEXT_FORM = frozenset({"bytea", "interval", "timetz"})
 
+#: Those a table's model reads as psycopg does (``text_form`` on its field): scalars
+#: whose JSON pydantic would misread or refuse
+TEXT_FORM_FIELDS = frozenset({"interval", "timetz"})
+
 _NUMERIC = "typing.Annotated[decimal.Decimal, pydantic.PlainValidator(_runtime.jsonshape.numeric)]"
 _PLAIN_JSON = (
     "typing.Annotated[pydantic.JsonValue, pydantic.BeforeValidator(_runtime.jsonshape.plain_json)]"
@@ -179,6 +183,8 @@ class ShapeRenderer:
             return True
         if self.mapper.has_override(c.type, _key(c, owner)):
             return False  # the model's field is the user's type
+        if table and _base(c.type).name in TEXT_FORM_FIELDS and _base(c.type).kind != "array":
+            return True  # the table's model reads the text form as psycopg does
         t = _base(c.type)
         while t.kind == "array" and t.element is not None:
             t = _base(t.element)
