@@ -109,6 +109,9 @@ SELECT 1 AS model_dump_count, 2 AS model_name, json_build_object('model_validate
 -- name: SetCost :one
 UPDATE tickets SET cost = @cost, steps = @steps WHERE id = @id RETURNING *;
 
+-- name: SetWatchers :one
+UPDATE tickets SET watchers = @watchers WHERE id = @id RETURNING watchers;
+
 -- name: GridJson :one
 SELECT @grid::int[][] AS flat, json_build_object('grid', @grid::int[][]) AS j;
 """
@@ -457,3 +460,15 @@ def test_numeric_nan_and_infinities_in_models(probe: Generated, conn: Conn, spec
         assert str(t.cost.amount) == str(value) and str(t.steps[0]) == str(value)
         assert t.steps[1:] == [None, Decimal("1.0")]
     assert str(got.ts[0].price) == str(value)
+
+
+def test_a_list_nested_deeper_than_declared_is_a_sub_array(probe: Generated, conn: Conn) -> None:
+    """A column declared ``bigint[]`` holds arrays of any dimensions (PostgreSQL does not
+    enforce them): a nested list sent for it is a sub-array, as psycopg would send it."""
+    q = probe.module("queries.tickets")
+    made = conn.execute("INSERT INTO tickets DEFAULT VALUES RETURNING id").fetchone()
+    assert made is not None
+    grid: Any = [[1, None], [2**62, -3]]
+    got = q.set_watchers(conn, watchers=grid, id=made[0])
+    assert got is not None and got.watchers == grid
+    assert q.set_watchers(conn, watchers=[], id=made[0]).watchers == []
