@@ -112,6 +112,9 @@ UPDATE tickets SET cost = @cost, steps = @steps WHERE id = @id RETURNING *;
 -- name: SetWatchers :one
 UPDATE tickets SET watchers = @watchers WHERE id = @id RETURNING watchers;
 
+-- name: TicketsContaining :many
+SELECT id FROM tickets WHERE meta @> @part OR (sqlc.narg(m)::jsonb IS NULL OR meta = sqlc.narg(m));
+
 -- name: GridJson :one
 SELECT @grid::int[][] AS flat, json_build_object('grid', @grid::int[][]) AS j;
 """
@@ -241,6 +244,9 @@ def test_parameters_compared_with_an_overridden_column_are_its_type(
     for name in ("meta", "a", "b"):
         assert q.tickets_by_meta.__annotations__[name] == "probe_types.Meta"
     assert q.tickets_by_grid.__annotations__["grid"] == "list[list[int]]"
+    # containment takes a part of a value: plain JSON; = takes the model (None: not given)
+    assert q.tickets_containing.__annotations__["part"] == "pydantic.JsonValue"
+    assert q.tickets_containing.__annotations__["m"] == "probe_types.Meta | None"
     a = conn.execute("""INSERT INTO tickets (meta) VALUES ('{"source": "x"}') RETURNING id""")
     got = a.fetchone()
     assert got is not None

@@ -68,6 +68,8 @@ def compared_columns(tree: Any, columns: Columns) -> dict[int, Column]:
             A_Expr_Kind.AEXPR_NOT_DISTINCT,
         ):
             continue
+        if n.kind == A_Expr_Kind.AEXPR_OP and _operator(n) not in _COMPARISONS:
+            continue  # meta @> $1 takes a part of a value, a || $1 another value: not its type
         for a, b in ((n.lexpr, n.rexpr), (n.rexpr, n.lexpr)):
             if not isinstance(a, ast.ColumnRef):
                 continue
@@ -81,3 +83,12 @@ def compared_columns(tree: Any, columns: Columns) -> dict[int, Column]:
                 else:
                     out[number] = target
     return {k: v for k, v in out.items() if v is not None}
+
+
+#: operators comparing two values of one type
+_COMPARISONS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">="})
+
+
+def _operator(n: ast.A_Expr) -> str | None:
+    names = [getattr(x, "sval", None) for x in n.name or ()]
+    return str(names[-1]) if names and names[-1] is not None else None
