@@ -179,7 +179,10 @@ class RenderDocument:
         rendered = stages.render(self.ir, stages.render_settings(unit.cfg, self.ir))
         unit.errors.extend(rendered.refused.values())
         return stages.format_files(
-            rendered, package=unit.cfg.package, pyproject=unit.project.pyproject
+            rendered,
+            package=unit.cfg.package,
+            pyproject=unit.project.pyproject,
+            root=unit.project.root,
         )
 
     def commit(self, unit: Unit, files: dict[str, str]) -> Result:

@@ -558,7 +558,10 @@ class Runner:
         )
         unit.errors.extend(rendered.refused.values())
         formatted = stages.format_files(
-            rendered, package=cfg.package, pyproject=self.project.pyproject
+            rendered,
+            package=cfg.package,
+            pyproject=self.project.pyproject,
+            root=self.project.root,
         )
         fresh: dict[str, dict[str, str]] = {}
         by_path = {str(p): p for p in missing}

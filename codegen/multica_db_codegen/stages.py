@@ -232,12 +232,18 @@ def _drop_unrenderable(
     return replace(ir, files=tuple(files)), refused
 
 
-def format_files(rendered: Rendered, *, package: str, pyproject: Path | None) -> dict[str, str]:
+def format_files(
+    rendered: Rendered, *, package: str, pyproject: Path | None, root: Path | None = None
+) -> dict[str, str]:
     """Sorted, formatted and checked as ruff would (:func:`render.writer.format_sources`)."""
     from multica_db_codegen.render import writer
 
     return writer.format_sources(
-        rendered.files, package=package, pyproject=pyproject, origins=rendered.origins
+        rendered.files,
+        package=package,
+        pyproject=pyproject,
+        origins=rendered.origins,
+        root=root,
     )
 
 

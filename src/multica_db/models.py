@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime
 import enum
+import typing
 import uuid
 
 import pydantic
+
+from multica_db import runtime as _runtime
 
 
 class InvitationStatus(enum.StrEnum):
@@ -74,7 +77,9 @@ class AgentRuntime(pydantic.BaseModel):
     provider: str
     status: str
     device_info: str
-    metadata: pydantic.JsonValue
+    metadata: typing.Annotated[
+        pydantic.JsonValue, pydantic.BeforeValidator(_runtime.jsonshape.plain_json)
+    ]
     owner_id: uuid.UUID | None
     last_seen_at: datetime.datetime
     created_at: datetime.datetime
@@ -92,7 +97,12 @@ class AgentTaskQueue(pydantic.BaseModel):
     status: TaskStatus
     priority: int
     attempt: int
-    result: pydantic.JsonValue | None
+    result: (
+        typing.Annotated[
+            pydantic.JsonValue, pydantic.BeforeValidator(_runtime.jsonshape.plain_json)
+        ]
+        | None
+    )
     error: str | None
     dispatched_at: datetime.datetime | None
     started_at: datetime.datetime | None

@@ -287,7 +287,7 @@ def test_queries_outside_the_configuration_are_a_package_of_their_own(
         "CREATE TABLE thing (id bigint PRIMARY KEY, label text, weight numeric);\n"
     )
     assert cli.run([*argv, "--out", str(dest), "--package", "thingpkg"]) == 0
-    assert "weight: decimal.Decimal | None" in (dest / "models.py").read_text()
+    assert "    weight: typing.Annotated[decimal.Decimal" in (dest / "models.py").read_text()
     # the project's snapshot still records the project's own queries
     assert {p: p.read_bytes() for p in sorted(snapshot.rglob("*")) if p.is_file()} == recorded
     assert cli.run(["generate", "--check"]) == 0

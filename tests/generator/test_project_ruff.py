@@ -96,3 +96,37 @@ def test_generated_package_passes_the_projects_ruff(
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_sqlc_yaml_projects_own_packages_sort_as_first_party(analyzer_url: str) -> None:
+    """A project configured by sqlc.yaml alone (no pyproject.toml) whose override names a
+    package of its own: ruff, run at the project's root, calls that package first-party,
+    so the generated imports must be sorted as such (they were formatted in a temporary
+    directory, where it looked third-party: I001 in every module naming it)."""
+    root = Path(tempfile.mkdtemp(prefix="multica-db-ruff-sqlc-"))
+    (root / "schema.sql").write_text("CREATE TABLE doc (id bigserial PRIMARY KEY, body jsonb);\n")
+    (root / "queries").mkdir()
+    (root / "queries" / "docs.sql").write_text(
+        "-- name: GetDoc :one\nSELECT * FROM doc WHERE id = $1;\n"
+    )
+    (root / "mypkg").mkdir()
+    (root / "mypkg" / "__init__.py").write_text("")
+    (root / "mypkg" / "types.py").write_text(
+        "import pydantic\n\n\nclass Body(pydantic.BaseModel):\n    title: str\n"
+    )
+    (root / "sqlc.yaml").write_text(
+        'version: "2"\nsql:\n  - engine: postgresql\n    schema: schema.sql\n'
+        "    queries: queries\n    codegen:\n      - plugin: py\n        out: gen\n"
+        "        options:\n          package: gen\n          overrides:\n"
+        '            - column: "doc.body"\n              python_type: "mypkg.types.Body"\n'
+    )
+    run_generate(cwd=root, database_url=analyzer_url)
+    for args in (["check", "--select", "I,F"], ["format", "--check"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "--no-cache", "gen"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -16,6 +16,7 @@ from pglast import ast
 from pglast import parser as pgparser
 from pglast.enums import OnConflictAction
 
+from multica_db_codegen.analyze.array_dims import expr_dims
 from multica_db_codegen.analyze.catalog import Attribute, Catalog
 from multica_db_codegen.analyze.describe import (
     Described,
@@ -48,6 +49,7 @@ from multica_db_codegen.analyze.missing_functions import strict as strict_functi
 from multica_db_codegen.analyze.null_tests import bare_null_tests, null_tested, types_elsewhere
 from multica_db_codegen.analyze.nullability import ColumnFacts, always_one_row, infer_nullability
 from multica_db_codegen.analyze.nullability_catalog import nullability_catalog
+from multica_db_codegen.analyze.param_columns import column_resolver, compared_columns
 from multica_db_codegen.analyze.schema import (
     missing_extension_hint,
 )
@@ -298,6 +300,18 @@ def analyze_query(
     params: list[ParamIR] = []
     cast_dims = _param_cast_dims(spec.tree)
     tested = null_tested(spec.tree)
+
+    def relation_column_names(schema: str | None, name: str) -> list[str] | None:
+        cols = catalog.relation_columns(schema, name)
+        return None if cols is None else [c for c, _ in cols]
+
+    compared = compared_columns(spec.tree, relation_column_names)
+    resolve_column = column_resolver(spec.tree, relation_column_names)
+
+    def column_dims(ref: ast.ColumnRef) -> int:
+        found = resolve_column(ref)
+        return 0 if found is None else catalog.column_array_dims(*found)
+
     for p, oid in zip(spec.params, described.param_oids, strict=True):
         # `$1 IS NULL`: None is the point
         nullable = p.nullable or p.number in cast or p.number in tested
@@ -310,6 +324,11 @@ def analyze_query(
             if p.target is not None
             else None
         )
+        against = compared.get(p.number) if column is None and p.number is not None else None
+        if against is not None and oid in catalog.column_type_oids(*against):
+            # compared with a column of its type: typed as the column (its override)
+            schema, table, name = against
+            column = f"{schema or _search_schema(catalog, table)}.{table}.{name}"
         params.append(
             ParamIR(
                 p.number,
@@ -331,6 +350,7 @@ def analyze_query(
         spec.tree, facts, catalog, [p.nullable for p in params], notes=engine_notes
     )
     columns: list[ColumnIR] = []
+    written = _result_exprs(spec.tree, len(described.columns))
     for c, fact, nullable in zip(described.columns, facts, nullable_flags, strict=True):
         name = c.name
         m = _FORCE_RE.match(name)
@@ -345,12 +365,18 @@ def analyze_query(
                 nullable=nullable,
                 table=f"{attr.schema}.{attr.table}" if attr else None,
                 table_column=attr.column if attr else None,
-                dims=attr.dims if attr else 1,
+                dims=(
+                    attr.dims
+                    if attr
+                    else expr_dims(written[len(columns)], column_dims)
+                    if written
+                    else 1
+                ),
             )
         )
 
     columns = shape_columns(
-        conn, catalog, spec.tree, described, columns, [p.nullable for p in params]
+        conn, catalog, spec.tree, described, columns, [p.nullable for p in params], column_dims
     )
     warnings: list[str] = [command_warning] if command_warning else []
     warnings += [
@@ -401,6 +427,34 @@ def analyze_query(
 
     expanded = expand_stars(spec.sql, spec.tree, [c.name for c in described.columns], column_names)
     return ir if expanded == spec.sql else dataclasses.replace(ir, sql=expanded)
+
+
+def _search_schema(catalog: Catalog, table: str) -> str:
+    """The schema an unqualified relation name resolves to."""
+    row = catalog.conn.execute(
+        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.oid = to_regclass(%s)",
+        (f'"{table}"',),
+    ).fetchone()
+    return "public" if row is None else str(row[0])
+
+
+def _result_exprs(tree: Any, count: int) -> tuple[Any, ...] | None:
+    """The expressions a statement's result list writes, one per result column (None when
+    a star, a set operation or anything else makes them not line up)."""
+    if isinstance(tree, ast.SelectStmt):
+        if tree.op is not None and int(tree.op) != 0:
+            return None
+        targets = tuple(tree.targetList or ())
+    else:
+        targets = returning_list(tree)
+    exprs = tuple(getattr(t, "val", None) for t in targets)
+    if len(exprs) != count or any(
+        isinstance(e, ast.ColumnRef) and any(isinstance(f, ast.A_Star) for f in e.fields or ())
+        for e in exprs
+    ):
+        return None
+    return exprs
 
 
 def _param_cast_dims(tree: Any) -> dict[int, int]:

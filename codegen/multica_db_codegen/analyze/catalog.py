@@ -44,6 +44,7 @@ class Catalog:
         self._attrs: dict[tuple[int, int], Attribute | None] = {}
         self._relcols: dict[tuple[str | None, str], list[tuple[str, bool]] | None] = {}
         self._attnums: dict[int, list[int]] = {}
+        self._array_dims: dict[tuple[str | None, str, str], int] = {}
 
     # --- types --------------------------------------------------------------------------
     def types(self, oids: Iterable[int]) -> dict[int, TypeRef]:
@@ -159,6 +160,33 @@ class Catalog:
                 ).fetchall()
                 self._relcols[key] = [(str(a), bool(b)) for a, b in cols]
         return self._relcols[key]
+
+    def column_type_oids(self, schema: str | None, table: str, column: str) -> tuple[int, ...]:
+        """A relation's column's type oid, and its domain's base type's (else empty)."""
+        qualified = f'"{schema}"."{table}"' if schema else f'"{table}"'
+        row = self.conn.execute(
+            "SELECT a.atttypid::int, t.typbasetype::int FROM pg_attribute a "
+            "JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE a.attrelid = to_regclass(%s) AND a.attname = %s AND NOT a.attisdropped",
+            (qualified, column),
+        ).fetchone()
+        return () if row is None else tuple(int(x) for x in row if x)
+
+    def column_array_dims(self, schema: str | None, table: str, column: str) -> int:
+        """An array column's declared dimensions (at least 1), 0 for any other column."""
+        key = (schema, table, column)
+        known = self._array_dims.get(key)
+        if known is None:
+            qualified = f'"{schema}"."{table}"' if schema else f'"{table}"'
+            row = self.conn.execute(
+                "SELECT greatest(a.attndims, 1)::int FROM pg_attribute a "
+                "JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = to_regclass(%s) AND a.attname = %s AND NOT a.attisdropped "
+                "AND t.typelem <> 0 AND t.typlen = -1 AND t.typarray = 0",
+                (qualified, column),
+            ).fetchone()
+            known = self._array_dims[key] = 0 if row is None else int(row[0])
+        return known
 
     def prefetch_relation_columns(self, keys: Iterable[tuple[str | None, str]]) -> None:
         """``relation_columns`` of many relations in one query (the answers are the same)."""

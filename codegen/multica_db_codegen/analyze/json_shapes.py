@@ -33,6 +33,7 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType, SubLinkType
 from pglast.stream import RawStream
 
+from multica_db_codegen.analyze.array_dims import ColumnDims, expr_dims
 from multica_db_codegen.analyze.catalog import Catalog
 from multica_db_codegen.analyze.describe import Described, DescribeError, describe
 from multica_db_codegen.analyze.embeds import (
@@ -76,19 +77,32 @@ def shape_columns(
     described: Described,
     columns: Sequence[ColumnIR],
     param_nullable: Sequence[bool],
+    column_dims: ColumnDims | None = None,
 ) -> list[ColumnIR]:
-    """``columns`` with the :class:`ShapeIR` of each one the statement builds as JSON."""
+    """``columns`` with the :class:`ShapeIR` of each one the statement builds as JSON.
+
+    ``column_dims``: an array column's declared dimensions, for values built of them
+    (``array_agg(t.tags)``)."""
     if not any(c.type.oid in JSON_OIDS for c in columns):
         return list(columns)
     targets = result_targets(tree)
     widths = target_widths(conn, tree, targets, described, {})
     if widths is None:
         return list(columns)  # where each target's columns are is unknown: no shapes
-    shaper = _Shaper(conn, catalog, tree, described.param_oids, param_nullable)
+    shaper = _Shaper(conn, catalog, tree, described.param_oids, param_nullable, column_dims)
     out = list(columns)
     at = 0
     for target, width in zip(targets, widths, strict=True):
-        if width == 1 and columns[at].type.oid in JSON_OIDS:
+        star = _star_of(target.val)
+        if star is not None:
+            # ``s.*`` (a sqlc.embed of a CTE or subquery): each json column as ``s.col``
+            for i in range(at, at + width):
+                if columns[i].type.oid in JSON_OIDS:
+                    ref = ast.ColumnRef(fields=(ast.String(star), ast.String(columns[i].name)))
+                    shape = shaper.shape(ref, _Context(tree))
+                    if shape is not None:
+                        out[i] = replace(columns[i], shape=shape)
+        elif width == 1 and columns[at].type.oid in JSON_OIDS:
             shape = shaper.shape(target.val, _Context(tree))
             if shape is not None:
                 out[at] = replace(columns[at], shape=shape)
@@ -96,9 +110,21 @@ def shape_columns(
     return out
 
 
-def _name(node: Any) -> str | None:
-    """The lower-cased name of a plain function call (not a window call)."""
-    if not isinstance(node, ast.FuncCall) or node.over is not None or not node.funcname:
+def _star_of(node: Any) -> str | None:
+    """``alias`` of ``alias.*``, else None."""
+    if not isinstance(node, ast.ColumnRef):
+        return None
+    fields = tuple(node.fields or ())
+    if len(fields) == 2 and isinstance(fields[1], ast.A_Star) and isinstance(fields[0], ast.String):
+        return str(fields[0].sval)
+    return None
+
+
+def _name(node: Any, *, window: bool = False) -> str | None:
+    """The lower-cased name of a plain function call (a window call's with ``window``)."""
+    if not isinstance(node, ast.FuncCall) or not node.funcname:
+        return None
+    if (node.over is not None) != window:
         return None
     if len(node.funcname) > 1 and str(node.funcname[0].sval) != "pg_catalog":
         return None
@@ -118,8 +144,10 @@ class _Shaper:
         top: Any,
         param_oids: Sequence[int],
         param_nullable: Sequence[bool],
+        column_dims: ColumnDims | None = None,
     ) -> None:
         self.conn = conn
+        self.column_dims = column_dims
         self.catalog = catalog
         self.top_with = getattr(top, "withClause", None)
         self.param_oids = param_oids
@@ -148,12 +176,18 @@ class _Shaper:
             return self.shape(target.val, _Context(sub, outer=ctx))
         name = _name(expr)
         args = tuple(expr.args or ()) if isinstance(expr, ast.FuncCall) else ()
+        # an aggregate's argument is read from each input row; a window aggregate's
+        # (json_agg(x) OVER (…)) from the rows the statement makes, grouped if it groups
+        window = name is None and _name(expr, window=True) in _AGGREGATES | _OBJECT_AGGREGATES
+        if window:
+            name = _name(expr, window=True)
+        if name in _AGGREGATES | _OBJECT_AGGREGATES:
+            each = replace(ctx, aggregated=ctx.aggregated or not window, agg_filter=expr.agg_filter)
         if name in _AGGREGATES and len(args) == 1 and not expr.agg_star:
-            return self._element(args[0], replace(ctx, aggregated=True, agg_filter=expr.agg_filter))
+            return self._element(args[0], each)
         if name in _OBJECT_AGGREGATES and len(args) == 2:
             # keys are data (text, whatever their type); each value as json_agg's element
-            value = replace(ctx, aggregated=True, agg_filter=expr.agg_filter)
-            found = self._element(args[1], value)
+            found = self._element(args[1], each)
             return None if found is None else replace(found, many=False, keyed=True)
         if name in _ROW_TO_JSON and args:
             found = self._element(args[0], ctx)
@@ -395,7 +429,7 @@ class _Shaper:
         ]
         nullable = infer_nullability(stmt, facts, self.catalog, list(self.param_nullable))
         out = []
-        for c, fact, null in zip(d.columns, facts, nullable, strict=True):
+        for i, (c, fact, null) in enumerate(zip(d.columns, facts, nullable, strict=True)):
             attr = fact.attribute
             out.append(
                 ColumnIR(
@@ -404,7 +438,9 @@ class _Shaper:
                     nullable=null,
                     table=f"{attr.schema}.{attr.table}" if attr else None,
                     table_column=attr.column if attr else None,
-                    dims=attr.dims if attr else 1,
+                    dims=(
+                        attr.dims if attr else 1 if star else expr_dims(exprs[i], self.column_dims)
+                    ),
                 )
             )
         return tuple(out)

@@ -28,10 +28,12 @@ from multica_db_codegen.errors import GenerateError
 from multica_db_codegen.render import naming
 from multica_db_codegen.render.runtime_files import HEADER, runtime_files
 from multica_db_codegen.render.settings import Settings
-from multica_db_codegen.render.shapes import ShapeRenderer
+from multica_db_codegen.render.shapes import TEXT_FORM_FIELDS, ShapeRenderer
 from multica_db_codegen.render.typemap import (
+    FIRST_USER_OID,
     PyType,
     TypeMapper,
+    json_base,
     type_expression_names,
     user_defined,
 )
@@ -252,7 +254,13 @@ class Renderer:
             ModelView(
                 self.table_classes[f"{t.schema}.{t.name}"],
                 f"A row of the {t.kind} ``{t.schema}.{t.name}``.",
-                self._fields(mapper, t.columns, owner=f"{t.schema}.{t.name}"),
+                self._fields(
+                    mapper,
+                    t.columns,
+                    owner=f"{t.schema}.{t.name}",
+                    json_ready=t.kind != "composite",
+                    relation=True,
+                ),
             )
             for t in tables
         ]
@@ -296,13 +304,45 @@ class Renderer:
         )
 
     def _fields(
-        self, mapper: TypeMapper, columns: tuple[ColumnIR, ...], *, owner: str | None
+        self,
+        mapper: TypeMapper,
+        columns: tuple[ColumnIR, ...],
+        *,
+        owner: str | None,
+        json_ready: bool = False,
+        relation: bool = False,
     ) -> list[FieldView]:
+        """``json_ready``: a table's or view's model, which JSON a statement builds
+        (``json_agg(t)``) decodes into too: its json/jsonb fields (plain, or the user's
+        type) read numbers parsed as ``Decimal`` back as a plain json column gives them.
+        ``relation``: a table's, view's or composite's model, whose numerics take NaN and
+        infinities as PostgreSQL's do (from JSON, and when the model is made to be sent).
+        Rows never run either (they are built without validation)."""
         names = self._field_names(columns, owner)
         out = []
         for name, c in zip(names, columns, strict=True):
             py = self._py(mapper, c, owner)
-            annotation = f"{py.annotation} | None" if c.nullable else py.annotation
+            annotation = py.annotation
+            if relation and _numeric_based(c.type) and "decimal.Decimal" in annotation:
+                mapper.imports.modules.update({"pydantic", "typing"})
+                annotation = annotation.replace("decimal.Decimal", _ANY_NUMERIC)
+            text_oid = _text_form_oid(c.type) if json_ready and py.loader is None else None
+            if text_oid is not None:
+                # JSON holds PostgreSQL's text form ("1 day 02:00:00"): read it as psycopg does
+                mapper.imports.modules.update({"pydantic", "typing"})
+                mapper.imports.runtime = True
+                annotation = (
+                    f"typing.Annotated[{annotation}, pydantic.BeforeValidator("
+                    f"_runtime.jsonshape.text_form({text_oid}))]"
+                )
+            if json_ready and c.shape is None and json_base(c.type) is not None:
+                mapper.imports.modules.update({"pydantic", "typing"})
+                mapper.imports.runtime = True
+                annotation = (
+                    f"typing.Annotated[{annotation}, "
+                    "pydantic.BeforeValidator(_runtime.jsonshape.plain_json)]"
+                )
+            annotation = f"{annotation} | None" if c.nullable else annotation
             out.append(FieldView(name, annotation, arbitrary=py.arbitrary))
         return out
 
@@ -574,6 +614,9 @@ class Renderer:
             field_names=self._field_names,
             model_classes=self.model_classes,
             composite_columns=self._relation_columns,
+            composites=frozenset(
+                f"{t.schema}.{t.name}" for t in self.ir.tables if t.kind == "composite"
+            ),
         )
         row_cls = scope.claim(f"{stem}Row") if cmd.reads_rows and q.columns else ""
         result = self._result(q, cmd, row_cls, body, own_models, makers, scope)
@@ -589,8 +632,14 @@ class Renderer:
             # Only sqlc.narg parameters may be left out: a parameter that is nullable because
             # its column is (owner_id) must still be passed, so forgetting it is a type error.
             dumper = self._hoist(py.dumper, "dump") if py.dumper_call else py.dumper
+            typed = None
+            # (int2vector is an array PostgreSQL writes as '1 2': a str here, sent as it is)
+            listed = py.annotation.startswith("list[")
+            if dumper is None and py.loader is None and listed and _number_array(p.type):
+                body.imports.runtime = True
+                typed = self._hoist(f"_runtime.pgtext.number_array({dims})", "dump")
             params.append(
-                ParamView(name, annotation, i, dumper, p.nullable, p.optional, py.sends_text)
+                ParamView(name, annotation, i, dumper, p.nullable, p.optional, py.sends_text, typed)
             )
         view = QueryView(
             name=q.name,
@@ -774,3 +823,42 @@ def render_with_origins(
 
 
 __all__ = ["HEADER", "Origin", "Renderer", "Settings", "TableIR", "render", "render_with_origins"]
+
+
+#: Built-in numbers psycopg types by a Python value's size or kind (an int as
+#: smallint, integer, bigint or numeric; a float as double precision)
+_PSYCOPG_TYPED_NUMBERS = frozenset({"int2", "int4", "int8", "float4", "float8"})
+
+
+def _number_array(t: TypeRef) -> bool:
+    """An array of built-in numbers: psycopg would send a list of ints as ``smallint[]``,
+    which PostgreSQL will not compare with an ``integer[]``."""
+    while t.kind == "domain" and t.base is not None:
+        t = t.base
+    if t.kind != "array" or t.element is None:
+        return False
+    e: TypeRef | None = t.element
+    while e is not None and e.kind in ("domain", "array"):
+        e = e.base if e.kind == "domain" else e.element
+    return e is not None and e.oid < FIRST_USER_OID and e.name in _PSYCOPG_TYPED_NUMBERS
+
+
+#: a model's numeric field: pydantic refuses NaN and infinities, which PostgreSQL's
+#: numeric has (and psycopg loads); a row is built without validation, JSON is not
+_ANY_NUMERIC = "typing.Annotated[decimal.Decimal, pydantic.AllowInfNan(True)]"
+
+
+def _numeric_based(t: TypeRef) -> bool:
+    """``t`` is numeric, or an array or domain of it."""
+    e: TypeRef | None = t
+    while e is not None and e.kind in ("domain", "array"):
+        e = e.base if e.kind == "domain" else e.element
+    return e is not None and e.name == "numeric" and e.oid < FIRST_USER_OID
+
+
+def _text_form_oid(t: TypeRef) -> int | None:
+    """The OID of ``t`` (or of its domain's base) when it is one of TEXT_FORM_FIELDS."""
+    while t.kind == "domain" and t.base is not None:
+        t = t.base
+    ok = t.kind != "array" and t.name in TEXT_FORM_FIELDS and t.oid < FIRST_USER_OID
+    return t.oid if ok else None

@@ -21,6 +21,10 @@ from multica_db_codegen.render.views import FieldView, ModelView
 #: (bytea's ``\\x…``, interval's ``1 day 02:00:00``, timetz's ``+05``).
 _TEXT_FORM = frozenset({"bytea", "interval", "timetz"})
 
+#: Those a table's model reads as psycopg does (``text_form`` on its field): scalars
+#: whose JSON pydantic would misread or refuse
+TEXT_FORM_FIELDS = frozenset({"interval", "timetz"})
+
 _NUMERIC = "typing.Annotated[decimal.Decimal, pydantic.PlainValidator(_runtime.jsonshape.numeric)]"
 _PLAIN_JSON = (
     "typing.Annotated[pydantic.JsonValue, pydantic.BeforeValidator(_runtime.jsonshape.plain_json)]"
@@ -40,6 +44,8 @@ class ShapeRenderer:
     field_names: Callable[[tuple[ColumnIR, ...], str], list[str]]
     model_classes: frozenset[str]
     composite_columns: dict[str, tuple[ColumnIR, ...]] = field(default_factory=dict)
+    # "schema.name" of the composite types (their models' json fields read JSON as is)
+    composites: frozenset[str] = frozenset()
     _done: dict[tuple[ShapeIR, str], str] = field(default_factory=dict)  # one model per shape
 
     def column(self, c: ColumnIR) -> PyType:
@@ -166,13 +172,19 @@ class ShapeRenderer:
         convert = f"_runtime.jsonshape.converted(pydantic.TypeAdapter({inner}), {path})"
         return f"typing.Annotated[{path}, pydantic.PlainValidator({convert})]"
 
-    def _native(self, c: ColumnIR, owner: str | None = None) -> bool:
-        """pydantic reads ``c`` from its JSON exactly as psycopg loads it (numerics but
-        for NaN and infinities, which a table's own model cannot take as strings)."""
+    def _native(self, c: ColumnIR, owner: str | None = None, *, table: bool = False) -> bool:
+        """pydantic reads ``c`` from its JSON exactly as psycopg loads it (numerics too:
+        a relation's model takes NaN and infinities).
+        ``table``: ``c`` is a field of a table's or view's model, whose json/jsonb fields
+        (plain or the user's type) read JSON as a shape's own model's do."""
         if c.shape is not None:
             return False
+        if table and json_base(c.type) is not None:
+            return True
         if self.mapper.has_override(c.type, _key(c, owner)):
             return False  # the model's field is the user's type
+        if table and _base(c.type).name in TEXT_FORM_FIELDS and _base(c.type).kind != "array":
+            return True  # the table's model reads the text form as psycopg does
         t = _base(c.type)
         while t.kind == "array" and t.element is not None:
             t = _base(t.element)
@@ -192,7 +204,8 @@ class ShapeRenderer:
             return False
         if self.field_names(cols, model) != [c.name for c in cols]:
             return False
-        return all(self._native(c, model) for c in cols)
+        table = model not in self.composites
+        return all(self._native(c, model, table=table) for c in cols)
 
 
 def _key(c: ColumnIR, owner: str | None = None) -> str | None:

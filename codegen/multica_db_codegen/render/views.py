@@ -32,6 +32,9 @@ class ParamView:
     nullable: bool
     optional: bool  # sqlc.narg: may be left out (defaults to None)
     sends_text: bool = False  # the dumper gives the value's text form
+    # what a call or a batch sends instead of the value psycopg would type by itself
+    # (a list of ints: smallint[]); COPY gives psycopg the column types, so not there
+    typed: str | None = None
 
     @property
     def default(self) -> str:
@@ -40,12 +43,12 @@ class ParamView:
     @property
     def call_arg(self) -> str:
         """The value sent for a direct call (the keyword argument)."""
-        return apply(self.dumper, self.name, nullable=self.nullable)
+        return apply(self.dumper or self.typed, self.name, nullable=self.nullable)
 
     @property
     def batch_arg(self) -> str:
         """The value sent for parameter set ``p`` (a NamedTuple or a plain tuple)."""
-        return apply(self.dumper, f"p[{self.index}]", nullable=self.nullable)
+        return apply(self.dumper or self.typed, f"p[{self.index}]", nullable=self.nullable)
 
     @property
     def copy_arg(self) -> str:
@@ -72,6 +75,18 @@ class ModelView:
     @property
     def arbitrary(self) -> bool:
         return any(f.arbitrary for f in self.fields)
+
+    @property
+    def config(self) -> str:
+        """The model's ``ConfigDict(…)`` arguments ("" for none): a field named ``model_…``
+        (``model_name_``, ``model_dump_``) is in pydantic's protected namespaces (``model_``
+        before 2.10, ``model_dump``/``model_validate`` since), which warns at import."""
+        args = []
+        if self.arbitrary:
+            args.append("arbitrary_types_allowed=True")
+        if any(f.name.startswith("model_") for f in self.fields):
+            args.append("protected_namespaces=()")
+        return ", ".join(args)
 
 
 @dataclass(slots=True)
@@ -194,10 +209,17 @@ class QueryView:
     @property
     def batch_sets(self) -> str:
         """What executemany gets for ``params``."""
-        if all(p.dumper is None for p in self.params):
+        if all(p.dumper is None and p.typed is None for p in self.params):
             return "params"
         one = ", ".join(p.batch_arg for p in self.params)
         return f"[({one},) for p in params]"
+
+    @property
+    def batch_list(self) -> str:
+        """``batch_sets`` as a list (read twice: emptiness, then executemany)."""
+        sets = self.batch_sets
+        # a comprehension already is a list: list([...]) is ruff's C411
+        return "list(params)" if sets == "params" else sets
 
     @property
     def copy_row(self) -> str:

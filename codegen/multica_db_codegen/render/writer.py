@@ -111,6 +111,7 @@ def format_sources(
     package: str,
     pyproject: Path | None,
     origins: dict[str, dict[str, Origin]] | None = None,
+    root: Path | None = None,
 ) -> dict[str, str]:
     """Sort imports and format exactly as ``ruff check --fix`` / ``ruff format`` would.
 
@@ -123,7 +124,9 @@ def format_sources(
     files = {rel: text for rel, text in files.items() if rel not in verbatim}
     if not files:
         return verbatim
-    formatted = _format(files, package=package, pyproject=pyproject, origins=origins or {})
+    formatted = _format(
+        files, package=package, pyproject=pyproject, origins=origins or {}, project=root
+    )
     return {**formatted, **verbatim}
 
 
@@ -133,13 +136,17 @@ def _format(
     package: str,
     pyproject: Path | None,
     origins: dict[str, dict[str, Origin]],
+    project: Path | None = None,
 ) -> dict[str, str]:
     ruff = _ruff()
     check_compiles(files, origins)
     config = ["--config", str(pyproject)] if pyproject is not None else []
     with tempfile.TemporaryDirectory(prefix="multica-db-render-") as tmp:
         root = Path(tmp)
-        project_dir = str(pyproject.parent) if pyproject is not None else str(root)
+        # a project without pyproject.toml (a sqlc.yaml one) still has a root, where its
+        # own ruff runs and finds its first-party packages (`src = ["."]`)
+        where = pyproject.parent if pyproject is not None else project or root
+        project_dir = str(where)
         for rel, text in files.items():
             target = root / rel
             target.parent.mkdir(parents=True, exist_ok=True)

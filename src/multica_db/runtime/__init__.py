@@ -28,7 +28,7 @@ from .cursors import forget_cursors
 from .errors import NoRowError
 from .results import ExecResult
 
-VERSION = 6
+VERSION = 7
 
 __all__ = [
     "VERSION",

@@ -55,6 +55,7 @@ T = TypeVar("T")
 
 #: json, jsonb
 JSON_OIDS = (114, 3802)
+_INTERVAL = 1186
 
 
 class JsonShapeError(ValueError):
@@ -136,7 +137,7 @@ def decoder(
 # (aliases, defaults, validators, configuration, nested models) keep the model's own
 # validation.
 
-_SAFE_CONFIG = frozenset({"title"})
+_SAFE_CONFIG = frozenset({"title", "protected_namespaces"})
 _DECORATORS = ("validators", "field_validators", "root_validators", "model_validators")
 
 
@@ -217,9 +218,13 @@ def text_form(oid: int) -> Callable[[Any], Any]:
     (``"\\\\x0102"``, ``"1 day 02:00:00"``, ``"[1,5)"``) becomes psycopg's value for it."""
     cls = psycopg.adapters.get_loader(oid, Format.TEXT)
     load = cls(oid, None).load if cls is not None else None
+    # an interval in ISO 8601 (IntervalStyle iso_8601, or pydantic's own JSON of a model:
+    # "P1DT2H") is pydantic's to read: psycopg's loader reads only PostgreSQL's style,
+    # and would take "P1DT2H" for a minute
+    iso = ("P", "-P") if oid == _INTERVAL else ()
 
     def convert(value: Any) -> Any:
-        if isinstance(value, str) and load is not None:
+        if isinstance(value, str) and load is not None and not (iso and value.startswith(iso)):
             return load(value.encode())
         return value
 

@@ -51,6 +51,7 @@ __all__ = [
     "json_text",
     "multirange_decoder",
     "multirange_literal",
+    "number_array",
     "parse_array",
     "parse_hstore",
     "parse_record",
@@ -397,6 +398,47 @@ def array_encoder(
             else:
                 parts.append(_quote(text(v), doubled=False))
         return "{" + delimiter.join(parts) + "}"
+
+    def encode(values: Iterable[Any]) -> str:
+        return encode_level(values, 1)
+
+    return encode
+
+
+def number_array(dims: int = 1) -> Callable[[Iterable[Any]], str]:
+    """The array literal of ints or floats, sent as text for the server to type.
+
+    psycopg types a list of ints by its values (``[1, 2]`` is a ``smallint[]``), which
+    PostgreSQL then refuses to compare with an ``integer[]`` or ``bigint[]`` column
+    (``integer[] = smallint[]``: no such operator); the literal takes the type the
+    statement gives the parameter. A number's ``str`` is its input form (``inf``,
+    ``-0.0`` and ``1e+300`` included), so nothing is quoted. ``dims``: the declared
+    dimensions; a list nested deeper (a column declared ``int[]`` holds any, as
+    PostgreSQL does not enforce them) is a sub-array too: no number is a list."""
+
+    def encode_level(values: Iterable[Any], depth: int) -> str:
+        if depth < dims:
+            return (
+                "{"
+                + ",".join("NULL" if v is None else encode_level(v, depth + 1) for v in values)
+                + "}"
+            )
+        values = values if isinstance(values, list | tuple) else list(values)
+        plain = ",".join(map(str, values))
+        if not any(c in plain for c in "N[("):  # only numbers (no None, no nested list)
+            return "{" + plain + "}"
+        return (
+            "{"
+            + ",".join(
+                "NULL"
+                if v is None
+                else encode_level(v, depth + 1)
+                if isinstance(v, list | tuple)
+                else str(v)
+                for v in values
+            )
+            + "}"
+        )
 
     def encode(values: Iterable[Any]) -> str:
         return encode_level(values, 1)
