@@ -53,15 +53,28 @@ def locate_embeds(
     """The :class:`EmbedIR` of each ``sqlc.embed`` of ``spec``, in result order."""
     if not spec.embeds:
         return []
-    tree: Any = spec.tree
+    arms = set_arms(spec.tree)
+    tree: Any = arms[0]  # a set operation's columns are its first arm's
     targets = result_targets(tree)
     items = scope_items(tree)
-    scope = relations(items, cte_names(tree))
+    scope = relations(items, cte_names(spec.tree))
     nullable_aliases = outer_nullable(items)
     where_of = {int(t.val.location): i for i, t in enumerate(targets) if _is_star(t.val)}
+    later = _later_arms(spec, arms[1:])
+    embeds = [e for e in spec.embeds if e.offset not in later]
+    embedded_at = {where_of.get(e.offset) for e in embeds}
+    for offset, (at, _nullable) in later.items():
+        if at not in embedded_at:
+            raise GenerateError(
+                "sqlc.embed in a later arm of a UNION, INTERSECT or EXCEPT must stand where "
+                "the first arm embeds a relation",
+                location=spec.location_of(offset),
+                query=spec.name,
+            )
+    later_nullable = {at for at, nullable in later.values() if nullable}
 
     table_widths: dict[int, int] = {}  # target index → a table's width, certain
-    for embed in spec.embeds:
+    for embed in embeds:
         index = where_of.get(embed.offset)
         rel = scope.get(embed.alias)
         if index is None or rel is None:
@@ -84,7 +97,7 @@ def locate_embeds(
     starts = [sum(widths[:i]) for i in range(len(widths))]
 
     out: list[EmbedIR] = []
-    for embed in spec.embeds:
+    for embed in embeds:
         index = where_of[embed.offset]
         rel = scope[embed.alias]
         start, width = starts[index], widths[index]
@@ -107,9 +120,9 @@ def locate_embeds(
             table = _row_of_table(catalog, block)
             if table is not None:  # WITH c AS (SELECT * FROM item) … FROM c AS item
                 model, field, own = table, table.split(".", 1)[1], False
-        nullable = embed.alias in nullable_aliases
+        nullable = embed.alias in nullable_aliases or index in later_nullable
         fields_nullable: tuple[bool, ...] = ()
-        if own and nullable:
+        if own and nullable and len(arms) == 1:
             inside = _nullability_inside(catalog, tree, embed.alias, described, param_nullable)
             if inside is not None:
                 fields_nullable = tuple(inside[start : start + width])
@@ -190,6 +203,41 @@ def table_oid(catalog: Catalog, rel: _Relation) -> int | None:
     if rel.name is None or rel.cte:
         return None
     return catalog.relation_oid(rel.schema, rel.name)
+
+
+def set_arms(tree: Any) -> list[Any]:
+    """The plain SELECTs of a set operation (UNION, INTERSECT, EXCEPT), first arm first,
+    the first one carrying the statement's WITH clause; ``[tree]`` for any other
+    statement."""
+    if not isinstance(tree, ast.SelectStmt) or not tree.larg:
+        return [tree]
+    arms: list[Any] = []
+    stack = [tree]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.SelectStmt) and n.larg is not None and n.rarg is not None:
+            stack += [n.rarg, n.larg]
+        else:
+            arms.append(n)
+    if tree.withClause is not None and arms[0].withClause is None:
+        head = copy_tree(arms[0])
+        head.withClause = tree.withClause
+        arms[0] = head
+    return arms
+
+
+def _later_arms(spec: QuerySpec, arms: Sequence[Any]) -> dict[int, tuple[int, bool]]:
+    """Each embed of a set operation's later arms: its offset → (its index in its arm's
+    result list, whether its relation is on an outer join's NULL-extended side)."""
+    found: dict[int, tuple[int, bool]] = {}
+    offsets = {e.offset: e.alias for e in spec.embeds}
+    for arm in arms:
+        items = scope_items(arm)
+        nullable = outer_nullable(items)
+        for i, t in enumerate(result_targets(arm)):
+            if _is_star(t.val) and int(t.val.location) in offsets:
+                found[int(t.val.location)] = (i, offsets[int(t.val.location)] in nullable)
+    return found
 
 
 def result_targets(tree: Any) -> list[Any]:

@@ -518,6 +518,11 @@ def _failed(
     """Forgive ``exc`` with a warning when sqlc would not care, else raise it located."""
     state = exc.diag.sqlstate or ""
     message = exc.diag.message_primary or str(exc)
+    if state == "3F000" and _made_missing_schemas(conn, chunk, s, plan):
+        sql = plan.text_of(chunk, s)
+        if sql is not None:  # again, now that its schemas exist (its own errors judged anew)
+            _apply_one(conn, chunk, s, sql, plan)
+        return
     if s.extension is not None:
         standin = plan.replaced.get((chunk.file.path, s.start))
         if standin:  # the stand-in itself failed (a base type needs a superuser)
@@ -769,6 +774,22 @@ def _forgiven(s: SchemaStatement, state: str, node: Any | None) -> str | None:
     if what is not None:
         return f"{what}: it defines nothing queries see, and sqlc reads none"
     return None
+
+
+def _made_missing_schemas(
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, plan: _Plan
+) -> bool:
+    """Create the schemas a creating statement needs and nothing in the schema creates
+    (:mod:`.missing_schemas`), each with a warning; True when one was made."""
+    from multica_db_codegen.analyze.missing_schemas import create_missing_schemas
+
+    node = parse_one(chunk.file.text[s.start : s.end])
+    if node is None:
+        return False
+    notes = create_missing_schemas(conn, node)
+    for text in notes:
+        plan.note(chunk, s.start, text)
+    return bool(notes)
 
 
 def _stand_in_types(
