@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from pglast import ast
 
+from multica_db_codegen.analyze.guarded import attempt
 from multica_db_codegen.parse.params import tree_nodes
 
 #: statements that create or change something inside a schema: only those may have a
@@ -145,17 +146,8 @@ def create_missing_schemas(conn: psycopg.Connection[Any], node: Any) -> list[str
     for schema in dict.fromkeys(wanted):
         if _exists(conn, schema):
             continue
-        guarded = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-        if guarded:
-            conn.execute(b"SAVEPOINT multica_db_schema")
-        try:
-            conn.execute(f"CREATE SCHEMA {_quote(schema)}".encode())
-        except psycopg.Error:
-            if guarded:
-                conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_schema")
+        if attempt(conn, f"CREATE SCHEMA {_quote(schema)}") is not None:
             continue
-        if guarded:
-            conn.execute(b"RELEASE SAVEPOINT multica_db_schema")
         notes.append(
             f'schema "{schema}" does not exist: no statement of the schema creates it (it '
             "is made outside what sqlc reads, which does not need it); it was created"

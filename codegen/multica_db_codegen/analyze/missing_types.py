@@ -32,6 +32,7 @@ import psycopg
 from pglast import ast
 from pglast.stream import RawStream
 
+from multica_db_codegen.analyze.guarded import attempt
 from multica_db_codegen.analyze.standins import has_standin, standin_sql
 from multica_db_codegen.parse.params import tree_nodes
 
@@ -84,19 +85,8 @@ _SERIALS = {"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8
 
 
 def _run(conn: psycopg.Connection[Any], sql: str) -> bool:
-    """Run ``sql``; False when it failed, undone without ending the file's transaction."""
-    guarded = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-    if guarded:
-        conn.execute(b"SAVEPOINT multica_db_type")
-    try:
-        conn.execute(sql.encode())
-    except psycopg.Error:
-        if guarded:
-            conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_type")
-        return False
-    if guarded:
-        conn.execute(b"RELEASE SAVEPOINT multica_db_type")
-    return True
+    """Run ``sql``; False when it failed (undone, the file's transaction kept)."""
+    return attempt(conn, sql) is None
 
 
 def _quote(name: str) -> str:

@@ -39,6 +39,7 @@ from typing import Any
 import psycopg
 
 from multica_db_codegen.analyze.already_there import ALREADY_EXISTS, if_not_exists
+from multica_db_codegen.analyze.guarded import attempt as _attempt
 from multica_db_codegen.analyze.migrations import schema_files, up_section
 from multica_db_codegen.analyze.script import Piece, parse_one
 from multica_db_codegen.analyze.standins import has_standin, standin_sql
@@ -691,22 +692,6 @@ def _past_extension(
     for note in notes:
         plan.note(chunk, s.start, note)
     return True
-
-
-def _attempt(conn: psycopg.Connection[Any], sql: str) -> psycopg.Error | None:
-    """Run ``sql``; its error, if any, undone without ending the file's transaction."""
-    guarded = conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-    if guarded:
-        conn.execute(b"SAVEPOINT multica_db_part")
-    try:
-        conn.execute(sql.encode())
-    except psycopg.Error as error:
-        if guarded:
-            conn.execute(b"ROLLBACK TO SAVEPOINT multica_db_part")
-        return error
-    if guarded:
-        conn.execute(b"RELEASE SAVEPOINT multica_db_part")
-    return None
 
 
 #: the server cannot install the extension: not available, files missing, not allowed
