@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from pglast import ast
 
+from multica_db_codegen.analyze.expr_text import quote_ident
 from multica_db_codegen.analyze.guarded import attempt
 from multica_db_codegen.parse.params import tree_nodes
 
@@ -87,7 +88,7 @@ def _search_path_schemas(conn: psycopg.Connection[Any]) -> list[str]:
     """The schemas the session's search_path lists by name (``$user`` left out)."""
     row = conn.execute("SELECT current_setting('search_path')").fetchone()
     names = split_search_path(str(row[0]) if row else "")
-    return [n for n in dict.fromkeys(names) if n and n != "$user"]
+    return [n for n in names if n and n != "$user"]
 
 
 #: unquoted identifiers of a search path are folded to lower case, ASCII letters only
@@ -131,10 +132,6 @@ def _exists(conn: psycopg.Connection[Any], schema: str) -> bool:
     return row is not None
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def create_missing_schemas(conn: psycopg.Connection[Any], node: Any) -> list[str]:
     """Create each schema the creating statement ``node`` needs that the catalog
     lacks; one warning per schema made (empty: none was missing, or ``node`` is not a
@@ -146,7 +143,7 @@ def create_missing_schemas(conn: psycopg.Connection[Any], node: Any) -> list[str
     for schema in dict.fromkeys(wanted):
         if _exists(conn, schema):
             continue
-        if attempt(conn, f"CREATE SCHEMA {_quote(schema)}") is not None:
+        if attempt(conn, f"CREATE SCHEMA {quote_ident(schema)}") is not None:
             continue
         notes.append(
             f'schema "{schema}" does not exist: no statement of the schema creates it (it '

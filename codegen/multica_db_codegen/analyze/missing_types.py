@@ -32,6 +32,7 @@ import psycopg
 from pglast import ast
 from pglast.stream import RawStream
 
+from multica_db_codegen.analyze.expr_text import quote_ident
 from multica_db_codegen.analyze.guarded import attempt
 from multica_db_codegen.analyze.standins import has_standin, standin_sql
 from multica_db_codegen.parse.params import tree_nodes
@@ -89,19 +90,10 @@ def _run(conn: psycopg.Connection[Any], sql: str) -> bool:
     return attempt(conn, sql) is None
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _exists(conn: psycopg.Connection[Any], names: tuple[str, ...]) -> bool:
     row = conn.execute(
-        "SELECT to_regtype(%s) IS NOT NULL", (".".join(_quote(n) for n in names),)
+        "SELECT to_regtype(%s) IS NOT NULL", (".".join(quote_ident(n) for n in names),)
     ).fetchone()
-    return bool(row and row[0])
-
-
-def _schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
-    row = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (_quote(schema),)).fetchone()
     return bool(row and row[0])
 
 
@@ -142,20 +134,13 @@ def stand_in_types(
         return notes
     for names in _unknown_type_names(conn, node):
         schema, name = (None, names[0]) if len(names) == 1 else names
-        where = f"{_quote(schema)}." if schema is not None else ""
-        shown = ".".join(names)
-        if schema is not None and not _schema_exists(conn, schema):
-            if not _run(conn, f"CREATE SCHEMA {_quote(schema)}"):
-                continue
-            notes.append(
-                f'schema "{schema}" does not exist: the schema never creates it (sqlc does '
-                "not need it to); it was created for the type " + shown
-            )
+        where = f"{quote_ident(schema)}." if schema is not None else ""
+        shown = ".".join(names)  # its schema exists: a missing one was made first
         other = OTHER_ENGINES.get(name)
         extension = EXTENSION_TYPES.get(name)
         if other is not None:
             base, engine = other
-            if _domain(conn, where + _quote(name), base):
+            if _domain(conn, where + quote_ident(name), base):
                 notes.append(
                     f'type "{shown}" does not exist in PostgreSQL: {engine}\'s name; a domain '
                     f"over {base} stands in for it"
@@ -176,7 +161,7 @@ def stand_in_types(
             why = f"no statement creates it (perhaps the skipped {', '.join(skipped)} does)"
         else:
             why = "the schema never creates it"
-        if _domain(conn, where + _quote(name), "text"):
+        if _domain(conn, where + quote_ident(name), "text"):
             notes.append(
                 f'type "{shown}" does not exist: {why}; sqlc reads its columns as any, and a '
                 "domain over text stands in for it (its values are read as text; an "
@@ -195,8 +180,8 @@ def _extension(
     """Install ``extension`` (or its stand-in) where the type was looked for; what was
     done, as a warning says it, or None."""
     if installed:
-        into = f" SCHEMA {_quote(schema)}" if schema is not None else ""
-        if not _run(conn, f"CREATE EXTENSION IF NOT EXISTS {_quote(extension)}{into}"):
+        into = f" SCHEMA {quote_ident(schema)}" if schema is not None else ""
+        if not _run(conn, f"CREATE EXTENSION IF NOT EXISTS {quote_ident(extension)}{into}"):
             return None
         return f"CREATE EXTENSION {extension} was run for it"
     if not has_standin(extension):
@@ -222,7 +207,7 @@ def without_typmods(conn: psycopg.Connection[Any], node: Any) -> str | None:
             continue
         row = conn.execute(
             "SELECT typtype = 'd' FROM pg_type WHERE oid = to_regtype(%s)",
-            (".".join(_quote(x) for x in names),),
+            (".".join(quote_ident(x) for x in names),),
         ).fetchone()
         if row and row[0]:
             n.typmods = None

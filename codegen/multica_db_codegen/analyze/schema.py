@@ -519,7 +519,10 @@ def _failed(
     """Forgive ``exc`` with a warning when sqlc would not care, else raise it located."""
     state = exc.diag.sqlstate or ""
     message = exc.diag.message_primary or str(exc)
-    if state == "3F000" and _made_missing_schemas(conn, chunk, s, plan):
+    written = chunk.file.text[s.start : s.end]
+    text = written  # the statement as the steps below try it (type modifiers left out)
+    node = parse_one(text)
+    if state == "3F000" and node is not None and _made_missing_schemas(conn, chunk, s, node, plan):
         sql = plan.text_of(chunk, s)
         if sql is not None:  # again, now that its schemas exist (its own errors judged anew)
             _apply_one(conn, chunk, s, sql, plan)
@@ -536,9 +539,6 @@ def _failed(
             if sql is not None:
                 _apply_one(conn, chunk, s, sql, plan)
             return
-    written = chunk.file.text[s.start : s.end]
-    text = written  # the statement as the steps below try it (type modifiers left out)
-    node = parse_one(text)
     if state in _PART_FAILURES and node is not None and _stand_in_types(conn, chunk, s, node, plan):
         again, text = _again_with_stand_in_types(conn, chunk, s, node, plan)
         if again is None:
@@ -762,15 +762,12 @@ def _forgiven(s: SchemaStatement, state: str, node: Any | None) -> str | None:
 
 
 def _made_missing_schemas(
-    conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, plan: _Plan
+    conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, node: Any, plan: _Plan
 ) -> bool:
     """Create the schemas a creating statement needs and nothing in the schema creates
     (:mod:`.missing_schemas`), each with a warning; True when one was made."""
     from multica_db_codegen.analyze.missing_schemas import create_missing_schemas
 
-    node = parse_one(chunk.file.text[s.start : s.end])
-    if node is None:
-        return False
     notes = create_missing_schemas(conn, node)
     for text in notes:
         plan.note(chunk, s.start, text)
@@ -781,16 +778,19 @@ def _stand_in_types(
     conn: psycopg.Connection[Any], chunk: SchemaChunk, s: SchemaStatement, node: Any, plan: _Plan
 ) -> bool:
     """Stand-ins for the types the statement names that the catalog lacks
-    (:mod:`.missing_types`), each with a warning; True when one was made."""
+    (:mod:`.missing_types`), each with a warning; True when one was made. The schemas
+    the statement names are made first when missing (a type looked up before them
+    failed first: ``attrs hstore, v extensions.vector(3)``)."""
     from multica_db_codegen.analyze.missing_types import stand_in_types
 
     def available(extension: str) -> bool:
         return extension in available_extensions(conn, [extension])
 
+    schemas = _made_missing_schemas(conn, chunk, s, node, plan)
     notes = stand_in_types(conn, node, available, plan.missing)
     for text in notes:
         plan.note(chunk, s.start, text)
-    return bool(notes)
+    return schemas or bool(notes)
 
 
 def _again_with_stand_in_types(
